@@ -1,0 +1,177 @@
+//! Stable, machine-readable error codes.
+//!
+//! [`ErrorCode`] names why a *request* was refused; the HTTP layer maps each one to
+//! exactly one status. [`FailureCode`] names why an accepted *order* ended `failed`.
+//! The strings are part of the public contract: never rename one.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Why a request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    InvalidJson,
+    UnknownField,
+    DuplicateField,
+    MissingField,
+    InvalidOrderType,
+    UnsupportedOrderType,
+    InvalidAmount,
+    TooManyDecimals,
+    AmountTooLarge,
+    UnknownToken,
+    SameToken,
+    InvalidSlippage,
+    InvalidUserId,
+    InvalidIdempotencyKey,
+    IdempotencyConflict,
+    NoRoute,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    InvalidOrderId,
+    InvalidParameter,
+    OrderNotFound,
+    NotFound,
+    MethodNotAllowed,
+    RateLimited,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The stable wire name, e.g. `INVALID_AMOUNT`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidJson => "INVALID_JSON",
+            Self::UnknownField => "UNKNOWN_FIELD",
+            Self::DuplicateField => "DUPLICATE_FIELD",
+            Self::MissingField => "MISSING_FIELD",
+            Self::InvalidOrderType => "INVALID_ORDER_TYPE",
+            Self::UnsupportedOrderType => "UNSUPPORTED_ORDER_TYPE",
+            Self::InvalidAmount => "INVALID_AMOUNT",
+            Self::TooManyDecimals => "TOO_MANY_DECIMALS",
+            Self::AmountTooLarge => "AMOUNT_TOO_LARGE",
+            Self::UnknownToken => "UNKNOWN_TOKEN",
+            Self::SameToken => "SAME_TOKEN",
+            Self::InvalidSlippage => "INVALID_SLIPPAGE",
+            Self::InvalidUserId => "INVALID_USER_ID",
+            Self::InvalidIdempotencyKey => "INVALID_IDEMPOTENCY_KEY",
+            Self::IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
+            Self::NoRoute => "NO_ROUTE",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::InvalidOrderId => "INVALID_ORDER_ID",
+            Self::InvalidParameter => "INVALID_PARAMETER",
+            Self::OrderNotFound => "ORDER_NOT_FOUND",
+            Self::NotFound => "NOT_FOUND",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::Unavailable => "UNAVAILABLE",
+            Self::Internal => "INTERNAL",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// A refused request: the body of every error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    pub code: ErrorCode,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'static str>,
+}
+
+impl Rejection {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    pub fn field(code: ErrorCode, field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            field: Some(field),
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+/// Why an accepted order ended `failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FailureCode {
+    /// The pool moved so far that the output fell below `minAmountOut`.
+    SlippageExceeded,
+    /// No venue lists the pair.
+    NoRoute,
+    /// The pools cannot absorb the order.
+    InsufficientLiquidity,
+    /// The transaction's blockhash expired before it landed.
+    BlockhashExpired,
+    /// Every allowed attempt failed transiently.
+    RetriesExhausted,
+    /// The job was delivered too many times without finishing.
+    DeadLettered,
+    /// The stored order cannot be executed (e.g. a token removed from the registry).
+    InvalidOrder,
+}
+
+impl FailureCode {
+    /// The stable wire name, e.g. `SLIPPAGE_EXCEEDED`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::SlippageExceeded => "SLIPPAGE_EXCEEDED",
+            Self::NoRoute => "NO_ROUTE",
+            Self::InsufficientLiquidity => "INSUFFICIENT_LIQUIDITY",
+            Self::BlockhashExpired => "BLOCKHASH_EXPIRED",
+            Self::RetriesExhausted => "RETRIES_EXHAUSTED",
+            Self::DeadLettered => "DEAD_LETTERED",
+            Self::InvalidOrder => "INVALID_ORDER",
+        }
+    }
+}
+
+impl fmt::Display for FailureCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error carried by a status event or an order: `{code, message}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    pub code: FailureCode,
+    pub message: String,
+}
+
+impl ErrorInfo {
+    pub fn new(code: FailureCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}

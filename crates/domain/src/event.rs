@@ -1,0 +1,221 @@
+//! Status events: what the worker records and every follower receives.
+//!
+//! An event is serialized once, stored verbatim in the order's event log and
+//! published verbatim, so a replay from the log and a live delivery are the same
+//! bytes. `seq` starts at 1 (`pending`) and rises by exactly one per event.
+
+use crate::error::ErrorInfo;
+use crate::route::RouteRecord;
+use crate::status::OrderStatus;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// What happened, with the fields that status carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventDetail {
+    Pending,
+    Routing {
+        attempt: u32,
+        last_error: Option<ErrorInfo>,
+    },
+    Building {
+        attempt: u32,
+        route: Box<RouteRecord>,
+    },
+    Submitted {
+        attempt: u32,
+        tx_hash: String,
+    },
+    Confirmed {
+        attempt: u32,
+        tx_hash: String,
+        dex: String,
+        executed_price: String,
+        amount_out: String,
+    },
+    Failed {
+        error: ErrorInfo,
+        attempts: u32,
+    },
+}
+
+impl EventDetail {
+    pub const fn status(&self) -> OrderStatus {
+        match self {
+            Self::Pending => OrderStatus::Pending,
+            Self::Routing { .. } => OrderStatus::Routing,
+            Self::Building { .. } => OrderStatus::Building,
+            Self::Submitted { .. } => OrderStatus::Submitted,
+            Self::Confirmed { .. } => OrderStatus::Confirmed,
+            Self::Failed { .. } => OrderStatus::Failed,
+        }
+    }
+}
+
+/// One status change of one order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusEvent {
+    pub order_id: Uuid,
+    pub seq: u32,
+    /// When it happened, truncated to milliseconds (the precision on the wire).
+    pub at: DateTime<Utc>,
+    pub detail: EventDetail,
+}
+
+impl StatusEvent {
+    pub fn new(order_id: Uuid, seq: u32, at: DateTime<Utc>, detail: EventDetail) -> Self {
+        Self {
+            order_id,
+            seq,
+            at: truncate_to_millis(at),
+            detail,
+        }
+    }
+
+    pub const fn status(&self) -> OrderStatus {
+        self.detail.status()
+    }
+
+    /// The event as the JSON text stored in the log and sent to clients.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a status event always serializes")
+    }
+}
+
+/// Formats a time as the contract does: RFC 3339, UTC, milliseconds.
+pub fn format_time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Drops sub-millisecond precision so a stored time equals the one sent.
+pub fn truncate_to_millis(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or(at)
+}
+
+impl Serialize for StatusEvent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("orderId", &self.order_id)?;
+        m.serialize_entry("seq", &self.seq)?;
+        m.serialize_entry("status", &self.status())?;
+        m.serialize_entry("at", &format_time(self.at))?;
+        match &self.detail {
+            EventDetail::Pending => {}
+            EventDetail::Routing {
+                attempt,
+                last_error,
+            } => {
+                m.serialize_entry("attempt", attempt)?;
+                if let Some(e) = last_error {
+                    m.serialize_entry("lastError", e)?;
+                }
+            }
+            EventDetail::Building { attempt, route } => {
+                m.serialize_entry("attempt", attempt)?;
+                m.serialize_entry("route", route)?;
+            }
+            EventDetail::Submitted { attempt, tx_hash } => {
+                m.serialize_entry("attempt", attempt)?;
+                m.serialize_entry("txHash", tx_hash)?;
+            }
+            EventDetail::Confirmed {
+                attempt,
+                tx_hash,
+                dex,
+                executed_price,
+                amount_out,
+            } => {
+                m.serialize_entry("attempt", attempt)?;
+                m.serialize_entry("txHash", tx_hash)?;
+                m.serialize_entry("dex", dex)?;
+                m.serialize_entry("executedPrice", executed_price)?;
+                m.serialize_entry("amountOut", amount_out)?;
+            }
+            EventDetail::Failed { error, attempts } => {
+                m.serialize_entry("error", error)?;
+                m.serialize_entry("attempts", attempts)?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// The two fields a follower needs to order and end a stream, read from an
+/// event's JSON without decoding the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct EventHead {
+    pub seq: u32,
+    pub status: OrderStatus,
+}
+
+impl EventHead {
+    pub fn parse(json: &str) -> Option<Self> {
+        serde_json::from_str(json).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::FailureCode;
+    use serde_json::{Value, json};
+
+    fn at() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-21T10:00:01.234567Z")
+            .expect("time")
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn serializes_each_status_with_its_fields() {
+        let id = Uuid::nil();
+        let submitted = StatusEvent::new(
+            id,
+            4,
+            at(),
+            EventDetail::Submitted {
+                attempt: 1,
+                tx_hash: "abc".into(),
+            },
+        );
+        let v: Value = serde_json::from_str(&submitted.to_json()).expect("json");
+        assert_eq!(
+            v,
+            json!({"orderId": id, "seq": 4, "status": "submitted", "at": "2026-11-21T10:00:01.234Z", "attempt": 1, "txHash": "abc"})
+        );
+        let failed = StatusEvent::new(
+            id,
+            9,
+            at(),
+            EventDetail::Failed {
+                error: ErrorInfo::new(FailureCode::SlippageExceeded, "moved"),
+                attempts: 1,
+            },
+        );
+        let v: Value = serde_json::from_str(&failed.to_json()).expect("json");
+        assert_eq!(
+            v["error"],
+            json!({"code": "SLIPPAGE_EXCEEDED", "message": "moved"})
+        );
+        assert_eq!(v["attempts"], 1);
+        let pending = StatusEvent::new(id, 1, at(), EventDetail::Pending).to_json();
+        assert!(pending.starts_with(
+            r#"{"orderId":"00000000-0000-0000-0000-000000000000","seq":1,"status":"pending""#
+        ));
+        assert_eq!(
+            EventHead::parse(&pending),
+            Some(EventHead {
+                seq: 1,
+                status: OrderStatus::Pending
+            })
+        );
+    }
+
+    #[test]
+    fn times_are_millisecond_precision() {
+        let e = StatusEvent::new(Uuid::nil(), 1, at(), EventDetail::Pending);
+        assert_eq!(e.at.timestamp_subsec_micros(), 234_000);
+    }
+}

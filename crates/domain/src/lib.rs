@@ -1,0 +1,21 @@
+//! The engine's vocabulary: tokens, exact amounts, order requests, statuses,
+//! events, routes and error codes. Pure: no I/O, no async, no clocks except
+//! the timestamps callers pass in.
+
+pub mod amount;
+pub mod error;
+pub mod event;
+pub mod request;
+pub mod route;
+pub mod status;
+pub mod token;
+
+pub use amount::{AmountError, format_ratio, format_units, parse_units};
+pub use error::{ErrorCode, ErrorInfo, FailureCode, Rejection};
+pub use event::{EventDetail, EventHead, StatusEvent, format_time};
+pub use request::{
+    Channel, OrderSpec, OrderType, RawOrder, Submission, parse_order, validate_idempotency_key,
+};
+pub use route::{Dex, LegRecord, QuoteRecord, RouteRecord};
+pub use status::OrderStatus;
+pub use token::{Token, TokenRegistry, WSOL_MINT};
