@@ -151,7 +151,11 @@ pub fn format_ratio(num: u128, den: u128, significant: u32) -> String {
     let mut out = whole.to_string();
     let mut frac = String::new();
     // Count significant digits already emitted by the integer part.
-    let mut sig = if whole > 0 { u32::try_from(out.len()).unwrap_or(u32::MAX) } else { 0 };
+    let mut sig = if whole > 0 {
+        u32::try_from(out.len()).unwrap_or(u32::MAX)
+    } else {
+        0
+    };
     let min_frac = 6u32;
     let mut emitted = 0u32;
     // Long division: `rem < den`, so `rem * 10` cannot overflow for den < u128::MAX / 10.

@@ -131,6 +131,8 @@ pub enum FailureCode {
     InsufficientLiquidity,
     /// The transaction's blockhash expired before it landed.
     BlockhashExpired,
+    /// The venue's RPC node did not answer in time.
+    VenueTimeout,
     /// Every allowed attempt failed transiently.
     RetriesExhausted,
     /// The job was delivered too many times without finishing.
@@ -147,6 +149,7 @@ impl FailureCode {
             Self::NoRoute => "NO_ROUTE",
             Self::InsufficientLiquidity => "INSUFFICIENT_LIQUIDITY",
             Self::BlockhashExpired => "BLOCKHASH_EXPIRED",
+            Self::VenueTimeout => "VENUE_TIMEOUT",
             Self::RetriesExhausted => "RETRIES_EXHAUSTED",
             Self::DeadLettered => "DEAD_LETTERED",
             Self::InvalidOrder => "INVALID_ORDER",
