@@ -42,11 +42,9 @@ pub fn swap_exact_in(
     }
     // Spot output with no impact: net * y / x. Impact = 1 - out / spot.
     let spot = net * y / x;
-    let impact = if spot == 0 {
-        0
-    } else {
-        (spot - out.min(spot)) * BPS / spot
-    };
+    let impact = ((spot - out.min(spot)) * BPS)
+        .checked_div(spot)
+        .unwrap_or(0);
     Some(CpmmSwap {
         amount_out: u64::try_from(out).ok()?,
         fee: u64::try_from(fee).ok()?,
