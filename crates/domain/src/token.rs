@@ -93,6 +93,22 @@ fn builtin() -> Vec<Token> {
     ]
 }
 
+/// The one native token: SOL, wrapped into wSOL for a swap.
+pub const NATIVE_SYMBOL: &str = "SOL";
+
+impl Token {
+    /// Rebuilds a token from what an order row stores. Only SOL is native.
+    pub fn stored(symbol: String, mint: String, decimals: u8) -> Self {
+        let native = symbol == NATIVE_SYMBOL;
+        Self {
+            symbol,
+            mint,
+            decimals,
+            native,
+        }
+    }
+}
+
 impl Default for TokenRegistry {
     fn default() -> Self {
         Self::with_extra(Vec::new()).expect("the built-in token list is valid")

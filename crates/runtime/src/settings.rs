@@ -1,0 +1,356 @@
+//! Configuration in layers: built-in defaults, then an optional TOML file
+//! (`OEE_CONFIG=path`, or `oee.toml` in the working directory when present), then
+//! environment variables. Validated once at start: a bad value stops the process
+//! with a message naming it.
+
+use anyhow::{Context, bail};
+use config::{Config, Environment, File, FileFormat};
+use oee_domain::{Token, TokenRegistry};
+use oee_router::{Latency, VenueProfile};
+use oee_store::{PgSettings, RedisSettings};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Every setting of both binaries. Field names are the environment variables
+/// without their `OEE_` prefix, lower-cased (`OEE_WORKER_CONCURRENCY` →
+/// `worker_concurrency`); `DATABASE_URL`, `REDIS_URL` and `LOG_FORMAT` are read
+/// without a prefix, as the contract names them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub database_url: String,
+    pub redis_url: String,
+    pub http_addr: String,
+    /// actix-web worker threads.
+    pub http_workers: usize,
+    pub namespace: String,
+    pub worker_concurrency: usize,
+    /// `realistic` or `instant`.
+    pub venue_latency: String,
+    pub venue_failure_rate: f64,
+    /// `pretty` or `json`.
+    pub log_format: String,
+    pub pg_pool_size: usize,
+    /// Bound on any one store call (connect, statement, Redis command).
+    pub store_timeout_ms: u64,
+    /// Approximate cap on the job stream's length.
+    pub stream_max_len: u64,
+    /// Attempts per order, at most 3.
+    pub max_attempts: u32,
+    /// First retry back-off; doubles per attempt, with jitter.
+    pub retry_base_ms: u64,
+    /// How long a stopping process may take to finish in-flight work.
+    pub shutdown_grace_ms: u64,
+    /// Tokens added to the built-in registry (config file only).
+    pub tokens: Vec<Token>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            database_url: "postgres://postgres@127.0.0.1:5432/oee".into(),
+            redis_url: "redis://127.0.0.1:6379".into(),
+            http_addr: "127.0.0.1:8080".into(),
+            http_workers: 2,
+            namespace: "oee".into(),
+            worker_concurrency: 10,
+            venue_latency: "realistic".into(),
+            venue_failure_rate: 0.05,
+            log_format: "pretty".into(),
+            pg_pool_size: 16,
+            store_timeout_ms: 2_000,
+            stream_max_len: 1_000_000,
+            max_attempts: 3,
+            retry_base_ms: 250,
+            shutdown_grace_ms: 10_000,
+            tokens: Vec::new(),
+        }
+    }
+}
+
+/// Environment variables the contract names without the `OEE_` prefix.
+const UNPREFIXED: &[(&str, &str)] = &[
+    ("DATABASE_URL", "database_url"),
+    ("REDIS_URL", "redis_url"),
+    ("LOG_FORMAT", "log_format"),
+];
+
+impl Settings {
+    /// Loads defaults, the optional file and the process environment.
+    pub fn load() -> anyhow::Result<Self> {
+        Self::load_from(|name| std::env::var(name).ok())
+    }
+
+    /// Loads with `env` standing in for the process environment (for tests).
+    pub fn load_from(env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let mut builder = Config::builder();
+        match env("OEE_CONFIG") {
+            Some(path) => {
+                builder = builder.add_source(File::new(&path, FileFormat::Toml).required(true))
+            }
+            None => {
+                builder =
+                    builder.add_source(File::new("oee.toml", FileFormat::Toml).required(false))
+            }
+        }
+        let prefixed: config::Map<String, String> = std::env::vars()
+            .filter_map(|(k, _)| k.strip_prefix("OEE_").map(|_| k.clone()))
+            .chain(
+                KNOWN
+                    .iter()
+                    .map(|k| format!("OEE_{}", k.to_ascii_uppercase())),
+            )
+            .filter_map(|k| env(&k).map(|v| (k, v)))
+            .collect();
+        builder = builder.add_source(
+            Environment::with_prefix("OEE")
+                .prefix_separator("_")
+                .ignore_empty(true)
+                .try_parsing(true)
+                .source(Some(prefixed)),
+        );
+        for (var, key) in UNPREFIXED {
+            builder = builder.set_override_option(*key, env(var).filter(|v| !v.is_empty()))?;
+        }
+        let settings: Self = builder
+            .build()
+            .context("reading configuration")?
+            .try_deserialize()
+            .context("configuration has a value of the wrong type")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Fails on a value that cannot work; warns on a risky one.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.http_socket_addr()?;
+        self.latency()?;
+        if self.namespace.is_empty()
+            || !self
+                .namespace
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        {
+            bail!(
+                "OEE_NAMESPACE must be non-empty letters, digits, '-', '_' or '.'; got {:?}",
+                self.namespace
+            );
+        }
+        if !(1..=10_000).contains(&self.worker_concurrency) {
+            bail!(
+                "OEE_WORKER_CONCURRENCY must be 1..=10000; got {}",
+                self.worker_concurrency
+            );
+        }
+        if !(0.0..=1.0).contains(&self.venue_failure_rate) {
+            bail!(
+                "OEE_VENUE_FAILURE_RATE must be within 0..=1; got {}",
+                self.venue_failure_rate
+            );
+        }
+        if !(1..=3).contains(&self.max_attempts) {
+            bail!("OEE_MAX_ATTEMPTS must be 1..=3; got {}", self.max_attempts);
+        }
+        if !(1..=1_000).contains(&self.pg_pool_size) {
+            bail!(
+                "OEE_PG_POOL_SIZE must be 1..=1000; got {}",
+                self.pg_pool_size
+            );
+        }
+        if !(1..=256).contains(&self.http_workers) {
+            bail!(
+                "OEE_HTTP_WORKERS must be 1..=256; got {}",
+                self.http_workers
+            );
+        }
+        if !(50..=60_000).contains(&self.store_timeout_ms) {
+            bail!(
+                "OEE_STORE_TIMEOUT_MS must be 50..=60000; got {}",
+                self.store_timeout_ms
+            );
+        }
+        if !matches!(self.log_format.as_str(), "pretty" | "json") {
+            bail!(
+                "LOG_FORMAT must be pretty or json; got {:?}",
+                self.log_format
+            );
+        }
+        if self.stream_max_len < 1_000 {
+            bail!(
+                "OEE_STREAM_MAX_LEN must be at least 1000; got {}",
+                self.stream_max_len
+            );
+        }
+        self.registry()?;
+        if self.venue_failure_rate > 0.5 {
+            tracing::warn!(
+                rate = self.venue_failure_rate,
+                "more than half of all swaps will fail transiently"
+            );
+        }
+        if self.latency()? == Latency::Realistic && self.shutdown_grace_ms < 3_000 {
+            tracing::warn!(
+                grace_ms = self.shutdown_grace_ms,
+                "the shutdown grace period is shorter than a realistic swap (2–3 s): in-flight orders will be left to recovery"
+            );
+        }
+        Ok(())
+    }
+
+    pub fn http_socket_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.http_addr
+            .parse()
+            .with_context(|| format!("OEE_HTTP_ADDR {:?} is not host:port", self.http_addr))
+    }
+
+    pub fn latency(&self) -> anyhow::Result<Latency> {
+        match self.venue_latency.as_str() {
+            "realistic" => Ok(Latency::Realistic),
+            "instant" => Ok(Latency::Instant),
+            other => bail!("OEE_VENUE_LATENCY must be realistic or instant; got {other:?}"),
+        }
+    }
+
+    pub fn venue_profile(&self) -> anyhow::Result<VenueProfile> {
+        Ok(VenueProfile {
+            latency: self.latency()?,
+            failure_rate: self.venue_failure_rate,
+        })
+    }
+
+    pub fn registry(&self) -> anyhow::Result<TokenRegistry> {
+        TokenRegistry::with_extra(self.tokens.clone()).context("tokens in the configuration")
+    }
+
+    pub fn store_timeout(&self) -> Duration {
+        Duration::from_millis(self.store_timeout_ms)
+    }
+
+    pub fn pg(&self) -> PgSettings {
+        PgSettings {
+            url: self.database_url.clone(),
+            pool_size: self.pg_pool_size,
+            timeout: self.store_timeout(),
+        }
+    }
+
+    pub fn redis(&self) -> RedisSettings {
+        RedisSettings {
+            url: self.redis_url.clone(),
+            namespace: self.namespace.clone(),
+            timeout: self.store_timeout(),
+            stream_max_len: self.stream_max_len,
+        }
+    }
+}
+
+/// Settings read from `OEE_*` variables even when the process environment is
+/// replaced by a test's map.
+const KNOWN: &[&str] = &[
+    "http_addr",
+    "http_workers",
+    "namespace",
+    "worker_concurrency",
+    "venue_latency",
+    "venue_failure_rate",
+    "pg_pool_size",
+    "store_timeout_ms",
+    "stream_max_len",
+    "max_attempts",
+    "retry_base_ms",
+    "shutdown_grace_ms",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::load_from(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let s = load(&[]).expect("defaults");
+        assert_eq!(s.database_url, "postgres://postgres@127.0.0.1:5432/oee");
+        assert_eq!(s.redis_url, "redis://127.0.0.1:6379");
+        assert_eq!(s.http_addr, "127.0.0.1:8080");
+        assert_eq!(s.namespace, "oee");
+        assert_eq!(s.worker_concurrency, 10);
+        assert_eq!(s.latency().expect("latency"), Latency::Realistic);
+        assert!((s.venue_failure_rate - 0.05).abs() < f64::EPSILON);
+        assert_eq!(s.log_format, "pretty");
+    }
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let s = load(&[
+            ("DATABASE_URL", "postgres://x@db/oee2"),
+            ("REDIS_URL", "redis://cache:6380"),
+            ("OEE_HTTP_ADDR", "0.0.0.0:9000"),
+            ("OEE_NAMESPACE", "blue"),
+            ("OEE_WORKER_CONCURRENCY", "64"),
+            ("OEE_VENUE_LATENCY", "instant"),
+            ("OEE_VENUE_FAILURE_RATE", "0"),
+            ("LOG_FORMAT", "json"),
+        ])
+        .expect("valid");
+        assert_eq!(s.database_url, "postgres://x@db/oee2");
+        assert_eq!(s.redis_url, "redis://cache:6380");
+        assert_eq!(s.http_addr, "0.0.0.0:9000");
+        assert_eq!(s.namespace, "blue");
+        assert_eq!(s.worker_concurrency, 64);
+        assert_eq!(s.latency().expect("latency"), Latency::Instant);
+        assert_eq!(s.venue_failure_rate, 0.0);
+        assert_eq!(s.log_format, "json");
+    }
+
+    #[test]
+    fn a_file_sits_between_defaults_and_environment() {
+        let path = std::env::temp_dir().join(format!("oee-settings-{}.toml", std::process::id()));
+        std::fs::write(
+            &path,
+            "namespace = \"from-file\"\nworker_concurrency = 7\n[[tokens]]\nsymbol = \"WIF\"\nmint = \"EKpQGSJtjMFqKZ9KQanSqYXRcF8fBopzLHYxdM65zcjm\"\ndecimals = 6\n",
+        )
+        .expect("write");
+        let path_str = path.to_string_lossy().into_owned();
+        let s = load(&[("OEE_CONFIG", &path_str), ("OEE_WORKER_CONCURRENCY", "9")]).expect("valid");
+        std::fs::remove_file(&path).ok();
+        assert_eq!(s.namespace, "from-file");
+        assert_eq!(s.worker_concurrency, 9);
+        assert_eq!(
+            s.registry()
+                .expect("registry")
+                .resolve("wif")
+                .map(|t| t.decimals),
+            Some(6)
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_their_name() {
+        for (var, value) in [
+            ("OEE_WORKER_CONCURRENCY", "0"),
+            ("OEE_VENUE_LATENCY", "slow"),
+            ("OEE_VENUE_FAILURE_RATE", "1.5"),
+            ("OEE_HTTP_ADDR", "nowhere"),
+            ("OEE_NAMESPACE", "a b"),
+            ("LOG_FORMAT", "xml"),
+            ("OEE_MAX_ATTEMPTS", "4"),
+        ] {
+            let err = load(&[(var, value)]).expect_err(var);
+            let text = format!("{err:#}");
+            assert!(
+                text.contains(var) || text.contains("wrong type"),
+                "{var}: {text}"
+            );
+        }
+        assert!(load(&[("OEE_CONFIG", "/nonexistent/oee.toml")]).is_err());
+    }
+}

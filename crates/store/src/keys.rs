@@ -1,0 +1,66 @@
+//! Every Redis key, stream and channel name, under one namespace prefix so
+//! several deployments (or tests) share a Redis without seeing each other.
+
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    ns: String,
+}
+
+impl Keys {
+    pub fn new(namespace: &str) -> Self {
+        Self {
+            ns: namespace.to_owned(),
+        }
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.ns
+    }
+
+    /// The job stream workers consume.
+    pub fn stream(&self) -> String {
+        format!("{}:orders", self.ns)
+    }
+
+    /// The workers' consumer group on [`Keys::stream`].
+    pub fn group(&self) -> String {
+        format!("{}:workers", self.ns)
+    }
+
+    /// Jobs given up on after too many deliveries.
+    pub fn dead_letters(&self) -> String {
+        format!("{}:orders:dead", self.ns)
+    }
+
+    /// The set of orders not yet terminal.
+    pub fn active(&self) -> String {
+        format!("{}:active", self.ns)
+    }
+
+    /// The pub/sub channel of one order's status events.
+    pub fn channel(&self, order_id: Uuid) -> String {
+        format!("{}:order:{}", self.ns, order_id)
+    }
+
+    /// The order id a channel name belongs to, if it is one of ours.
+    pub fn order_of_channel(&self, channel: &str) -> Option<Uuid> {
+        let rest = channel.strip_prefix(&self.ns)?.strip_prefix(":order:")?;
+        Uuid::parse_str(rest).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channels_round_trip() {
+        let keys = Keys::new("oee");
+        let id = Uuid::now_v7();
+        assert_eq!(keys.order_of_channel(&keys.channel(id)), Some(id));
+        assert_eq!(Keys::new("other").order_of_channel(&keys.channel(id)), None);
+        assert_eq!(keys.stream(), "oee:orders");
+    }
+}

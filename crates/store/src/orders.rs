@@ -1,0 +1,362 @@
+//! The order repository: order rows and their event log.
+//!
+//! Every status change is one statement that updates the order row *and* appends
+//! the event, guarded by the expected `last_seq` and the legal predecessor
+//! statuses. A stale or duplicate writer matches no row and changes nothing, so
+//! `seq` has no gaps and nothing follows a terminal event.
+
+use crate::error::StoreError;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Pool;
+use oee_domain::{EventDetail, OrderSpec, OrderStatus, StatusEvent, Token};
+use serde_json::Value;
+use tokio_postgres::Row;
+use tokio_postgres::types::{Json, ToSql};
+use uuid::Uuid;
+
+/// An order as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderRecord {
+    pub id: Uuid,
+    pub user_id: String,
+    pub order_type: String,
+    pub token_in: Token,
+    pub token_out: Token,
+    pub amount_in: u64,
+    pub slippage_bps: u16,
+    pub status: OrderStatus,
+    pub last_seq: u32,
+    pub attempts: u32,
+    pub route: Option<Value>,
+    pub tx_hash: Option<String>,
+    pub executed_price: Option<String>,
+    pub amount_out: Option<u64>,
+    pub error: Option<Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What inserting a new order did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    /// A new order was stored with its `pending` event.
+    Created,
+    /// The idempotency key already names an order.
+    Existing { id: Uuid, same_request: bool },
+}
+
+/// Filters for a page of order history.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub user_id: Option<String>,
+    pub status: Option<OrderStatus>,
+    /// Only orders older than this one (the previous page's cursor).
+    pub before: Option<Uuid>,
+    pub limit: u32,
+}
+
+/// One page of order history, newest first.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub orders: Vec<OrderRecord>,
+    /// The cursor of the next page, when there is one.
+    pub next: Option<Uuid>,
+}
+
+const COLUMNS: &str = "id, user_id, order_type, token_in, token_in_mint, token_in_decimals, token_out, \
+    token_out_mint, token_out_decimals, amount_in::text, slippage_bps, status, last_seq, attempts, route, \
+    tx_hash, executed_price, amount_out::text, error, created_at, updated_at";
+
+/// Orders and events in Postgres.
+#[derive(Debug, Clone)]
+pub struct OrderStore {
+    pool: Pool,
+}
+
+fn to_i32(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+impl OrderStore {
+    pub fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Stores a new order and its `pending` event (seq 1) in one statement.
+    /// With an idempotency key that is already taken, stores nothing and reports
+    /// the existing order and whether it was made from the same request.
+    pub async fn insert(
+        &self,
+        id: Uuid,
+        spec: &OrderSpec,
+        idempotency_key: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<Inserted, StoreError> {
+        const SQL: &str = "WITH o AS (
+                INSERT INTO orders (id, user_id, order_type, token_in, token_in_mint, token_in_decimals,
+                    token_out, token_out_mint, token_out_decimals, amount_in, slippage_bps, status, last_seq,
+                    idempotency_key, request_fingerprint, created_at, updated_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::numeric, $11, 'pending', 1, $12, $13, $14, $14)
+                ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+                RETURNING id)
+            INSERT INTO order_events (order_id, seq, status, at, payload)
+            SELECT id, 1, 'pending', $14, $15::text::json FROM o";
+        let event = StatusEvent::new(id, 1, at, EventDetail::Pending);
+        let fingerprint = spec.fingerprint();
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached(SQL).await?;
+        let inserted = client
+            .execute(
+                &stmt,
+                &[
+                    &id,
+                    &spec.user_id,
+                    &spec.order_type.as_str(),
+                    &spec.token_in.symbol,
+                    &spec.token_in.mint,
+                    &i16::from(spec.token_in.decimals),
+                    &spec.token_out.symbol,
+                    &spec.token_out.mint,
+                    &i16::from(spec.token_out.decimals),
+                    &spec.amount_in.to_string(),
+                    &i32::from(spec.slippage_bps),
+                    &idempotency_key,
+                    &fingerprint,
+                    &event.at,
+                    &event.to_json(),
+                ],
+            )
+            .await?;
+        if inserted == 1 {
+            return Ok(Inserted::Created);
+        }
+        let key = idempotency_key
+            .ok_or_else(|| StoreError::corrupt("insert without a key stored nothing"))?;
+        let row = client
+            .query_one(
+                "SELECT id, request_fingerprint FROM orders WHERE idempotency_key = $1",
+                &[&key],
+            )
+            .await?;
+        let existing: Option<String> = row.get(1);
+        Ok(Inserted::Existing {
+            id: row.get(0),
+            same_request: existing.as_deref() == Some(fingerprint.as_str()),
+        })
+    }
+
+    /// Removes an order that was stored but could not be queued, provided nothing
+    /// has happened to it yet. Returns whether it was removed.
+    pub async fn remove_unqueued(&self, id: Uuid) -> Result<bool, StoreError> {
+        let client = self.pool.get().await?;
+        let n = client
+            .execute(
+                "DELETE FROM orders WHERE id = $1 AND status = 'pending' AND last_seq = 1",
+                &[&id],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// One order, without its events.
+    pub async fn get(&self, id: Uuid) -> Result<Option<OrderRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1"))
+            .await?;
+        client
+            .query_opt(&stmt, &[&id])
+            .await?
+            .map(|r| decode(&r))
+            .transpose()
+    }
+
+    /// Several orders by id, in no particular order; missing ids are skipped.
+    pub async fn get_many(&self, ids: &[Uuid]) -> Result<Vec<OrderRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM orders WHERE id = ANY($1)"))
+            .await?;
+        client
+            .query(&stmt, &[&ids])
+            .await?
+            .iter()
+            .map(decode)
+            .collect()
+    }
+
+    /// The order's events with `seq > after`, in order, as their stored JSON text.
+    pub async fn events_after(&self, id: Uuid, after: u32) -> Result<Vec<String>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached("SELECT payload::text FROM order_events WHERE order_id = $1 AND seq > $2 ORDER BY seq")
+            .await?;
+        let rows = client.query(&stmt, &[&id, &to_i32(after)]).await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// A page of history, newest first.
+    pub async fn list(&self, filter: &ListFilter) -> Result<Page, StoreError> {
+        let mut sql = format!("SELECT {COLUMNS} FROM orders WHERE true");
+        let status = filter.status.map(OrderStatus::as_str);
+        let limit = i64::from(filter.limit) + 1;
+        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::new();
+        if let Some(user) = &filter.user_id {
+            params.push(user);
+            sql.push_str(&format!(" AND user_id = ${}", params.len()));
+        }
+        if let Some(status) = &status {
+            params.push(status);
+            sql.push_str(&format!(" AND status = ${}", params.len()));
+        }
+        if let Some(before) = &filter.before {
+            params.push(before);
+            let n = params.len();
+            sql.push_str(&format!(
+                " AND (created_at, id) < (SELECT created_at, id FROM orders WHERE id = ${n})"
+            ));
+        }
+        params.push(&limit);
+        sql.push_str(&format!(
+            " ORDER BY created_at DESC, id DESC LIMIT ${}",
+            params.len()
+        ));
+
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached(&sql).await?;
+        let mut orders = client
+            .query(&stmt, &params)
+            .await?
+            .iter()
+            .map(decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = if orders.len() > filter.limit as usize {
+            orders.truncate(filter.limit as usize);
+            orders.last().map(|o| o.id)
+        } else {
+            None
+        };
+        Ok(Page { orders, next })
+    }
+
+    /// Records `event` as the order's next status change: updates the row from
+    /// the event's fields and appends the event, provided the order's latest seq
+    /// is `event.seq - 1` and its status may move to the event's. Returns `false`
+    /// (and changes nothing) when it may not — another writer got there first.
+    pub async fn record(&self, event: &StatusEvent, json: &str) -> Result<bool, StoreError> {
+        const SQL: &str = "WITH o AS (
+                UPDATE orders SET
+                    status = $2, last_seq = $3, updated_at = $4,
+                    attempts = COALESCE($5, attempts),
+                    route = COALESCE($6, route),
+                    tx_hash = COALESCE($7, tx_hash),
+                    executed_price = COALESCE($8, executed_price),
+                    amount_out = COALESCE($9::text::numeric, amount_out),
+                    error = COALESCE($10, error)
+                WHERE id = $1 AND last_seq = $3 - 1 AND status = ANY($11)
+                RETURNING id)
+            INSERT INTO order_events (order_id, seq, status, at, payload)
+            SELECT id, $3, $2, $4, $12::text::json FROM o";
+        let status = event.status();
+        let predecessors: Vec<&str> = OrderStatus::predecessors(status)
+            .into_iter()
+            .map(OrderStatus::as_str)
+            .collect();
+        let mut attempts: Option<i32> = None;
+        let mut route: Option<Json<&oee_domain::RouteRecord>> = None;
+        let mut tx_hash: Option<&str> = None;
+        let mut price: Option<&str> = None;
+        let mut amount_out: Option<&str> = None;
+        let mut error: Option<Json<&oee_domain::ErrorInfo>> = None;
+        match &event.detail {
+            EventDetail::Pending => {}
+            EventDetail::Routing { attempt, .. } => attempts = Some(to_i32(*attempt)),
+            EventDetail::Building { route: r, .. } => route = Some(Json(r)),
+            EventDetail::Submitted { tx_hash: h, .. } => tx_hash = Some(h),
+            EventDetail::Confirmed {
+                tx_hash: h,
+                executed_price,
+                amount_out: out,
+                ..
+            } => {
+                tx_hash = Some(h);
+                price = Some(executed_price);
+                amount_out = Some(out);
+            }
+            EventDetail::Failed {
+                error: e,
+                attempts: n,
+            } => {
+                attempts = Some(to_i32(*n));
+                error = Some(Json(e));
+            }
+        }
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached(SQL).await?;
+        let n = client
+            .execute(
+                &stmt,
+                &[
+                    &event.order_id,
+                    &status.as_str(),
+                    &to_i32(event.seq),
+                    &event.at,
+                    &attempts,
+                    &route,
+                    &tx_hash,
+                    &price,
+                    &amount_out,
+                    &error,
+                    &predecessors,
+                    &json,
+                ],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+}
+
+fn decode(row: &Row) -> Result<OrderRecord, StoreError> {
+    let atoms = |i: usize| -> Result<Option<u64>, StoreError> {
+        row.get::<_, Option<&str>>(i)
+            .map(|s| {
+                s.parse::<u64>()
+                    .map_err(|e| StoreError::corrupt(format!("amount {s:?}: {e}")))
+            })
+            .transpose()
+    };
+    let small = |i: usize| -> Result<u8, StoreError> {
+        u8::try_from(row.get::<_, i16>(i))
+            .map_err(|e| StoreError::corrupt(format!("decimals: {e}")))
+    };
+    let unsigned = |i: usize| -> Result<u32, StoreError> {
+        u32::try_from(row.get::<_, i32>(i))
+            .map_err(|e| StoreError::corrupt(format!("counter: {e}")))
+    };
+    let status: &str = row.get(11);
+    Ok(OrderRecord {
+        id: row.get(0),
+        user_id: row.get(1),
+        order_type: row.get(2),
+        token_in: Token::stored(row.get(3), row.get(4), small(5)?),
+        token_out: Token::stored(row.get(6), row.get(7), small(8)?),
+        amount_in: atoms(9)?.ok_or_else(|| StoreError::corrupt("amount_in is null"))?,
+        slippage_bps: u16::try_from(row.get::<_, i32>(10))
+            .map_err(|e| StoreError::corrupt(format!("slippage: {e}")))?,
+        status: OrderStatus::parse(status)
+            .ok_or_else(|| StoreError::corrupt(format!("status {status:?}")))?,
+        last_seq: unsigned(12)?,
+        attempts: unsigned(13)?,
+        route: row.get(14),
+        tx_hash: row.get(15),
+        executed_price: row.get(16),
+        amount_out: atoms(17)?,
+        error: row.get(18),
+        created_at: row.get(19),
+        updated_at: row.get(20),
+    })
+}
