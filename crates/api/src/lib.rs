@@ -1,1 +1,135 @@
+//! `oee-api`: accepts orders over HTTP, serves their state, and streams their
+//! status events over WebSockets from any replica.
+//!
+//! [`build`] makes a server from settings plus a bound listener, so a test can
+//! bind `127.0.0.1:0` and run several instances side by side.
 
+pub mod body;
+pub mod error;
+pub mod routes;
+pub mod state;
+pub mod view;
+pub mod ws;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{App, HttpRequest, HttpResponse, web};
+use anyhow::Context;
+use error::{ApiError, error_response};
+use oee_domain::{ErrorCode, Rejection};
+use oee_runtime::Settings;
+use oee_store::{Bus, Keys, OrderStore};
+use state::AppState;
+use std::net::{SocketAddr, TcpListener};
+
+/// A built, not yet running, API server.
+pub struct Api {
+    pub server: Server,
+    pub addr: SocketAddr,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Api {
+    /// A handle to stop the server gracefully.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+}
+
+/// Builds the server on `listener`. Stores that are down make requests fail with
+/// 503 until they return; they do not stop the server from starting.
+pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result<Api> {
+    let registry = settings.registry()?;
+    let pool = oee_store::pg::pool(&settings.pg()).context("postgres settings")?;
+    let redis = settings.redis();
+    let bus = Bus::new(oee_store::redis::client(&redis).await?, &redis);
+    let subscriber = oee_store::redis::subscriber(&redis).await?;
+    let hub = ws::hub::Hub::start(
+        subscriber,
+        Keys::new(&redis.namespace),
+        settings.store_timeout(),
+    );
+    let state = AppState {
+        orders: OrderStore::new(pool),
+        bus,
+        hub,
+        router: oee_router::simulated(&registry, settings.venue_profile()?),
+        registry,
+        store_timeout: settings.store_timeout(),
+    };
+    let addr = listener.local_addr()?;
+    let data = web::Data::new(state);
+    let server =
+        actix_web::HttpServer::new(move || App::new().app_data(data.clone()).configure(configure))
+            .workers(settings.http_workers)
+            .disable_signals()
+            .shutdown_timeout(5)
+            .listen(listener)?
+            .run();
+    Ok(Api { server, addr })
+}
+
+/// Every route, and the JSON errors for what matches none.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    use routes::{ops, orders};
+    cfg.app_data(web::QueryConfig::default().error_handler(|e, _| {
+        ApiError::new(
+            ErrorCode::InvalidParameter,
+            format!("invalid query string: {e}"),
+        )
+        .into()
+    }))
+    .service(
+        web::resource("/api/orders/execute")
+            .route(web::post().to(orders::submit))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/api/orders/active")
+            .route(web::get().to(orders::active))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/api/orders")
+            .route(web::get().to(orders::list))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/api/orders/{id}/ws")
+            .route(web::get().to(ws::follow::follow))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/api/orders/{id}")
+            .route(web::get().to(orders::get))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/api/queue/stats")
+            .route(web::get().to(ops::queue_stats))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(web::resource("/health").route(web::get().to(ops::health)))
+    .service(web::resource("/ready").route(web::get().to(ops::ready)))
+    .default_service(web::to(not_found));
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    error_response(&Rejection::new(
+        ErrorCode::NotFound,
+        format!("no route for {} {}", req.method(), req.path()),
+    ))
+}
+
+async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    error_response(&Rejection::new(
+        ErrorCode::MethodNotAllowed,
+        format!("{} is not allowed on {}", req.method(), req.path()),
+    ))
+}

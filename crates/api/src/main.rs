@@ -1,1 +1,53 @@
-fn main() {}
+//! `oee-api`: see the crate docs.
+//!
+//! `oee-api` applies pending migrations (under an advisory lock) and serves;
+//! `oee-api migrate` applies them and exits.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use oee_runtime::{Settings, shutdown, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "oee-api",
+    version,
+    about = "Order execution engine: HTTP and WebSocket API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Serve the API (the default).
+    Serve,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::load()?;
+    telemetry::init(&settings.log_format);
+    let applied = oee_store::migrate(&settings.database_url)
+        .await
+        .context("applying migrations")?;
+    tracing::info!(applied, "database schema is current");
+    if let Some(Command::Migrate) = cli.command {
+        return Ok(());
+    }
+    let addr = settings.http_socket_addr()?;
+    let listener = std::net::TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
+    let api = oee_api::build(&settings, listener).await?;
+    tracing::info!(addr = %api.addr, "oee-api listening");
+    let handle = api.handle();
+    let stop = shutdown::on_signal();
+    tokio::spawn(async move {
+        stop.cancelled().await;
+        handle.stop(true).await;
+    });
+    api.server.await?;
+    Ok(())
+}

@@ -32,6 +32,26 @@ impl fmt::Display for AmountError {
     }
 }
 
+/// An integer amount with the decimals of its token; serializes as decimal text
+/// in whole units (`{atoms: 1_500_000_000, decimals: 9}` → `"1.5"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Units {
+    pub atoms: u64,
+    pub decimals: u8,
+}
+
+impl fmt::Display for Units {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_units(u128::from(self.atoms), self.decimals))
+    }
+}
+
+impl serde::Serialize for Units {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// The largest exponent we bother to evaluate; anything beyond is either zero or
 /// far out of `u64` range, and bounding it keeps parsing O(length of the text).
 const MAX_EXPONENT: i64 = 1_000;

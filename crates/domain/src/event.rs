@@ -4,6 +4,7 @@
 //! published verbatim, so a replay from the log and a live delivery are the same
 //! bytes. `seq` starts at 1 (`pending`) and rises by exactly one per event.
 
+use crate::amount::Units;
 use crate::error::ErrorInfo;
 use crate::route::RouteRecord;
 use crate::status::OrderStatus;
@@ -33,7 +34,7 @@ pub enum EventDetail {
         tx_hash: String,
         dex: String,
         executed_price: String,
-        amount_out: String,
+        amount_out: Units,
     },
     Failed {
         error: ErrorInfo,

@@ -10,7 +10,7 @@ pub mod route;
 pub mod status;
 pub mod token;
 
-pub use amount::{AmountError, format_ratio, format_units, parse_units};
+pub use amount::{AmountError, Units, format_ratio, format_units, parse_units};
 pub use error::{ErrorCode, ErrorInfo, FailureCode, Rejection};
 pub use event::{EventDetail, EventHead, StatusEvent, format_time};
 pub use request::{

@@ -42,7 +42,11 @@ pub enum Inserted {
     /// A new order was stored with its `pending` event.
     Created,
     /// The idempotency key already names an order.
-    Existing { id: Uuid, same_request: bool },
+    Existing {
+        id: Uuid,
+        status: OrderStatus,
+        same_request: bool,
+    },
 }
 
 /// Filters for a page of order history.
@@ -138,14 +142,17 @@ impl OrderStore {
             .ok_or_else(|| StoreError::corrupt("insert without a key stored nothing"))?;
         let row = client
             .query_one(
-                "SELECT id, request_fingerprint FROM orders WHERE idempotency_key = $1",
+                "SELECT id, status, request_fingerprint FROM orders WHERE idempotency_key = $1",
                 &[&key],
             )
             .await?;
-        let existing: Option<String> = row.get(1);
+        let status: &str = row.get(1);
+        let existing: Option<&str> = row.get(2);
         Ok(Inserted::Existing {
             id: row.get(0),
-            same_request: existing.as_deref() == Some(fingerprint.as_str()),
+            status: OrderStatus::parse(status)
+                .ok_or_else(|| StoreError::corrupt(format!("status {status:?}")))?,
+            same_request: existing == Some(fingerprint.as_str()),
         })
     }
 
@@ -270,7 +277,7 @@ impl OrderStore {
         let mut route: Option<Json<&oee_domain::RouteRecord>> = None;
         let mut tx_hash: Option<&str> = None;
         let mut price: Option<&str> = None;
-        let mut amount_out: Option<&str> = None;
+        let mut amount_out: Option<String> = None;
         let mut error: Option<Json<&oee_domain::ErrorInfo>> = None;
         match &event.detail {
             EventDetail::Pending => {}
@@ -285,7 +292,7 @@ impl OrderStore {
             } => {
                 tx_hash = Some(h);
                 price = Some(executed_price);
-                amount_out = Some(out);
+                amount_out = Some(out.atoms.to_string());
             }
             EventDetail::Failed {
                 error: e,

@@ -1,0 +1,147 @@
+//! How every failure becomes a response: one status and one stable code per
+//! case, always the contract's error body, never a stack trace.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use oee_domain::{ErrorCode, Rejection};
+use oee_store::StoreError;
+use serde::Serialize;
+use std::fmt;
+
+/// Seconds a client should wait before retrying after a 503.
+const RETRY_AFTER_SECS: &str = "1";
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// The request is at fault.
+    Rejected(Rejection),
+    /// A store failed.
+    Store(StoreError),
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::Rejected(Rejection::new(code, message))
+    }
+
+    pub fn field(code: ErrorCode, field: &'static str, message: impl Into<String>) -> Self {
+        Self::Rejected(Rejection::field(code, field, message))
+    }
+
+    fn rejection(&self) -> Rejection {
+        match self {
+            Self::Rejected(r) => r.clone(),
+            Self::Store(e) if e.is_unavailable() => Rejection::new(
+                ErrorCode::Unavailable,
+                match e {
+                    StoreError::Unavailable { backend, .. } => {
+                        format!("{backend} is unavailable; retry shortly")
+                    }
+                    _ => "a backing store is unavailable; retry shortly".to_owned(),
+                },
+            ),
+            Self::Store(_) => Rejection::new(ErrorCode::Internal, "internal error"),
+        }
+    }
+}
+
+impl From<Rejection> for ApiError {
+    fn from(r: Rejection) -> Self {
+        Self::Rejected(r)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Rejected(r) => write!(f, "{r}"),
+            Self::Store(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// The HTTP status of each code. Exhaustive: a new code must choose one.
+pub const fn status_of(code: ErrorCode) -> StatusCode {
+    use ErrorCode::*;
+    match code {
+        InvalidJson
+        | UnknownField
+        | DuplicateField
+        | MissingField
+        | InvalidOrderType
+        | InvalidAmount
+        | TooManyDecimals
+        | AmountTooLarge
+        | UnknownToken
+        | SameToken
+        | InvalidSlippage
+        | InvalidUserId
+        | InvalidIdempotencyKey
+        | InvalidOrderId
+        | InvalidParameter => StatusCode::BAD_REQUEST,
+        UnsupportedOrderType | NoRoute => StatusCode::UNPROCESSABLE_ENTITY,
+        IdempotencyConflict => StatusCode::CONFLICT,
+        PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        OrderNotFound | NotFound => StatusCode::NOT_FOUND,
+        MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a Rejection,
+}
+
+/// The contract's error body for a rejection.
+pub fn error_response(rejection: &Rejection) -> HttpResponse {
+    let mut response =
+        HttpResponse::build(status_of(rejection.code)).json(Body { error: rejection });
+    if matches!(
+        rejection.code,
+        ErrorCode::Unavailable | ErrorCode::RateLimited
+    ) {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(RETRY_AFTER_SECS),
+        );
+    }
+    response
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        status_of(self.rejection().code)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Store(e) if e.is_unavailable() => tracing::warn!(error = %e, "store unavailable"),
+            Self::Store(e) => tracing::error!(error = %cause_chain(e), "unexpected store error"),
+            Self::Rejected(_) => {}
+        }
+        error_response(&self.rejection())
+    }
+}
+
+/// An error and all its sources, `outer: inner: innermost`.
+pub fn cause_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

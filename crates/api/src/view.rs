@@ -1,0 +1,70 @@
+//! Response bodies, exactly as the contract shows them.
+
+use oee_domain::{format_time, format_units};
+use oee_store::OrderRecord;
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+use serde_json::value::RawValue;
+use uuid::Uuid;
+
+/// `202 Accepted` (or `200` for an idempotent repeat) on submit.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Accepted {
+    pub order_id: Uuid,
+    pub status: &'static str,
+    pub status_url: String,
+    pub ws_url: String,
+}
+
+impl Accepted {
+    pub fn new(order_id: Uuid, status: &'static str) -> Self {
+        Self {
+            order_id,
+            status,
+            status_url: format!("/api/orders/{order_id}"),
+            ws_url: format!("/api/orders/{order_id}/ws"),
+        }
+    }
+}
+
+/// An order, optionally with its events (the stored JSON, not re-encoded).
+#[derive(Debug)]
+pub struct OrderView<'a> {
+    pub order: &'a OrderRecord,
+    pub events: Option<Vec<Box<RawValue>>>,
+}
+
+impl Serialize for OrderView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let o = self.order;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("orderId", &o.id)?;
+        m.serialize_entry("userId", &o.user_id)?;
+        m.serialize_entry("type", &o.order_type)?;
+        m.serialize_entry("tokenIn", &o.token_in.symbol)?;
+        m.serialize_entry("tokenOut", &o.token_out.symbol)?;
+        m.serialize_entry(
+            "amountIn",
+            &format_units(u128::from(o.amount_in), o.token_in.decimals),
+        )?;
+        m.serialize_entry("slippageBps", &o.slippage_bps)?;
+        m.serialize_entry("status", &o.status)?;
+        m.serialize_entry("attempts", &o.attempts)?;
+        m.serialize_entry("route", &o.route)?;
+        m.serialize_entry("txHash", &o.tx_hash)?;
+        m.serialize_entry("executedPrice", &o.executed_price)?;
+        m.serialize_entry(
+            "amountOut",
+            &o.amount_out
+                .map(|a| format_units(u128::from(a), o.token_out.decimals)),
+        )?;
+        m.serialize_entry("error", &o.error)?;
+        m.serialize_entry("createdAt", &format_time(o.created_at))?;
+        m.serialize_entry("updatedAt", &format_time(o.updated_at))?;
+        if let Some(events) = &self.events {
+            m.serialize_entry("events", events)?;
+        }
+        m.end()
+    }
+}

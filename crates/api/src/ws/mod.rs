@@ -1,0 +1,2 @@
+pub mod follow;
+pub mod hub;

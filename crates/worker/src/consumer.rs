@@ -1,0 +1,175 @@
+//! The consumer loop: read jobs from the stream as concurrency frees up, run each
+//! on its own task, acknowledge after the terminal event is committed.
+//!
+//! Concurrency is a semaphore: the loop only asks Redis for as many jobs as it has
+//! free permits, so at most `concurrency` orders are ever in flight here and the
+//! rest wait in the stream for whichever worker is free.
+
+use crate::executor::{Executor, Outcome};
+use oee_store::{Bus, Job, StoreError, StreamReader};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+use uuid::Uuid;
+
+/// The worker: a consumer in the group, with bounded concurrency.
+#[derive(Debug, Clone)]
+pub struct Consumer {
+    pub(crate) executor: Executor,
+    pub(crate) bus: Bus,
+    pub(crate) reader: StreamReader,
+    pub(crate) concurrency: usize,
+    /// How long one read waits for new jobs; also bounds how quickly a stop is noticed.
+    pub(crate) block: Duration,
+    pub(crate) grace: Duration,
+}
+
+impl Consumer {
+    /// Runs until `shutdown`, then stops reading, gives in-flight orders up to the
+    /// grace period to finish, and returns. Unfinished jobs stay pending in the
+    /// group for another worker to reclaim.
+    pub async fn run(&self, shutdown: CancellationToken) -> Result<(), StoreError> {
+        self.bus.ensure_group().await?;
+        info!(
+            consumer = self.reader.consumer(),
+            concurrency = self.concurrency,
+            "worker consuming"
+        );
+        let permits = Arc::new(Semaphore::new(self.concurrency));
+        let mut tasks = JoinSet::new();
+        let mut backoff = Duration::from_millis(50);
+        while !shutdown.is_cancelled() {
+            while tasks.try_join_next().is_some() {}
+            // The semaphore is never closed, so acquiring only waits.
+            let Ok(first) = (tokio::select! {
+                p = permits.clone().acquire_owned() => p,
+                () = shutdown.cancelled() => break,
+            }) else {
+                break;
+            };
+            let mut held = vec![first];
+            while let Ok(p) = permits.clone().try_acquire_owned() {
+                held.push(p);
+            }
+            let jobs = match self.reader.read(held.len() as u64, self.block).await {
+                Ok(jobs) => {
+                    backoff = Duration::from_millis(50);
+                    jobs
+                }
+                Err(e) => {
+                    warn!(error = %e, retry_in_ms = backoff.as_millis(), "reading the job stream failed");
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        () = shutdown.cancelled() => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+            };
+            for (job, order) in self.load(jobs).await {
+                let permit = held.pop();
+                let this = self.clone();
+                tasks.spawn(async move {
+                    this.process(job, order).await;
+                    drop(permit);
+                });
+            }
+        }
+        info!(
+            in_flight = tasks.len(),
+            grace_ms = self.grace.as_millis(),
+            "worker stopping"
+        );
+        let drained = tokio::time::timeout(self.grace, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            warn!(
+                left = tasks.len(),
+                "grace period over; unfinished orders are left to be reclaimed"
+            );
+            tasks.abort_all();
+        }
+        Ok(())
+    }
+
+    /// Processes whatever is in the stream now and returns when nothing is left:
+    /// a deterministic way for tests to drive the worker. Returns the jobs handled.
+    pub async fn run_until_idle(&self) -> Result<usize, StoreError> {
+        self.bus.ensure_group().await?;
+        let mut handled = 0;
+        loop {
+            let jobs = self
+                .reader
+                .read(self.concurrency as u64, Duration::from_millis(1))
+                .await?;
+            if jobs.is_empty() {
+                return Ok(handled);
+            }
+            handled += jobs.len();
+            let mut tasks = JoinSet::new();
+            for (job, order) in self.load(jobs).await {
+                let this = self.clone();
+                tasks.spawn(async move { this.process(job, order).await });
+            }
+            while tasks.join_next().await.is_some() {}
+        }
+    }
+
+    /// Loads the orders of a batch of jobs in one query.
+    async fn load(&self, jobs: Vec<Job>) -> Vec<(Job, Option<oee_store::OrderRecord>)> {
+        let ids: Vec<Uuid> = jobs.iter().filter_map(|j| j.order_id).collect();
+        let mut found: HashMap<Uuid, oee_store::OrderRecord> = match self
+            .executor
+            .orders
+            .get_many(&ids)
+            .await
+        {
+            Ok(orders) => orders.into_iter().map(|o| (o.id, o)).collect(),
+            Err(e) => {
+                // Leave the jobs pending: they are retried once reclaimed.
+                error!(error = %e, jobs = jobs.len(), "could not load orders; leaving their jobs pending");
+                return Vec::new();
+            }
+        };
+        jobs.into_iter()
+            .map(|job| {
+                let order = job.order_id.and_then(|id| found.remove(&id));
+                (job, order)
+            })
+            .collect()
+    }
+
+    async fn process(&self, job: Job, order: Option<oee_store::OrderRecord>) {
+        let Some(order) = order else {
+            // No order behind the job: nothing can ever execute it.
+            warn!(entry = %job.entry, order_id = ?job.order_id, "job names no stored order; acknowledging it");
+            self.ack(&job).await;
+            return;
+        };
+        let id = order.id;
+        match self.executor.run(order).await {
+            Ok(Outcome::Finished(_)) => {
+                if let Err(e) = self.bus.deactivate(id).await {
+                    warn!(order_id = %id, error = %e, "could not remove the order from the active set");
+                }
+                self.ack(&job).await;
+            }
+            Ok(Outcome::Superseded) => {}
+            Err(e) => {
+                error!(order_id = %id, error = %e, "order processing stopped; the job stays pending")
+            }
+        }
+    }
+
+    async fn ack(&self, job: &Job) {
+        if let Err(e) = self.bus.ack(std::slice::from_ref(&job.entry)).await {
+            warn!(entry = %job.entry, error = %e, "could not acknowledge a finished job");
+        }
+    }
+}

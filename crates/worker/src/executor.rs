@@ -1,0 +1,339 @@
+//! Drives one order from wherever it stands to a terminal status.
+//!
+//! Each status change is persisted (order row + event, `seq` exactly +1, guarded
+//! in SQL) *before* it is published. An attempt's transaction id is recorded in
+//! the `submitted` event before the swap is sent, and before any new attempt the
+//! venues are asked whether an earlier attempt's transaction landed — so a retry,
+//! or an order picked up again after a crash, never executes twice.
+
+use chrono::Utc;
+use oee_domain::{
+    ErrorInfo, EventDetail, FailureCode, OrderSpec, OrderStatus, OrderType, StatusEvent, Units,
+};
+use oee_router::{Execution, RouteError, Router, price, transaction_id};
+use oee_store::{Bus, OrderRecord, OrderStore, StoreError};
+use rand::Rng;
+use std::time::Duration;
+use tracing::{Instrument, info, info_span, warn};
+use uuid::Uuid;
+
+/// Retry policy.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts in all, 1..=3.
+    pub max_attempts: u32,
+    /// Back-off before the second attempt; doubles after, plus up to 50% jitter.
+    pub base_delay: Duration,
+}
+
+impl RetryPolicy {
+    fn delay_before(&self, attempt: u32) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(1 << attempt.saturating_sub(2).min(16));
+        let jitter_ms = u64::try_from(exp.as_millis() / 2).unwrap_or(0);
+        exp + Duration::from_millis(rand::rng().random_range(0..=jitter_ms))
+    }
+}
+
+/// How processing a job ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The order is terminal (now or already): acknowledge the job.
+    Finished(OrderStatus),
+    /// Another writer moved the order first; leave the job to whoever holds it.
+    Superseded,
+}
+
+/// Executes orders against the router, recording every step.
+#[derive(Debug, Clone)]
+pub struct Executor {
+    pub(crate) orders: OrderStore,
+    pub(crate) bus: Bus,
+    pub(crate) router: Router,
+    pub(crate) retry: RetryPolicy,
+}
+
+/// An order in progress: the last recorded seq and status.
+struct Progress {
+    id: Uuid,
+    seq: u32,
+    status: OrderStatus,
+}
+
+enum Step {
+    Done(OrderStatus),
+    Superseded,
+}
+
+impl Executor {
+    /// Drives `order` to a terminal status.
+    pub async fn run(&self, order: OrderRecord) -> Result<Outcome, StoreError> {
+        let span = info_span!("order", order_id = %order.id);
+        self.run_inner(order).instrument(span).await
+    }
+
+    async fn run_inner(&self, order: OrderRecord) -> Result<Outcome, StoreError> {
+        let mut p = Progress {
+            id: order.id,
+            seq: order.last_seq,
+            status: order.status,
+        };
+        if p.status.is_terminal() {
+            return Ok(Outcome::Finished(p.status));
+        }
+        let Some(spec) = spec_of(&order) else {
+            let error = ErrorInfo::new(
+                FailureCode::InvalidOrder,
+                format!("order type {:?} cannot run", order.order_type),
+            );
+            return self
+                .finish(
+                    &mut p,
+                    EventDetail::Failed {
+                        error,
+                        attempts: order.attempts,
+                    },
+                )
+                .await;
+        };
+        let mut last_error: Option<ErrorInfo> = None;
+        let mut attempt = order.attempts;
+        loop {
+            // Whatever an earlier attempt sent may have landed after all.
+            if attempt > 0 {
+                if let Some(done) = self.find_landed(order.id, attempt).await {
+                    return self.confirm(&mut p, &spec, attempt, &done).await;
+                }
+            }
+            if attempt >= self.retry.max_attempts {
+                let error = ErrorInfo::new(
+                    FailureCode::RetriesExhausted,
+                    match &last_error {
+                        Some(e) => format!(
+                            "gave up after {attempt} attempts; last error: {}",
+                            e.message
+                        ),
+                        None => format!("gave up after {attempt} attempts"),
+                    },
+                );
+                return self
+                    .finish(
+                        &mut p,
+                        EventDetail::Failed {
+                            error,
+                            attempts: attempt,
+                        },
+                    )
+                    .await;
+            }
+            if attempt > 0 && last_error.is_some() {
+                tokio::time::sleep(self.retry.delay_before(attempt + 1)).await;
+            }
+            attempt += 1;
+            match self
+                .attempt(&mut p, &spec, attempt, last_error.take())
+                .await?
+            {
+                Attempt::Terminal(step) => return Ok(step.into()),
+                Attempt::Transient(error) => {
+                    warn!(attempt, code = %error.code, error = %error.message, "attempt failed transiently");
+                    last_error = Some(error);
+                }
+            }
+        }
+    }
+
+    /// One attempt: routing → building → submitted → confirmed, or why not.
+    async fn attempt(
+        &self,
+        p: &mut Progress,
+        spec: &OrderSpec,
+        attempt: u32,
+        last_error: Option<ErrorInfo>,
+    ) -> Result<Attempt, StoreError> {
+        if let Step::Superseded = self
+            .emit(
+                p,
+                EventDetail::Routing {
+                    attempt,
+                    last_error,
+                },
+            )
+            .await?
+        {
+            return Ok(Attempt::Terminal(Step::Superseded));
+        }
+        let plan = match self.router.route(spec).await {
+            Ok(plan) => plan,
+            Err(e) if e.is_transient() => return Ok(Attempt::Transient(route_error(&e))),
+            Err(e) => {
+                let detail = EventDetail::Failed {
+                    error: route_error(&e),
+                    attempts: attempt,
+                };
+                return Ok(Attempt::Terminal(self.emit_final(p, detail).await?));
+            }
+        };
+        info!(
+            attempt,
+            dex = %plan.dex,
+            amount_in = plan.amount_in,
+            expected_out = plan.expected_out,
+            min_amount_out = plan.min_amount_out,
+            quotes = %serde_json::to_string(&plan.record.quotes).unwrap_or_default(),
+            reason = %plan.record.reason,
+            "route chosen"
+        );
+        let building = EventDetail::Building {
+            attempt,
+            route: Box::new(plan.record.clone()),
+        };
+        if let Step::Superseded = self.emit(p, building).await? {
+            return Ok(Attempt::Terminal(Step::Superseded));
+        }
+        let tx_id = transaction_id(p.id, attempt);
+        if let Step::Superseded = self
+            .emit(
+                p,
+                EventDetail::Submitted {
+                    attempt,
+                    tx_hash: tx_id.clone(),
+                },
+            )
+            .await?
+        {
+            return Ok(Attempt::Terminal(Step::Superseded));
+        }
+        match self.router.execute(spec, &plan, &tx_id).await {
+            Ok(done) => Ok(Attempt::Terminal(
+                self.confirm_step(p, spec, attempt, &done).await?,
+            )),
+            Err(e) if e.is_transient() => Ok(Attempt::Transient(ErrorInfo::new(
+                e.failure_code(),
+                e.to_string(),
+            ))),
+            Err(e) => {
+                let detail = EventDetail::Failed {
+                    error: ErrorInfo::new(e.failure_code(), e.to_string()),
+                    attempts: attempt,
+                };
+                Ok(Attempt::Terminal(self.emit_final(p, detail).await?))
+            }
+        }
+    }
+
+    /// The landed execution of any attempt up to `attempt`, newest first.
+    async fn find_landed(&self, order_id: Uuid, attempt: u32) -> Option<Execution> {
+        for n in (1..=attempt).rev() {
+            match self.router.landed(&transaction_id(order_id, n)).await {
+                Ok(Some(done)) => return Some(done),
+                Ok(None) => {}
+                Err(e) => {
+                    warn!(attempt = n, error = %e, "could not ask whether the transaction landed")
+                }
+            }
+        }
+        None
+    }
+
+    async fn confirm(
+        &self,
+        p: &mut Progress,
+        spec: &OrderSpec,
+        attempt: u32,
+        done: &Execution,
+    ) -> Result<Outcome, StoreError> {
+        Ok(self.confirm_step(p, spec, attempt, done).await?.into())
+    }
+
+    async fn confirm_step(
+        &self,
+        p: &mut Progress,
+        spec: &OrderSpec,
+        attempt: u32,
+        done: &Execution,
+    ) -> Result<Step, StoreError> {
+        let detail = EventDetail::Confirmed {
+            attempt,
+            tx_hash: done.tx_id.clone(),
+            dex: done.dex.as_str().to_owned(),
+            executed_price: price(spec, done.amount_in, done.amount_out),
+            amount_out: Units {
+                atoms: done.amount_out,
+                decimals: spec.token_out.decimals,
+            },
+        };
+        self.emit_final(p, detail).await
+    }
+
+    async fn finish(&self, p: &mut Progress, detail: EventDetail) -> Result<Outcome, StoreError> {
+        Ok(self.emit_final(p, detail).await?.into())
+    }
+
+    /// Records a terminal event and takes the order off the active set.
+    async fn emit_final(&self, p: &mut Progress, detail: EventDetail) -> Result<Step, StoreError> {
+        let step = self.emit(p, detail).await?;
+        if let Step::Done(status) = step {
+            info!(status = %status, "order finished");
+            if let Err(e) = self.bus.deactivate(p.id).await {
+                warn!(error = %e, "could not remove the order from the active set");
+            }
+        }
+        Ok(step)
+    }
+
+    /// Persists the next event, then publishes it.
+    async fn emit(&self, p: &mut Progress, detail: EventDetail) -> Result<Step, StoreError> {
+        debug_assert!(
+            p.status.can_transition_to(detail.status()),
+            "{} -> {}",
+            p.status,
+            detail.status()
+        );
+        let event = StatusEvent::new(p.id, p.seq + 1, Utc::now(), detail);
+        let json = event.to_json();
+        if !self.orders.record(&event, &json).await? {
+            warn!(seq = event.seq, status = %event.status(), "the order moved on elsewhere; stopping");
+            return Ok(Step::Superseded);
+        }
+        p.seq = event.seq;
+        p.status = event.status();
+        // Pub/sub is at-most-once; the event is already durable, and followers
+        // catch up from the log, so a failed publish is only logged.
+        if let Err(e) = self.bus.publish(p.id, &json).await {
+            warn!(seq = event.seq, error = %e, "could not publish a status event");
+        }
+        Ok(Step::Done(p.status))
+    }
+}
+
+enum Attempt {
+    Terminal(Step),
+    Transient(ErrorInfo),
+}
+
+impl From<Step> for Outcome {
+    fn from(step: Step) -> Self {
+        match step {
+            Step::Done(status) => Self::Finished(status),
+            Step::Superseded => Self::Superseded,
+        }
+    }
+}
+
+fn route_error(e: &RouteError) -> ErrorInfo {
+    ErrorInfo::new(e.failure_code(), e.to_string())
+}
+
+/// The executable order from its stored row, or `None` if it cannot run.
+fn spec_of(order: &OrderRecord) -> Option<OrderSpec> {
+    Some(OrderSpec {
+        order_type: OrderType::parse(&order.order_type)?,
+        token_in: order.token_in.clone(),
+        token_out: order.token_out.clone(),
+        amount_in: order.amount_in,
+        slippage_bps: order.slippage_bps,
+        user_id: order.user_id.clone(),
+    })
+}
