@@ -49,6 +49,9 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
     let pool = oee_store::pg::pool(&settings.pg()).context("postgres settings")?;
     let redis = settings.redis();
     let bus = Bus::new(oee_store::redis::client(&redis).await?, &redis);
+    if let Err(e) = bus.ensure_group().await {
+        tracing::warn!(error = %e, "could not create the consumer group yet; workers will");
+    }
     let subscriber = oee_store::redis::subscriber(&redis).await?;
     let hub = ws::hub::Hub::start(
         subscriber,

@@ -1,1 +1,182 @@
+//! Isolated test environments against the real Postgres and Redis.
+//!
+//! Every [`TestEnv`] gets a database of its own (created and migrated on the
+//! spot, dropped afterwards) and a Redis namespace of its own (purged
+//! afterwards), so tests run in parallel without seeing each other. Where the
+//! stores live comes from `OEE_TEST_DATABASE_URL` (a URL of any database on the
+//! server, used to create and drop the test databases) and `OEE_TEST_REDIS_URL`.
 
+use oee_runtime::Settings;
+use oee_store::{Bus, RedisSettings};
+use rand::Rng;
+use tokio_postgres::NoTls;
+
+/// Prefix of every database a test creates; `scripts/test` drops leftovers.
+pub const DB_PREFIX: &str = "oee_test_";
+
+/// One test's own database and namespace, with settings pointing at them.
+#[derive(Debug)]
+pub struct TestEnv {
+    /// Settings for services under test: instant venues, no injected failures.
+    pub settings: Settings,
+    admin_url: String,
+    db_name: String,
+    cleaned: bool,
+}
+
+fn admin_url() -> String {
+    std::env::var("OEE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+fn redis_url() -> String {
+    std::env::var("OEE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// `url` with its database name replaced by `db`.
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority_end = base.find("://").map_or(0, |i| i + 3);
+    let root = match base[authority_end..].find('/') {
+        Some(slash) => &base[..authority_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{root}/{db}?{q}"),
+        None => format!("{root}/{db}"),
+    }
+}
+
+async fn admin() -> anyhow::Result<tokio_postgres::Client> {
+    let (client, connection) = tokio_postgres::connect(&admin_url(), NoTls).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+impl TestEnv {
+    /// A fresh, migrated database and an empty namespace.
+    pub async fn new() -> anyhow::Result<Self> {
+        init_logging();
+        let tag: u64 = rand::rng().random();
+        let db_name = format!("{DB_PREFIX}{tag:016x}");
+        admin()
+            .await?
+            .batch_execute(&format!("CREATE DATABASE {db_name}"))
+            .await?;
+        let database_url = with_database(&admin_url(), &db_name);
+        oee_store::migrate(&database_url).await?;
+        let settings = Settings {
+            database_url,
+            redis_url: redis_url(),
+            namespace: format!("test-{tag:016x}"),
+            http_addr: "127.0.0.1:0".to_owned(),
+            http_workers: 1,
+            venue_latency: "instant".to_owned(),
+            venue_failure_rate: 0.0,
+            pg_pool_size: 8,
+            retry_base_ms: 10,
+            shutdown_grace_ms: 2_000,
+            ..Settings::default()
+        };
+        settings.validate()?;
+        Ok(Self {
+            settings,
+            admin_url: admin_url(),
+            db_name,
+            cleaned: false,
+        })
+    }
+
+    /// A Redis client on this test's namespace, for assertions.
+    pub async fn bus(&self) -> anyhow::Result<Bus> {
+        let redis: RedisSettings = self.settings.redis();
+        Ok(Bus::new(oee_store::redis::client(&redis).await?, &redis))
+    }
+
+    /// A direct connection to this test's database, for assertions.
+    pub async fn db(&self) -> anyhow::Result<tokio_postgres::Client> {
+        let (client, connection) =
+            tokio_postgres::connect(&self.settings.database_url, NoTls).await?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(client)
+    }
+
+    /// Drops the database and purges the namespace. Also attempted on drop.
+    pub async fn cleanup(mut self) -> anyhow::Result<()> {
+        self.cleaned = true;
+        cleanup(&self.admin_url, &self.db_name, &self.settings.redis()).await
+    }
+}
+
+async fn cleanup(admin_url: &str, db_name: &str, redis: &RedisSettings) -> anyhow::Result<()> {
+    let (client, connection) = tokio_postgres::connect(admin_url, NoTls).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
+        .await?;
+    let bus = Bus::new(oee_store::redis::client(redis).await?, redis);
+    bus.purge_namespace().await?;
+    Ok(())
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        if self.cleaned {
+            return;
+        }
+        // A test that panicked still cleans up, on a runtime of its own.
+        let (admin_url, db_name, redis) = (
+            self.admin_url.clone(),
+            self.db_name.clone(),
+            self.settings.redis(),
+        );
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(rt) = runtime {
+                let _ = rt.block_on(cleanup(&admin_url, &db_name, &redis));
+            }
+        })
+        .join();
+    }
+}
+
+/// Test logs go to the test harness's captured output; `RUST_LOG` filters them.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn replaces_the_database_name() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@h/db?sslmode=disable", "x"),
+            "postgres://u:p@h/x?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgres://h:5432", "x"),
+            "postgres://h:5432/x"
+        );
+    }
+}

@@ -55,12 +55,23 @@ pub async fn follow(
             )
         })?,
     };
-    if state.orders.get(id).await?.is_none() {
-        return Err(ApiError::new(
-            ErrorCode::OrderNotFound,
-            format!("no order {id}"),
+    let order = state
+        .orders
+        .get(id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::OrderNotFound, format!("no order {id}")))?;
+    if from_seq > order.last_seq {
+        return Err(ApiError::field(
+            ErrorCode::InvalidParameter,
+            "fromSeq",
+            format!(
+                "fromSeq {from_seq} is beyond the order's latest event ({})",
+                order.last_seq
+            ),
         ));
     }
+    // A terminal order's log is complete: once the client has it all, we are done.
+    let final_seq = order.status.is_terminal().then_some(order.last_seq);
     let (response, session, messages) = actix_ws::handle(&req, body).map_err(|e| {
         ApiError::field(
             ErrorCode::InvalidParameter,
@@ -78,7 +89,12 @@ pub async fn follow(
             order: id,
         };
         let reason = socket
-            .run(&state, follower, messages.max_frame_size(MAX_FRAME))
+            .run(
+                &state,
+                follower,
+                messages.max_frame_size(MAX_FRAME),
+                final_seq,
+            )
             .await;
         tracing::debug!(order_id = %id, ?reason, "follow socket closing");
         let _ = socket.session.close(reason).await;
@@ -108,9 +124,13 @@ impl Stream {
         state: &AppState,
         mut follower: Follower,
         mut messages: MessageStream,
+        final_seq: Option<u32>,
     ) -> End {
         if let Some(end) = self.catch_up(state).await {
             return end;
+        }
+        if final_seq.is_some_and(|last| self.last_seq >= last) {
+            return close(CloseCode::Normal, "order finished");
         }
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.tick().await;
