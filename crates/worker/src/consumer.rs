@@ -29,6 +29,11 @@ pub struct Consumer {
 }
 
 impl Consumer {
+    /// The executor (and through it the venues), for inspection.
+    pub fn executor(&self) -> &Executor {
+        &self.executor
+    }
+
     /// Runs until `shutdown`, then stops reading, gives in-flight orders up to the
     /// grace period to finish, and returns. Unfinished jobs stay pending in the
     /// group for another worker to reclaim.

@@ -67,6 +67,11 @@ enum Step {
 }
 
 impl Executor {
+    /// The router this executor sends swaps through.
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
     /// Drives `order` to a terminal status.
     pub async fn run(&self, order: OrderRecord) -> Result<Outcome, StoreError> {
         let span = info_span!("order", order_id = %order.id);

@@ -1,0 +1,277 @@
+//! The worker against real Postgres and Redis, driven step by step.
+
+use chrono::Utc;
+use oee_domain::{Channel, TokenRegistry, parse_order};
+use oee_router::transaction_id;
+use oee_store::{OrderStore, StoreError};
+use oee_testkit::TestEnv;
+use serde_json::Value;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// Stores and queues an order as the API does.
+async fn submit(env: &TestEnv, body: &str) -> Uuid {
+    let spec = parse_order(body.as_bytes(), &TokenRegistry::default(), Channel::Http)
+        .expect("valid order")
+        .spec;
+    let orders = OrderStore::new(oee_store::pg::pool(&env.settings.pg()).expect("pool"));
+    let id = Uuid::now_v7();
+    orders
+        .insert(id, &spec, None, Utc::now())
+        .await
+        .expect("insert");
+    env.bus()
+        .await
+        .expect("bus")
+        .enqueue(id)
+        .await
+        .expect("enqueue");
+    id
+}
+
+/// The order's events, in seq order.
+async fn events(env: &TestEnv, id: Uuid) -> Vec<Value> {
+    let db = env.db().await.expect("db");
+    db.query(
+        "SELECT payload::text FROM order_events WHERE order_id = $1 ORDER BY seq",
+        &[&id],
+    )
+    .await
+    .expect("events")
+    .iter()
+    .map(|r| serde_json::from_str(r.get::<_, &str>(0)).expect("json"))
+    .collect()
+}
+
+fn statuses(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .map(|e| e["status"].as_str().expect("status"))
+        .collect()
+}
+
+/// seq 1..=n with no gap, exactly one terminal event, and it is last.
+fn assert_well_formed(events: &[Value]) {
+    let seqs: Vec<u64> = events
+        .iter()
+        .map(|e| e["seq"].as_u64().expect("seq"))
+        .collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+    let s = statuses(events);
+    assert_eq!(
+        s.iter()
+            .filter(|s| matches!(**s, "confirmed" | "failed"))
+            .count(),
+        1,
+        "{s:?}"
+    );
+    assert!(matches!(s.last(), Some(&("confirmed" | "failed"))), "{s:?}");
+}
+
+async fn pending_jobs(env: &TestEnv) -> u64 {
+    env.bus()
+        .await
+        .expect("bus")
+        .stats()
+        .await
+        .expect("stats")
+        .pending
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_until_idle_executes_every_queued_order() -> Result<(), StoreError> {
+    let env = TestEnv::new().await.expect("env");
+    let mut ids = Vec::new();
+    for amount in ["0.5", "1", "2.25"] {
+        ids.push(
+            submit(
+                &env,
+                &format!(r#"{{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"{amount}"}}"#),
+            )
+            .await,
+        );
+    }
+    let worker = oee_worker::build(&env.settings).await.expect("worker");
+    assert_eq!(worker.run_until_idle().await?, 3);
+    for id in &ids {
+        let e = events(&env, *id).await;
+        assert_well_formed(&e);
+        assert_eq!(
+            statuses(&e),
+            ["pending", "routing", "building", "submitted", "confirmed"]
+        );
+    }
+    assert_eq!(pending_jobs(&env).await, 0, "every job acknowledged");
+    assert!(
+        env.bus().await.expect("bus").active().await?.is_empty(),
+        "active set emptied"
+    );
+    assert_eq!(worker.run_until_idle().await?, 0, "nothing left");
+    env.cleanup().await.expect("cleanup");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_failures_are_retried_and_no_swap_lands_twice() -> Result<(), StoreError> {
+    let mut env = TestEnv::new().await.expect("env");
+    env.settings.venue_failure_rate = 1.0;
+    let mut ids = Vec::new();
+    for _ in 0..24 {
+        ids.push(
+            submit(
+                &env,
+                r#"{"tokenIn":"USDC","tokenOut":"SOL","amountIn":"25"}"#,
+            )
+            .await,
+        );
+    }
+    let worker = oee_worker::build(&env.settings).await.expect("worker");
+    worker.run_until_idle().await?;
+    let router = worker.executor().router();
+    let (mut confirmed, mut failed) = (0, 0);
+    for id in ids {
+        let e = events(&env, id).await;
+        assert_well_formed(&e);
+        let routing: Vec<&Value> = e.iter().filter(|e| e["status"] == "routing").collect();
+        assert!(routing.len() <= 3, "at most three attempts");
+        for (n, r) in routing.iter().enumerate() {
+            assert_eq!(r["attempt"], n as u64 + 1);
+            assert_eq!(r.get("lastError").is_some(), n > 0, "a retry says why: {r}");
+        }
+        let mut landed = Vec::new();
+        for attempt in 1..=3 {
+            if let Some(done) = router
+                .landed(&transaction_id(id, attempt))
+                .await
+                .expect("ledger")
+            {
+                landed.push(done);
+            }
+        }
+        let last = e.last().expect("terminal");
+        match last["status"].as_str() {
+            Some("failed") => {
+                failed += 1;
+                assert_eq!(last["error"]["code"], "RETRIES_EXHAUSTED", "{last}");
+                assert_eq!(last["attempts"], 3);
+                assert!(landed.is_empty(), "a failed order has no landed swap");
+            }
+            Some("confirmed") => {
+                // Injected "timeout after landing": the retry found the swap had landed.
+                confirmed += 1;
+                assert_eq!(landed.len(), 1, "exactly one swap landed");
+                assert_eq!(last["txHash"], landed[0].tx_id.as_str());
+            }
+            other => panic!("not terminal: {other:?}"),
+        }
+    }
+    assert!(failed > 0, "with every swap failing, most orders give up");
+    assert_eq!(confirmed + failed, 24);
+    assert_eq!(pending_jobs(&env).await, 0);
+    env.cleanup().await.expect("cleanup");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permanent_failure_fails_at_once() -> Result<(), StoreError> {
+    let env = TestEnv::new().await.expect("env");
+    // One atom of BONK buys less than one lamport on either venue.
+    let id = submit(
+        &env,
+        r#"{"tokenIn":"BONK","tokenOut":"SOL","amountIn":"0.00001"}"#,
+    )
+    .await;
+    let worker = oee_worker::build(&env.settings).await.expect("worker");
+    worker.run_until_idle().await?;
+    let e = events(&env, id).await;
+    assert_well_formed(&e);
+    assert_eq!(statuses(&e), ["pending", "routing", "failed"]);
+    assert_eq!(e[2]["error"]["code"], "INSUFFICIENT_LIQUIDITY");
+    assert_eq!(e[2]["attempts"], 1);
+    env.cleanup().await.expect("cleanup");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivered_finished_order_is_not_executed_again() -> Result<(), StoreError> {
+    let env = TestEnv::new().await.expect("env");
+    let id = submit(
+        &env,
+        r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#,
+    )
+    .await;
+    let worker = oee_worker::build(&env.settings).await.expect("worker");
+    worker.run_until_idle().await?;
+    let before = events(&env, id).await;
+    env.bus().await.expect("bus").enqueue(id).await?;
+    assert_eq!(worker.run_until_idle().await?, 1);
+    assert_eq!(events(&env, id).await, before, "nothing was added");
+    assert_eq!(
+        pending_jobs(&env).await,
+        0,
+        "the duplicate job was acknowledged"
+    );
+    env.cleanup().await.expect("cleanup");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_naming_no_order_is_acknowledged() -> Result<(), StoreError> {
+    let env = TestEnv::new().await.expect("env");
+    let bus = env.bus().await.expect("bus");
+    bus.enqueue(Uuid::now_v7()).await?; // no such order stored
+    let worker = oee_worker::build(&env.settings).await.expect("worker");
+    assert_eq!(worker.run_until_idle().await?, 1);
+    assert_eq!(pending_jobs(&env).await, 0);
+    env.cleanup().await.expect("cleanup");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_more_than_the_configured_concurrency_is_in_flight() -> Result<(), StoreError> {
+    let mut env = TestEnv::new().await.expect("env");
+    env.settings.worker_concurrency = 2;
+    env.settings.venue_latency = "realistic".into();
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(
+            submit(
+                &env,
+                r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#,
+            )
+            .await,
+        );
+    }
+    let worker = oee_worker::build(&env.settings).await.expect("worker");
+    let stop = CancellationToken::new();
+    let run = tokio::spawn({
+        let stop = stop.clone();
+        async move { worker.run(stop).await }
+    });
+    let db = env.db().await.expect("db");
+    let (mut most, mut finished) = (0i64, 0i64);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while finished < 5 && tokio::time::Instant::now() < deadline {
+        let row = db
+            .query_one(
+                "SELECT count(*) FILTER (WHERE status IN ('routing','building','submitted')),
+                        count(*) FILTER (WHERE status IN ('confirmed','failed')) FROM orders",
+                &[],
+            )
+            .await
+            .expect("count");
+        most = most.max(row.get(0));
+        finished = row.get(1);
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    stop.cancel();
+    run.await.expect("join")?;
+    assert_eq!(finished, 5, "all orders finished");
+    assert_eq!(most, 2, "two in flight at a time, never more");
+    for id in ids {
+        assert_well_formed(&events(&env, id).await);
+    }
+    env.cleanup().await.expect("cleanup");
+    Ok(())
+}
