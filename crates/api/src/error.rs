@@ -105,16 +105,9 @@ struct Body<'a> {
 
 /// The contract's error body for a rejection.
 pub fn error_response(rejection: &Rejection) -> HttpResponse {
-    let mut response =
-        HttpResponse::build(status_of(rejection.code)).json(Body { error: rejection });
-    if matches!(
-        rejection.code,
-        ErrorCode::Unavailable | ErrorCode::RateLimited
-    ) {
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from_static(RETRY_AFTER_SECS),
-        );
+    let mut response = HttpResponse::build(status_of(rejection.code)).json(Body { error: rejection });
+    if matches!(rejection.code, ErrorCode::Unavailable | ErrorCode::RateLimited) {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
     }
     response
 }

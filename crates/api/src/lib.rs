@@ -29,9 +29,7 @@ pub struct Api {
 
 impl std::fmt::Debug for Api {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Api")
-            .field("addr", &self.addr)
-            .finish_non_exhaustive()
+        f.debug_struct("Api").field("addr", &self.addr).finish_non_exhaustive()
     }
 }
 
@@ -53,11 +51,7 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
         tracing::warn!(error = %e, "could not create the consumer group yet; workers will");
     }
     let subscriber = oee_store::redis::subscriber(&redis).await?;
-    let hub = ws::hub::Hub::start(
-        subscriber,
-        Keys::new(&redis.namespace),
-        settings.store_timeout(),
-    );
+    let hub = ws::hub::Hub::start(subscriber, Keys::new(&redis.namespace), settings.store_timeout());
     let state = AppState {
         orders: OrderStore::new(pool),
         bus,
@@ -68,26 +62,23 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
     };
     let addr = listener.local_addr()?;
     let data = web::Data::new(state);
-    let server =
-        actix_web::HttpServer::new(move || App::new().app_data(data.clone()).configure(configure))
-            .workers(settings.http_workers)
-            .disable_signals()
-            .shutdown_timeout(5)
-            .listen(listener)?
-            .run();
+    let server = actix_web::HttpServer::new(move || App::new().app_data(data.clone()).configure(configure))
+        .workers(settings.http_workers)
+        .disable_signals()
+        .shutdown_timeout(5)
+        .listen(listener)?
+        .run();
     Ok(Api { server, addr })
 }
 
 /// Every route, and the JSON errors for what matches none.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use routes::{ops, orders};
-    cfg.app_data(web::QueryConfig::default().error_handler(|e, _| {
-        ApiError::new(
-            ErrorCode::InvalidParameter,
-            format!("invalid query string: {e}"),
-        )
-        .into()
-    }))
+    cfg.app_data(
+        web::QueryConfig::default().error_handler(|e, _| {
+            ApiError::new(ErrorCode::InvalidParameter, format!("invalid query string: {e}")).into()
+        }),
+    )
     .service(
         web::resource("/api/orders/execute")
             .route(web::post().to(orders::submit))
@@ -99,9 +90,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(web::to(method_not_allowed)),
     )
     .service(
-        web::resource("/api/orders")
-            .route(web::get().to(orders::list))
-            .default_service(web::to(method_not_allowed)),
+        web::resource("/api/orders").route(web::get().to(orders::list)).default_service(web::to(method_not_allowed)),
     )
     .service(
         web::resource("/api/orders/{id}/ws")
@@ -124,10 +113,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {
-    error_response(&Rejection::new(
-        ErrorCode::NotFound,
-        format!("no route for {} {}", req.method(), req.path()),
-    ))
+    error_response(&Rejection::new(ErrorCode::NotFound, format!("no route for {} {}", req.method(), req.path())))
 }
 
 async fn method_not_allowed(req: HttpRequest) -> HttpResponse {

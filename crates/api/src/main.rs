@@ -8,11 +8,7 @@ use clap::{Parser, Subcommand};
 use oee_runtime::{Settings, shutdown, telemetry};
 
 #[derive(Parser)]
-#[command(
-    name = "oee-api",
-    version,
-    about = "Order execution engine: HTTP and WebSocket API"
-)]
+#[command(name = "oee-api", version, about = "Order execution engine: HTTP and WebSocket API")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -31,9 +27,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load()?;
     telemetry::init(&settings.log_format);
-    let applied = oee_store::migrate(&settings.database_url)
-        .await
-        .context("applying migrations")?;
+    let applied = oee_store::migrate(&settings.database_url).await.context("applying migrations")?;
     tracing::info!(applied, "database schema is current");
     if let Some(Command::Migrate) = cli.command {
         return Ok(());

@@ -44,21 +44,14 @@ impl Serialize for OrderView<'_> {
         m.serialize_entry("type", &o.order_type)?;
         m.serialize_entry("tokenIn", &o.token_in.symbol)?;
         m.serialize_entry("tokenOut", &o.token_out.symbol)?;
-        m.serialize_entry(
-            "amountIn",
-            &format_units(u128::from(o.amount_in), o.token_in.decimals),
-        )?;
+        m.serialize_entry("amountIn", &format_units(u128::from(o.amount_in), o.token_in.decimals))?;
         m.serialize_entry("slippageBps", &o.slippage_bps)?;
         m.serialize_entry("status", &o.status)?;
         m.serialize_entry("attempts", &o.attempts)?;
         m.serialize_entry("route", &o.route)?;
         m.serialize_entry("txHash", &o.tx_hash)?;
         m.serialize_entry("executedPrice", &o.executed_price)?;
-        m.serialize_entry(
-            "amountOut",
-            &o.amount_out
-                .map(|a| format_units(u128::from(a), o.token_out.decimals)),
-        )?;
+        m.serialize_entry("amountOut", &o.amount_out.map(|a| format_units(u128::from(a), o.token_out.decimals)))?;
         m.serialize_entry("error", &o.error)?;
         m.serialize_entry("createdAt", &format_time(o.created_at))?;
         m.serialize_entry("updatedAt", &format_time(o.updated_at))?;

@@ -17,44 +17,22 @@ async fn an_order_streams_from_pending_to_confirmed() {
     assert_eq!(reply["status"], "pending");
     assert_eq!(reply["statusUrl"], format!("/api/orders/{id}"));
     assert_eq!(reply["wsUrl"], format!("/api/orders/{id}/ws"));
-    assert_eq!(
-        uuid::Uuid::parse_str(&id).expect("uuid").get_version_num(),
-        7
-    );
+    assert_eq!(uuid::Uuid::parse_str(&id).expect("uuid").get_version_num(), 7);
 
     let followed = engine.follow(0, &id, None).await;
     followed.assert_complete_from(1);
-    assert_eq!(
-        followed.statuses(),
-        ["pending", "routing", "building", "submitted", "confirmed"]
-    );
+    assert_eq!(followed.statuses(), ["pending", "routing", "building", "submitted", "confirmed"]);
     let confirmed = &followed.events[4];
-    assert!(
-        confirmed["txHash"].as_str().is_some_and(|h| h.len() > 80),
-        "{confirmed}"
-    );
+    assert!(confirmed["txHash"].as_str().is_some_and(|h| h.len() > 80), "{confirmed}");
     assert_eq!(confirmed["txHash"], followed.events[3]["txHash"]);
-    assert!(matches!(
-        confirmed["dex"].as_str(),
-        Some("raydium" | "meteora")
-    ));
-    assert!(
-        confirmed["executedPrice"].as_str().is_some() && confirmed["amountOut"].as_str().is_some()
-    );
+    assert!(matches!(confirmed["dex"].as_str(), Some("raydium" | "meteora")));
+    assert!(confirmed["executedPrice"].as_str().is_some() && confirmed["amountOut"].as_str().is_some());
     for event in &followed.events {
         assert_eq!(event["orderId"], id.as_str());
-        assert!(
-            event["at"]
-                .as_str()
-                .is_some_and(|t| t.ends_with('Z') && t.len() == 24),
-            "{event}"
-        );
+        assert!(event["at"].as_str().is_some_and(|t| t.ends_with('Z') && t.len() == 24), "{event}");
     }
     let building = &followed.events[2];
-    assert_eq!(
-        building["route"]["quotes"].as_array().map(Vec::len),
-        Some(2)
-    );
+    assert_eq!(building["route"]["quotes"].as_array().map(Vec::len), Some(2));
     assert_eq!(building["route"]["dex"], confirmed["dex"]);
     assert_eq!(building["route"]["wrapSol"], true);
 
@@ -95,21 +73,11 @@ async fn from_seq_replays_only_what_follows_it() {
     // A client that saw everything is told so at once.
     let nothing = engine.follow(0, &id, Some(5)).await;
     assert!(nothing.events.is_empty());
-    assert_eq!(
-        nothing.close,
-        Some(tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::Normal)
-    );
+    assert_eq!(nothing.close, Some(tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::Normal));
     // Past the end, or not a number: refused before upgrading.
-    let (status, body) = engine
-        .get(0, &format!("/api/orders/{id}/ws?fromSeq=9"))
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (400, Some("INVALID_PARAMETER"))
-    );
-    let (status, _) = engine
-        .get(0, &format!("/api/orders/{id}/ws?fromSeq=-1"))
-        .await;
+    let (status, body) = engine.get(0, &format!("/api/orders/{id}/ws?fromSeq=9")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("INVALID_PARAMETER")));
+    let (status, _) = engine.get(0, &format!("/api/orders/{id}/ws?fromSeq=-1")).await;
     assert_eq!(status, 400);
     engine.stop().await;
 }
@@ -158,10 +126,7 @@ async fn a_socket_on_another_replica_sees_every_event() {
     for run in runs {
         let followed = run.await.expect("follower");
         followed.assert_complete_from(1);
-        assert_eq!(
-            followed.statuses(),
-            ["pending", "routing", "building", "submitted", "confirmed"]
-        );
+        assert_eq!(followed.statuses(), ["pending", "routing", "building", "submitted", "confirmed"]);
     }
     engine.stop().await;
 }
@@ -187,26 +152,10 @@ async fn many_orders_across_replicas_each_stream_completely() {
 async fn the_earlier_implementations_request_shapes_are_accepted() {
     let engine = Engine::start(1, true).await;
     let cases = [
-        (
-            r#"{"type":"market","tokenIn":"SOL","tokenOut":"USDC","amountIn":100,"userId":"user123"}"#,
-            "100",
-            50,
-        ),
-        (
-            r#"{"type":"market","tokenIn":"SOL","tokenOut":"USDC","amount":10}"#,
-            "10",
-            50,
-        ),
-        (
-            r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1.5,"slippageBps":50}"#,
-            "1.5",
-            50,
-        ),
-        (
-            r#"{"orderType":"market","tokenIn":"SOL","tokenOut":"USDC","amount":100,"slippage":0.05}"#,
-            "100",
-            500,
-        ),
+        (r#"{"type":"market","tokenIn":"SOL","tokenOut":"USDC","amountIn":100,"userId":"user123"}"#, "100", 50),
+        (r#"{"type":"market","tokenIn":"SOL","tokenOut":"USDC","amount":10}"#, "10", 50),
+        (r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1.5,"slippageBps":50}"#, "1.5", 50),
+        (r#"{"orderType":"market","tokenIn":"SOL","tokenOut":"USDC","amount":100,"slippage":0.05}"#, "100", 500),
     ];
     for (body, amount, bps) in cases {
         let id = engine.accepted(body).await;
@@ -234,23 +183,11 @@ async fn every_listed_pair_executes_in_both_directions() {
         ids.push((
             a,
             b,
-            engine
-                .accepted(&format!(
-                    r#"{{"tokenIn":"{a}","tokenOut":"{b}","amountIn":"{amount}"}}"#
-                ))
-                .await,
+            engine.accepted(&format!(r#"{{"tokenIn":"{a}","tokenOut":"{b}","amountIn":"{amount}"}}"#)).await,
         ));
         let back = engine.until_terminal(&ids.last().expect("id").2).await;
         let out = back["amountOut"].as_str().expect("amountOut").to_owned();
-        ids.push((
-            b,
-            a,
-            engine
-                .accepted(&format!(
-                    r#"{{"tokenIn":"{b}","tokenOut":"{a}","amountIn":"{out}"}}"#
-                ))
-                .await,
-        ));
+        ids.push((b, a, engine.accepted(&format!(r#"{{"tokenIn":"{b}","tokenOut":"{a}","amountIn":"{out}"}}"#)).await));
     }
     for (a, b, id) in ids {
         let order = engine.until_terminal(&id).await;
@@ -266,15 +203,9 @@ async fn history_is_paged_newest_first_and_filtered() {
     let engine = Engine::start(1, true).await;
     let mut alice = Vec::new();
     for _ in 0..5 {
-        alice.push(
-            engine
-                .accepted(r#"{"tokenIn":"USDC","tokenOut":"SOL","amountIn":"10","userId":"alice"}"#)
-                .await,
-        );
+        alice.push(engine.accepted(r#"{"tokenIn":"USDC","tokenOut":"SOL","amountIn":"10","userId":"alice"}"#).await);
     }
-    let bob = engine
-        .accepted(r#"{"tokenIn":"USDC","tokenOut":"SOL","amountIn":"10","userId":"bob"}"#)
-        .await;
+    let bob = engine.accepted(r#"{"tokenIn":"USDC","tokenOut":"SOL","amountIn":"10","userId":"bob"}"#).await;
     for id in alice.iter().chain([&bob]) {
         engine.until_terminal(id).await;
     }
@@ -291,10 +222,7 @@ async fn history_is_paged_newest_first_and_filtered() {
         assert!(orders.len() <= 2);
         for o in orders {
             assert_eq!(o["userId"], "alice");
-            assert!(
-                o.get("events").is_none(),
-                "pages carry orders without events"
-            );
+            assert!(o.get("events").is_none(), "pages carry orders without events");
             seen.push(o["orderId"].as_str().expect("id").to_owned());
         }
         match page["nextCursor"].as_str() {
@@ -305,25 +233,13 @@ async fn history_is_paged_newest_first_and_filtered() {
     let newest_first: Vec<String> = alice.iter().rev().cloned().collect();
     assert_eq!(seen, newest_first);
 
-    let (_, confirmed) = engine
-        .get(0, "/api/orders?status=confirmed&limit=200")
-        .await;
+    let (_, confirmed) = engine.get(0, "/api/orders?status=confirmed&limit=200").await;
     assert_eq!(confirmed["orders"].as_array().map(Vec::len), Some(6));
     let (_, pending) = engine.get(0, "/api/orders?status=pending").await;
     assert_eq!(pending["orders"].as_array().map(Vec::len), Some(0));
-    for bad in [
-        "limit=0",
-        "limit=201",
-        "limit=x",
-        "status=done",
-        "before=nope",
-    ] {
+    for bad in ["limit=0", "limit=201", "limit=x", "status=done", "before=nope"] {
         let (status, body) = engine.get(0, &format!("/api/orders?{bad}")).await;
-        assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (400, Some("INVALID_PARAMETER")),
-            "{bad}"
-        );
+        assert_eq!((status, body["error"]["code"].as_str()), (400, Some("INVALID_PARAMETER")), "{bad}");
     }
     engine.stop().await;
 }
@@ -337,12 +253,8 @@ async fn queued_orders_are_active_until_a_worker_finishes_them() {
     }
     let (_, active) = engine.get(0, "/api/orders/active").await;
     assert_eq!(active["count"], 3);
-    let mut listed: Vec<String> = active["orderIds"]
-        .as_array()
-        .expect("ids")
-        .iter()
-        .map(|v| v.as_str().expect("id").to_owned())
-        .collect();
+    let mut listed: Vec<String> =
+        active["orderIds"].as_array().expect("ids").iter().map(|v| v.as_str().expect("id").to_owned()).collect();
     listed.sort();
     let mut expected = ids.clone();
     expected.sort();
@@ -353,11 +265,7 @@ async fn queued_orders_are_active_until_a_worker_finishes_them() {
     assert_eq!(stats["lag"], 3, "{stats}");
     assert_eq!(stats["pending"], 0, "{stats}");
     assert_eq!(stats["deadLetters"], 0, "{stats}");
-    assert!(
-        stats["stream"]
-            .as_str()
-            .is_some_and(|s| s.ends_with(":orders"))
-    );
+    assert!(stats["stream"].as_str().is_some_and(|s| s.ends_with(":orders")));
 
     engine.worker = Some(common::start_worker(&engine.env.settings).await);
     for id in &ids {
@@ -366,16 +274,8 @@ async fn queued_orders_are_active_until_a_worker_finishes_them() {
     let (_, active) = engine.get(0, "/api/orders/active").await;
     assert_eq!(active["count"], 0);
     let (_, stats) = engine.get(0, "/api/queue/stats").await;
-    assert_eq!(
-        (stats["lag"].as_u64(), stats["pending"].as_u64()),
-        (Some(0), Some(0)),
-        "{stats}"
-    );
-    assert_eq!(
-        stats["consumers"].as_array().map(Vec::len),
-        Some(1),
-        "{stats}"
-    );
+    assert_eq!((stats["lag"].as_u64(), stats["pending"].as_u64()), (Some(0), Some(0)), "{stats}");
+    assert_eq!(stats["consumers"].as_array().map(Vec::len), Some(1), "{stats}");
     engine.stop().await;
 }
 
@@ -385,27 +285,15 @@ async fn an_idempotency_key_names_one_order() {
     let (first_status, first) = engine.submit_to(0, SOL_USDC, Some("key-1")).await;
     assert_eq!(first_status, 202);
     // The same order written differently is the same request.
-    let same =
-        r#"{"type":"market","tokenIn":"sol","tokenOut":"USDC","amount":1.50,"slippageBps":50}"#;
+    let same = r#"{"type":"market","tokenIn":"sol","tokenOut":"USDC","amount":1.50,"slippageBps":50}"#;
     let (again_status, again) = engine.submit_to(0, same, Some("key-1")).await;
     assert_eq!(again_status, 200);
     assert_eq!(again["orderId"], first["orderId"]);
-    let (conflict, body) = engine
-        .submit_to(
-            0,
-            r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"2"}"#,
-            Some("key-1"),
-        )
-        .await;
-    assert_eq!(
-        (conflict, body["error"]["code"].as_str()),
-        (409, Some("IDEMPOTENCY_CONFLICT"))
-    );
+    let (conflict, body) =
+        engine.submit_to(0, r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"2"}"#, Some("key-1")).await;
+    assert_eq!((conflict, body["error"]["code"].as_str()), (409, Some("IDEMPOTENCY_CONFLICT")));
     let (bad, body) = engine.submit_to(0, SOL_USDC, Some(&"k".repeat(256))).await;
-    assert_eq!(
-        (bad, body["error"]["code"].as_str()),
-        (400, Some("INVALID_IDEMPOTENCY_KEY"))
-    );
+    assert_eq!((bad, body["error"]["code"].as_str()), (400, Some("INVALID_IDEMPOTENCY_KEY")));
     let (_, stats) = engine.get(0, "/api/queue/stats").await;
     assert_eq!(stats["length"], 1, "one order queued: {stats}");
     engine.stop().await;
@@ -418,9 +306,6 @@ async fn health_and_readiness() {
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
     let (status, body) = engine.get(0, "/ready").await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        (body["postgres"].as_str(), body["redis"].as_str()),
-        (Some("up"), Some("up"))
-    );
+    assert_eq!((body["postgres"].as_str(), body["redis"].as_str()), (Some("up"), Some("up")));
     engine.stop().await;
 }

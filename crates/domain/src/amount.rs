@@ -87,10 +87,7 @@ pub fn parse_units(text: &str, decimals: u8) -> Result<u64, AmountError> {
     // value = digits × 10^shift atoms, where digits = int ++ frac.
     let digits = int_digits.bytes().chain(frac_digits.bytes());
     let shift = i64::from(decimals) + exponent - frac_digits.len() as i64;
-    let significant: Vec<u8> = digits
-        .skip_while(|&b| b == b'0')
-        .map(|b| b - b'0')
-        .collect();
+    let significant: Vec<u8> = digits.skip_while(|&b| b == b'0').map(|b| b - b'0').collect();
     if significant.is_empty() {
         return Err(AmountError::NotPositive);
     }
@@ -101,9 +98,7 @@ pub fn parse_units(text: &str, decimals: u8) -> Result<u64, AmountError> {
     let (kept, dropped) = if shift >= 0 {
         (&significant[..], &[][..])
     } else {
-        let cut = significant
-            .len()
-            .saturating_sub(usize::try_from(shift.unsigned_abs()).unwrap_or(usize::MAX));
+        let cut = significant.len().saturating_sub(usize::try_from(shift.unsigned_abs()).unwrap_or(usize::MAX));
         significant.split_at(cut)
     };
     if dropped.iter().any(|&d| d != 0) {
@@ -111,10 +106,7 @@ pub fn parse_units(text: &str, decimals: u8) -> Result<u64, AmountError> {
     }
     let mut atoms: u64 = 0;
     for &d in kept {
-        atoms = atoms
-            .checked_mul(10)
-            .and_then(|a| a.checked_add(u64::from(d)))
-            .ok_or(AmountError::TooLarge)?;
+        atoms = atoms.checked_mul(10).and_then(|a| a.checked_add(u64::from(d))).ok_or(AmountError::TooLarge)?;
     }
     for _ in 0..shift.max(0) {
         atoms = atoms.checked_mul(10).ok_or(AmountError::TooLarge)?;
@@ -130,17 +122,9 @@ fn parse_exponent(text: &str) -> Result<i64, AmountError> {
     let magnitude = digits
         .trim_start_matches('0')
         .parse::<i64>()
-        .unwrap_or(if digits.trim_start_matches('0').is_empty() {
-            0
-        } else {
-            MAX_EXPONENT
-        })
+        .unwrap_or(if digits.trim_start_matches('0').is_empty() { 0 } else { MAX_EXPONENT })
         .min(MAX_EXPONENT);
-    Ok(if text.starts_with('-') {
-        -magnitude
-    } else {
-        magnitude
-    })
+    Ok(if text.starts_with('-') { -magnitude } else { magnitude })
 }
 
 /// Formats atoms as decimal text in whole units, without trailing zeros:
@@ -171,11 +155,7 @@ pub fn format_ratio(num: u128, den: u128, significant: u32) -> String {
     let mut out = whole.to_string();
     let mut frac = String::new();
     // Count significant digits already emitted by the integer part.
-    let mut sig = if whole > 0 {
-        u32::try_from(out.len()).unwrap_or(u32::MAX)
-    } else {
-        0
-    };
+    let mut sig = if whole > 0 { u32::try_from(out.len()).unwrap_or(u32::MAX) } else { 0 };
     let min_frac = 6u32;
     let mut emitted = 0u32;
     // Long division: `rem < den`, so `rem * 10` cannot overflow for den < u128::MAX / 10.
@@ -217,15 +197,10 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_plain_decimal() {
-        for text in [
-            "", " 1", "1 ", "+1", ".5", "5.", "1.2.3", "0x10", "1e", "1e+", "NaN", "inf", "1_000",
-            "1,5", "--1",
-        ] {
-            assert_eq!(
-                parse_units(text, 9),
-                Err(AmountError::Malformed),
-                "{text:?}"
-            );
+        for text in
+            ["", " 1", "1 ", "+1", ".5", "5.", "1.2.3", "0x10", "1e", "1e+", "NaN", "inf", "1_000", "1,5", "--1"]
+        {
+            assert_eq!(parse_units(text, 9), Err(AmountError::Malformed), "{text:?}");
         }
     }
 
@@ -235,27 +210,12 @@ mod tests {
         assert_eq!(parse_units("0.000", 9), Err(AmountError::NotPositive));
         assert_eq!(parse_units("-1", 9), Err(AmountError::NotPositive));
         assert_eq!(parse_units("-0", 9), Err(AmountError::NotPositive));
-        assert_eq!(
-            parse_units("0e99999999999999999999", 9),
-            Err(AmountError::NotPositive)
-        );
-        assert_eq!(
-            parse_units("0.0000000001", 9),
-            Err(AmountError::TooManyDecimals)
-        );
+        assert_eq!(parse_units("0e99999999999999999999", 9), Err(AmountError::NotPositive));
+        assert_eq!(parse_units("0.0000000001", 9), Err(AmountError::TooManyDecimals));
         assert_eq!(parse_units("1e-10", 9), Err(AmountError::TooManyDecimals));
-        assert_eq!(
-            parse_units("18446744073709551616", 0),
-            Err(AmountError::TooLarge)
-        );
-        assert_eq!(
-            parse_units("18446744073.709551616", 9),
-            Err(AmountError::TooLarge)
-        );
-        assert_eq!(
-            parse_units("1e99999999999999999999", 0),
-            Err(AmountError::TooLarge)
-        );
+        assert_eq!(parse_units("18446744073709551616", 0), Err(AmountError::TooLarge));
+        assert_eq!(parse_units("18446744073.709551616", 9), Err(AmountError::TooLarge));
+        assert_eq!(parse_units("1e99999999999999999999", 0), Err(AmountError::TooLarge));
     }
 
     #[test]
@@ -270,10 +230,7 @@ mod tests {
     #[test]
     fn formats_ratios_with_enough_significant_digits() {
         // 231.402117 USDC for 1.5 SOL, in atoms: 231_402_117 * 10^9 / (1_500_000_000 * 10^6)
-        assert_eq!(
-            format_ratio(231_402_117 * 1_000_000_000, 1_500_000_000 * 1_000_000, 9),
-            "154.268078"
-        );
+        assert_eq!(format_ratio(231_402_117 * 1_000_000_000, 1_500_000_000 * 1_000_000, 9), "154.268078");
         assert_eq!(format_ratio(1, 3, 6), "0.333333");
         assert_eq!(format_ratio(1, 30_000_000, 6), "0.0000000333333");
         assert_eq!(format_ratio(3, 2, 6), "1.5");

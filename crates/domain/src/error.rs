@@ -95,19 +95,11 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            field: None,
-        }
+        Self { code, message: message.into(), field: None }
     }
 
     pub fn field(code: ErrorCode, field: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            field: Some(field),
-        }
+        Self { code, message: message.into(), field: Some(field) }
     }
 }
 
@@ -172,9 +164,6 @@ pub struct ErrorInfo {
 
 impl ErrorInfo {
     pub fn new(code: FailureCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
+        Self { code, message: message.into() }
     }
 }

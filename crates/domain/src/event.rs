@@ -17,29 +17,11 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventDetail {
     Pending,
-    Routing {
-        attempt: u32,
-        last_error: Option<ErrorInfo>,
-    },
-    Building {
-        attempt: u32,
-        route: Box<RouteRecord>,
-    },
-    Submitted {
-        attempt: u32,
-        tx_hash: String,
-    },
-    Confirmed {
-        attempt: u32,
-        tx_hash: String,
-        dex: String,
-        executed_price: String,
-        amount_out: Units,
-    },
-    Failed {
-        error: ErrorInfo,
-        attempts: u32,
-    },
+    Routing { attempt: u32, last_error: Option<ErrorInfo> },
+    Building { attempt: u32, route: Box<RouteRecord> },
+    Submitted { attempt: u32, tx_hash: String },
+    Confirmed { attempt: u32, tx_hash: String, dex: String, executed_price: String, amount_out: Units },
+    Failed { error: ErrorInfo, attempts: u32 },
 }
 
 impl EventDetail {
@@ -67,12 +49,7 @@ pub struct StatusEvent {
 
 impl StatusEvent {
     pub fn new(order_id: Uuid, seq: u32, at: DateTime<Utc>, detail: EventDetail) -> Self {
-        Self {
-            order_id,
-            seq,
-            at: truncate_to_millis(at),
-            detail,
-        }
+        Self { order_id, seq, at: truncate_to_millis(at), detail }
     }
 
     pub const fn status(&self) -> OrderStatus {
@@ -104,10 +81,7 @@ impl Serialize for StatusEvent {
         m.serialize_entry("at", &format_time(self.at))?;
         match &self.detail {
             EventDetail::Pending => {}
-            EventDetail::Routing {
-                attempt,
-                last_error,
-            } => {
+            EventDetail::Routing { attempt, last_error } => {
                 m.serialize_entry("attempt", attempt)?;
                 if let Some(e) = last_error {
                     m.serialize_entry("lastError", e)?;
@@ -121,13 +95,7 @@ impl Serialize for StatusEvent {
                 m.serialize_entry("attempt", attempt)?;
                 m.serialize_entry("txHash", tx_hash)?;
             }
-            EventDetail::Confirmed {
-                attempt,
-                tx_hash,
-                dex,
-                executed_price,
-                amount_out,
-            } => {
+            EventDetail::Confirmed { attempt, tx_hash, dex, executed_price, amount_out } => {
                 m.serialize_entry("attempt", attempt)?;
                 m.serialize_entry("txHash", tx_hash)?;
                 m.serialize_entry("dex", dex)?;
@@ -164,23 +132,13 @@ mod tests {
     use serde_json::{Value, json};
 
     fn at() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-21T10:00:01.234567Z")
-            .expect("time")
-            .with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2026-11-21T10:00:01.234567Z").expect("time").with_timezone(&Utc)
     }
 
     #[test]
     fn serializes_each_status_with_its_fields() {
         let id = Uuid::nil();
-        let submitted = StatusEvent::new(
-            id,
-            4,
-            at(),
-            EventDetail::Submitted {
-                attempt: 1,
-                tx_hash: "abc".into(),
-            },
-        );
+        let submitted = StatusEvent::new(id, 4, at(), EventDetail::Submitted { attempt: 1, tx_hash: "abc".into() });
         let v: Value = serde_json::from_str(&submitted.to_json()).expect("json");
         assert_eq!(
             v,
@@ -190,28 +148,14 @@ mod tests {
             id,
             9,
             at(),
-            EventDetail::Failed {
-                error: ErrorInfo::new(FailureCode::SlippageExceeded, "moved"),
-                attempts: 1,
-            },
+            EventDetail::Failed { error: ErrorInfo::new(FailureCode::SlippageExceeded, "moved"), attempts: 1 },
         );
         let v: Value = serde_json::from_str(&failed.to_json()).expect("json");
-        assert_eq!(
-            v["error"],
-            json!({"code": "SLIPPAGE_EXCEEDED", "message": "moved"})
-        );
+        assert_eq!(v["error"], json!({"code": "SLIPPAGE_EXCEEDED", "message": "moved"}));
         assert_eq!(v["attempts"], 1);
         let pending = StatusEvent::new(id, 1, at(), EventDetail::Pending).to_json();
-        assert!(pending.starts_with(
-            r#"{"orderId":"00000000-0000-0000-0000-000000000000","seq":1,"status":"pending""#
-        ));
-        assert_eq!(
-            EventHead::parse(&pending),
-            Some(EventHead {
-                seq: 1,
-                status: OrderStatus::Pending
-            })
-        );
+        assert!(pending.starts_with(r#"{"orderId":"00000000-0000-0000-0000-000000000000","seq":1,"status":"pending""#));
+        assert_eq!(EventHead::parse(&pending), Some(EventHead { seq: 1, status: OrderStatus::Pending }));
     }
 
     #[test]

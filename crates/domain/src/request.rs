@@ -101,32 +101,18 @@ impl<'a> RawOrder<'a> {
         let fields = de.deserialize_map(FieldsVisitor).map_err(|e| {
             if let Some(dup) = e.to_string().strip_prefix(DUPLICATE_MARKER) {
                 let dup = dup.split(" at line").next().unwrap_or(dup);
-                Rejection::new(
-                    ErrorCode::DuplicateField,
-                    format!("field {dup:?} is given more than once"),
-                )
+                Rejection::new(ErrorCode::DuplicateField, format!("field {dup:?} is given more than once"))
             } else {
-                Rejection::new(
-                    ErrorCode::InvalidJson,
-                    format!("body is not a JSON object: {e}"),
-                )
+                Rejection::new(ErrorCode::InvalidJson, format!("body is not a JSON object: {e}"))
             }
         })?;
-        de.end().map_err(|e| {
-            Rejection::new(
-                ErrorCode::InvalidJson,
-                format!("trailing data after the JSON object: {e}"),
-            )
-        })?;
+        de.end()
+            .map_err(|e| Rejection::new(ErrorCode::InvalidJson, format!("trailing data after the JSON object: {e}")))?;
         Ok(Self { fields })
     }
 
     fn get(&self, name: &str) -> Option<&'a RawValue> {
-        self.fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| *v)
-            .filter(|v| v.get() != "null")
+        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| *v).filter(|v| v.get() != "null")
     }
 
     /// The raw `clientRef` of a WebSocket message, echoed back in the reply whether
@@ -136,19 +122,12 @@ impl<'a> RawOrder<'a> {
     }
 
     /// Validates every field against the contract.
-    pub fn validate(
-        &self,
-        registry: &TokenRegistry,
-        channel: Channel,
-    ) -> Result<Submission, Rejection> {
+    pub fn validate(&self, registry: &TokenRegistry, channel: Channel) -> Result<Submission, Rejection> {
         for (name, _) in &self.fields {
             let known = FIELDS.contains(&name.as_str())
                 || (channel == Channel::WebSocket && WS_FIELDS.contains(&name.as_str()));
             if !known {
-                return Err(Rejection::new(
-                    ErrorCode::UnknownField,
-                    format!("unknown field {name:?}"),
-                ));
+                return Err(Rejection::new(ErrorCode::UnknownField, format!("unknown field {name:?}")));
             }
         }
         let order_type = match self.pick("type", "orderType")? {
@@ -177,16 +156,13 @@ impl<'a> RawOrder<'a> {
             return Err(Rejection::field(
                 ErrorCode::SameToken,
                 "tokenOut",
-                format!(
-                    "tokenIn and tokenOut are the same token ({} / {})",
-                    token_in.symbol, token_out.symbol
-                ),
+                format!("tokenIn and tokenOut are the same token ({} / {})", token_in.symbol, token_out.symbol),
             ));
         }
 
-        let (amount_field, amount_raw) = self.pick("amountIn", "amount")?.ok_or_else(|| {
-            Rejection::field(ErrorCode::MissingField, "amountIn", "amountIn is required")
-        })?;
+        let (amount_field, amount_raw) = self
+            .pick("amountIn", "amount")?
+            .ok_or_else(|| Rejection::field(ErrorCode::MissingField, "amountIn", "amountIn is required"))?;
         let amount_in = amount(amount_raw, amount_field, token_in)?;
 
         let slippage_bps = match self.pick("slippageBps", "slippage")? {
@@ -207,16 +183,14 @@ impl<'a> RawOrder<'a> {
 
         let idempotency_key = match self.get("idempotencyKey") {
             None => None,
-            Some(raw) => Some(
-                as_string(raw)
-                    .ok_or_else(|| bad_idempotency_key(Some("idempotencyKey")))
-                    .and_then(|k| {
-                        validate_idempotency_key(&k).map(|()| k).map_err(|mut r| {
-                            r.field = Some("idempotencyKey");
-                            r
-                        })
-                    })?,
-            ),
+            Some(raw) => {
+                Some(as_string(raw).ok_or_else(|| bad_idempotency_key(Some("idempotencyKey"))).and_then(|k| {
+                    validate_idempotency_key(&k).map(|()| k).map_err(|mut r| {
+                        r.field = Some("idempotencyKey");
+                        r
+                    })
+                })?)
+            }
         };
 
         Ok(Submission {
@@ -233,11 +207,7 @@ impl<'a> RawOrder<'a> {
     }
 
     /// The value of `name` or of its `alias`, refusing both at once.
-    fn pick(
-        &self,
-        name: &'static str,
-        alias: &'static str,
-    ) -> Result<Option<(&'static str, &'a RawValue)>, Rejection> {
+    fn pick(&self, name: &'static str, alias: &'static str) -> Result<Option<(&'static str, &'a RawValue)>, Rejection> {
         match (self.get(name), self.get(alias)) {
             (Some(_), Some(_)) => Err(Rejection::field(
                 ErrorCode::DuplicateField,
@@ -251,31 +221,19 @@ impl<'a> RawOrder<'a> {
     }
 
     fn require(&self, name: &'static str) -> Result<&'a RawValue, Rejection> {
-        self.get(name).ok_or_else(|| {
-            Rejection::field(ErrorCode::MissingField, name, format!("{name} is required"))
-        })
+        self.get(name).ok_or_else(|| Rejection::field(ErrorCode::MissingField, name, format!("{name} is required")))
     }
 }
 
 /// Parses and validates a body in one step.
-pub fn parse_order(
-    body: &[u8],
-    registry: &TokenRegistry,
-    channel: Channel,
-) -> Result<Submission, Rejection> {
+pub fn parse_order(body: &[u8], registry: &TokenRegistry, channel: Channel) -> Result<Submission, Rejection> {
     RawOrder::parse(body)?.validate(registry, channel)
 }
 
 /// Checks an `Idempotency-Key`: 1–255 printable ASCII characters.
 pub fn validate_idempotency_key(key: &str) -> Result<(), Rejection> {
-    let ok = !key.is_empty()
-        && key.len() <= MAX_IDEMPOTENCY_KEY_LEN
-        && key.bytes().all(|b| (0x20..0x7f).contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(bad_idempotency_key(None))
-    }
+    let ok = !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY_LEN && key.bytes().all(|b| (0x20..0x7f).contains(&b));
+    if ok { Ok(()) } else { Err(bad_idempotency_key(None)) }
 }
 
 fn bad_idempotency_key(field: Option<&'static str>) -> Rejection {
@@ -287,33 +245,19 @@ fn bad_idempotency_key(field: Option<&'static str>) -> Rejection {
 }
 
 /// Every field an order body may carry (canonical names and aliases).
-const FIELDS: &[&str] = &[
-    "type",
-    "orderType",
-    "tokenIn",
-    "tokenOut",
-    "amountIn",
-    "amount",
-    "slippageBps",
-    "slippage",
-    "userId",
-];
+const FIELDS: &[&str] =
+    &["type", "orderType", "tokenIn", "tokenOut", "amountIn", "amount", "slippageBps", "slippage", "userId"];
 
 const WS_FIELDS: &[&str] = &["idempotencyKey", "clientRef"];
 
 fn valid_user_id(s: &str) -> bool {
     (1..=64).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
 }
 
 /// A JSON string's value, or `None` for any other JSON type.
 fn as_string(raw: &RawValue) -> Option<String> {
-    if raw.get().starts_with('"') {
-        serde_json::from_str(raw.get()).ok()
-    } else {
-        None
-    }
+    if raw.get().starts_with('"') { serde_json::from_str(raw.get()).ok() } else { None }
 }
 
 /// The literal text of a JSON number, or the value of a JSON string.
@@ -326,25 +270,13 @@ fn numeric_text(raw: &RawValue) -> Option<String> {
     }
 }
 
-fn token<'r>(
-    registry: &'r TokenRegistry,
-    raw: &RawValue,
-    field: &'static str,
-) -> Result<&'r Token, Rejection> {
+fn token<'r>(registry: &'r TokenRegistry, raw: &RawValue, field: &'static str) -> Result<&'r Token, Rejection> {
     let name = as_string(raw).ok_or_else(|| {
-        Rejection::field(
-            ErrorCode::UnknownToken,
-            field,
-            format!("{field} must be a token symbol or mint"),
-        )
+        Rejection::field(ErrorCode::UnknownToken, field, format!("{field} must be a token symbol or mint"))
     })?;
-    registry.resolve(&name).ok_or_else(|| {
-        Rejection::field(
-            ErrorCode::UnknownToken,
-            field,
-            format!("unknown token {name:?} in {field}"),
-        )
-    })
+    registry
+        .resolve(&name)
+        .ok_or_else(|| Rejection::field(ErrorCode::UnknownToken, field, format!("unknown token {name:?} in {field}")))
 }
 
 fn amount(raw: &RawValue, field: &'static str, token: &Token) -> Result<u64, Rejection> {
@@ -356,29 +288,18 @@ fn amount(raw: &RawValue, field: &'static str, token: &Token) -> Result<u64, Rej
         )
     })?;
     parse_units(&text, token.decimals).map_err(|e| match e {
-        AmountError::Malformed => Rejection::field(
-            ErrorCode::InvalidAmount,
-            field,
-            format!("{field} must be a decimal number, e.g. \"1.5\""),
-        ),
-        AmountError::NotPositive => Rejection::field(
-            ErrorCode::InvalidAmount,
-            field,
-            format!("{field} must be greater than 0"),
-        ),
+        AmountError::Malformed => {
+            Rejection::field(ErrorCode::InvalidAmount, field, format!("{field} must be a decimal number, e.g. \"1.5\""))
+        }
+        AmountError::NotPositive => {
+            Rejection::field(ErrorCode::InvalidAmount, field, format!("{field} must be greater than 0"))
+        }
         AmountError::TooManyDecimals => Rejection::field(
             ErrorCode::TooManyDecimals,
             field,
-            format!(
-                "{} has {} decimals; {field} has more",
-                token.symbol, token.decimals
-            ),
+            format!("{} has {} decimals; {field} has more", token.symbol, token.decimals),
         ),
-        AmountError::TooLarge => Rejection::field(
-            ErrorCode::AmountTooLarge,
-            field,
-            format!("{field} is too large"),
-        ),
+        AmountError::TooLarge => Rejection::field(ErrorCode::AmountTooLarge, field, format!("{field} is too large")),
     })
 }
 
@@ -386,23 +307,12 @@ fn slippage(raw: &RawValue, field: &'static str) -> Result<u16, Rejection> {
     // `slippage` is a fraction: four decimals of it are exactly basis points.
     let decimals = if field == "slippage" { 4 } else { 0 };
     let invalid = || {
-        let range = if decimals == 4 {
-            "a fraction from 0.0001 to 0.5"
-        } else {
-            "an integer from 1 to 5000"
-        };
-        Rejection::field(
-            ErrorCode::InvalidSlippage,
-            field,
-            format!("{field} must be {range}"),
-        )
+        let range = if decimals == 4 { "a fraction from 0.0001 to 0.5" } else { "an integer from 1 to 5000" };
+        Rejection::field(ErrorCode::InvalidSlippage, field, format!("{field} must be {range}"))
     };
     let text = numeric_text(raw).ok_or_else(invalid)?;
     let bps = parse_units(&text, decimals).map_err(|_| invalid())?;
-    u16::try_from(bps)
-        .ok()
-        .filter(|b| (1..=MAX_SLIPPAGE_BPS).contains(b))
-        .ok_or_else(invalid)
+    u16::try_from(bps).ok().filter(|b| (1..=MAX_SLIPPAGE_BPS).contains(b)).ok_or_else(invalid)
 }
 
 const DUPLICATE_MARKER: &str = "duplicate field ";
@@ -420,9 +330,7 @@ impl<'de> Visitor<'de> for FieldsVisitor {
         let mut fields: Vec<(String, &'de RawValue)> = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
             if fields.iter().any(|(k, _)| *k == key) {
-                return Err(serde::de::Error::custom(format_args!(
-                    "{DUPLICATE_MARKER}{key}"
-                )));
+                return Err(serde::de::Error::custom(format_args!("{DUPLICATE_MARKER}{key}")));
             }
             let value = map.next_value::<&'de RawValue>()?;
             fields.push((key, value));
@@ -446,8 +354,10 @@ mod tests {
 
     #[test]
     fn accepts_the_contract_example() {
-        let s = parse(r#"{"type":"market","tokenIn":"SOL","tokenOut":"USDC","amountIn":"1.5","slippageBps":50,"userId":"alice"}"#)
-            .expect("valid");
+        let s = parse(
+            r#"{"type":"market","tokenIn":"SOL","tokenOut":"USDC","amountIn":"1.5","slippageBps":50,"userId":"alice"}"#,
+        )
+        .expect("valid");
         assert_eq!(s.spec.token_in.symbol, "SOL");
         assert_eq!(s.spec.token_out.symbol, "USDC");
         assert_eq!(s.spec.amount_in, 1_500_000_000);
@@ -467,15 +377,15 @@ mod tests {
     #[test]
     fn accepts_the_earlier_implementations_shapes() {
         // Seeds 000/002: number amounts; 001: `amount`; 003: `orderType` + `slippage` fraction.
-        let a = parse(r#"{"type":"market","tokenIn":"SOL","tokenOut":"USDC","amountIn":100,"userId":"user123"}"#).expect("000");
+        let a = parse(r#"{"type":"market","tokenIn":"SOL","tokenOut":"USDC","amountIn":100,"userId":"user123"}"#)
+            .expect("000");
         assert_eq!(a.spec.amount_in, 100_000_000_000);
-        let b = parse(r#"{"type":"market","tokenIn":"SOL","tokenOut":"USDC","amount":10}"#)
-            .expect("001");
+        let b = parse(r#"{"type":"market","tokenIn":"SOL","tokenOut":"USDC","amount":10}"#).expect("001");
         assert_eq!(b.spec.amount_in, 10_000_000_000);
-        let c = parse(r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1.5,"slippageBps":50}"#)
-            .expect("002");
+        let c = parse(r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1.5,"slippageBps":50}"#).expect("002");
         assert_eq!(c.spec.slippage_bps, 50);
-        let d = parse(r#"{"orderType":"market","tokenIn":"SOL","tokenOut":"USDC","amount":100,"slippage":0.05}"#).expect("003");
+        let d = parse(r#"{"orderType":"market","tokenIn":"SOL","tokenOut":"USDC","amount":100,"slippage":0.05}"#)
+            .expect("003");
         assert_eq!(d.spec.slippage_bps, 500);
         assert_eq!(
             parse(r#"{"tokenIn":"SOL","tokenOut":"USDC","amount":1,"slippage":"0.005"}"#)
@@ -489,8 +399,7 @@ mod tests {
     #[test]
     fn number_literals_are_parsed_exactly() {
         // 0.1 + 0.2 style float noise never enters: the literal digits are used.
-        let s =
-            parse(r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":0.300000001}"#).expect("valid");
+        let s = parse(r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":0.300000001}"#).expect("valid");
         assert_eq!(s.spec.amount_in, 300_000_001);
         let s = parse(r#"{"tokenIn":"USDC","tokenOut":"SOL","amountIn":1e3}"#).expect("valid");
         assert_eq!(s.spec.amount_in, 1_000_000_000);
@@ -505,26 +414,10 @@ mod tests {
             ("[1,2]", InvalidJson, None),
             ("\"SOL\"", InvalidJson, None),
             (r#"{"tokenIn":"SOL"} x"#, InvalidJson, None),
-            (
-                r#"{"tokenIn":"SOL","tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#,
-                DuplicateField,
-                None,
-            ),
-            (
-                r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","price":3}"#,
-                UnknownField,
-                None,
-            ),
-            (
-                r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","clientRef":3}"#,
-                UnknownField,
-                None,
-            ),
-            (
-                r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","amount":"1"}"#,
-                DuplicateField,
-                Some("amount"),
-            ),
+            (r#"{"tokenIn":"SOL","tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#, DuplicateField, None),
+            (r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","price":3}"#, UnknownField, None),
+            (r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","clientRef":3}"#, UnknownField, None),
+            (r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","amount":"1"}"#, DuplicateField, Some("amount")),
             (
                 r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","type":"market","orderType":"market"}"#,
                 DuplicateField,
@@ -545,91 +438,23 @@ mod tests {
                 UnsupportedOrderType,
                 Some("orderType"),
             ),
-            (
-                r#"{"type":7,"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#,
-                InvalidOrderType,
-                Some("type"),
-            ),
-            (
-                r#"{"tokenOut":"USDC","amountIn":"1"}"#,
-                MissingField,
-                Some("tokenIn"),
-            ),
-            (
-                r#"{"tokenIn":"SOL","amountIn":"1"}"#,
-                MissingField,
-                Some("tokenOut"),
-            ),
-            (
-                r#"{"tokenIn":"SOL","tokenOut":"USDC"}"#,
-                MissingField,
-                Some("amountIn"),
-            ),
-            (
-                r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":null}"#,
-                MissingField,
-                Some("amountIn"),
-            ),
-            (
-                r#"{"tokenIn":"DOGE","tokenOut":"USDC","amountIn":"1"}"#,
-                UnknownToken,
-                Some("tokenIn"),
-            ),
-            (
-                r#"{"tokenIn":"SOL","tokenOut":42,"amountIn":"1"}"#,
-                UnknownToken,
-                Some("tokenOut"),
-            ),
-            (
-                r#"{"tokenIn":"SOL","tokenOut":"sol","amountIn":"1"}"#,
-                SameToken,
-                Some("tokenOut"),
-            ),
-            (
-                r#"{"tokenIn":"SOL","tokenOut":"WSOL","amountIn":"1"}"#,
-                SameToken,
-                Some("tokenOut"),
-            ),
-            (
-                r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"abc"}"#,
-                InvalidAmount,
-                Some("amountIn"),
-            ),
-            (
-                r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":true}"#,
-                InvalidAmount,
-                Some("amountIn"),
-            ),
-            (
-                r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"0"}"#,
-                InvalidAmount,
-                Some("amountIn"),
-            ),
-            (
-                r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":-1.5}"#,
-                InvalidAmount,
-                Some("amountIn"),
-            ),
-            (
-                r#"{"tokenIn":"SOL","tokenOut":"USDC","amount":""}"#,
-                InvalidAmount,
-                Some("amount"),
-            ),
-            (
-                r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"0.0000000001"}"#,
-                TooManyDecimals,
-                Some("amountIn"),
-            ),
-            (
-                r#"{"tokenIn":"USDC","tokenOut":"SOL","amountIn":1.0000001}"#,
-                TooManyDecimals,
-                Some("amountIn"),
-            ),
-            (
-                r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"18446744074"}"#,
-                AmountTooLarge,
-                Some("amountIn"),
-            ),
+            (r#"{"type":7,"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#, InvalidOrderType, Some("type")),
+            (r#"{"tokenOut":"USDC","amountIn":"1"}"#, MissingField, Some("tokenIn")),
+            (r#"{"tokenIn":"SOL","amountIn":"1"}"#, MissingField, Some("tokenOut")),
+            (r#"{"tokenIn":"SOL","tokenOut":"USDC"}"#, MissingField, Some("amountIn")),
+            (r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":null}"#, MissingField, Some("amountIn")),
+            (r#"{"tokenIn":"DOGE","tokenOut":"USDC","amountIn":"1"}"#, UnknownToken, Some("tokenIn")),
+            (r#"{"tokenIn":"SOL","tokenOut":42,"amountIn":"1"}"#, UnknownToken, Some("tokenOut")),
+            (r#"{"tokenIn":"SOL","tokenOut":"sol","amountIn":"1"}"#, SameToken, Some("tokenOut")),
+            (r#"{"tokenIn":"SOL","tokenOut":"WSOL","amountIn":"1"}"#, SameToken, Some("tokenOut")),
+            (r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"abc"}"#, InvalidAmount, Some("amountIn")),
+            (r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":true}"#, InvalidAmount, Some("amountIn")),
+            (r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"0"}"#, InvalidAmount, Some("amountIn")),
+            (r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":-1.5}"#, InvalidAmount, Some("amountIn")),
+            (r#"{"tokenIn":"SOL","tokenOut":"USDC","amount":""}"#, InvalidAmount, Some("amount")),
+            (r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"0.0000000001"}"#, TooManyDecimals, Some("amountIn")),
+            (r#"{"tokenIn":"USDC","tokenOut":"SOL","amountIn":1.0000001}"#, TooManyDecimals, Some("amountIn")),
+            (r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"18446744074"}"#, AmountTooLarge, Some("amountIn")),
             (
                 r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","slippageBps":0}"#,
                 InvalidSlippage,
@@ -650,39 +475,21 @@ mod tests {
                 InvalidSlippage,
                 Some("slippageBps"),
             ),
-            (
-                r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","slippage":0.6}"#,
-                InvalidSlippage,
-                Some("slippage"),
-            ),
+            (r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","slippage":0.6}"#, InvalidSlippage, Some("slippage")),
             (
                 r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","slippage":0.00005}"#,
                 InvalidSlippage,
                 Some("slippage"),
             ),
-            (
-                r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","userId":""}"#,
-                InvalidUserId,
-                Some("userId"),
-            ),
-            (
-                r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","userId":"a b"}"#,
-                InvalidUserId,
-                Some("userId"),
-            ),
-            (
-                r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","userId":5}"#,
-                InvalidUserId,
-                Some("userId"),
-            ),
+            (r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","userId":""}"#, InvalidUserId, Some("userId")),
+            (r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","userId":"a b"}"#, InvalidUserId, Some("userId")),
+            (r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","userId":5}"#, InvalidUserId, Some("userId")),
         ];
         for (body, expected, field) in cases {
             assert_eq!(code(body), (*expected, *field), "{body}");
         }
-        let long_user = format!(
-            r#"{{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","userId":"{}"}}"#,
-            "u".repeat(65)
-        );
+        let long_user =
+            format!(r#"{{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","userId":"{}"}}"#, "u".repeat(65));
         assert_eq!(code(&long_user).0, ErrorCode::InvalidUserId);
     }
 
@@ -696,10 +503,7 @@ mod tests {
         assert_eq!(s.idempotency_key.as_deref(), Some("k-1"));
         let bad = br#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","idempotencyKey":""}"#;
         let r = parse_order(bad, &reg, Channel::WebSocket).expect_err("empty key");
-        assert_eq!(
-            (r.code, r.field),
-            (ErrorCode::InvalidIdempotencyKey, Some("idempotencyKey"))
-        );
+        assert_eq!((r.code, r.field), (ErrorCode::InvalidIdempotencyKey, Some("idempotencyKey")));
     }
 
     #[test]
@@ -713,15 +517,11 @@ mod tests {
 
     #[test]
     fn equivalent_bodies_share_a_fingerprint() {
-        let a = parse(r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1.50","slippage":0.005}"#)
-            .expect("a");
-        let b = parse(
-            r#"{"type":"market","tokenIn":"sol","tokenOut":"USDC","amount":1.5,"slippageBps":50}"#,
-        )
-        .expect("b");
+        let a = parse(r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1.50","slippage":0.005}"#).expect("a");
+        let b =
+            parse(r#"{"type":"market","tokenIn":"sol","tokenOut":"USDC","amount":1.5,"slippageBps":50}"#).expect("b");
         assert_eq!(a.spec.fingerprint(), b.spec.fingerprint());
-        let c = parse(r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1.5","slippageBps":51}"#)
-            .expect("c");
+        let c = parse(r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1.5","slippageBps":51}"#).expect("c");
         assert_ne!(a.spec.fingerprint(), c.spec.fingerprint());
     }
 }

@@ -26,14 +26,8 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
-    pub const ALL: [Self; 6] = [
-        Self::Pending,
-        Self::Routing,
-        Self::Building,
-        Self::Submitted,
-        Self::Confirmed,
-        Self::Failed,
-    ];
+    pub const ALL: [Self; 6] =
+        [Self::Pending, Self::Routing, Self::Building, Self::Submitted, Self::Confirmed, Self::Failed];
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -71,10 +65,7 @@ impl OrderStatus {
 
     /// The statuses from which `next` may be entered, for conditional SQL updates.
     pub fn predecessors(next: Self) -> Vec<Self> {
-        Self::ALL
-            .into_iter()
-            .filter(|s| s.can_transition_to(next))
-            .collect()
+        Self::ALL.into_iter().filter(|s| s.can_transition_to(next)).collect()
     }
 }
 
@@ -92,12 +83,7 @@ mod tests {
     fn the_happy_path_is_legal() {
         let path = [Pending, Routing, Building, Submitted, Confirmed];
         for pair in path.windows(2) {
-            assert!(
-                pair[0].can_transition_to(pair[1]),
-                "{} -> {}",
-                pair[0],
-                pair[1]
-            );
+            assert!(pair[0].can_transition_to(pair[1]), "{} -> {}", pair[0], pair[1]);
         }
     }
 
@@ -118,11 +104,7 @@ mod tests {
         ];
         for from in OrderStatus::ALL {
             for to in OrderStatus::ALL {
-                assert_eq!(
-                    from.can_transition_to(to),
-                    legal.contains(&(from, to)),
-                    "{from} -> {to}"
-                );
+                assert_eq!(from.can_transition_to(to), legal.contains(&(from, to)), "{from} -> {to}");
             }
         }
     }
@@ -131,22 +113,14 @@ mod tests {
     fn terminal_statuses_are_final() {
         for terminal in [Confirmed, Failed] {
             assert!(terminal.is_terminal());
-            assert!(
-                OrderStatus::ALL
-                    .iter()
-                    .all(|&next| !terminal.can_transition_to(next))
-            );
+            assert!(OrderStatus::ALL.iter().all(|&next| !terminal.can_transition_to(next)));
         }
         assert!(!Pending.is_terminal() && !Submitted.is_terminal());
     }
 
     #[test]
     fn nothing_returns_to_pending_or_skips_ahead() {
-        assert!(
-            OrderStatus::ALL
-                .iter()
-                .all(|s| !s.can_transition_to(Pending))
-        );
+        assert!(OrderStatus::ALL.iter().all(|s| !s.can_transition_to(Pending)));
         assert!(!Pending.can_transition_to(Building));
         assert!(!Routing.can_transition_to(Submitted));
         assert!(!Building.can_transition_to(Confirmed));

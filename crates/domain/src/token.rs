@@ -44,10 +44,7 @@ pub enum RegistryError {
     #[error("token symbol {0:?} is listed twice")]
     DuplicateSymbol(String),
     #[error("token {symbol:?}: {reason}")]
-    Invalid {
-        symbol: String,
-        reason: &'static str,
-    },
+    Invalid { symbol: String, reason: &'static str },
 }
 
 fn builtin() -> Vec<Token> {
@@ -60,36 +57,11 @@ fn builtin() -> Vec<Token> {
     vec![
         t("SOL", WSOL_MINT, 9, true),
         t("WSOL", WSOL_MINT, 9, false),
-        t(
-            "USDC",
-            "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v",
-            6,
-            false,
-        ),
-        t(
-            "USDT",
-            "Es9vMFrzaCERmJfrF4H2FYD4KCoNkY11McCe8BenwNYB",
-            6,
-            false,
-        ),
-        t(
-            "BONK",
-            "DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263",
-            5,
-            false,
-        ),
-        t(
-            "JUP",
-            "JUPyiwrYJFskUPiHa7hkeR8VUtAeFoSYbKedZNsDvCN",
-            6,
-            false,
-        ),
-        t(
-            "RAY",
-            "4k3Dyjzvzp8eMZWUXbBCjEvwSkkk59S5iCNLY3QrkX6R",
-            6,
-            false,
-        ),
+        t("USDC", "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", 6, false),
+        t("USDT", "Es9vMFrzaCERmJfrF4H2FYD4KCoNkY11McCe8BenwNYB", 6, false),
+        t("BONK", "DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263", 5, false),
+        t("JUP", "JUPyiwrYJFskUPiHa7hkeR8VUtAeFoSYbKedZNsDvCN", 6, false),
+        t("RAY", "4k3Dyjzvzp8eMZWUXbBCjEvwSkkk59S5iCNLY3QrkX6R", 6, false),
     ]
 }
 
@@ -100,12 +72,7 @@ impl Token {
     /// Rebuilds a token from what an order row stores. Only SOL is native.
     pub fn stored(symbol: String, mint: String, decimals: u8) -> Self {
         let native = symbol == NATIVE_SYMBOL;
-        Self {
-            symbol,
-            mint,
-            decimals,
-            native,
-        }
+        Self { symbol, mint, decimals, native }
     }
 }
 
@@ -121,20 +88,14 @@ impl TokenRegistry {
         let mut tokens = builtin();
         for mut token in extra {
             token.symbol = token.symbol.to_ascii_uppercase();
-            let invalid = |reason| RegistryError::Invalid {
-                symbol: token.symbol.clone(),
-                reason,
-            };
+            let invalid = |reason| RegistryError::Invalid { symbol: token.symbol.clone(), reason };
             if token.symbol.is_empty()
                 || token.symbol.len() > 16
                 || !token.symbol.bytes().all(|b| b.is_ascii_alphanumeric())
             {
                 return Err(invalid("symbol must be 1–16 letters or digits"));
             }
-            if token.mint.len() < 32
-                || token.mint.len() > 44
-                || bs58_alphabet_violation(&token.mint)
-            {
+            if token.mint.len() < 32 || token.mint.len() > 44 || bs58_alphabet_violation(&token.mint) {
                 return Err(invalid("mint must be a base58 address"));
             }
             if token.decimals > 18 {
@@ -157,31 +118,19 @@ impl TokenRegistry {
                 by_mint.entry(token.mint.clone()).or_insert(i);
             }
         }
-        Ok(Self {
-            inner: Arc::new(Inner {
-                tokens,
-                by_symbol,
-                by_mint,
-            }),
-        })
+        Ok(Self { inner: Arc::new(Inner { tokens, by_symbol, by_mint }) })
     }
 
     /// Looks a token up by symbol (any case) or by mint address.
     pub fn resolve(&self, name: &str) -> Option<&Token> {
         let inner = &*self.inner;
-        let index = inner
-            .by_mint
-            .get(name)
-            .or_else(|| inner.by_symbol.get(&name.to_ascii_uppercase()))?;
+        let index = inner.by_mint.get(name).or_else(|| inner.by_symbol.get(&name.to_ascii_uppercase()))?;
         inner.tokens.get(*index)
     }
 
     /// Looks a token up by its canonical symbol, as stored on an order.
     pub fn by_symbol(&self, symbol: &str) -> Option<&Token> {
-        self.inner
-            .by_symbol
-            .get(symbol)
-            .and_then(|&i| self.inner.tokens.get(i))
+        self.inner.by_symbol.get(symbol).and_then(|&i| self.inner.tokens.get(i))
     }
 
     /// Every registered token.
@@ -191,8 +140,7 @@ impl TokenRegistry {
 }
 
 fn bs58_alphabet_violation(s: &str) -> bool {
-    !s.bytes()
-        .all(|b| b.is_ascii_alphanumeric() && !matches!(b, b'0' | b'O' | b'I' | b'l'))
+    !s.bytes().all(|b| b.is_ascii_alphanumeric() && !matches!(b, b'0' | b'O' | b'I' | b'l'))
 }
 
 #[cfg(test)]
@@ -204,13 +152,9 @@ mod tests {
         let reg = TokenRegistry::default();
         assert_eq!(reg.resolve("sol").map(|t| t.symbol.as_str()), Some("SOL"));
         assert_eq!(reg.resolve("Usdc").map(|t| t.decimals), Some(6));
+        assert_eq!(reg.resolve(WSOL_MINT).map(|t| t.symbol.as_str()), Some("WSOL"));
         assert_eq!(
-            reg.resolve(WSOL_MINT).map(|t| t.symbol.as_str()),
-            Some("WSOL")
-        );
-        assert_eq!(
-            reg.resolve("DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263")
-                .map(|t| t.symbol.as_str()),
+            reg.resolve("DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263").map(|t| t.symbol.as_str()),
             Some("BONK")
         );
         assert!(reg.resolve("DOGE").is_none());
@@ -228,21 +172,9 @@ mod tests {
         let reg = TokenRegistry::with_extra(vec![wif.clone()]).expect("valid");
         assert_eq!(reg.resolve("WIF").map(|t| t.decimals), Some(6));
 
-        let dup = Token {
-            symbol: "usdc".into(),
-            ..wif.clone()
-        };
-        assert_eq!(
-            TokenRegistry::with_extra(vec![dup]).err(),
-            Some(RegistryError::DuplicateSymbol("USDC".into()))
-        );
-        let bad_mint = Token {
-            mint: "0OIl".into(),
-            ..wif
-        };
-        assert!(matches!(
-            TokenRegistry::with_extra(vec![bad_mint]),
-            Err(RegistryError::Invalid { .. })
-        ));
+        let dup = Token { symbol: "usdc".into(), ..wif.clone() };
+        assert_eq!(TokenRegistry::with_extra(vec![dup]).err(), Some(RegistryError::DuplicateSymbol("USDC".into())));
+        let bad_mint = Token { mint: "0OIl".into(), ..wif };
+        assert!(matches!(TokenRegistry::with_extra(vec![bad_mint]), Err(RegistryError::Invalid { .. })));
     }
 }

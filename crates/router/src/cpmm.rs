@@ -19,20 +19,11 @@ const BPS: u128 = 10_000;
 /// Quotes `amount_in` of the input token against reserves `(reserve_in, reserve_out)`
 /// with a fee of `fee_bps`. `None` when the pool is empty or the output would be
 /// zero.
-pub fn swap_exact_in(
-    reserve_in: u64,
-    reserve_out: u64,
-    amount_in: u64,
-    fee_bps: u16,
-) -> Option<CpmmSwap> {
+pub fn swap_exact_in(reserve_in: u64, reserve_out: u64, amount_in: u64, fee_bps: u16) -> Option<CpmmSwap> {
     if reserve_in == 0 || reserve_out == 0 || amount_in == 0 {
         return None;
     }
-    let (x, y, dx) = (
-        u128::from(reserve_in),
-        u128::from(reserve_out),
-        u128::from(amount_in),
-    );
+    let (x, y, dx) = (u128::from(reserve_in), u128::from(reserve_out), u128::from(amount_in));
     let fee = (dx * u128::from(fee_bps)).div_ceil(BPS);
     let net = dx - fee;
     // out = floor(net * y / (x + net)) < y, so it always fits in u64.
@@ -42,9 +33,7 @@ pub fn swap_exact_in(
     }
     // Spot output with no impact: net * y / x. Impact = 1 - out / spot.
     let spot = net * y / x;
-    let impact = ((spot - out.min(spot)) * BPS)
-        .checked_div(spot)
-        .unwrap_or(0);
+    let impact = ((spot - out.min(spot)) * BPS).checked_div(spot).unwrap_or(0);
     Some(CpmmSwap {
         amount_out: u64::try_from(out).ok()?,
         fee: u64::try_from(fee).ok()?,
@@ -60,27 +49,17 @@ mod tests {
     #[test]
     fn matches_the_formula_by_hand() {
         // 1 SOL into 1,000 SOL / 150,000 USDC at 25 bps.
-        let s =
-            swap_exact_in(1_000_000_000_000, 150_000_000_000, 1_000_000_000, 25).expect("quote");
+        let s = swap_exact_in(1_000_000_000_000, 150_000_000_000, 1_000_000_000, 25).expect("quote");
         assert_eq!(s.fee, 2_500_000);
         let net: u128 = 997_500_000;
-        assert_eq!(
-            u128::from(s.amount_out),
-            net * 150_000_000_000 / (1_000_000_000_000 + net)
-        );
+        assert_eq!(u128::from(s.amount_out), net * 150_000_000_000 / (1_000_000_000_000 + net));
         assert_eq!(s.price_impact_bps, 9);
     }
 
     #[test]
     fn fee_rounds_up() {
-        assert_eq!(
-            swap_exact_in(1_000_000, 1_000_000, 1, 25).map(|s| s.fee),
-            None
-        );
-        assert_eq!(
-            swap_exact_in(1_000_000_000, 1_000_000_000, 401, 25).map(|s| s.fee),
-            Some(2)
-        );
+        assert_eq!(swap_exact_in(1_000_000, 1_000_000, 1, 25).map(|s| s.fee), None);
+        assert_eq!(swap_exact_in(1_000_000_000, 1_000_000_000, 401, 25).map(|s| s.fee), Some(2));
     }
 
     proptest! {

@@ -50,12 +50,7 @@ fn offset_bps(dex: Dex, pair_index: usize) -> i64 {
 
 /// The pools `dex` starts with, over the registry's tokens.
 pub fn seed_pools(dex: Dex, registry: &TokenRegistry) -> Vec<PoolSeed> {
-    let price = |symbol: &str| {
-        REFERENCE_MICRO_USD
-            .iter()
-            .find(|(s, _)| *s == symbol)
-            .map(|(_, p)| u128::from(*p))
-    };
+    let price = |symbol: &str| REFERENCE_MICRO_USD.iter().find(|(s, _)| *s == symbol).map(|(_, p)| u128::from(*p));
     PAIRS
         .iter()
         .enumerate()
@@ -65,8 +60,8 @@ pub fn seed_pools(dex: Dex, registry: &TokenRegistry) -> Vec<PoolSeed> {
             let depth = u128::from(*depth_usd) * 1_000_000; // micro-USD per side
             let offset = 10_000 + offset_bps(dex, i);
             // A higher base price means fewer base tokens for the same USD depth.
-            let reserve_base = depth * 10u128.pow(u32::from(b.decimals)) * 10_000
-                / (pb * u128::try_from(offset).ok()?);
+            let reserve_base =
+                depth * 10u128.pow(u32::from(b.decimals)) * 10_000 / (pb * u128::try_from(offset).ok()?);
             let reserve_quote = depth * 10u128.pow(u32::from(q.decimals)) / pq;
             Some(PoolSeed {
                 mint_base: b.mint.clone(),

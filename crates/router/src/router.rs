@@ -3,9 +3,7 @@
 
 use crate::venue::{Execution, Quote, QuoteRequest, SwapRequest, Venue, VenueError};
 use futures::future::join_all;
-use oee_domain::{
-    Dex, FailureCode, LegRecord, OrderSpec, QuoteRecord, RouteRecord, format_ratio, format_units,
-};
+use oee_domain::{Dex, FailureCode, LegRecord, OrderSpec, QuoteRecord, RouteRecord, format_ratio, format_units};
 use sha2::{Digest, Sha512};
 use std::fmt;
 use std::sync::Arc;
@@ -58,9 +56,7 @@ impl RouteError {
 
 impl Router {
     pub fn new(venues: Vec<Arc<dyn Venue>>) -> Self {
-        Self {
-            venues: venues.into(),
-        }
+        Self { venues: venues.into() }
     }
 
     /// Whether any venue lists the pair (in either direction).
@@ -75,22 +71,11 @@ impl Router {
     /// Quotes every listing venue concurrently and picks the best output.
     pub async fn route(&self, spec: &OrderSpec) -> Result<RoutePlan, RouteError> {
         let (mint_in, mint_out) = (spec.token_in.mint.as_str(), spec.token_out.mint.as_str());
-        let listing: Vec<_> = self
-            .venues
-            .iter()
-            .filter(|v| v.lists(mint_in, mint_out))
-            .collect();
+        let listing: Vec<_> = self.venues.iter().filter(|v| v.lists(mint_in, mint_out)).collect();
         if listing.is_empty() {
-            return Err(RouteError::NoRoute(format!(
-                "{}/{}",
-                spec.token_in.symbol, spec.token_out.symbol
-            )));
+            return Err(RouteError::NoRoute(format!("{}/{}", spec.token_in.symbol, spec.token_out.symbol)));
         }
-        let request = QuoteRequest {
-            mint_in,
-            mint_out,
-            amount_in: spec.amount_in,
-        };
+        let request = QuoteRequest { mint_in, mint_out, amount_in: spec.amount_in };
         let answers = join_all(listing.iter().map(|v| v.quote(&request))).await;
 
         let mut quotes = Vec::new();
@@ -102,12 +87,7 @@ impl Router {
             }
         }
         // Best output first; ties go to the lower fee, then to a fixed venue order.
-        quotes.sort_by(|a, b| {
-            b.amount_out
-                .cmp(&a.amount_out)
-                .then(a.fee.cmp(&b.fee))
-                .then(a.dex.cmp(&b.dex))
-        });
+        quotes.sort_by(|a, b| b.amount_out.cmp(&a.amount_out).then(a.fee.cmp(&b.fee)).then(a.dex.cmp(&b.dex)));
         let Some(best) = quotes.first().copied() else {
             // Prefer a permanent reason (e.g. liquidity) over a transient one: retrying
             // cannot fix the former, and the client should learn it at once.
@@ -117,10 +97,8 @@ impl Router {
                 .next()
                 .map_or_else(|| RouteError::NoRoute(String::new()), RouteError::Venue));
         };
-        let min_amount_out = u64::try_from(
-            u128::from(best.amount_out) * (BPS - u128::from(spec.slippage_bps)) / BPS,
-        )
-        .unwrap_or(0);
+        let min_amount_out =
+            u64::try_from(u128::from(best.amount_out) * (BPS - u128::from(spec.slippage_bps)) / BPS).unwrap_or(0);
         let record = render(spec, &quotes, &refusals, best, min_amount_out);
         Ok(RoutePlan {
             dex: best.dex,
@@ -133,15 +111,8 @@ impl Router {
     }
 
     /// Sends the planned swap as transaction `tx_id`.
-    pub async fn execute(
-        &self,
-        spec: &OrderSpec,
-        plan: &RoutePlan,
-        tx_id: &str,
-    ) -> Result<Execution, VenueError> {
-        let venue = self
-            .venue(plan.dex)
-            .ok_or(VenueError::NoPool { dex: plan.dex })?;
+    pub async fn execute(&self, spec: &OrderSpec, plan: &RoutePlan, tx_id: &str) -> Result<Execution, VenueError> {
+        let venue = self.venue(plan.dex).ok_or(VenueError::NoPool { dex: plan.dex })?;
         venue
             .execute(&SwapRequest {
                 tx_id,
@@ -191,48 +162,27 @@ impl fmt::Display for Percent {
     }
 }
 
-fn render(
-    spec: &OrderSpec,
-    quotes: &[Quote],
-    refusals: &[VenueError],
-    best: Quote,
-    min_out: u64,
-) -> RouteRecord {
+fn render(spec: &OrderSpec, quotes: &[Quote], refusals: &[VenueError], best: Quote, min_out: u64) -> RouteRecord {
     let out = |atoms: u64| format_units(u128::from(atoms), spec.token_out.decimals);
     let inp = |atoms: u64| format_units(u128::from(atoms), spec.token_in.decimals);
     let symbol_out = &spec.token_out.symbol;
     let reason = match quotes.get(1) {
         Some(second) if second.amount_out == best.amount_out => {
-            format!(
-                "{} and {} quote the same {symbol_out}; {} has the lower fee",
-                best.dex, second.dex, best.dex
-            )
+            format!("{} and {} quote the same {symbol_out}; {} has the lower fee", best.dex, second.dex, best.dex)
         }
         Some(second) => {
-            let gain_bps = (u128::from(best.amount_out - second.amount_out)) * BPS
-                / u128::from(second.amount_out.max(1));
-            format!(
-                "{} returns {} more {symbol_out} than {}",
-                best.dex,
-                Percent(gain_bps),
-                second.dex
-            )
+            let gain_bps =
+                (u128::from(best.amount_out - second.amount_out)) * BPS / u128::from(second.amount_out.max(1));
+            format!("{} returns {} more {symbol_out} than {}", best.dex, Percent(gain_bps), second.dex)
         }
         None => match refusals.first() {
             Some(e) => format!("only {} quoted: {e}", best.dex),
-            None => format!(
-                "only {} lists {}/{symbol_out}",
-                best.dex, spec.token_in.symbol
-            ),
+            None => format!("only {} lists {}/{symbol_out}", best.dex, spec.token_in.symbol),
         },
     };
     RouteRecord {
         dex: best.dex.as_str().to_owned(),
-        legs: vec![LegRecord {
-            dex: best.dex,
-            amount_in: inp(best.amount_in),
-            amount_out: out(best.amount_out),
-        }],
+        legs: vec![LegRecord { dex: best.dex, amount_in: inp(best.amount_in), amount_out: out(best.amount_out) }],
         quotes: quotes
             .iter()
             .map(|q| QuoteRecord {

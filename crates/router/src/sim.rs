@@ -37,10 +37,7 @@ pub struct VenueProfile {
 
 impl Default for VenueProfile {
     fn default() -> Self {
-        Self {
-            latency: Latency::Realistic,
-            failure_rate: 0.05,
-        }
+        Self { latency: Latency::Realistic, failure_rate: 0.05 }
     }
 }
 
@@ -103,43 +100,24 @@ impl SimulatedVenue {
             Dex::Raydium => 25,
             Dex::Meteora => 20,
         };
-        let pools = seed_pools(dex, registry)
-            .into_iter()
-            .map(Pool::from_seed)
-            .collect();
-        Self {
-            dex,
-            fee_bps,
-            profile,
-            state: Mutex::new(State {
-                pools,
-                ledger: HashMap::new(),
-            }),
-        }
+        let pools = seed_pools(dex, registry).into_iter().map(Pool::from_seed).collect();
+        Self { dex, fee_bps, profile, state: Mutex::new(State { pools, ledger: HashMap::new() }) }
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave a pool half-updated (every
         // mutation is a pair of plain stores after all checks), so poison is benign.
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn find<'s>(pools: &'s mut [Pool], a: &str, b: &str) -> Option<&'s mut Pool> {
-        pools.iter_mut().find(|p| {
-            (p.mint_base == a && p.mint_quote == b) || (p.mint_base == b && p.mint_quote == a)
-        })
+        pools.iter_mut().find(|p| (p.mint_base == a && p.mint_quote == b) || (p.mint_base == b && p.mint_quote == a))
     }
 
     fn simulate(&self, pool: &Pool, mint_in: &str, amount_in: u64) -> Result<CpmmSwap, VenueError> {
         let (r_in, r_out) = pool.reserves(mint_in);
-        swap_exact_in(r_in, r_out, amount_in, self.fee_bps).ok_or(
-            VenueError::InsufficientLiquidity {
-                dex: self.dex,
-                amount_in,
-            },
-        )
+        swap_exact_in(r_in, r_out, amount_in, self.fee_bps)
+            .ok_or(VenueError::InsufficientLiquidity { dex: self.dex, amount_in })
     }
 
     async fn delay(&self, realistic: Duration, jitter: Duration) {
@@ -155,8 +133,7 @@ impl SimulatedVenue {
     /// makes asking [`Venue::landed`] before a retry necessary.
     fn draw_failure(&self) -> Option<(TransientKind, bool)> {
         let mut rng = rand::rng();
-        if self.profile.failure_rate <= 0.0 || !rng.random_bool(self.profile.failure_rate.min(1.0))
-        {
+        if self.profile.failure_rate <= 0.0 || !rng.random_bool(self.profile.failure_rate.min(1.0)) {
             return None;
         }
         Some(match rng.random_range(0..4) {
@@ -179,11 +156,10 @@ impl Venue for SimulatedVenue {
     }
 
     async fn quote(&self, req: &QuoteRequest<'_>) -> Result<Quote, VenueError> {
-        self.delay(Duration::from_millis(170), Duration::from_millis(60))
-            .await;
+        self.delay(Duration::from_millis(170), Duration::from_millis(60)).await;
         let mut state = self.state();
-        let pool = Self::find(&mut state.pools, req.mint_in, req.mint_out)
-            .ok_or(VenueError::NoPool { dex: self.dex })?;
+        let pool =
+            Self::find(&mut state.pools, req.mint_in, req.mint_out).ok_or(VenueError::NoPool { dex: self.dex })?;
         let swap = self.simulate(pool, req.mint_in, req.amount_in)?;
         Ok(Quote {
             dex: self.dex,
@@ -195,21 +171,17 @@ impl Venue for SimulatedVenue {
     }
 
     async fn execute(&self, req: &SwapRequest<'_>) -> Result<Execution, VenueError> {
-        self.delay(Duration::from_millis(2_000), Duration::from_millis(1_000))
-            .await;
+        self.delay(Duration::from_millis(2_000), Duration::from_millis(1_000)).await;
         let failure = self.draw_failure();
         if let Some((kind, false)) = failure {
-            return Err(VenueError::Transient {
-                dex: self.dex,
-                kind,
-            });
+            return Err(VenueError::Transient { dex: self.dex, kind });
         }
         let mut state = self.state();
         if let Some(done) = state.ledger.get(req.tx_id) {
             return Ok(done.clone());
         }
-        let pool = Self::find(&mut state.pools, req.mint_in, req.mint_out)
-            .ok_or(VenueError::NoPool { dex: self.dex })?;
+        let pool =
+            Self::find(&mut state.pools, req.mint_in, req.mint_out).ok_or(VenueError::NoPool { dex: self.dex })?;
         let swap = self.simulate(pool, req.mint_in, req.amount_in)?;
         if swap.amount_out < req.min_amount_out {
             return Err(VenueError::SlippageExceeded {
@@ -228,10 +200,7 @@ impl Venue for SimulatedVenue {
         };
         state.ledger.insert(req.tx_id.to_owned(), execution.clone());
         match failure {
-            Some((kind, true)) => Err(VenueError::Transient {
-                dex: self.dex,
-                kind,
-            }),
+            Some((kind, true)) => Err(VenueError::Transient { dex: self.dex, kind }),
             _ => Ok(execution),
         }
     }

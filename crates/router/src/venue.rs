@@ -89,11 +89,7 @@ pub enum VenueError {
     #[error("{dex}: the pool cannot fill {amount_in} atoms")]
     InsufficientLiquidity { dex: Dex, amount_in: u64 },
     #[error("{dex}: output {amount_out} is below the minimum {min_amount_out}")]
-    SlippageExceeded {
-        dex: Dex,
-        amount_out: u64,
-        min_amount_out: u64,
-    },
+    SlippageExceeded { dex: Dex, amount_out: u64, min_amount_out: u64 },
     #[error("{dex}: {kind}")]
     Transient { dex: Dex, kind: TransientKind },
 }

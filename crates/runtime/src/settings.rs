@@ -70,11 +70,8 @@ impl Default for Settings {
 }
 
 /// Environment variables the contract names without the `OEE_` prefix.
-const UNPREFIXED: &[(&str, &str)] = &[
-    ("DATABASE_URL", "database_url"),
-    ("REDIS_URL", "redis_url"),
-    ("LOG_FORMAT", "log_format"),
-];
+const UNPREFIXED: &[(&str, &str)] =
+    &[("DATABASE_URL", "database_url"), ("REDIS_URL", "redis_url"), ("LOG_FORMAT", "log_format")];
 
 impl Settings {
     /// Loads defaults, the optional file and the process environment.
@@ -86,21 +83,12 @@ impl Settings {
     pub fn load_from(env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let mut builder = Config::builder();
         match env("OEE_CONFIG") {
-            Some(path) => {
-                builder = builder.add_source(File::new(&path, FileFormat::Toml).required(true))
-            }
-            None => {
-                builder =
-                    builder.add_source(File::new("oee.toml", FileFormat::Toml).required(false))
-            }
+            Some(path) => builder = builder.add_source(File::new(&path, FileFormat::Toml).required(true)),
+            None => builder = builder.add_source(File::new("oee.toml", FileFormat::Toml).required(false)),
         }
         let prefixed: config::Map<String, String> = std::env::vars()
             .filter_map(|(k, _)| k.strip_prefix("OEE_").map(|_| k.clone()))
-            .chain(
-                KNOWN
-                    .iter()
-                    .map(|k| format!("OEE_{}", k.to_ascii_uppercase())),
-            )
+            .chain(KNOWN.iter().map(|k| format!("OEE_{}", k.to_ascii_uppercase())))
             .filter_map(|k| env(&k).map(|v| (k, v)))
             .collect();
         builder = builder.add_source(
@@ -127,67 +115,37 @@ impl Settings {
         self.http_socket_addr()?;
         self.latency()?;
         if self.namespace.is_empty()
-            || !self
-                .namespace
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            || !self.namespace.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         {
-            bail!(
-                "OEE_NAMESPACE must be non-empty letters, digits, '-', '_' or '.'; got {:?}",
-                self.namespace
-            );
+            bail!("OEE_NAMESPACE must be non-empty letters, digits, '-', '_' or '.'; got {:?}", self.namespace);
         }
         if !(1..=10_000).contains(&self.worker_concurrency) {
-            bail!(
-                "OEE_WORKER_CONCURRENCY must be 1..=10000; got {}",
-                self.worker_concurrency
-            );
+            bail!("OEE_WORKER_CONCURRENCY must be 1..=10000; got {}", self.worker_concurrency);
         }
         if !(0.0..=1.0).contains(&self.venue_failure_rate) {
-            bail!(
-                "OEE_VENUE_FAILURE_RATE must be within 0..=1; got {}",
-                self.venue_failure_rate
-            );
+            bail!("OEE_VENUE_FAILURE_RATE must be within 0..=1; got {}", self.venue_failure_rate);
         }
         if !(1..=3).contains(&self.max_attempts) {
             bail!("OEE_MAX_ATTEMPTS must be 1..=3; got {}", self.max_attempts);
         }
         if !(1..=1_000).contains(&self.pg_pool_size) {
-            bail!(
-                "OEE_PG_POOL_SIZE must be 1..=1000; got {}",
-                self.pg_pool_size
-            );
+            bail!("OEE_PG_POOL_SIZE must be 1..=1000; got {}", self.pg_pool_size);
         }
         if !(1..=256).contains(&self.http_workers) {
-            bail!(
-                "OEE_HTTP_WORKERS must be 1..=256; got {}",
-                self.http_workers
-            );
+            bail!("OEE_HTTP_WORKERS must be 1..=256; got {}", self.http_workers);
         }
         if !(50..=60_000).contains(&self.store_timeout_ms) {
-            bail!(
-                "OEE_STORE_TIMEOUT_MS must be 50..=60000; got {}",
-                self.store_timeout_ms
-            );
+            bail!("OEE_STORE_TIMEOUT_MS must be 50..=60000; got {}", self.store_timeout_ms);
         }
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
-            bail!(
-                "LOG_FORMAT must be pretty or json; got {:?}",
-                self.log_format
-            );
+            bail!("LOG_FORMAT must be pretty or json; got {:?}", self.log_format);
         }
         if self.stream_max_len < 1_000 {
-            bail!(
-                "OEE_STREAM_MAX_LEN must be at least 1000; got {}",
-                self.stream_max_len
-            );
+            bail!("OEE_STREAM_MAX_LEN must be at least 1000; got {}", self.stream_max_len);
         }
         self.registry()?;
         if self.venue_failure_rate > 0.5 {
-            tracing::warn!(
-                rate = self.venue_failure_rate,
-                "more than half of all swaps will fail transiently"
-            );
+            tracing::warn!(rate = self.venue_failure_rate, "more than half of all swaps will fail transiently");
         }
         if self.latency()? == Latency::Realistic && self.shutdown_grace_ms < 3_000 {
             tracing::warn!(
@@ -199,9 +157,7 @@ impl Settings {
     }
 
     pub fn http_socket_addr(&self) -> anyhow::Result<SocketAddr> {
-        self.http_addr
-            .parse()
-            .with_context(|| format!("OEE_HTTP_ADDR {:?} is not host:port", self.http_addr))
+        self.http_addr.parse().with_context(|| format!("OEE_HTTP_ADDR {:?} is not host:port", self.http_addr))
     }
 
     pub fn latency(&self) -> anyhow::Result<Latency> {
@@ -213,10 +169,7 @@ impl Settings {
     }
 
     pub fn venue_profile(&self) -> anyhow::Result<VenueProfile> {
-        Ok(VenueProfile {
-            latency: self.latency()?,
-            failure_rate: self.venue_failure_rate,
-        })
+        Ok(VenueProfile { latency: self.latency()?, failure_rate: self.venue_failure_rate })
     }
 
     pub fn registry(&self) -> anyhow::Result<TokenRegistry> {
@@ -228,11 +181,7 @@ impl Settings {
     }
 
     pub fn pg(&self) -> PgSettings {
-        PgSettings {
-            url: self.database_url.clone(),
-            pool_size: self.pg_pool_size,
-            timeout: self.store_timeout(),
-        }
+        PgSettings { url: self.database_url.clone(), pool_size: self.pg_pool_size, timeout: self.store_timeout() }
     }
 
     pub fn redis(&self) -> RedisSettings {
@@ -268,10 +217,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn load(vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         Settings::load_from(|k| map.get(k).cloned())
     }
 
@@ -324,13 +270,7 @@ mod tests {
         std::fs::remove_file(&path).ok();
         assert_eq!(s.namespace, "from-file");
         assert_eq!(s.worker_concurrency, 9);
-        assert_eq!(
-            s.registry()
-                .expect("registry")
-                .resolve("wif")
-                .map(|t| t.decimals),
-            Some(6)
-        );
+        assert_eq!(s.registry().expect("registry").resolve("wif").map(|t| t.decimals), Some(6));
     }
 
     #[test]
@@ -346,10 +286,7 @@ mod tests {
         ] {
             let err = load(&[(var, value)]).expect_err(var);
             let text = format!("{err:#}");
-            assert!(
-                text.contains(var) || text.contains("wrong type"),
-                "{var}: {text}"
-            );
+            assert!(text.contains(var) || text.contains("wrong type"), "{var}: {text}");
         }
         assert!(load(&[("OEE_CONFIG", "/nonexistent/oee.toml")]).is_err());
     }

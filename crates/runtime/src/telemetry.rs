@@ -8,11 +8,7 @@ pub fn init(format: &str) {
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     // A second initialisation (tests that start several services) is harmless.
     let _ = if format == "json" {
-        builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .try_init()
+        builder.json().flatten_event(true).with_current_span(true).try_init()
     } else {
         builder.try_init()
     };

@@ -59,10 +59,7 @@ impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
         match e.code() {
             Some(state) if !is_outage_state(state.code()) => Self::Postgres(e),
-            _ => Self::Unavailable {
-                backend: Backend::Postgres,
-                reason: e.to_string(),
-            },
+            _ => Self::Unavailable { backend: Backend::Postgres, reason: e.to_string() },
         }
     }
 }
@@ -71,10 +68,7 @@ impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
         match e {
             deadpool_postgres::PoolError::Backend(e) => e.into(),
-            other => Self::Unavailable {
-                backend: Backend::Postgres,
-                reason: other.to_string(),
-            },
+            other => Self::Unavailable { backend: Backend::Postgres, reason: other.to_string() },
         }
     }
 }
@@ -84,10 +78,7 @@ impl From<fred::error::Error> for StoreError {
         use fred::error::ErrorKind;
         match e.kind() {
             ErrorKind::IO | ErrorKind::Timeout | ErrorKind::Canceled | ErrorKind::Backpressure => {
-                Self::Unavailable {
-                    backend: Backend::Redis,
-                    reason: e.to_string(),
-                }
+                Self::Unavailable { backend: Backend::Redis, reason: e.to_string() }
             }
             _ => Self::Redis(e),
         }

@@ -10,9 +10,7 @@ pub struct Keys {
 
 impl Keys {
     pub fn new(namespace: &str) -> Self {
-        Self {
-            ns: namespace.to_owned(),
-        }
+        Self { ns: namespace.to_owned() }
     }
 
     pub fn namespace(&self) -> &str {

@@ -17,17 +17,10 @@ pub async fn migrate(database_url: &str) -> Result<usize, StoreError> {
             tracing::warn!(error = %e, "migration connection ended with an error");
         }
     });
-    client
-        .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
-        .await?;
-    let report = migrations::runner()
-        .set_abort_divergent(true)
-        .run_async(&mut client)
-        .await;
+    client.execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY]).await?;
+    let report = migrations::runner().set_abort_divergent(true).run_async(&mut client).await;
     // Unlocking is best effort: the lock also ends with the session.
-    let _ = client
-        .execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
-        .await;
+    let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY]).await;
     drop(client);
     let _ = conn.await;
     let report = report.map_err(|e| StoreError::corrupt(format!("migration failed: {e}")))?;

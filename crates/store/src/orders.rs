@@ -42,11 +42,7 @@ pub enum Inserted {
     /// A new order was stored with its `pending` event.
     Created,
     /// The idempotency key already names an order.
-    Existing {
-        id: Uuid,
-        status: OrderStatus,
-        same_request: bool,
-    },
+    Existing { id: Uuid, status: OrderStatus, same_request: bool },
 }
 
 /// Filters for a page of order history.
@@ -138,20 +134,15 @@ impl OrderStore {
         if inserted == 1 {
             return Ok(Inserted::Created);
         }
-        let key = idempotency_key
-            .ok_or_else(|| StoreError::corrupt("insert without a key stored nothing"))?;
+        let key = idempotency_key.ok_or_else(|| StoreError::corrupt("insert without a key stored nothing"))?;
         let row = client
-            .query_one(
-                "SELECT id, status, request_fingerprint FROM orders WHERE idempotency_key = $1",
-                &[&key],
-            )
+            .query_one("SELECT id, status, request_fingerprint FROM orders WHERE idempotency_key = $1", &[&key])
             .await?;
         let status: &str = row.get(1);
         let existing: Option<&str> = row.get(2);
         Ok(Inserted::Existing {
             id: row.get(0),
-            status: OrderStatus::parse(status)
-                .ok_or_else(|| StoreError::corrupt(format!("status {status:?}")))?,
+            status: OrderStatus::parse(status).ok_or_else(|| StoreError::corrupt(format!("status {status:?}")))?,
             same_request: existing == Some(fingerprint.as_str()),
         })
     }
@@ -160,40 +151,23 @@ impl OrderStore {
     /// has happened to it yet. Returns whether it was removed.
     pub async fn remove_unqueued(&self, id: Uuid) -> Result<bool, StoreError> {
         let client = self.pool.get().await?;
-        let n = client
-            .execute(
-                "DELETE FROM orders WHERE id = $1 AND status = 'pending' AND last_seq = 1",
-                &[&id],
-            )
-            .await?;
+        let n =
+            client.execute("DELETE FROM orders WHERE id = $1 AND status = 'pending' AND last_seq = 1", &[&id]).await?;
         Ok(n == 1)
     }
 
     /// One order, without its events.
     pub async fn get(&self, id: Uuid) -> Result<Option<OrderRecord>, StoreError> {
         let client = self.pool.get().await?;
-        let stmt = client
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1"))
-            .await?;
-        client
-            .query_opt(&stmt, &[&id])
-            .await?
-            .map(|r| decode(&r))
-            .transpose()
+        let stmt = client.prepare_cached(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1")).await?;
+        client.query_opt(&stmt, &[&id]).await?.map(|r| decode(&r)).transpose()
     }
 
     /// Several orders by id, in no particular order; missing ids are skipped.
     pub async fn get_many(&self, ids: &[Uuid]) -> Result<Vec<OrderRecord>, StoreError> {
         let client = self.pool.get().await?;
-        let stmt = client
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM orders WHERE id = ANY($1)"))
-            .await?;
-        client
-            .query(&stmt, &[&ids])
-            .await?
-            .iter()
-            .map(decode)
-            .collect()
+        let stmt = client.prepare_cached(&format!("SELECT {COLUMNS} FROM orders WHERE id = ANY($1)")).await?;
+        client.query(&stmt, &[&ids]).await?.iter().map(decode).collect()
     }
 
     /// The order's events with `seq > after`, in order, as their stored JSON text.
@@ -223,24 +197,14 @@ impl OrderStore {
         if let Some(before) = &filter.before {
             params.push(before);
             let n = params.len();
-            sql.push_str(&format!(
-                " AND (created_at, id) < (SELECT created_at, id FROM orders WHERE id = ${n})"
-            ));
+            sql.push_str(&format!(" AND (created_at, id) < (SELECT created_at, id FROM orders WHERE id = ${n})"));
         }
         params.push(&limit);
-        sql.push_str(&format!(
-            " ORDER BY created_at DESC, id DESC LIMIT ${}",
-            params.len()
-        ));
+        sql.push_str(&format!(" ORDER BY created_at DESC, id DESC LIMIT ${}", params.len()));
 
         let client = self.pool.get().await?;
         let stmt = client.prepare_cached(&sql).await?;
-        let mut orders = client
-            .query(&stmt, &params)
-            .await?
-            .iter()
-            .map(decode)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut orders = client.query(&stmt, &params).await?.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
         let next = if orders.len() > filter.limit as usize {
             orders.truncate(filter.limit as usize);
             orders.last().map(|o| o.id)
@@ -269,10 +233,7 @@ impl OrderStore {
             INSERT INTO order_events (order_id, seq, status, at, payload)
             SELECT id, $3, $2, $4, $12::text::json FROM o";
         let status = event.status();
-        let predecessors: Vec<&str> = OrderStatus::predecessors(status)
-            .into_iter()
-            .map(OrderStatus::as_str)
-            .collect();
+        let predecessors: Vec<&str> = OrderStatus::predecessors(status).into_iter().map(OrderStatus::as_str).collect();
         let mut attempts: Option<i32> = None;
         let mut route: Option<Json<&oee_domain::RouteRecord>> = None;
         let mut tx_hash: Option<&str> = None;
@@ -284,20 +245,12 @@ impl OrderStore {
             EventDetail::Routing { attempt, .. } => attempts = Some(to_i32(*attempt)),
             EventDetail::Building { route: r, .. } => route = Some(Json(r)),
             EventDetail::Submitted { tx_hash: h, .. } => tx_hash = Some(h),
-            EventDetail::Confirmed {
-                tx_hash: h,
-                executed_price,
-                amount_out: out,
-                ..
-            } => {
+            EventDetail::Confirmed { tx_hash: h, executed_price, amount_out: out, .. } => {
                 tx_hash = Some(h);
                 price = Some(executed_price);
                 amount_out = Some(out.atoms.to_string());
             }
-            EventDetail::Failed {
-                error: e,
-                attempts: n,
-            } => {
+            EventDetail::Failed { error: e, attempts: n } => {
                 attempts = Some(to_i32(*n));
                 error = Some(Json(e));
             }
@@ -330,19 +283,14 @@ impl OrderStore {
 fn decode(row: &Row) -> Result<OrderRecord, StoreError> {
     let atoms = |i: usize| -> Result<Option<u64>, StoreError> {
         row.get::<_, Option<&str>>(i)
-            .map(|s| {
-                s.parse::<u64>()
-                    .map_err(|e| StoreError::corrupt(format!("amount {s:?}: {e}")))
-            })
+            .map(|s| s.parse::<u64>().map_err(|e| StoreError::corrupt(format!("amount {s:?}: {e}"))))
             .transpose()
     };
     let small = |i: usize| -> Result<u8, StoreError> {
-        u8::try_from(row.get::<_, i16>(i))
-            .map_err(|e| StoreError::corrupt(format!("decimals: {e}")))
+        u8::try_from(row.get::<_, i16>(i)).map_err(|e| StoreError::corrupt(format!("decimals: {e}")))
     };
     let unsigned = |i: usize| -> Result<u32, StoreError> {
-        u32::try_from(row.get::<_, i32>(i))
-            .map_err(|e| StoreError::corrupt(format!("counter: {e}")))
+        u32::try_from(row.get::<_, i32>(i)).map_err(|e| StoreError::corrupt(format!("counter: {e}")))
     };
     let status: &str = row.get(11);
     Ok(OrderRecord {
@@ -354,8 +302,7 @@ fn decode(row: &Row) -> Result<OrderRecord, StoreError> {
         amount_in: atoms(9)?.ok_or_else(|| StoreError::corrupt("amount_in is null"))?,
         slippage_bps: u16::try_from(row.get::<_, i32>(10))
             .map_err(|e| StoreError::corrupt(format!("slippage: {e}")))?,
-        status: OrderStatus::parse(status)
-            .ok_or_else(|| StoreError::corrupt(format!("status {status:?}")))?,
+        status: OrderStatus::parse(status).ok_or_else(|| StoreError::corrupt(format!("status {status:?}")))?,
         last_seq: unsigned(12)?,
         attempts: unsigned(13)?,
         route: row.get(14),

@@ -16,29 +16,15 @@ pub struct PgSettings {
 
 /// Builds a pool. Connections are made lazily; nothing is contacted here.
 pub fn pool(settings: &PgSettings) -> Result<Pool, StoreError> {
-    let mut config: tokio_postgres::Config =
-        settings
-            .url
-            .parse()
-            .map_err(|e: tokio_postgres::Error| StoreError::Unavailable {
-                backend: Backend::Postgres,
-                reason: e.to_string(),
-            })?;
+    let mut config: tokio_postgres::Config = settings.url.parse().map_err(|e: tokio_postgres::Error| {
+        StoreError::Unavailable { backend: Backend::Postgres, reason: e.to_string() }
+    })?;
     config.connect_timeout(settings.timeout);
     config.application_name("oee");
     // Bound every statement server-side so a stuck query cannot hold a request.
     let ms = settings.timeout.as_millis();
-    config.options(format!(
-        "-c statement_timeout={ms} -c idle_in_transaction_session_timeout={}",
-        ms * 4
-    ));
-    let manager = Manager::from_config(
-        config,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
+    config.options(format!("-c statement_timeout={ms} -c idle_in_transaction_session_timeout={}", ms * 4));
+    let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     Pool::builder(manager)
         .max_size(settings.pool_size)
         .runtime(Runtime::Tokio1)
@@ -46,10 +32,7 @@ pub fn pool(settings: &PgSettings) -> Result<Pool, StoreError> {
         .create_timeout(Some(settings.timeout))
         .recycle_timeout(Some(settings.timeout))
         .build()
-        .map_err(|e| StoreError::Unavailable {
-            backend: Backend::Postgres,
-            reason: e.to_string(),
-        })
+        .map_err(|e| StoreError::Unavailable { backend: Backend::Postgres, reason: e.to_string() })
 }
 
 /// Answers whether Postgres serves queries.

@@ -36,10 +36,7 @@ fn builder(settings: &RedisSettings) -> Result<Builder, StoreError> {
             c.connection_timeout = settings.timeout;
             c.internal_command_timeout = settings.timeout;
             c.max_command_attempts = 2;
-            c.tcp = TcpConfig {
-                nodelay: Some(true),
-                ..Default::default()
-            };
+            c.tcp = TcpConfig { nodelay: Some(true), ..Default::default() };
         })
         .with_performance_config(|p| {
             p.default_command_timeout = settings.timeout;
@@ -124,11 +121,7 @@ pub struct Job {
 
 impl Bus {
     pub fn new(client: Client, settings: &RedisSettings) -> Self {
-        Self {
-            client,
-            keys: Keys::new(&settings.namespace),
-            stream_max_len: settings.stream_max_len,
-        }
+        Self { client, keys: Keys::new(&settings.namespace), stream_max_len: settings.stream_max_len }
     }
 
     pub fn keys(&self) -> &Keys {
@@ -148,20 +141,8 @@ impl Bus {
     pub async fn enqueue(&self, order_id: Uuid) -> Result<(), StoreError> {
         let id = order_id.to_string();
         let pipeline = self.client.pipeline();
-        let cap = (
-            "MAXLEN",
-            "~",
-            i64::try_from(self.stream_max_len).unwrap_or(i64::MAX),
-        );
-        let _: () = pipeline
-            .xadd(
-                self.keys.stream(),
-                false,
-                cap,
-                "*",
-                vec![("order", id.as_str())],
-            )
-            .await?;
+        let cap = ("MAXLEN", "~", i64::try_from(self.stream_max_len).unwrap_or(i64::MAX));
+        let _: () = pipeline.xadd(self.keys.stream(), false, cap, "*", vec![("order", id.as_str())]).await?;
         let _: () = pipeline.sadd(self.keys.active(), id.as_str()).await?;
         let _: Vec<Value> = pipeline.all().await?;
         Ok(())
@@ -169,19 +150,13 @@ impl Bus {
 
     /// Publishes a status event on the order's channel.
     pub async fn publish(&self, order_id: Uuid, json: &str) -> Result<(), StoreError> {
-        let _: i64 = self
-            .client
-            .publish(self.keys.channel(order_id), json)
-            .await?;
+        let _: i64 = self.client.publish(self.keys.channel(order_id), json).await?;
         Ok(())
     }
 
     /// Removes a finished order from the active set.
     pub async fn deactivate(&self, order_id: Uuid) -> Result<(), StoreError> {
-        let _: i64 = self
-            .client
-            .srem(self.keys.active(), order_id.to_string())
-            .await?;
+        let _: i64 = self.client.srem(self.keys.active(), order_id.to_string()).await?;
         Ok(())
     }
 
@@ -192,10 +167,8 @@ impl Bus {
 
     /// Creates the consumer group (and the stream) if missing.
     pub async fn ensure_group(&self) -> Result<(), StoreError> {
-        let created: Result<Value, _> = self
-            .client
-            .xgroup_create(self.keys.stream(), self.keys.group(), "0", true)
-            .await;
+        let created: Result<Value, _> =
+            self.client.xgroup_create(self.keys.stream(), self.keys.group(), "0", true).await;
         match created {
             Ok(_) => Ok(()),
             Err(e) if e.details().starts_with("BUSYGROUP") => Ok(()),
@@ -208,10 +181,7 @@ impl Bus {
         if entries.is_empty() {
             return Ok(());
         }
-        let _: i64 = self
-            .client
-            .xack(self.keys.stream(), self.keys.group(), entries.to_vec())
-            .await?;
+        let _: i64 = self.client.xack(self.keys.stream(), self.keys.group(), entries.to_vec()).await?;
         Ok(())
     }
 
@@ -220,11 +190,7 @@ impl Bus {
         let stream = self.keys.stream();
         let length: u64 = self.client.xlen(&stream).await?;
         let dead_letters: u64 = self.client.xlen(self.keys.dead_letters()).await?;
-        let groups: Value = self
-            .client
-            .xinfo_groups(&stream)
-            .await
-            .or_else(no_such_key)?;
+        let groups: Value = self.client.xinfo_groups(&stream).await.or_else(no_such_key)?;
         let group = self.keys.group();
         let mut pending = 0;
         let mut lag = 0;
@@ -236,11 +202,7 @@ impl Bus {
                 lag = info.get("lag").and_then(Value::as_u64).unwrap_or(length);
             }
         }
-        let consumers: Value = self
-            .client
-            .xinfo_consumers(&stream, &group)
-            .await
-            .or_else(no_such_key)?;
+        let consumers: Value = self.client.xinfo_consumers(&stream, &group).await.or_else(no_such_key)?;
         let consumers = consumers
             .into_array()
             .into_iter()
@@ -251,14 +213,7 @@ impl Bus {
                 idle_ms: c.get("idle").and_then(Value::as_u64).unwrap_or(0),
             })
             .collect();
-        Ok(QueueStats {
-            stream,
-            length,
-            pending,
-            lag,
-            dead_letters,
-            consumers,
-        })
+        Ok(QueueStats { stream, length, pending, lag, dead_letters, consumers })
     }
 
     /// Removes every key of the namespace (tests and local resets only).
@@ -270,16 +225,7 @@ impl Bus {
             let cmd = CustomCommand::new_static("SCAN", ClusterHash::FirstKey, false);
             let (next, keys): (String, Vec<String>) = self
                 .client
-                .custom(
-                    cmd,
-                    vec![
-                        cursor.clone(),
-                        "MATCH".into(),
-                        pattern.clone(),
-                        "COUNT".into(),
-                        "1000".into(),
-                    ],
-                )
+                .custom(cmd, vec![cursor.clone(), "MATCH".into(), pattern.clone(), "COUNT".into(), "1000".into()])
                 .await?;
             if !keys.is_empty() {
                 removed += self.client.del::<u64, _>(keys).await?;
@@ -302,11 +248,7 @@ pub struct StreamReader {
 
 impl StreamReader {
     pub fn new(client: Client, keys: Keys, consumer: String) -> Self {
-        Self {
-            client,
-            keys,
-            consumer,
-        }
+        Self { client, keys, consumer }
     }
 
     pub fn consumer(&self) -> &str {
@@ -331,31 +273,20 @@ impl StreamReader {
         Ok(reply
             .into_values()
             .flatten()
-            .map(|(entry, fields)| Job {
-                order_id: fields.get("order").and_then(|s| Uuid::parse_str(s).ok()),
-                entry,
-            })
+            .map(|(entry, fields)| Job { order_id: fields.get("order").and_then(|s| Uuid::parse_str(s).ok()), entry })
             .collect())
     }
 }
 
 fn no_such_key(e: fred::error::Error) -> Result<Value, fred::error::Error> {
     // XINFO on a stream that does not exist yet: nothing to report.
-    if e.details().contains("no such key") {
-        Ok(Value::Array(Vec::new()))
-    } else {
-        Err(e)
-    }
+    if e.details().contains("no such key") { Ok(Value::Array(Vec::new())) } else { Err(e) }
 }
 
 /// XINFO replies are flat `[k, v, k, v, …]` arrays (RESP2) or maps (RESP3).
 fn as_map(value: Value) -> HashMap<String, Value> {
     match value {
-        Value::Map(map) => map
-            .inner()
-            .into_iter()
-            .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v)))
-            .collect(),
+        Value::Map(map) => map.inner().into_iter().filter_map(|(k, v)| Some((k.as_str()?.to_string(), v))).collect(),
         Value::Array(items) => items
             .chunks(2)
             .filter_map(|kv| match kv {

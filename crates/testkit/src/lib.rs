@@ -25,8 +25,7 @@ pub struct TestEnv {
 }
 
 fn admin_url() -> String {
-    std::env::var("OEE_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    std::env::var("OEE_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
 fn redis_url() -> String {
@@ -35,9 +34,7 @@ fn redis_url() -> String {
 
 /// `url` with its database name replaced by `db`.
 fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let authority_end = base.find("://").map_or(0, |i| i + 3);
     let root = match base[authority_end..].find('/') {
         Some(slash) => &base[..authority_end + slash],
@@ -63,10 +60,7 @@ impl TestEnv {
         init_logging();
         let tag: u64 = rand::rng().random();
         let db_name = format!("{DB_PREFIX}{tag:016x}");
-        admin()
-            .await?
-            .batch_execute(&format!("CREATE DATABASE {db_name}"))
-            .await?;
+        admin().await?.batch_execute(&format!("CREATE DATABASE {db_name}")).await?;
         let database_url = with_database(&admin_url(), &db_name);
         oee_store::migrate(&database_url).await?;
         let settings = Settings {
@@ -83,12 +77,7 @@ impl TestEnv {
             ..Settings::default()
         };
         settings.validate()?;
-        Ok(Self {
-            settings,
-            admin_url: admin_url(),
-            db_name,
-            cleaned: false,
-        })
+        Ok(Self { settings, admin_url: admin_url(), db_name, cleaned: false })
     }
 
     /// A Redis client on this test's namespace, for assertions.
@@ -99,8 +88,7 @@ impl TestEnv {
 
     /// A direct connection to this test's database, for assertions.
     pub async fn db(&self) -> anyhow::Result<tokio_postgres::Client> {
-        let (client, connection) =
-            tokio_postgres::connect(&self.settings.database_url, NoTls).await?;
+        let (client, connection) = tokio_postgres::connect(&self.settings.database_url, NoTls).await?;
         tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -119,9 +107,7 @@ async fn cleanup(admin_url: &str, db_name: &str, redis: &RedisSettings) -> anyho
     tokio::spawn(async move {
         let _ = connection.await;
     });
-    client
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
-        .await?;
+    client.batch_execute(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")).await?;
     let bus = Bus::new(oee_store::redis::client(redis).await?, redis);
     bus.purge_namespace().await?;
     Ok(())
@@ -133,15 +119,9 @@ impl Drop for TestEnv {
             return;
         }
         // A test that panicked still cleans up, on a runtime of its own.
-        let (admin_url, db_name, redis) = (
-            self.admin_url.clone(),
-            self.db_name.clone(),
-            self.settings.redis(),
-        );
+        let (admin_url, db_name, redis) = (self.admin_url.clone(), self.db_name.clone(), self.settings.redis());
         let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build();
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
             if let Ok(rt) = runtime {
                 let _ = rt.block_on(cleanup(&admin_url, &db_name, &redis));
             }
@@ -154,10 +134,7 @@ impl Drop for TestEnv {
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_test_writer()
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
 }
 
 #[cfg(test)]
@@ -170,13 +147,7 @@ mod tests {
             with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
             "postgres://postgres@127.0.0.1:5432/x"
         );
-        assert_eq!(
-            with_database("postgres://u:p@h/db?sslmode=disable", "x"),
-            "postgres://u:p@h/x?sslmode=disable"
-        );
-        assert_eq!(
-            with_database("postgres://h:5432", "x"),
-            "postgres://h:5432/x"
-        );
+        assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
+        assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
     }
 }

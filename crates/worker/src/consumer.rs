@@ -39,11 +39,7 @@ impl Consumer {
     /// group for another worker to reclaim.
     pub async fn run(&self, shutdown: CancellationToken) -> Result<(), StoreError> {
         self.bus.ensure_group().await?;
-        info!(
-            consumer = self.reader.consumer(),
-            concurrency = self.concurrency,
-            "worker consuming"
-        );
+        info!(consumer = self.reader.consumer(), concurrency = self.concurrency, "worker consuming");
         let permits = Arc::new(Semaphore::new(self.concurrency));
         let mut tasks = JoinSet::new();
         let mut backoff = Duration::from_millis(50);
@@ -84,20 +80,10 @@ impl Consumer {
                 });
             }
         }
-        info!(
-            in_flight = tasks.len(),
-            grace_ms = self.grace.as_millis(),
-            "worker stopping"
-        );
-        let drained = tokio::time::timeout(self.grace, async {
-            while tasks.join_next().await.is_some() {}
-        })
-        .await;
+        info!(in_flight = tasks.len(), grace_ms = self.grace.as_millis(), "worker stopping");
+        let drained = tokio::time::timeout(self.grace, async { while tasks.join_next().await.is_some() {} }).await;
         if drained.is_err() {
-            warn!(
-                left = tasks.len(),
-                "grace period over; unfinished orders are left to be reclaimed"
-            );
+            warn!(left = tasks.len(), "grace period over; unfinished orders are left to be reclaimed");
             tasks.abort_all();
         }
         Ok(())
@@ -109,10 +95,7 @@ impl Consumer {
         self.bus.ensure_group().await?;
         let mut handled = 0;
         loop {
-            let jobs = self
-                .reader
-                .read(self.concurrency as u64, Duration::from_millis(1))
-                .await?;
+            let jobs = self.reader.read(self.concurrency as u64, Duration::from_millis(1)).await?;
             if jobs.is_empty() {
                 return Ok(handled);
             }
@@ -129,12 +112,7 @@ impl Consumer {
     /// Loads the orders of a batch of jobs in one query.
     async fn load(&self, jobs: Vec<Job>) -> Vec<(Job, Option<oee_store::OrderRecord>)> {
         let ids: Vec<Uuid> = jobs.iter().filter_map(|j| j.order_id).collect();
-        let mut found: HashMap<Uuid, oee_store::OrderRecord> = match self
-            .executor
-            .orders
-            .get_many(&ids)
-            .await
-        {
+        let mut found: HashMap<Uuid, oee_store::OrderRecord> = match self.executor.orders.get_many(&ids).await {
             Ok(orders) => orders.into_iter().map(|o| (o.id, o)).collect(),
             Err(e) => {
                 // Leave the jobs pending: they are retried once reclaimed.

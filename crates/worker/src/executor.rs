@@ -7,9 +7,7 @@
 //! or an order picked up again after a crash, never executes twice.
 
 use chrono::Utc;
-use oee_domain::{
-    ErrorInfo, EventDetail, FailureCode, OrderSpec, OrderStatus, OrderType, StatusEvent, Units,
-};
+use oee_domain::{ErrorInfo, EventDetail, FailureCode, OrderSpec, OrderStatus, OrderType, StatusEvent, Units};
 use oee_router::{Execution, RouteError, Router, price, transaction_id};
 use oee_store::{Bus, OrderRecord, OrderStore, StoreError};
 use rand::Rng;
@@ -28,9 +26,7 @@ pub struct RetryPolicy {
 
 impl RetryPolicy {
     fn delay_before(&self, attempt: u32) -> Duration {
-        let exp = self
-            .base_delay
-            .saturating_mul(1 << attempt.saturating_sub(2).min(16));
+        let exp = self.base_delay.saturating_mul(1 << attempt.saturating_sub(2).min(16));
         let jitter_ms = u64::try_from(exp.as_millis() / 2).unwrap_or(0);
         exp + Duration::from_millis(rand::rng().random_range(0..=jitter_ms))
     }
@@ -79,28 +75,14 @@ impl Executor {
     }
 
     async fn run_inner(&self, order: OrderRecord) -> Result<Outcome, StoreError> {
-        let mut p = Progress {
-            id: order.id,
-            seq: order.last_seq,
-            status: order.status,
-        };
+        let mut p = Progress { id: order.id, seq: order.last_seq, status: order.status };
         if p.status.is_terminal() {
             return Ok(Outcome::Finished(p.status));
         }
         let Some(spec) = spec_of(&order) else {
-            let error = ErrorInfo::new(
-                FailureCode::InvalidOrder,
-                format!("order type {:?} cannot run", order.order_type),
-            );
-            return self
-                .finish(
-                    &mut p,
-                    EventDetail::Failed {
-                        error,
-                        attempts: order.attempts,
-                    },
-                )
-                .await;
+            let error =
+                ErrorInfo::new(FailureCode::InvalidOrder, format!("order type {:?} cannot run", order.order_type));
+            return self.finish(&mut p, EventDetail::Failed { error, attempts: order.attempts }).await;
         };
         let mut last_error: Option<ErrorInfo> = None;
         let mut attempt = order.attempts;
@@ -115,31 +97,17 @@ impl Executor {
                 let error = ErrorInfo::new(
                     FailureCode::RetriesExhausted,
                     match &last_error {
-                        Some(e) => format!(
-                            "gave up after {attempt} attempts; last error: {}",
-                            e.message
-                        ),
+                        Some(e) => format!("gave up after {attempt} attempts; last error: {}", e.message),
                         None => format!("gave up after {attempt} attempts"),
                     },
                 );
-                return self
-                    .finish(
-                        &mut p,
-                        EventDetail::Failed {
-                            error,
-                            attempts: attempt,
-                        },
-                    )
-                    .await;
+                return self.finish(&mut p, EventDetail::Failed { error, attempts: attempt }).await;
             }
             if attempt > 0 && last_error.is_some() {
                 tokio::time::sleep(self.retry.delay_before(attempt + 1)).await;
             }
             attempt += 1;
-            match self
-                .attempt(&mut p, &spec, attempt, last_error.take())
-                .await?
-            {
+            match self.attempt(&mut p, &spec, attempt, last_error.take()).await? {
                 Attempt::Terminal(step) => return Ok(step.into()),
                 Attempt::Transient(error) => {
                     warn!(attempt, code = %error.code, error = %error.message, "attempt failed transiently");
@@ -157,26 +125,14 @@ impl Executor {
         attempt: u32,
         last_error: Option<ErrorInfo>,
     ) -> Result<Attempt, StoreError> {
-        if let Step::Superseded = self
-            .emit(
-                p,
-                EventDetail::Routing {
-                    attempt,
-                    last_error,
-                },
-            )
-            .await?
-        {
+        if let Step::Superseded = self.emit(p, EventDetail::Routing { attempt, last_error }).await? {
             return Ok(Attempt::Terminal(Step::Superseded));
         }
         let plan = match self.router.route(spec).await {
             Ok(plan) => plan,
             Err(e) if e.is_transient() => return Ok(Attempt::Transient(route_error(&e))),
             Err(e) => {
-                let detail = EventDetail::Failed {
-                    error: route_error(&e),
-                    attempts: attempt,
-                };
+                let detail = EventDetail::Failed { error: route_error(&e), attempts: attempt };
                 return Ok(Attempt::Terminal(self.emit_final(p, detail).await?));
             }
         };
@@ -190,39 +146,20 @@ impl Executor {
             reason = %plan.record.reason,
             "route chosen"
         );
-        let building = EventDetail::Building {
-            attempt,
-            route: Box::new(plan.record.clone()),
-        };
+        let building = EventDetail::Building { attempt, route: Box::new(plan.record.clone()) };
         if let Step::Superseded = self.emit(p, building).await? {
             return Ok(Attempt::Terminal(Step::Superseded));
         }
         let tx_id = transaction_id(p.id, attempt);
-        if let Step::Superseded = self
-            .emit(
-                p,
-                EventDetail::Submitted {
-                    attempt,
-                    tx_hash: tx_id.clone(),
-                },
-            )
-            .await?
-        {
+        if let Step::Superseded = self.emit(p, EventDetail::Submitted { attempt, tx_hash: tx_id.clone() }).await? {
             return Ok(Attempt::Terminal(Step::Superseded));
         }
         match self.router.execute(spec, &plan, &tx_id).await {
-            Ok(done) => Ok(Attempt::Terminal(
-                self.confirm_step(p, spec, attempt, &done).await?,
-            )),
-            Err(e) if e.is_transient() => Ok(Attempt::Transient(ErrorInfo::new(
-                e.failure_code(),
-                e.to_string(),
-            ))),
+            Ok(done) => Ok(Attempt::Terminal(self.confirm_step(p, spec, attempt, &done).await?)),
+            Err(e) if e.is_transient() => Ok(Attempt::Transient(ErrorInfo::new(e.failure_code(), e.to_string()))),
             Err(e) => {
-                let detail = EventDetail::Failed {
-                    error: ErrorInfo::new(e.failure_code(), e.to_string()),
-                    attempts: attempt,
-                };
+                let detail =
+                    EventDetail::Failed { error: ErrorInfo::new(e.failure_code(), e.to_string()), attempts: attempt };
                 Ok(Attempt::Terminal(self.emit_final(p, detail).await?))
             }
         }
@@ -264,10 +201,7 @@ impl Executor {
             tx_hash: done.tx_id.clone(),
             dex: done.dex.as_str().to_owned(),
             executed_price: price(spec, done.amount_in, done.amount_out),
-            amount_out: Units {
-                atoms: done.amount_out,
-                decimals: spec.token_out.decimals,
-            },
+            amount_out: Units { atoms: done.amount_out, decimals: spec.token_out.decimals },
         };
         self.emit_final(p, detail).await
     }
@@ -290,12 +224,7 @@ impl Executor {
 
     /// Persists the next event, then publishes it.
     async fn emit(&self, p: &mut Progress, detail: EventDetail) -> Result<Step, StoreError> {
-        debug_assert!(
-            p.status.can_transition_to(detail.status()),
-            "{} -> {}",
-            p.status,
-            detail.status()
-        );
+        debug_assert!(p.status.can_transition_to(detail.status()), "{} -> {}", p.status, detail.status());
         let event = StatusEvent::new(p.id, p.seq + 1, Utc::now(), detail);
         let json = event.to_json();
         if !self.orders.record(&event, &json).await? {

@@ -12,71 +12,40 @@ use uuid::Uuid;
 
 /// Stores and queues an order as the API does.
 async fn submit(env: &TestEnv, body: &str) -> Uuid {
-    let spec = parse_order(body.as_bytes(), &TokenRegistry::default(), Channel::Http)
-        .expect("valid order")
-        .spec;
+    let spec = parse_order(body.as_bytes(), &TokenRegistry::default(), Channel::Http).expect("valid order").spec;
     let orders = OrderStore::new(oee_store::pg::pool(&env.settings.pg()).expect("pool"));
     let id = Uuid::now_v7();
-    orders
-        .insert(id, &spec, None, Utc::now())
-        .await
-        .expect("insert");
-    env.bus()
-        .await
-        .expect("bus")
-        .enqueue(id)
-        .await
-        .expect("enqueue");
+    orders.insert(id, &spec, None, Utc::now()).await.expect("insert");
+    env.bus().await.expect("bus").enqueue(id).await.expect("enqueue");
     id
 }
 
 /// The order's events, in seq order.
 async fn events(env: &TestEnv, id: Uuid) -> Vec<Value> {
     let db = env.db().await.expect("db");
-    db.query(
-        "SELECT payload::text FROM order_events WHERE order_id = $1 ORDER BY seq",
-        &[&id],
-    )
-    .await
-    .expect("events")
-    .iter()
-    .map(|r| serde_json::from_str(r.get::<_, &str>(0)).expect("json"))
-    .collect()
+    db.query("SELECT payload::text FROM order_events WHERE order_id = $1 ORDER BY seq", &[&id])
+        .await
+        .expect("events")
+        .iter()
+        .map(|r| serde_json::from_str(r.get::<_, &str>(0)).expect("json"))
+        .collect()
 }
 
 fn statuses(events: &[Value]) -> Vec<&str> {
-    events
-        .iter()
-        .map(|e| e["status"].as_str().expect("status"))
-        .collect()
+    events.iter().map(|e| e["status"].as_str().expect("status")).collect()
 }
 
 /// seq 1..=n with no gap, exactly one terminal event, and it is last.
 fn assert_well_formed(events: &[Value]) {
-    let seqs: Vec<u64> = events
-        .iter()
-        .map(|e| e["seq"].as_u64().expect("seq"))
-        .collect();
+    let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().expect("seq")).collect();
     assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
     let s = statuses(events);
-    assert_eq!(
-        s.iter()
-            .filter(|s| matches!(**s, "confirmed" | "failed"))
-            .count(),
-        1,
-        "{s:?}"
-    );
+    assert_eq!(s.iter().filter(|s| matches!(**s, "confirmed" | "failed")).count(), 1, "{s:?}");
     assert!(matches!(s.last(), Some(&("confirmed" | "failed"))), "{s:?}");
 }
 
 async fn pending_jobs(env: &TestEnv) -> u64 {
-    env.bus()
-        .await
-        .expect("bus")
-        .stats()
-        .await
-        .expect("stats")
-        .pending
+    env.bus().await.expect("bus").stats().await.expect("stats").pending
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,29 +53,17 @@ async fn run_until_idle_executes_every_queued_order() -> Result<(), StoreError> 
     let env = TestEnv::new().await.expect("env");
     let mut ids = Vec::new();
     for amount in ["0.5", "1", "2.25"] {
-        ids.push(
-            submit(
-                &env,
-                &format!(r#"{{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"{amount}"}}"#),
-            )
-            .await,
-        );
+        ids.push(submit(&env, &format!(r#"{{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"{amount}"}}"#)).await);
     }
     let worker = oee_worker::build(&env.settings).await.expect("worker");
     assert_eq!(worker.run_until_idle().await?, 3);
     for id in &ids {
         let e = events(&env, *id).await;
         assert_well_formed(&e);
-        assert_eq!(
-            statuses(&e),
-            ["pending", "routing", "building", "submitted", "confirmed"]
-        );
+        assert_eq!(statuses(&e), ["pending", "routing", "building", "submitted", "confirmed"]);
     }
     assert_eq!(pending_jobs(&env).await, 0, "every job acknowledged");
-    assert!(
-        env.bus().await.expect("bus").active().await?.is_empty(),
-        "active set emptied"
-    );
+    assert!(env.bus().await.expect("bus").active().await?.is_empty(), "active set emptied");
     assert_eq!(worker.run_until_idle().await?, 0, "nothing left");
     env.cleanup().await.expect("cleanup");
     Ok(())
@@ -118,13 +75,7 @@ async fn transient_failures_are_retried_and_no_swap_lands_twice() -> Result<(), 
     env.settings.venue_failure_rate = 1.0;
     let mut ids = Vec::new();
     for _ in 0..24 {
-        ids.push(
-            submit(
-                &env,
-                r#"{"tokenIn":"USDC","tokenOut":"SOL","amountIn":"25"}"#,
-            )
-            .await,
-        );
+        ids.push(submit(&env, r#"{"tokenIn":"USDC","tokenOut":"SOL","amountIn":"25"}"#).await);
     }
     let worker = oee_worker::build(&env.settings).await.expect("worker");
     worker.run_until_idle().await?;
@@ -141,11 +92,7 @@ async fn transient_failures_are_retried_and_no_swap_lands_twice() -> Result<(), 
         }
         let mut landed = Vec::new();
         for attempt in 1..=3 {
-            if let Some(done) = router
-                .landed(&transaction_id(id, attempt))
-                .await
-                .expect("ledger")
-            {
+            if let Some(done) = router.landed(&transaction_id(id, attempt)).await.expect("ledger") {
                 landed.push(done);
             }
         }
@@ -177,11 +124,7 @@ async fn transient_failures_are_retried_and_no_swap_lands_twice() -> Result<(), 
 async fn a_permanent_failure_fails_at_once() -> Result<(), StoreError> {
     let env = TestEnv::new().await.expect("env");
     // One atom of BONK buys less than one lamport on either venue.
-    let id = submit(
-        &env,
-        r#"{"tokenIn":"BONK","tokenOut":"SOL","amountIn":"0.00001"}"#,
-    )
-    .await;
+    let id = submit(&env, r#"{"tokenIn":"BONK","tokenOut":"SOL","amountIn":"0.00001"}"#).await;
     let worker = oee_worker::build(&env.settings).await.expect("worker");
     worker.run_until_idle().await?;
     let e = events(&env, id).await;
@@ -196,22 +139,14 @@ async fn a_permanent_failure_fails_at_once() -> Result<(), StoreError> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redelivered_finished_order_is_not_executed_again() -> Result<(), StoreError> {
     let env = TestEnv::new().await.expect("env");
-    let id = submit(
-        &env,
-        r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#,
-    )
-    .await;
+    let id = submit(&env, r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#).await;
     let worker = oee_worker::build(&env.settings).await.expect("worker");
     worker.run_until_idle().await?;
     let before = events(&env, id).await;
     env.bus().await.expect("bus").enqueue(id).await?;
     assert_eq!(worker.run_until_idle().await?, 1);
     assert_eq!(events(&env, id).await, before, "nothing was added");
-    assert_eq!(
-        pending_jobs(&env).await,
-        0,
-        "the duplicate job was acknowledged"
-    );
+    assert_eq!(pending_jobs(&env).await, 0, "the duplicate job was acknowledged");
     env.cleanup().await.expect("cleanup");
     Ok(())
 }
@@ -235,13 +170,7 @@ async fn no_more_than_the_configured_concurrency_is_in_flight() -> Result<(), St
     env.settings.venue_latency = "realistic".into();
     let mut ids = Vec::new();
     for _ in 0..5 {
-        ids.push(
-            submit(
-                &env,
-                r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#,
-            )
-            .await,
-        );
+        ids.push(submit(&env, r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#).await);
     }
     let worker = oee_worker::build(&env.settings).await.expect("worker");
     let stop = CancellationToken::new();

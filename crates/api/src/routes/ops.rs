@@ -8,11 +8,8 @@ use serde_json::json;
 /// `GET /api/queue/stats`.
 pub async fn queue_stats(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let s = state.bus.stats().await?;
-    let consumers: Vec<_> = s
-        .consumers
-        .iter()
-        .map(|c| json!({"name": c.name, "pending": c.pending, "idleMs": c.idle_ms}))
-        .collect();
+    let consumers: Vec<_> =
+        s.consumers.iter().map(|c| json!({"name": c.name, "pending": c.pending, "idleMs": c.idle_ms})).collect();
     Ok(HttpResponse::Ok().json(json!({
         "stream": s.stream, "length": s.length, "pending": s.pending, "lag": s.lag,
         "deadLetters": s.dead_letters, "consumers": consumers,
@@ -38,9 +35,5 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
         "postgres": up(pg_ok),
         "redis": up(redis_ok),
     });
-    if pg_ok && redis_ok {
-        HttpResponse::Ok().json(body)
-    } else {
-        HttpResponse::ServiceUnavailable().json(body)
-    }
+    if pg_ok && redis_ok { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
 }

@@ -7,9 +7,7 @@ use crate::view::{Accepted, OrderView};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
-use oee_domain::{
-    Channel, ErrorCode, OrderStatus, Rejection, Submission, parse_order, validate_idempotency_key,
-};
+use oee_domain::{Channel, ErrorCode, OrderStatus, Rejection, Submission, parse_order, validate_idempotency_key};
 use oee_store::{Inserted, ListFilter};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -37,11 +35,7 @@ pub async fn submit(
     let mut submission = parse_order(&body, &state.registry, Channel::Http)?;
     submission.idempotency_key = key;
     let (id, status, created) = accept(&state, &submission).await?;
-    let code = if created {
-        StatusCode::ACCEPTED
-    } else {
-        StatusCode::OK
-    };
+    let code = if created { StatusCode::ACCEPTED } else { StatusCode::OK };
     Ok(HttpResponse::build(code).json(Accepted::new(id, status)))
 }
 
@@ -54,39 +48,19 @@ fn invalid_key() -> Rejection {
 
 /// Stores and queues a validated submission. Returns the order id, its status,
 /// and whether it was created now (rather than found by idempotency key).
-pub async fn accept(
-    state: &AppState,
-    submission: &Submission,
-) -> Result<(Uuid, &'static str, bool), ApiError> {
+pub async fn accept(state: &AppState, submission: &Submission) -> Result<(Uuid, &'static str, bool), ApiError> {
     let spec = &submission.spec;
-    if !state
-        .router
-        .has_route(&spec.token_in.mint, &spec.token_out.mint)
-    {
+    if !state.router.has_route(&spec.token_in.mint, &spec.token_out.mint) {
         return Err(ApiError::new(
             ErrorCode::NoRoute,
-            format!(
-                "no venue lists {}/{}",
-                spec.token_in.symbol, spec.token_out.symbol
-            ),
+            format!("no venue lists {}/{}", spec.token_in.symbol, spec.token_out.symbol),
         ));
     }
     let id = Uuid::now_v7();
-    match state
-        .orders
-        .insert(id, spec, submission.idempotency_key.as_deref(), Utc::now())
-        .await?
-    {
+    match state.orders.insert(id, spec, submission.idempotency_key.as_deref(), Utc::now()).await? {
         Inserted::Created => {}
-        Inserted::Existing {
-            id,
-            status,
-            same_request: true,
-        } => return Ok((id, status.as_str(), false)),
-        Inserted::Existing {
-            same_request: false,
-            ..
-        } => {
+        Inserted::Existing { id, status, same_request: true } => return Ok((id, status.as_str(), false)),
+        Inserted::Existing { same_request: false, .. } => {
             return Err(ApiError::new(
                 ErrorCode::IdempotencyConflict,
                 "this Idempotency-Key was already used for a different order",
@@ -112,12 +86,7 @@ pub async fn accept(
 
 /// Parses a path segment as an order id.
 pub fn order_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| {
-        ApiError::new(
-            ErrorCode::InvalidOrderId,
-            format!("{raw:?} is not an order id"),
-        )
-    })
+    Uuid::parse_str(raw).map_err(|_| ApiError::new(ErrorCode::InvalidOrderId, format!("{raw:?} is not an order id")))
 }
 
 fn not_found(id: Uuid) -> ApiError {
@@ -125,10 +94,7 @@ fn not_found(id: Uuid) -> ApiError {
 }
 
 /// `GET /api/orders/{id}`.
-pub async fn get(
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get(path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = order_id(&path)?;
     let (order, events) = tokio::try_join!(state.orders.get(id), state.orders.events_after(id, 0))?;
     let order = order.ok_or_else(|| not_found(id))?;
@@ -137,10 +103,7 @@ pub async fn get(
         .map(RawValue::from_string)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ApiError::Store(oee_store::StoreError::Corrupt(e.to_string())))?;
-    Ok(HttpResponse::Ok().json(OrderView {
-        order: &order,
-        events: Some(events),
-    }))
+    Ok(HttpResponse::Ok().json(OrderView { order: &order, events: Some(events) }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -153,36 +116,24 @@ pub struct ListQuery {
 }
 
 /// `GET /api/orders?userId=&status=&limit=&before=`.
-pub async fn list(
-    query: web::Query<ListQuery>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list(query: web::Query<ListQuery>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let limit = match q.limit.as_deref() {
         None => DEFAULT_LIMIT,
-        Some(text) => text
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ApiError::field(
-                    ErrorCode::InvalidParameter,
-                    "limit",
-                    format!("limit must be an integer from 1 to {MAX_LIMIT}"),
-                )
-            })?,
+        Some(text) => text.parse::<u32>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
+            ApiError::field(
+                ErrorCode::InvalidParameter,
+                "limit",
+                format!("limit must be an integer from 1 to {MAX_LIMIT}"),
+            )
+        })?,
     };
     let status = q
         .status
         .as_deref()
         .map(|s| {
-            OrderStatus::parse(s).ok_or_else(|| {
-                ApiError::field(
-                    ErrorCode::InvalidParameter,
-                    "status",
-                    format!("unknown status {s:?}"),
-                )
-            })
+            OrderStatus::parse(s)
+                .ok_or_else(|| ApiError::field(ErrorCode::InvalidParameter, "status", format!("unknown status {s:?}")))
         })
         .transpose()?;
     let before = q
@@ -190,31 +141,12 @@ pub async fn list(
         .as_deref()
         .map(|c| {
             Uuid::parse_str(c).map_err(|_| {
-                ApiError::field(
-                    ErrorCode::InvalidParameter,
-                    "before",
-                    "before must be a cursor from nextCursor",
-                )
+                ApiError::field(ErrorCode::InvalidParameter, "before", "before must be a cursor from nextCursor")
             })
         })
         .transpose()?;
-    let page = state
-        .orders
-        .list(&ListFilter {
-            user_id: q.user_id,
-            status,
-            before,
-            limit,
-        })
-        .await?;
-    let orders: Vec<OrderView<'_>> = page
-        .orders
-        .iter()
-        .map(|order| OrderView {
-            order,
-            events: None,
-        })
-        .collect();
+    let page = state.orders.list(&ListFilter { user_id: q.user_id, status, before, limit }).await?;
+    let orders: Vec<OrderView<'_>> = page.orders.iter().map(|order| OrderView { order, events: None }).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "orders": orders, "nextCursor": page.next })))
 }
 

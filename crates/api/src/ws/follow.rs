@@ -48,54 +48,29 @@ pub async fn follow(
     let from_seq = match query.from_seq.as_deref() {
         None => 0,
         Some(text) => text.parse::<u32>().map_err(|_| {
-            ApiError::field(
-                ErrorCode::InvalidParameter,
-                "fromSeq",
-                "fromSeq must be a non-negative integer",
-            )
+            ApiError::field(ErrorCode::InvalidParameter, "fromSeq", "fromSeq must be a non-negative integer")
         })?,
     };
-    let order = state
-        .orders
-        .get(id)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::OrderNotFound, format!("no order {id}")))?;
+    let order =
+        state.orders.get(id).await?.ok_or_else(|| ApiError::new(ErrorCode::OrderNotFound, format!("no order {id}")))?;
     if from_seq > order.last_seq {
         return Err(ApiError::field(
             ErrorCode::InvalidParameter,
             "fromSeq",
-            format!(
-                "fromSeq {from_seq} is beyond the order's latest event ({})",
-                order.last_seq
-            ),
+            format!("fromSeq {from_seq} is beyond the order's latest event ({})", order.last_seq),
         ));
     }
     // A terminal order's log is complete: once the client has it all, we are done.
     let final_seq = order.status.is_terminal().then_some(order.last_seq);
     let (response, session, messages) = actix_ws::handle(&req, body).map_err(|e| {
-        ApiError::field(
-            ErrorCode::InvalidParameter,
-            "upgrade",
-            format!("not a WebSocket upgrade: {e}"),
-        )
+        ApiError::field(ErrorCode::InvalidParameter, "upgrade", format!("not a WebSocket upgrade: {e}"))
     })?;
     let state = state.into_inner();
     // The message stream is not Send: it runs on this worker thread's local set.
     actix_web::rt::spawn(async move {
         let follower = state.hub.follow(id).await;
-        let mut socket = Stream {
-            session,
-            last_seq: from_seq,
-            order: id,
-        };
-        let reason = socket
-            .run(
-                &state,
-                follower,
-                messages.max_frame_size(MAX_FRAME),
-                final_seq,
-            )
-            .await;
+        let mut socket = Stream { session, last_seq: from_seq, order: id };
+        let reason = socket.run(&state, follower, messages.max_frame_size(MAX_FRAME), final_seq).await;
         tracing::debug!(order_id = %id, ?reason, "follow socket closing");
         let _ = socket.session.close(reason).await;
     });
@@ -112,10 +87,7 @@ struct Stream {
 type End = Option<CloseReason>;
 
 fn close(code: CloseCode, description: &str) -> End {
-    Some(CloseReason {
-        code,
-        description: Some(description.to_owned()),
-    })
+    Some(CloseReason { code, description: Some(description.to_owned()) })
 }
 
 impl Stream {
@@ -134,11 +106,7 @@ impl Stream {
         }
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.tick().await;
-        let mut catch_up = tokio::time::interval(if follower.live {
-            CATCH_UP_LIVE
-        } else {
-            CATCH_UP_POLLING
-        });
+        let mut catch_up = tokio::time::interval(if follower.live { CATCH_UP_LIVE } else { CATCH_UP_POLLING });
         catch_up.tick().await;
         let mut heard = Instant::now();
         loop {
@@ -214,8 +182,6 @@ impl Stream {
             Err(_) => return Some(close(CloseCode::Again, "client is not reading its events")),
         }
         self.last_seq = head.seq;
-        head.status
-            .is_terminal()
-            .then(|| close(CloseCode::Normal, "order finished"))
+        head.status.is_terminal().then(|| close(CloseCode::Normal, "order finished"))
     }
 }

@@ -72,13 +72,8 @@ struct Channel {
 }
 
 enum Command {
-    Subscribe {
-        order: Uuid,
-        ready: watch::Sender<Option<bool>>,
-    },
-    Unsubscribe {
-        order: Uuid,
-    },
+    Subscribe { order: Uuid, ready: watch::Sender<Option<bool>> },
+    Unsubscribe { order: Uuid },
 }
 
 struct Shared {
@@ -111,9 +106,7 @@ pub struct Hub {
 
 impl std::fmt::Debug for Hub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Hub")
-            .field("channels", &self.shared.channels().len())
-            .finish()
+        f.debug_struct("Hub").field("channels", &self.shared.channels().len()).finish()
     }
 }
 
@@ -130,10 +123,7 @@ pub struct Follower {
 
 impl std::fmt::Debug for Follower {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Follower")
-            .field("order", &self.order)
-            .field("live", &self.live)
-            .finish()
+        f.debug_struct("Follower").field("order", &self.order).field("live", &self.live).finish()
     }
 }
 
@@ -145,10 +135,7 @@ impl Drop for Follower {
             if channel.listeners.is_empty() {
                 channels.remove(&self.order);
                 // Sent under the lock, so it is ordered before any later subscribe.
-                let _ = self
-                    .shared
-                    .commands
-                    .send(Command::Unsubscribe { order: self.order });
+                let _ = self.shared.commands.send(Command::Unsubscribe { order: self.order });
             }
         }
     }
@@ -158,11 +145,7 @@ impl Hub {
     /// Starts the hub's tasks on the current runtime.
     pub fn start(client: SubscriberClient, keys: Keys, timeout: Duration) -> Self {
         let (commands, rx) = mpsc::unbounded_channel();
-        let shared = Arc::new(Shared {
-            channels: Mutex::new(HashMap::new()),
-            commands,
-            next_id: AtomicU64::new(1),
-        });
+        let shared = Arc::new(Shared { channels: Mutex::new(HashMap::new()), commands, next_id: AtomicU64::new(1) });
         tokio::spawn(run_commands(client.clone(), keys.clone(), rx));
         tokio::spawn(dispatch(client.message_rx(), keys, shared.clone()));
         tokio::spawn(watch_reconnects(client.reconnect_rx(), shared.clone()));
@@ -179,34 +162,17 @@ impl Hub {
             let mut channels = self.shared.channels();
             let channel = channels.entry(order).or_insert_with(|| {
                 let (ready_tx, ready) = watch::channel(None);
-                let _ = self.shared.commands.send(Command::Subscribe {
-                    order,
-                    ready: ready_tx,
-                });
-                Channel {
-                    listeners: Vec::new(),
-                    ready,
-                }
+                let _ = self.shared.commands.send(Command::Subscribe { order, ready: ready_tx });
+                Channel { listeners: Vec::new(), ready }
             });
-            channel.listeners.push(Listener {
-                id,
-                tx,
-                resync: resync.clone(),
-            });
+            channel.listeners.push(Listener { id, tx, resync: resync.clone() });
             channel.ready.clone()
         };
         let live = matches!(
             tokio::time::timeout(self.timeout, ready.wait_for(Option::is_some)).await,
             Ok(Ok(state)) if *state == Some(true)
         );
-        Follower {
-            events,
-            resync,
-            live,
-            order,
-            id,
-            shared: self.shared.clone(),
-        }
+        Follower { events, resync, live, order, id, shared: self.shared.clone() }
     }
 
     /// How many orders have local followers.
@@ -215,11 +181,7 @@ impl Hub {
     }
 }
 
-async fn run_commands(
-    client: SubscriberClient,
-    keys: Keys,
-    mut rx: mpsc::UnboundedReceiver<Command>,
-) {
+async fn run_commands(client: SubscriberClient, keys: Keys, mut rx: mpsc::UnboundedReceiver<Command>) {
     while let Some(command) = rx.recv().await {
         match command {
             Command::Subscribe { order, ready } => {
@@ -238,11 +200,7 @@ async fn run_commands(
     }
 }
 
-async fn dispatch(
-    mut messages: broadcast::Receiver<fred::types::Message>,
-    keys: Keys,
-    shared: Arc<Shared>,
-) {
+async fn dispatch(mut messages: broadcast::Receiver<fred::types::Message>, keys: Keys, shared: Arc<Shared>) {
     loop {
         match messages.recv().await {
             Ok(message) => {
@@ -256,27 +214,16 @@ async fn dispatch(
                     tracing::warn!(order_id = %order, "ignoring a message that is not a status event");
                     continue;
                 };
-                let delivery = Delivery {
-                    seq: head.seq,
-                    json: Arc::from(json.as_ref()),
-                };
+                let delivery = Delivery { seq: head.seq, json: Arc::from(json.as_ref()) };
                 let channels = shared.channels();
-                for l in channels
-                    .get(&order)
-                    .map(|c| c.listeners.as_slice())
-                    .unwrap_or_default()
-                {
-                    if let Err(mpsc::error::TrySendError::Full(_)) = l.tx.try_send(delivery.clone())
-                    {
+                for l in channels.get(&order).map(|c| c.listeners.as_slice()).unwrap_or_default() {
+                    if let Err(mpsc::error::TrySendError::Full(_)) = l.tx.try_send(delivery.clone()) {
                         l.resync.raise();
                     }
                 }
             }
             Err(broadcast::error::RecvError::Lagged(missed)) => {
-                tracing::warn!(
-                    missed,
-                    "the subscriber fell behind; followers re-read the log"
-                );
+                tracing::warn!(missed, "the subscriber fell behind; followers re-read the log");
                 shared.resync_all();
             }
             Err(broadcast::error::RecvError::Closed) => return,
@@ -284,10 +231,7 @@ async fn dispatch(
     }
 }
 
-async fn watch_reconnects(
-    mut reconnects: broadcast::Receiver<fred::types::config::Server>,
-    shared: Arc<Shared>,
-) {
+async fn watch_reconnects(mut reconnects: broadcast::Receiver<fred::types::config::Server>, shared: Arc<Shared>) {
     loop {
         match reconnects.recv().await {
             Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {

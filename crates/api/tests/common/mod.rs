@@ -30,15 +30,9 @@ pub struct RunningWorker {
 
 pub async fn start_api(settings: &Settings) -> RunningApi {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let api = oee_api::build(settings, listener)
-        .await
-        .expect("api builds");
+    let api = oee_api::build(settings, listener).await.expect("api builds");
     let (addr, handle) = (api.addr, api.handle());
-    RunningApi {
-        addr,
-        handle,
-        task: tokio::spawn(api.server),
-    }
+    RunningApi { addr, handle, task: tokio::spawn(api.server) }
 }
 
 pub async fn start_worker(settings: &Settings) -> RunningWorker {
@@ -84,17 +78,8 @@ impl Engine {
         for _ in 0..apis {
             running.push(start_api(&env.settings).await);
         }
-        let worker = if worker {
-            Some(start_worker(&env.settings).await)
-        } else {
-            None
-        };
-        Self {
-            env,
-            apis: running,
-            worker,
-            http: reqwest::Client::new(),
-        }
+        let worker = if worker { Some(start_worker(&env.settings).await) } else { None };
+        Self { env, apis: running, worker, http: reqwest::Client::new() }
     }
 
     pub fn url(&self, replica: usize, path: &str) -> String {
@@ -125,12 +110,7 @@ impl Engine {
     }
 
     pub async fn get(&self, replica: usize, path: &str) -> (u16, Value) {
-        let resp = self
-            .http
-            .get(self.url(replica, path))
-            .send()
-            .await
-            .expect("request");
+        let resp = self.http.get(self.url(replica, path)).send().await.expect("request");
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
     }
@@ -150,19 +130,14 @@ impl Engine {
             if matches!(order["status"].as_str(), Some("confirmed" | "failed")) {
                 return order;
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "order {id} did not finish: {order}"
-            );
+            assert!(tokio::time::Instant::now() < deadline, "order {id} did not finish: {order}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
     /// Follows an order's socket on `replica` to its end.
     pub async fn follow(&self, replica: usize, id: &str, from_seq: Option<u32>) -> Followed {
-        let query = from_seq
-            .map(|n| format!("?fromSeq={n}"))
-            .unwrap_or_default();
+        let query = from_seq.map(|n| format!("?fromSeq={n}")).unwrap_or_default();
         follow_url(&self.ws_url(replica, &format!("/api/orders/{id}/ws{query}"))).await
     }
 
@@ -186,17 +161,11 @@ pub struct Followed {
 
 impl Followed {
     pub fn seqs(&self) -> Vec<u64> {
-        self.events
-            .iter()
-            .map(|e| e["seq"].as_u64().expect("seq"))
-            .collect()
+        self.events.iter().map(|e| e["seq"].as_u64().expect("seq")).collect()
     }
 
     pub fn statuses(&self) -> Vec<&str> {
-        self.events
-            .iter()
-            .map(|e| e["status"].as_str().expect("status"))
-            .collect()
+        self.events.iter().map(|e| e["status"].as_str().expect("status")).collect()
     }
 
     /// Every seq from `first` up, each once, in order, ending with the one
@@ -206,31 +175,21 @@ impl Followed {
         let expected: Vec<u64> = (first..first + seqs.len() as u64).collect();
         assert_eq!(seqs, expected, "gap or duplicate: {:?}", self.events);
         let statuses = self.statuses();
-        let terminal = statuses
-            .iter()
-            .filter(|s| matches!(**s, "confirmed" | "failed"))
-            .count();
+        let terminal = statuses.iter().filter(|s| matches!(**s, "confirmed" | "failed")).count();
         assert_eq!(terminal, 1, "exactly one terminal event: {statuses:?}");
-        assert!(
-            matches!(statuses.last(), Some(&("confirmed" | "failed"))),
-            "terminal is last: {statuses:?}"
-        );
+        assert!(matches!(statuses.last(), Some(&("confirmed" | "failed"))), "terminal is last: {statuses:?}");
         assert_eq!(self.close, Some(CloseCode::Normal), "closes with 1000");
     }
 }
 
 pub async fn follow_url(url: &str) -> Followed {
-    let (mut socket, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .expect("websocket connects");
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
     let mut events = Vec::new();
     let mut close = None;
     let outcome = tokio::time::timeout(PATIENCE, async {
         while let Some(message) = socket.next().await {
             match message.expect("websocket message") {
-                Message::Text(text) => {
-                    events.push(serde_json::from_str(&text).expect("event is JSON"))
-                }
+                Message::Text(text) => events.push(serde_json::from_str(&text).expect("event is JSON")),
                 Message::Close(frame) => {
                     close = frame.map(|f| f.code);
                     break;
@@ -243,9 +202,6 @@ pub async fn follow_url(url: &str) -> Followed {
         }
     })
     .await;
-    assert!(
-        outcome.is_ok(),
-        "socket did not finish in time; got {events:?}"
-    );
+    assert!(outcome.is_ok(), "socket did not finish in time; got {events:?}");
     Followed { events, close }
 }

@@ -1,0 +1,92 @@
+# shellcheck shell=bash
+# Makes sure PostgreSQL and Redis answer on loopback (127.0.0.1:5432, :6379),
+# installing them from Debian's packages and starting them where missing.
+# Sourced by scripts/up and scripts/test; changes nothing that already works.
+
+PG_HOST=127.0.0.1
+PG_PORT=5432
+REDIS_PORT=6379
+
+log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null; then sudo "$@"
+  else die "need root (or sudo) to run: $*"
+  fi
+}
+
+as_postgres() {
+  if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$*"
+  else sudo -u postgres sh -c "$*"
+  fi
+}
+
+apt_install() {
+  command -v apt-get >/dev/null || die "apt-get not found: install $* by hand"
+  if [ -z "${OEE_APT_UPDATED:-}" ]; then
+    log "apt-get update"
+    as_root apt-get update -qq
+    OEE_APT_UPDATED=1
+  fi
+  log "installing $* from Debian's packages"
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+pg_query() {
+  psql "postgres://postgres@$PG_HOST:$PG_PORT/postgres" -v ON_ERROR_STOP=1 -qtAX -c "$1"
+}
+
+ensure_postgres() {
+  if ! command -v psql >/dev/null || ! compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; then
+    apt_install postgresql postgresql-client
+  fi
+  if ! pg_isready -q -h "$PG_HOST" -p "$PG_PORT"; then
+    local version
+    version=$(ls /usr/lib/postgresql | sort -V | tail -n1)
+    if [ ! -d "/etc/postgresql/$version/main" ]; then
+      log "creating PostgreSQL $version cluster 'main'"
+      as_root pg_createcluster "$version" main >/dev/null
+    fi
+    log "starting PostgreSQL $version on $PG_HOST:$PG_PORT"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start
+    for _ in $(seq 1 60); do pg_isready -q -h "$PG_HOST" -p "$PG_PORT" && break; sleep 0.5; done
+    pg_isready -q -h "$PG_HOST" -p "$PG_PORT" || die "PostgreSQL did not start (see /var/log/postgresql/)"
+  fi
+  if ! pg_query 'SELECT 1' >/dev/null 2>&1; then
+    # Debian asks loopback clients for a password; the engine's defaults (and its
+    # tests) connect as postgres without one. Trust loopback only.
+    local hba
+    hba=$(as_postgres "psql -qtAX -c 'SHOW hba_file'")
+    log "allowing passwordless postgres logins from loopback in $hba"
+    as_root sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+    as_postgres "psql -qtAX -c 'SELECT pg_reload_conf()'" >/dev/null
+    sleep 0.5
+    pg_query 'SELECT 1' >/dev/null || die "cannot log in to PostgreSQL at $PG_HOST:$PG_PORT as postgres"
+  fi
+}
+
+redis_ping() {
+  if command -v redis-cli >/dev/null; then
+    [ "$(redis-cli -h "$PG_HOST" -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]
+  else
+    (exec 3<>"/dev/tcp/$PG_HOST/$REDIS_PORT" && printf 'PING\r\n' >&3 && timeout 1 head -c 5 <&3 | grep -q PONG) 2>/dev/null
+  fi
+}
+
+ensure_redis() {
+  redis_ping && return 0
+  command -v redis-server >/dev/null || apt_install redis-server
+  log "starting Redis on $PG_HOST:$REDIS_PORT"
+  local dir=/var/lib/redis
+  [ -w "$dir" ] || dir=$(mktemp -d)
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
+    --dir "$dir" --logfile "$dir/oee-redis.log" >/dev/null
+  for _ in $(seq 1 40); do redis_ping && return 0; sleep 0.25; done
+  die "Redis did not start (see $dir/oee-redis.log)"
+}
+
+ensure_rust() {
+  command -v cargo >/dev/null || die "cargo not found: install a Rust toolchain (rustup) first"
+}
