@@ -79,37 +79,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             ApiError::new(ErrorCode::InvalidParameter, format!("invalid query string: {e}")).into()
         }),
     )
-    .service(
-        web::resource("/api/orders/execute")
-            .route(web::post().to(orders::submit))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/api/orders/active")
-            .route(web::get().to(orders::active))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/api/orders").route(web::get().to(orders::list)).default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/api/orders/{id}/ws")
-            .route(web::get().to(ws::follow::follow))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/api/orders/{id}")
-            .route(web::get().to(orders::get))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/api/queue/stats")
-            .route(web::get().to(ops::queue_stats))
-            .default_service(web::to(method_not_allowed)),
-    )
+    .service(resource("/api/orders/execute").route(web::post().to(orders::submit)))
+    .service(resource("/api/orders/active").route(web::get().to(orders::active)))
+    .service(resource("/api/orders").route(web::get().to(orders::list)))
+    .service(resource("/api/orders/{id}/ws").route(web::get().to(ws::follow::follow)))
+    .service(resource("/api/orders/{id}").route(web::get().to(orders::get)))
+    .service(resource("/api/queue/stats").route(web::get().to(ops::queue_stats)))
     .service(web::resource("/health").route(web::get().to(ops::health)))
     .service(web::resource("/ready").route(web::get().to(ops::ready)))
     .default_service(web::to(not_found));
+}
+
+/// A resource whose unsupported methods get a JSON 405.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {

@@ -10,6 +10,7 @@ use oee_router::{Latency, VenueProfile};
 use oee_store::{PgSettings, RedisSettings};
 use serde::Deserialize;
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 /// Every setting of both binaries. Field names are the environment variables
@@ -119,29 +120,15 @@ impl Settings {
         {
             bail!("OEE_NAMESPACE must be non-empty letters, digits, '-', '_' or '.'; got {:?}", self.namespace);
         }
-        if !(1..=10_000).contains(&self.worker_concurrency) {
-            bail!("OEE_WORKER_CONCURRENCY must be 1..=10000; got {}", self.worker_concurrency);
-        }
-        if !(0.0..=1.0).contains(&self.venue_failure_rate) {
-            bail!("OEE_VENUE_FAILURE_RATE must be within 0..=1; got {}", self.venue_failure_rate);
-        }
-        if !(1..=3).contains(&self.max_attempts) {
-            bail!("OEE_MAX_ATTEMPTS must be 1..=3; got {}", self.max_attempts);
-        }
-        if !(1..=1_000).contains(&self.pg_pool_size) {
-            bail!("OEE_PG_POOL_SIZE must be 1..=1000; got {}", self.pg_pool_size);
-        }
-        if !(1..=256).contains(&self.http_workers) {
-            bail!("OEE_HTTP_WORKERS must be 1..=256; got {}", self.http_workers);
-        }
-        if !(50..=60_000).contains(&self.store_timeout_ms) {
-            bail!("OEE_STORE_TIMEOUT_MS must be 50..=60000; got {}", self.store_timeout_ms);
-        }
+        within("OEE_WORKER_CONCURRENCY", self.worker_concurrency, 1..=10_000)?;
+        within("OEE_VENUE_FAILURE_RATE", self.venue_failure_rate, 0.0..=1.0)?;
+        within("OEE_MAX_ATTEMPTS", self.max_attempts, 1..=3)?;
+        within("OEE_PG_POOL_SIZE", self.pg_pool_size, 1..=1_000)?;
+        within("OEE_HTTP_WORKERS", self.http_workers, 1..=256)?;
+        within("OEE_STORE_TIMEOUT_MS", self.store_timeout_ms, 50..=60_000)?;
+        within("OEE_STREAM_MAX_LEN", self.stream_max_len, 1_000..=u64::MAX)?;
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
             bail!("LOG_FORMAT must be pretty or json; got {:?}", self.log_format);
-        }
-        if self.stream_max_len < 1_000 {
-            bail!("OEE_STREAM_MAX_LEN must be at least 1000; got {}", self.stream_max_len);
         }
         self.registry()?;
         if self.venue_failure_rate > 0.5 {
@@ -191,6 +178,15 @@ impl Settings {
             timeout: self.store_timeout(),
             stream_max_len: self.stream_max_len,
         }
+    }
+}
+
+/// Fails unless `value` lies in `range`, naming the variable.
+fn within<T: PartialOrd + std::fmt::Display>(name: &str, value: T, range: RangeInclusive<T>) -> anyhow::Result<()> {
+    if range.contains(&value) {
+        Ok(())
+    } else {
+        bail!("{name} must be within {}..={}; got {value}", range.start(), range.end())
     }
 }
 
