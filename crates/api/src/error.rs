@@ -120,21 +120,9 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         match self {
             Self::Store(e) if e.is_unavailable() => tracing::warn!(error = %e, "store unavailable"),
-            Self::Store(e) => tracing::error!(error = %cause_chain(e), "unexpected store error"),
+            Self::Store(e) => tracing::error!(error = %oee_store::error::cause_chain(e), "unexpected store error"),
             Self::Rejected(_) => {}
         }
         error_response(&self.rejection())
     }
-}
-
-/// An error and all its sources, `outer: inner: innermost`.
-pub fn cause_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

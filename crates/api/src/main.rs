@@ -6,6 +6,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use oee_runtime::{Settings, shutdown, telemetry};
+use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(name = "oee-api", version, about = "Order execution engine: HTTP and WebSocket API")]
@@ -23,8 +24,12 @@ enum Command {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
+    oee_runtime::exit("oee-api", run(cli).await)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load()?;
     telemetry::init(&settings.log_format);
     let applied = oee_store::migrate(&settings.database_url).await.context("applying migrations")?;

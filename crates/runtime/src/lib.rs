@@ -5,3 +5,18 @@ pub mod shutdown;
 pub mod telemetry;
 
 pub use settings::Settings;
+
+use std::process::ExitCode;
+
+/// Ends a binary: a failure is printed as one line with its causes
+/// (`oee-api: error: binding 127.0.0.1:8080: Address in use`), not as a backtrace.
+pub fn exit(program: &str, result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "{program} stopped");
+            eprintln!("{program}: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

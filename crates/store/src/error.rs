@@ -59,16 +59,28 @@ impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
         match e.code() {
             Some(state) if !is_outage_state(state.code()) => Self::Postgres(e),
-            _ => Self::Unavailable { backend: Backend::Postgres, reason: e.to_string() },
+            _ => Self::Unavailable { backend: Backend::Postgres, reason: cause_chain(&e) },
         }
     }
+}
+
+/// An error's text followed by its sources': `error connecting to server: Connection refused`.
+pub fn cause_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
         match e {
             deadpool_postgres::PoolError::Backend(e) => e.into(),
-            other => Self::Unavailable { backend: Backend::Postgres, reason: other.to_string() },
+            other => Self::Unavailable { backend: Backend::Postgres, reason: cause_chain(&other) },
         }
     }
 }
@@ -78,7 +90,7 @@ impl From<fred::error::Error> for StoreError {
         use fred::error::ErrorKind;
         match e.kind() {
             ErrorKind::IO | ErrorKind::Timeout | ErrorKind::Canceled | ErrorKind::Backpressure => {
-                Self::Unavailable { backend: Backend::Redis, reason: e.to_string() }
+                Self::Unavailable { backend: Backend::Redis, reason: cause_chain(&e) }
             }
             _ => Self::Redis(e),
         }

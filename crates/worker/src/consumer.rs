@@ -62,7 +62,7 @@ impl Consumer {
                     jobs
                 }
                 Err(e) => {
-                    warn!(error = %e, retry_in_ms = backoff.as_millis(), "reading the job stream failed");
+                    warn!(error = %e, retry_in_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX), "reading the job stream failed");
                     tokio::select! {
                         () = tokio::time::sleep(backoff) => {}
                         () = shutdown.cancelled() => {}
@@ -80,7 +80,11 @@ impl Consumer {
                 });
             }
         }
-        info!(in_flight = tasks.len(), grace_ms = self.grace.as_millis(), "worker stopping");
+        info!(
+            in_flight = tasks.len(),
+            grace_ms = u64::try_from(self.grace.as_millis()).unwrap_or(u64::MAX),
+            "worker stopping"
+        );
         let drained = tokio::time::timeout(self.grace, async { while tasks.join_next().await.is_some() {} }).await;
         if drained.is_err() {
             warn!(left = tasks.len(), "grace period over; unfinished orders are left to be reclaimed");
