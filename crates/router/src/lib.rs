@@ -7,6 +7,7 @@
 //! record shown to clients.
 
 pub mod cpmm;
+pub mod dlmm;
 pub mod market;
 pub mod router;
 pub mod sim;
