@@ -56,7 +56,7 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
         orders: OrderStore::new(pool),
         bus,
         hub,
-        router: oee_router::simulated(&registry, settings.venue_profile()?),
+        listing: oee_router::Listing::new(&registry),
         registry,
         store_timeout: settings.store_timeout(),
     };

@@ -2,7 +2,7 @@
 
 use crate::ws::hub::Hub;
 use oee_domain::TokenRegistry;
-use oee_router::Router;
+use oee_router::Listing;
 use oee_store::{Bus, OrderStore};
 use std::time::Duration;
 
@@ -12,8 +12,8 @@ pub struct AppState {
     pub bus: Bus,
     pub hub: Hub,
     pub registry: TokenRegistry,
-    /// Used only to tell which pairs a venue lists (`NO_ROUTE`).
-    pub router: Router,
+    /// Which pairs a venue lists (`NO_ROUTE`).
+    pub listing: Listing,
     /// Bound on store calls made for a request.
     pub store_timeout: Duration,
 }

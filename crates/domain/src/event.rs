@@ -6,7 +6,7 @@
 
 use crate::amount::Units;
 use crate::error::ErrorInfo;
-use crate::route::RouteRecord;
+use crate::route::{Instruction, RouteRecord};
 use crate::status::OrderStatus;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::ser::{SerializeMap, Serializer};
@@ -17,11 +17,31 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventDetail {
     Pending,
-    Routing { attempt: u32, last_error: Option<ErrorInfo> },
-    Building { attempt: u32, route: Box<RouteRecord> },
-    Submitted { attempt: u32, tx_hash: String },
-    Confirmed { attempt: u32, tx_hash: String, dex: String, executed_price: String, amount_out: Units },
-    Failed { error: ErrorInfo, attempts: u32 },
+    Routing {
+        attempt: u32,
+        last_error: Option<ErrorInfo>,
+    },
+    Building {
+        attempt: u32,
+        route: Box<RouteRecord>,
+    },
+    Submitted {
+        attempt: u32,
+        tx_hash: String,
+        /// The built transaction's instructions, in order.
+        instructions: Vec<Instruction>,
+    },
+    Confirmed {
+        attempt: u32,
+        tx_hash: String,
+        dex: String,
+        executed_price: String,
+        amount_out: Units,
+    },
+    Failed {
+        error: ErrorInfo,
+        attempts: u32,
+    },
 }
 
 impl EventDetail {
@@ -91,9 +111,12 @@ impl Serialize for StatusEvent {
                 m.serialize_entry("attempt", attempt)?;
                 m.serialize_entry("route", route)?;
             }
-            EventDetail::Submitted { attempt, tx_hash } => {
+            EventDetail::Submitted { attempt, tx_hash, instructions } => {
                 m.serialize_entry("attempt", attempt)?;
                 m.serialize_entry("txHash", tx_hash)?;
+                if !instructions.is_empty() {
+                    m.serialize_entry("instructions", instructions)?;
+                }
             }
             EventDetail::Confirmed { attempt, tx_hash, dex, executed_price, amount_out } => {
                 m.serialize_entry("attempt", attempt)?;
@@ -138,7 +161,12 @@ mod tests {
     #[test]
     fn serializes_each_status_with_its_fields() {
         let id = Uuid::nil();
-        let submitted = StatusEvent::new(id, 4, at(), EventDetail::Submitted { attempt: 1, tx_hash: "abc".into() });
+        let submitted = StatusEvent::new(
+            id,
+            4,
+            at(),
+            EventDetail::Submitted { attempt: 1, tx_hash: "abc".into(), instructions: Vec::new() },
+        );
         let v: Value = serde_json::from_str(&submitted.to_json()).expect("json");
         assert_eq!(
             v,

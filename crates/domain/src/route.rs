@@ -53,6 +53,31 @@ pub struct LegRecord {
     pub dex: Dex,
     pub amount_in: String,
     pub amount_out: String,
+    /// This leg's share of the input, in basis points (10000 = all of it).
+    pub share_bps: u32,
+}
+
+/// One instruction of a built transaction, in the order it executes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "instruction", rename_all = "camelCase")]
+pub enum Instruction {
+    /// ComputeBudget: the compute units the transaction may use.
+    #[serde(rename_all = "camelCase")]
+    SetComputeUnitLimit { units: u32 },
+    /// ComputeBudget: the priority fee per compute unit.
+    #[serde(rename_all = "camelCase")]
+    SetComputeUnitPrice { micro_lamports: u64 },
+    /// Associated Token Account: create the owner's account for a token if missing.
+    #[serde(rename_all = "camelCase")]
+    CreateTokenAccount { token: String, mint: String },
+    /// System transfer of native SOL into the wSOL account, then SyncNative.
+    #[serde(rename_all = "camelCase")]
+    WrapSol { amount: String },
+    /// The venue's swap.
+    #[serde(rename_all = "camelCase")]
+    Swap { dex: Dex, pool: String, amount_in: String },
+    /// Token CloseAccount on the wSOL account: native SOL back to the owner.
+    UnwrapSol,
 }
 
 /// One venue's quote for the whole order.

@@ -1,31 +1,42 @@
-//! Venues and routing.
+//! Venues, the simulated chain, and routing.
 //!
-//! [`Venue`] is what a DEX must offer: quotes, execution, and "did this
-//! transaction land?". [`SimulatedVenue`] implements it with constant-product
-//! pools over integer reserves. [`Router`] quotes every venue at once and picks
-//! the best output; [`RoutePlan`] carries the integer amounts to execute and the
-//! record shown to clients.
+//! - [`cpmm`] and [`dlmm`]: the swap math of Raydium's constant-product pools and
+//!   Meteora's liquidity bins, on integers.
+//! - [`pool::Pool`]: one venue's pool for a pair, with simulated outside trading.
+//! - [`chain`]: transactions, receipts, the [`chain::Ledger`] that makes them atomic
+//!   and durable, and the [`chain::Network`] that adds latency and failures.
+//! - [`venue::Venue`]: what a DEX offers a router — pool snapshots to quote against.
+//! - [`router::Router`]: best single venue or a better split, and execution.
 
+pub mod chain;
 pub mod cpmm;
 pub mod dlmm;
 pub mod market;
+pub mod pool;
 pub mod router;
 pub mod sim;
 pub mod venue;
 
-pub use router::{RouteError, RoutePlan, Router, price, transaction_id};
+pub use chain::{Clock, Ledger, LegFill, MemoryLedger, Network, Receipt, SwapLeg, Transaction, system_clock};
+pub use market::Listing;
+pub use pool::Pool;
+pub use router::{PlannedLeg, RouteError, RoutePlan, Router, Split, best_split, price, transaction_id};
 pub use sim::{Latency, SimulatedVenue, VenueProfile};
-pub use venue::{Execution, Quote, QuoteRequest, SwapRequest, TransientKind, Venue, VenueError};
+pub use venue::{Market, Quote, TransientKind, Venue, VenueError};
 
 use oee_domain::{Dex, TokenRegistry};
 use std::sync::Arc;
 
-/// The two simulated venues, Raydium and Meteora, behind one router.
-pub fn simulated(registry: &TokenRegistry, profile: VenueProfile) -> Router {
-    Router::new(
-        Dex::ALL
-            .into_iter()
-            .map(|dex| Arc::new(SimulatedVenue::new(dex, registry, profile)) as Arc<dyn Venue>)
-            .collect(),
-    )
+/// Raydium and Meteora, simulated over `network`, behind one router.
+pub fn simulated(registry: &TokenRegistry, network: Network) -> Router {
+    let venues = Dex::ALL
+        .into_iter()
+        .map(|dex| Arc::new(SimulatedVenue::new(dex, registry, network.clone())) as Arc<dyn Venue>)
+        .collect();
+    Router::new(venues, network)
+}
+
+/// The pools both simulated venues start with, to seed a ledger.
+pub fn seed_pools(registry: &TokenRegistry, now: i64) -> Vec<Pool> {
+    Dex::ALL.into_iter().flat_map(|dex| market::seed_pools(dex, registry, now)).collect()
 }

@@ -1,9 +1,12 @@
-//! The simulated market: which pairs are listed and how deep each pool starts.
+//! The simulated market: which pairs each venue lists and how its pools start.
 //!
 //! Pools start from reference prices, offset per venue so the two venues' quotes
 //! differ by a few percent (which venue is cheaper depends on the pair), with depth
-//! in line with the pair's real liquidity.
+//! in line with the pair's real liquidity. Raydium pools are constant-product;
+//! Meteora pools are DLMM bins around the offset price.
 
+use crate::dlmm::{DlmmPool, FeeParams};
+use crate::pool::{CpmmPool, Curve, DRIFT_PERIOD_SECS, Pool};
 use oee_domain::{Dex, TokenRegistry};
 
 /// Reference prices in micro-USD per whole token.
@@ -16,59 +19,162 @@ const REFERENCE_MICRO_USD: &[(&str, u64)] = &[
     ("RAY", 2_000_000),
 ];
 
-/// One listed pair: `(base, quote, depth per side in USD)`.
-pub const PAIRS: &[(&str, &str, u64)] = &[
-    ("SOL", "USDC", 20_000_000),
-    ("SOL", "USDT", 5_000_000),
-    ("USDC", "USDT", 10_000_000),
-    ("BONK", "SOL", 2_000_000),
-    ("JUP", "USDC", 3_000_000),
-    ("RAY", "SOL", 2_000_000),
-];
-
-/// The starting state of one pool on one venue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PoolSeed {
-    pub mint_base: String,
-    pub mint_quote: String,
-    pub reserve_base: u64,
-    pub reserve_quote: u64,
+/// A listed pair and how each venue prices it.
+struct PairSpec {
+    base: &'static str,
+    quote: &'static str,
+    /// Liquidity per side, in USD.
+    depth_usd: u64,
+    /// Spread between the venues' starting prices, in bps.
+    spread_bps: i64,
+    raydium_fee_bps: u16,
+    meteora_bin_step: u16,
+    meteora_base_fee_ppb: u32,
 }
 
-/// Price offset of a venue on a pair, in basis points of the base token's price.
-/// Alternating signs make the cheaper venue depend on the pair, and the spread
-/// between the two venues is 2–5%.
-fn offset_bps(dex: Dex, pair_index: usize) -> i64 {
-    const SPREADS: [i64; 6] = [300, 220, 250, 480, 350, 260];
-    let half = SPREADS[pair_index % SPREADS.len()] / 2;
-    let raydium_cheaper = pair_index % 2 == 0;
-    match (dex, raydium_cheaper) {
+const PAIRS: &[PairSpec] = &[
+    PairSpec {
+        base: "SOL",
+        quote: "USDC",
+        depth_usd: 20_000_000,
+        spread_bps: 300,
+        raydium_fee_bps: 25,
+        meteora_bin_step: 10,
+        meteora_base_fee_ppb: 1_000_000,
+    },
+    PairSpec {
+        base: "SOL",
+        quote: "USDT",
+        depth_usd: 5_000_000,
+        spread_bps: 220,
+        raydium_fee_bps: 25,
+        meteora_bin_step: 10,
+        meteora_base_fee_ppb: 1_000_000,
+    },
+    PairSpec {
+        base: "USDC",
+        quote: "USDT",
+        depth_usd: 10_000_000,
+        spread_bps: 250,
+        raydium_fee_bps: 5,
+        meteora_bin_step: 1,
+        meteora_base_fee_ppb: 100_000,
+    },
+    PairSpec {
+        base: "BONK",
+        quote: "SOL",
+        depth_usd: 2_000_000,
+        spread_bps: 480,
+        raydium_fee_bps: 25,
+        meteora_bin_step: 80,
+        meteora_base_fee_ppb: 2_500_000,
+    },
+    PairSpec {
+        base: "JUP",
+        quote: "USDC",
+        depth_usd: 3_000_000,
+        spread_bps: 350,
+        raydium_fee_bps: 25,
+        meteora_bin_step: 20,
+        meteora_base_fee_ppb: 2_000_000,
+    },
+    PairSpec {
+        base: "RAY",
+        quote: "SOL",
+        depth_usd: 2_000_000,
+        spread_bps: 260,
+        raydium_fee_bps: 25,
+        meteora_bin_step: 25,
+        meteora_base_fee_ppb: 2_500_000,
+    },
+];
+
+/// The pairs every venue lists, as `(base, quote)` symbols.
+pub fn listed_pairs() -> impl Iterator<Item = (&'static str, &'static str)> {
+    PAIRS.iter().map(|p| (p.base, p.quote))
+}
+
+/// Price offset of a venue on the `index`th pair, in bps of the base token's price:
+/// half the spread each way, the cheaper venue alternating by pair.
+fn offset_bps(dex: Dex, index: usize, spread_bps: i64) -> i64 {
+    let half = spread_bps / 2;
+    match (dex, index.is_multiple_of(2)) {
         (Dex::Raydium, true) | (Dex::Meteora, false) => -half,
         _ => half,
     }
 }
 
-/// The pools `dex` starts with, over the registry's tokens.
-pub fn seed_pools(dex: Dex, registry: &TokenRegistry) -> Vec<PoolSeed> {
+/// The pool id of a venue's pair, e.g. `meteora:SOL-USDC`.
+pub fn pool_id(dex: Dex, base: &str, quote: &str) -> String {
+    format!("{dex}:{base}-{quote}")
+}
+
+/// Every pool of `dex`, as it starts at `now` (unix seconds).
+pub fn seed_pools(dex: Dex, registry: &TokenRegistry, now: i64) -> Vec<Pool> {
     let price = |symbol: &str| REFERENCE_MICRO_USD.iter().find(|(s, _)| *s == symbol).map(|(_, p)| u128::from(*p));
     PAIRS
         .iter()
         .enumerate()
-        .filter_map(|(i, (base, quote, depth_usd))| {
-            let (b, q) = (registry.by_symbol(base)?, registry.by_symbol(quote)?);
-            let (pb, pq) = (price(base)?, price(quote)?);
-            let depth = u128::from(*depth_usd) * 1_000_000; // micro-USD per side
-            let offset = 10_000 + offset_bps(dex, i);
-            // A higher base price means fewer base tokens for the same USD depth.
-            let reserve_base =
-                depth * 10u128.pow(u32::from(b.decimals)) * 10_000 / (pb * u128::try_from(offset).ok()?);
-            let reserve_quote = depth * 10u128.pow(u32::from(q.decimals)) / pq;
-            Some(PoolSeed {
+        .filter_map(|(i, pair)| {
+            let (b, q) = (registry.by_symbol(pair.base)?, registry.by_symbol(pair.quote)?);
+            let (pb, pq) = (price(pair.base)?, price(pair.quote)?);
+            let (scale_b, scale_q) = (10u128.pow(u32::from(b.decimals)), 10u128.pow(u32::from(q.decimals)));
+            let depth = u128::from(pair.depth_usd) * 1_000_000; // micro-USD per side
+            let offset = u128::try_from(10_000 + offset_bps(dex, i, pair.spread_bps)).ok()?;
+            let depth_base = u64::try_from(depth * scale_b / pb).ok()?;
+            let depth_quote = u64::try_from(depth * scale_q / pq).ok()?;
+            let curve = match dex {
+                Dex::Raydium => Curve::Cpmm(CpmmPool {
+                    // A dearer base means fewer base tokens for the same quote depth.
+                    reserve_base: u64::try_from(u128::from(depth_base) * 10_000 / offset).ok()?,
+                    reserve_quote: depth_quote,
+                    fee_bps: pair.raydium_fee_bps,
+                }),
+                Dex::Meteora => {
+                    let step = pair.meteora_bin_step;
+                    // Quote atoms per base atom, offset.
+                    let active = DlmmPool::bin_for_price(pb * scale_q * offset, pq * scale_b * 10_000, step)?;
+                    let fees = FeeParams {
+                        base_fee_ppb: pair.meteora_base_fee_ppb,
+                        variable_fee_control: u32::try_from(10_000_000 / (u64::from(step) * u64::from(step))).ok()?,
+                        max_volatility_accumulator: 350_000,
+                        filter_period: 10,
+                        decay_period: 120,
+                        reduction_factor: 5_000,
+                    };
+                    let side = (1_500 / u32::from(step)).clamp(30, 150);
+                    Curve::Dlmm(DlmmPool::seeded(step, fees, active, side, depth_base, depth_quote, now))
+                }
+            };
+            Some(Pool {
+                id: pool_id(dex, pair.base, pair.quote),
+                dex,
                 mint_base: b.mint.clone(),
                 mint_quote: q.mint.clone(),
-                reserve_base: u64::try_from(reserve_base).ok()?,
-                reserve_quote: u64::try_from(reserve_quote).ok()?,
+                curve,
+                drift_epoch: now.div_euclid(DRIFT_PERIOD_SECS),
             })
         })
         .collect()
+}
+
+/// Which pairs the simulated venues list, computed once (no I/O).
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pairs: Vec<(String, String)>,
+}
+
+impl Listing {
+    pub fn new(registry: &TokenRegistry) -> Self {
+        let pairs = PAIRS
+            .iter()
+            .filter_map(|p| Some((registry.by_symbol(p.base)?.mint.clone(), registry.by_symbol(p.quote)?.mint.clone())))
+            .collect();
+        Self { pairs }
+    }
+
+    /// Whether a venue lists the pair, in either direction.
+    pub fn has(&self, mint_a: &str, mint_b: &str) -> bool {
+        self.pairs.iter().any(|(a, b)| (a == mint_a && b == mint_b) || (a == mint_b && b == mint_a))
+    }
 }

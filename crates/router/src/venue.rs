@@ -1,27 +1,29 @@
-//! The venue abstraction: what the router and worker need from a DEX.
+//! What the router needs from a DEX, and why a swap can fail.
 //!
-//! A venue quotes, executes a signed swap, and answers whether a transaction
-//! landed. The last is what makes execution exactly-once: a transaction id is
-//! deterministic per order and attempt, and a worker that is unsure whether an
-//! earlier attempt landed asks before it sends another. The simulator implements
-//! this trait today; a Solana RPC adapter can implement it later.
+//! A [`Venue`] is the DEX *program* as a client sees it: it lists pairs and hands
+//! out the current state of a pair's pool (one RPC round trip), against which any
+//! number of quotes can then be computed locally — which is how real aggregators
+//! search split routes. Sending a transaction and asking whether it landed is the
+//! network's job ([`crate::chain::Network`]), since one transaction may touch
+//! several venues' pools at once.
 
+use crate::pool::{Pool, PoolError};
 use async_trait::async_trait;
 use oee_domain::{Dex, FailureCode};
 use std::fmt;
 
-/// A request for an exact-in quote.
+/// A pool snapshot taken at `now` (unix seconds), to quote against.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QuoteRequest<'a> {
-    pub mint_in: &'a str,
-    pub mint_out: &'a str,
-    pub amount_in: u64,
+pub struct Market {
+    pub pool: Pool,
+    pub now: i64,
 }
 
-/// A venue's answer: what `amount_in` would buy now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What `amount_in` would buy on one venue.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quote {
     pub dex: Dex,
+    pub pool_id: String,
     pub amount_in: u64,
     pub amount_out: u64,
     /// In atoms of the input token.
@@ -29,24 +31,23 @@ pub struct Quote {
     pub price_impact_bps: u32,
 }
 
-/// A swap to execute, with its slippage bound.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SwapRequest<'a> {
-    /// Deterministic per order and attempt: sending it twice cannot land twice.
-    pub tx_id: &'a str,
-    pub mint_in: &'a str,
-    pub mint_out: &'a str,
-    pub amount_in: u64,
-    pub min_amount_out: u64,
-}
-
-/// A landed swap.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Execution {
-    pub tx_id: String,
-    pub dex: Dex,
-    pub amount_in: u64,
-    pub amount_out: u64,
+impl Market {
+    /// An exact-in quote against this snapshot. Pure: the same snapshot and amount
+    /// always give the same quote.
+    pub fn quote(&self, mint_in: &str, amount_in: u64) -> Result<Quote, VenueError> {
+        let fill = self.pool.quote(mint_in, amount_in, self.now).map_err(|e| match e {
+            PoolError::WrongMint => VenueError::NoPool { dex: self.pool.dex },
+            PoolError::InsufficientLiquidity => VenueError::InsufficientLiquidity { pool: self.pool.id.clone() },
+        })?;
+        Ok(Quote {
+            dex: self.pool.dex,
+            pool_id: self.pool.id.clone(),
+            amount_in,
+            amount_out: fill.amount_out,
+            fee: fill.fee,
+            price_impact_bps: fill.price_impact_bps,
+        })
+    }
 }
 
 /// Transient failures a Solana client really sees; worth another attempt.
@@ -81,23 +82,26 @@ impl fmt::Display for TransientKind {
     }
 }
 
-/// Why a venue could not quote or execute.
+/// Why a quote or a swap failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VenueError {
     #[error("{dex} lists no pool for this pair")]
     NoPool { dex: Dex },
-    #[error("{dex}: the pool cannot fill {amount_in} atoms")]
-    InsufficientLiquidity { dex: Dex, amount_in: u64 },
-    #[error("{dex}: output {amount_out} is below the minimum {min_amount_out}")]
-    SlippageExceeded { dex: Dex, amount_out: u64, min_amount_out: u64 },
-    #[error("{dex}: {kind}")]
-    Transient { dex: Dex, kind: TransientKind },
+    #[error("{pool} cannot fill the amount")]
+    InsufficientLiquidity { pool: String },
+    #[error("output {amount_out} is below the minimum {min_amount_out}")]
+    SlippageExceeded { amount_out: u64, min_amount_out: u64 },
+    #[error("{0}")]
+    Transient(TransientKind),
+    /// The simulated chain's own store failed; whether a send landed is unknown.
+    #[error("the chain is unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl VenueError {
     /// Whether another attempt may succeed.
     pub const fn is_transient(&self) -> bool {
-        matches!(self, Self::Transient { .. })
+        matches!(self, Self::Transient(_) | Self::Unavailable(_))
     }
 
     /// The code an order fails (or retries) with.
@@ -106,12 +110,13 @@ impl VenueError {
             Self::NoPool { .. } => FailureCode::NoRoute,
             Self::InsufficientLiquidity { .. } => FailureCode::InsufficientLiquidity,
             Self::SlippageExceeded { .. } => FailureCode::SlippageExceeded,
-            Self::Transient { kind, .. } => kind.failure_code(),
+            Self::Transient(kind) => kind.failure_code(),
+            Self::Unavailable(_) => FailureCode::VenueTimeout,
         }
     }
 }
 
-/// A DEX the router can use.
+/// A DEX the router can quote.
 #[async_trait]
 pub trait Venue: Send + Sync + fmt::Debug + 'static {
     fn dex(&self) -> Dex;
@@ -119,13 +124,6 @@ pub trait Venue: Send + Sync + fmt::Debug + 'static {
     /// Whether the venue has a pool for the pair, in either direction.
     fn lists(&self, mint_a: &str, mint_b: &str) -> bool;
 
-    /// An exact-in quote against the pool's current state.
-    async fn quote(&self, request: &QuoteRequest<'_>) -> Result<Quote, VenueError>;
-
-    /// Sends the swap. Idempotent per `tx_id`: a transaction that already landed
-    /// returns its recorded execution instead of swapping again.
-    async fn execute(&self, request: &SwapRequest<'_>) -> Result<Execution, VenueError>;
-
-    /// Whether `tx_id` landed, and with what result.
-    async fn landed(&self, tx_id: &str) -> Result<Option<Execution>, VenueError>;
+    /// The pair's pool as it stands now.
+    async fn market(&self, mint_in: &str, mint_out: &str) -> Result<Market, VenueError>;
 }

@@ -2,6 +2,7 @@
 //! and Redis (the job stream, the active-order set and status fan-out).
 //! No business logic lives here.
 
+pub mod chain;
 pub mod error;
 pub mod keys;
 pub mod migrate;
@@ -9,6 +10,7 @@ pub mod orders;
 pub mod pg;
 pub mod redis;
 
+pub use chain::PgLedger;
 pub use error::{Backend, StoreError};
 pub use keys::Keys;
 pub use migrate::migrate;

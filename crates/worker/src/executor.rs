@@ -8,7 +8,7 @@
 
 use chrono::Utc;
 use oee_domain::{ErrorInfo, EventDetail, FailureCode, OrderSpec, OrderStatus, OrderType, StatusEvent, Units};
-use oee_router::{Execution, RouteError, Router, price, transaction_id};
+use oee_router::{Receipt, RouteError, Router, price, transaction_id};
 use oee_store::{Bus, OrderRecord, OrderStore, StoreError};
 use rand::Rng;
 use std::time::Duration;
@@ -88,10 +88,10 @@ impl Executor {
         let mut attempt = order.attempts;
         loop {
             // Whatever an earlier attempt sent may have landed after all.
-            if attempt > 0 {
-                if let Some(done) = self.find_landed(order.id, attempt).await {
-                    return self.confirm(&mut p, &spec, attempt, &done).await;
-                }
+            if attempt > 0
+                && let Some(done) = self.find_landed(order.id, attempt).await
+            {
+                return self.confirm(&mut p, &spec, attempt, &done).await;
             }
             if attempt >= self.retry.max_attempts {
                 let error = ErrorInfo::new(
@@ -138,10 +138,11 @@ impl Executor {
         };
         info!(
             attempt,
-            dex = %plan.dex,
+            dex = plan.label(),
             amount_in = plan.amount_in,
             expected_out = plan.expected_out,
             min_amount_out = plan.min_amount_out,
+            legs = %serde_json::to_string(&plan.record.legs).unwrap_or_default(),
             quotes = %serde_json::to_string(&plan.record.quotes).unwrap_or_default(),
             reason = %plan.record.reason,
             "route chosen"
@@ -150,11 +151,13 @@ impl Executor {
         if let Step::Superseded = self.emit(p, building).await? {
             return Ok(Attempt::Terminal(Step::Superseded));
         }
-        let tx_id = transaction_id(p.id, attempt);
-        if let Step::Superseded = self.emit(p, EventDetail::Submitted { attempt, tx_hash: tx_id.clone() }).await? {
+        let tx = self.router.build(spec, &plan, &transaction_id(p.id, attempt));
+        let submitted =
+            EventDetail::Submitted { attempt, tx_hash: tx.id.clone(), instructions: tx.instructions.clone() };
+        if let Step::Superseded = self.emit(p, submitted).await? {
             return Ok(Attempt::Terminal(Step::Superseded));
         }
-        match self.router.execute(spec, &plan, &tx_id).await {
+        match self.router.send(&tx).await {
             Ok(done) => Ok(Attempt::Terminal(self.confirm_step(p, spec, attempt, &done).await?)),
             Err(e) if e.is_transient() => Ok(Attempt::Transient(ErrorInfo::new(e.failure_code(), e.to_string()))),
             Err(e) => {
@@ -166,7 +169,7 @@ impl Executor {
     }
 
     /// The landed execution of any attempt up to `attempt`, newest first.
-    async fn find_landed(&self, order_id: Uuid, attempt: u32) -> Option<Execution> {
+    async fn find_landed(&self, order_id: Uuid, attempt: u32) -> Option<Receipt> {
         for n in (1..=attempt).rev() {
             match self.router.landed(&transaction_id(order_id, n)).await {
                 Ok(Some(done)) => return Some(done),
@@ -184,7 +187,7 @@ impl Executor {
         p: &mut Progress,
         spec: &OrderSpec,
         attempt: u32,
-        done: &Execution,
+        done: &Receipt,
     ) -> Result<Outcome, StoreError> {
         Ok(self.confirm_step(p, spec, attempt, done).await?.into())
     }
@@ -194,14 +197,14 @@ impl Executor {
         p: &mut Progress,
         spec: &OrderSpec,
         attempt: u32,
-        done: &Execution,
+        done: &Receipt,
     ) -> Result<Step, StoreError> {
         let detail = EventDetail::Confirmed {
             attempt,
             tx_hash: done.tx_id.clone(),
-            dex: done.dex.as_str().to_owned(),
-            executed_price: price(spec, done.amount_in, done.amount_out),
-            amount_out: Units { atoms: done.amount_out, decimals: spec.token_out.decimals },
+            dex: done.dex_label().to_owned(),
+            executed_price: price(spec, done.amount_in(), done.amount_out()),
+            amount_out: Units { atoms: done.amount_out(), decimals: spec.token_out.decimals },
         };
         self.emit_final(p, detail).await
     }

@@ -8,8 +8,10 @@ pub use consumer::Consumer;
 pub use executor::{Executor, Outcome, RetryPolicy};
 
 use anyhow::Context;
+use oee_router::{Ledger, Network, system_clock};
 use oee_runtime::Settings;
-use oee_store::{Bus, Keys, OrderStore, StreamReader};
+use oee_store::{Bus, Keys, OrderStore, PgLedger, StreamReader};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Builds a worker from settings: pools, clients, venues. Contacts nothing that
@@ -24,7 +26,15 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
         Keys::new(&redis.namespace),
         consumer_name(),
     );
-    let router = oee_router::simulated(&registry, settings.venue_profile()?);
+    // The simulated chain lives in PostgreSQL, shared by every worker; the first
+    // worker to start seeds its pools.
+    let ledger = Arc::new(PgLedger::new(pool.clone()));
+    let now = chrono::Utc::now().timestamp();
+    if let Err(e) = ledger.seed(oee_router::seed_pools(&registry, now)).await {
+        tracing::warn!(error = %e, "could not seed the simulated chain yet");
+    }
+    let network = Network::new(ledger, settings.venue_profile()?, system_clock());
+    let router = oee_router::simulated(&registry, network);
     let executor = Executor {
         orders: OrderStore::new(pool),
         bus: bus.clone(),

@@ -50,7 +50,7 @@ fn invalid_key() -> Rejection {
 /// and whether it was created now (rather than found by idempotency key).
 pub async fn accept(state: &AppState, submission: &Submission) -> Result<(Uuid, &'static str, bool), ApiError> {
     let spec = &submission.spec;
-    if !state.router.has_route(&spec.token_in.mint, &spec.token_out.mint) {
+    if !state.listing.has(&spec.token_in.mint, &spec.token_out.mint) {
         return Err(ApiError::new(
             ErrorCode::NoRoute,
             format!("no venue lists {}/{}", spec.token_in.symbol, spec.token_out.symbol),

@@ -1,0 +1,292 @@
+//! The simulated chain: pool state and the transaction ledger, shared by every
+//! worker process.
+//!
+//! A [`Transaction`] carries every leg of an order (one leg, or one per venue for a
+//! split) and one bound on their total output. [`apply`] executes it against the
+//! pools' *current* state: all legs land together or none does, and a total below
+//! `min_amount_out` fails with `SlippageExceeded`. A [`Ledger`] backend supplies the
+//! locking and storage — in memory here for tests and benchmarks, in PostgreSQL for
+//! the running engine — and records a [`Receipt`] per transaction id, so sending
+//! the same id again returns the recorded result instead of swapping twice.
+//!
+//! [`Network`] adds what a real RPC endpoint adds: latency and transient failures,
+//! including the nasty one where the transaction lands but the answer is lost.
+
+use crate::pool::{Pool, PoolError};
+use crate::sim::{Latency, VenueProfile};
+use crate::venue::{TransientKind, VenueError};
+use async_trait::async_trait;
+use oee_domain::{Dex, Instruction};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+/// One swap of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SwapLeg {
+    pub pool_id: String,
+    pub mint_in: String,
+    pub amount_in: u64,
+}
+
+/// A signed transaction, as far as the simulation cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transaction {
+    /// Deterministic per order and attempt.
+    pub id: String,
+    pub legs: Vec<SwapLeg>,
+    /// The least total output of all legs together.
+    pub min_amount_out: u64,
+    pub instructions: Vec<Instruction>,
+}
+
+/// One leg as it landed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LegFill {
+    pub pool_id: String,
+    pub dex: Dex,
+    pub mint_in: String,
+    pub amount_in: u64,
+    pub amount_out: u64,
+}
+
+/// A landed transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Receipt {
+    pub tx_id: String,
+    /// Position in the chain's total order of landed transactions.
+    pub slot: u64,
+    /// Unix seconds at which it landed.
+    pub landed_at: i64,
+    pub legs: Vec<LegFill>,
+}
+
+impl Receipt {
+    pub fn amount_in(&self) -> u64 {
+        self.legs.iter().map(|l| l.amount_in).sum()
+    }
+
+    pub fn amount_out(&self) -> u64 {
+        self.legs.iter().map(|l| l.amount_out).sum()
+    }
+
+    /// `raydium`, `meteora`, or `split` when the legs used several venues.
+    pub fn dex_label(&self) -> &'static str {
+        match self.legs.as_slice() {
+            [one] => one.dex.as_str(),
+            _ => "split",
+        }
+    }
+}
+
+/// Executes `tx` at `now` against `pools` (the current state of every pool it
+/// names), changing them only if the whole transaction succeeds. `slot` is the
+/// number the ledger gives it.
+pub fn apply(pools: &mut [Pool], tx: &Transaction, now: i64, slot: u64) -> Result<Receipt, VenueError> {
+    let mut next: Vec<Pool> = pools.to_vec();
+    for pool in &mut next {
+        pool.drift_to(now);
+    }
+    let mut legs = Vec::with_capacity(tx.legs.len());
+    for leg in &tx.legs {
+        let pool = next
+            .iter_mut()
+            .find(|p| p.id == leg.pool_id)
+            .ok_or_else(|| VenueError::InsufficientLiquidity { pool: leg.pool_id.clone() })?;
+        let fill = pool.swap(&leg.mint_in, leg.amount_in, now).map_err(|e| match e {
+            PoolError::WrongMint => VenueError::NoPool { dex: pool.dex },
+            PoolError::InsufficientLiquidity => VenueError::InsufficientLiquidity { pool: pool.id.clone() },
+        })?;
+        legs.push(LegFill {
+            pool_id: pool.id.clone(),
+            dex: pool.dex,
+            mint_in: leg.mint_in.clone(),
+            amount_in: leg.amount_in,
+            amount_out: fill.amount_out,
+        });
+    }
+    let receipt = Receipt { tx_id: tx.id.clone(), slot, landed_at: now, legs };
+    if receipt.amount_out() < tx.min_amount_out {
+        return Err(VenueError::SlippageExceeded {
+            amount_out: receipt.amount_out(),
+            min_amount_out: tx.min_amount_out,
+        });
+    }
+    pools.clone_from_slice(&next);
+    Ok(receipt)
+}
+
+/// Where the chain's state lives. Implementations make [`apply`] atomic and
+/// durable; they hold no swap logic of their own.
+#[async_trait]
+pub trait Ledger: Send + Sync + fmt::Debug + 'static {
+    /// Adds pools that do not exist yet; existing ones are left as they are.
+    async fn seed(&self, pools: Vec<Pool>) -> Result<(), VenueError>;
+
+    /// The current state of the named pools (missing ids are skipped).
+    async fn pools(&self, ids: &[String]) -> Result<Vec<Pool>, VenueError>;
+
+    /// Lands `tx` atomically at `now`, or returns the receipt it already has.
+    async fn commit(&self, tx: &Transaction, now: i64) -> Result<Receipt, VenueError>;
+
+    /// The receipt of `tx_id`, if it landed.
+    async fn receipt(&self, tx_id: &str) -> Result<Option<Receipt>, VenueError>;
+}
+
+/// A ledger in this process's memory: for tests, benchmarks and a single worker.
+#[derive(Debug, Default)]
+pub struct MemoryLedger {
+    state: Mutex<MemoryState>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryState {
+    pools: HashMap<String, Pool>,
+    receipts: HashMap<String, Receipt>,
+    slot: u64,
+}
+
+impl MemoryLedger {
+    fn state(&self) -> std::sync::MutexGuard<'_, MemoryState> {
+        // `apply` changes state only after it has fully succeeded, so poison is benign.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Every receipt, in slot order.
+    pub fn receipts(&self) -> Vec<Receipt> {
+        let mut all: Vec<Receipt> = self.state().receipts.values().cloned().collect();
+        all.sort_by_key(|r| r.slot);
+        all
+    }
+}
+
+#[async_trait]
+impl Ledger for MemoryLedger {
+    async fn seed(&self, pools: Vec<Pool>) -> Result<(), VenueError> {
+        let mut state = self.state();
+        for pool in pools {
+            state.pools.entry(pool.id.clone()).or_insert(pool);
+        }
+        Ok(())
+    }
+
+    async fn pools(&self, ids: &[String]) -> Result<Vec<Pool>, VenueError> {
+        let state = self.state();
+        Ok(ids.iter().filter_map(|id| state.pools.get(id).cloned()).collect())
+    }
+
+    async fn commit(&self, tx: &Transaction, now: i64) -> Result<Receipt, VenueError> {
+        let mut guard = self.state();
+        let state = &mut *guard;
+        if let Some(done) = state.receipts.get(&tx.id) {
+            return Ok(done.clone());
+        }
+        let mut pools: Vec<Pool> = Vec::new();
+        for leg in &tx.legs {
+            if !pools.iter().any(|p| p.id == leg.pool_id) {
+                let pool = state.pools.get(&leg.pool_id).cloned();
+                pools.push(pool.ok_or_else(|| VenueError::InsufficientLiquidity { pool: leg.pool_id.clone() })?);
+            }
+        }
+        let receipt = apply(&mut pools, tx, now, state.slot + 1)?;
+        state.slot += 1;
+        for pool in pools {
+            state.pools.insert(pool.id.clone(), pool);
+        }
+        state.receipts.insert(tx.id.clone(), receipt.clone());
+        Ok(receipt)
+    }
+
+    async fn receipt(&self, tx_id: &str) -> Result<Option<Receipt>, VenueError> {
+        Ok(self.state().receipts.get(tx_id).cloned())
+    }
+}
+
+/// Reads the time the chain uses, in unix seconds.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| chrono::Utc::now().timestamp())
+}
+
+/// The chain as a client reaches it: a ledger behind RPC latency and failures.
+#[derive(Clone)]
+pub struct Network {
+    ledger: Arc<dyn Ledger>,
+    profile: VenueProfile,
+    clock: Clock,
+}
+
+impl fmt::Debug for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Network").field("ledger", &self.ledger).field("profile", &self.profile).finish()
+    }
+}
+
+impl Network {
+    pub fn new(ledger: Arc<dyn Ledger>, profile: VenueProfile, clock: Clock) -> Self {
+        Self { ledger, profile, clock }
+    }
+
+    pub fn ledger(&self) -> &Arc<dyn Ledger> {
+        &self.ledger
+    }
+
+    pub fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    async fn delay(&self, base_ms: u64, jitter_ms: u64) {
+        if self.profile.latency == Latency::Realistic {
+            let extra = rand::rng().random_range(0..=jitter_ms);
+            tokio::time::sleep(Duration::from_millis(base_ms + extra)).await;
+        }
+    }
+
+    /// Fetches a pool's current state (a quote's round trip, ~200 ms when realistic).
+    pub async fn pool(&self, id: &str) -> Result<Option<Pool>, VenueError> {
+        self.delay(170, 60).await;
+        Ok(self.ledger.pools(&[id.to_owned()]).await?.into_iter().next())
+    }
+
+    /// Sends a transaction and waits for it to land (2–3 s when realistic). A
+    /// quarter of injected failures happen *after* it landed: the caller must ask
+    /// [`Network::landed`] before sending another attempt.
+    pub async fn send(&self, tx: &Transaction) -> Result<Receipt, VenueError> {
+        self.delay(2_000, 1_000).await;
+        let failure = self.draw_failure();
+        if let Some((kind, false)) = failure {
+            return Err(VenueError::Transient(kind));
+        }
+        let receipt = self.ledger.commit(tx, self.now()).await?;
+        match failure {
+            Some((kind, true)) => Err(VenueError::Transient(kind)),
+            _ => Ok(receipt),
+        }
+    }
+
+    /// Whether `tx_id` landed, and how.
+    pub async fn landed(&self, tx_id: &str) -> Result<Option<Receipt>, VenueError> {
+        self.ledger.receipt(tx_id).await
+    }
+
+    fn draw_failure(&self) -> Option<(TransientKind, bool)> {
+        let mut rng = rand::rng();
+        if self.profile.failure_rate <= 0.0 || !rng.random_bool(self.profile.failure_rate.min(1.0)) {
+            return None;
+        }
+        Some(match rng.random_range(0..4) {
+            0 => (TransientKind::BlockhashNotFound, false),
+            1 => (TransientKind::BlockHeightExceeded, false),
+            2 => (TransientKind::RpcTimeout, false),
+            _ => (TransientKind::RpcTimeout, true),
+        })
+    }
+}
