@@ -105,6 +105,18 @@ pub struct DlmmPool {
     pub last_update: i64,
 }
 
+/// Where a swap stands: the active bin and the volatility state.
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
+    active_id: i32,
+    volatility_accumulator: u32,
+    volatility_reference: u32,
+    index_reference: i32,
+}
+
+/// A simulated swap: its result, where the cursor ends, and the bins it changes.
+type Simulated = (DlmmSwap, Cursor, Vec<(i32, Bin)>);
+
 /// What a swap did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DlmmSwap {
@@ -131,55 +143,62 @@ impl DlmmPool {
         (u128::from(self.fees.variable_fee_control) * v * v).div_ceil(100_000_000_000)
     }
 
-    /// The total fee rate (ppb) at the current volatility.
-    pub fn fee_rate(&self) -> u128 {
-        (u128::from(self.fees.base_fee_ppb) + self.variable_fee(self.volatility_accumulator)).min(MAX_FEE_RATE)
+    fn fee_rate_at(&self, accumulator: u32) -> u128 {
+        (u128::from(self.fees.base_fee_ppb) + self.variable_fee(accumulator)).min(MAX_FEE_RATE)
     }
 
-    /// Moves the volatility reference after a pause in trading.
-    fn update_references(&mut self, now: i64) {
+    /// The total fee rate (ppb) at the current volatility.
+    pub fn fee_rate(&self) -> u128 {
+        self.fee_rate_at(self.volatility_accumulator)
+    }
+
+    fn cursor(&self) -> Cursor {
+        Cursor {
+            active_id: self.active_id,
+            volatility_accumulator: self.volatility_accumulator,
+            volatility_reference: self.volatility_reference,
+            index_reference: self.index_reference,
+        }
+    }
+
+    /// The next bin id with liquidity to give out in the swap's direction.
+    fn next_bin(&self, from: i32, x_to_y: bool) -> Option<i32> {
+        if x_to_y {
+            self.bins.range(..from).rev().find(|(_, b)| b.y > 0).map(|(id, _)| *id)
+        } else {
+            self.bins.range(from + 1..).find(|(_, b)| b.x > 0).map(|(id, _)| *id)
+        }
+    }
+
+    /// Runs a swap without changing the pool: returns what it does, where the cursor
+    /// ends, and the bins it changes (each visited once, walking one way).
+    fn simulate(&self, x_to_y: bool, amount_in: u64, now: i64) -> Result<Simulated, DlmmError> {
+        let mut c = self.cursor();
+        // A pause in trading moves the reference and lets volatility decay.
         let elapsed = now.saturating_sub(self.last_update);
         if elapsed >= i64::from(self.fees.filter_period) {
-            self.index_reference = self.active_id;
-            self.volatility_reference = if elapsed < i64::from(self.fees.decay_period) {
-                u32::try_from(u128::from(self.volatility_accumulator) * u128::from(self.fees.reduction_factor) / BPS)
+            c.index_reference = c.active_id;
+            c.volatility_reference = if elapsed < i64::from(self.fees.decay_period) {
+                u32::try_from(u128::from(c.volatility_accumulator) * u128::from(self.fees.reduction_factor) / BPS)
                     .unwrap_or(u32::MAX)
             } else {
                 0
             };
         }
-    }
-
-    fn update_accumulator(&mut self) {
-        let distance = u128::from(self.index_reference.abs_diff(self.active_id)) * BPS;
-        let accumulator = u128::from(self.volatility_reference) + distance;
-        self.volatility_accumulator =
-            u32::try_from(accumulator.min(u128::from(self.fees.max_volatility_accumulator))).unwrap_or(u32::MAX);
-    }
-
-    /// The next bin id with liquidity to give out in the swap's direction.
-    fn next_bin(&self, x_to_y: bool) -> Option<i32> {
-        if x_to_y {
-            self.bins.range(..self.active_id).rev().find(|(_, b)| b.y > 0).map(|(id, _)| *id)
-        } else {
-            self.bins.range(self.active_id + 1..).find(|(_, b)| b.x > 0).map(|(id, _)| *id)
-        }
-    }
-
-    /// Swaps `amount_in` of X for Y (`x_to_y`) or Y for X, at time `now`, mutating
-    /// the pool. On error the pool may be partly changed: call it on a copy (see
-    /// [`DlmmPool::quote`]) unless you discard the pool on failure.
-    pub fn swap(&mut self, x_to_y: bool, amount_in: u64, now: i64) -> Result<DlmmSwap, DlmmError> {
-        self.update_references(now);
-        let start_id = self.active_id;
+        let start_id = c.active_id;
         let start_price = bin_price(start_id, self.bin_step).ok_or(DlmmError::InsufficientLiquidity)?;
+        let mut changed = Vec::new();
         let mut remaining = u128::from(amount_in);
         let (mut out, mut fees) = (0u128, 0u128);
         while remaining > 0 {
-            self.update_accumulator();
-            let rate = self.fee_rate();
-            let price = bin_price(self.active_id, self.bin_step).ok_or(DlmmError::InsufficientLiquidity)?;
-            let bin = self.bins.entry(self.active_id).or_default();
+            let distance = u128::from(c.index_reference.abs_diff(c.active_id)) * BPS;
+            c.volatility_accumulator = u32::try_from(
+                (u128::from(c.volatility_reference) + distance).min(u128::from(self.fees.max_volatility_accumulator)),
+            )
+            .unwrap_or(u32::MAX);
+            let rate = self.fee_rate_at(c.volatility_accumulator);
+            let price = bin_price(c.active_id, self.bin_step).ok_or(DlmmError::InsufficientLiquidity)?;
+            let mut bin = self.bins.get(&c.active_id).copied().unwrap_or_default();
             let available = u128::from(if x_to_y { bin.y } else { bin.x });
             // Net input that would take the whole bin, rounded up in the pool's favour.
             let full_net =
@@ -203,12 +222,13 @@ impl DlmmPool {
                 .checked_add(u64::try_from(gross).map_err(|_| DlmmError::InsufficientLiquidity)?)
                 .ok_or(DlmmError::InsufficientLiquidity)?;
             *bin_out -= u64::try_from(got).map_err(|_| DlmmError::InsufficientLiquidity)?;
+            changed.push((c.active_id, bin));
             remaining -= gross;
             out += got;
             fees += fee;
             if remaining > 0 {
-                self.active_id = self.next_bin(x_to_y).ok_or(DlmmError::InsufficientLiquidity)?;
-                if self.active_id.abs_diff(start_id) > MAX_BINS_CROSSED {
+                c.active_id = self.next_bin(c.active_id, x_to_y).ok_or(DlmmError::InsufficientLiquidity)?;
+                if c.active_id.abs_diff(start_id) > MAX_BINS_CROSSED {
                     return Err(DlmmError::InsufficientLiquidity);
                 }
             }
@@ -216,23 +236,36 @@ impl DlmmPool {
         if out == 0 {
             return Err(DlmmError::InsufficientLiquidity);
         }
-        self.last_update = now;
         let net_in = u128::from(amount_in) - fees;
         let spot =
             if x_to_y { mul_div(net_in, start_price, ONE, false) } else { mul_div(net_in, ONE, start_price, false) }
                 .unwrap_or(0);
         let impact = ((spot.saturating_sub(out)) * BPS).checked_div(spot).unwrap_or(0);
-        Ok(DlmmSwap {
+        let swap = DlmmSwap {
             amount_out: u64::try_from(out).map_err(|_| DlmmError::InsufficientLiquidity)?,
             fee: u64::try_from(fees).map_err(|_| DlmmError::InsufficientLiquidity)?,
-            bins_crossed: self.active_id.abs_diff(start_id),
+            bins_crossed: c.active_id.abs_diff(start_id),
             price_impact_bps: u32::try_from(impact).unwrap_or(u32::MAX),
-        })
+        };
+        Ok((swap, c, changed))
     }
 
-    /// What a swap would do now, without changing the pool.
+    /// Swaps `amount_in` of X for Y (`x_to_y`) or Y for X at time `now`. On error
+    /// the pool is unchanged.
+    pub fn swap(&mut self, x_to_y: bool, amount_in: u64, now: i64) -> Result<DlmmSwap, DlmmError> {
+        let (swap, cursor, changed) = self.simulate(x_to_y, amount_in, now)?;
+        self.active_id = cursor.active_id;
+        self.volatility_accumulator = cursor.volatility_accumulator;
+        self.volatility_reference = cursor.volatility_reference;
+        self.index_reference = cursor.index_reference;
+        self.last_update = now;
+        self.bins.extend(changed);
+        Ok(swap)
+    }
+
+    /// What a swap would do now, without changing (or copying) the pool.
     pub fn quote(&self, x_to_y: bool, amount_in: u64, now: i64) -> Result<DlmmSwap, DlmmError> {
-        self.clone().swap(x_to_y, amount_in, now)
+        self.simulate(x_to_y, amount_in, now).map(|(swap, _, _)| swap)
     }
 
     /// The value of everything in the pool, in Y atoms at each bin's own price.
@@ -380,12 +413,10 @@ mod tests {
         assert!(big.price_impact_bps > small.price_impact_bps);
         // The variable fee now applies to the next swap.
         assert!(pool.fee_rate() > u128::from(FEES.base_fee_ppb));
-        // After the decay period it is gone again.
-        let mut later = pool.clone();
-        later.swap(true, 1_000, 1_000 + 200).expect("tiny");
-        later.update_references(1_000 + 400);
-        later.update_accumulator();
-        assert_eq!(later.fee_rate(), u128::from(FEES.base_fee_ppb));
+        // Right after, a small swap pays the variable fee too; after the decay period
+        // it pays the base fee alone again (0.2% of 0.001 SOL = 2,000 lamports).
+        assert!(pool.quote(true, 1_000_000, 1_001).expect("soon").fee > 2_000);
+        assert_eq!(pool.quote(true, 1_000_000, 1_000 + 400).expect("later").fee, 2_000);
     }
 
     #[test]

@@ -204,3 +204,60 @@ async fn no_more_than_the_configured_concurrency_is_in_flight() -> Result<(), St
     env.cleanup().await.expect("cleanup");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tight_slippage_bound_fails_rather_than_fill_worse_during_heavy_trading() -> Result<(), StoreError> {
+    use oee_router::{Ledger, SwapLeg, Transaction};
+    let mut env = TestEnv::new().await.expect("env");
+    env.settings.venue_latency = "realistic".into();
+    let registry = TokenRegistry::default();
+    let sol = registry.by_symbol("SOL").expect("sol").mint.clone();
+    // The worker seeds the shared chain; start it first.
+    let worker = oee_worker::build(&env.settings).await.expect("worker");
+    let stop = CancellationToken::new();
+    let run = tokio::spawn({
+        let stop = stop.clone();
+        async move { worker.run(stop).await }
+    });
+    let id = submit(&env, r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"2","slippageBps":1}"#).await;
+
+    // Other traders sell SOL into both SOL/USDC pools the whole time the order is in
+    // flight (quote ~200 ms, swap 2–3 s later), moving the price against it.
+    let ledger = oee_store::PgLedger::new(oee_store::pg::pool(&env.settings.pg()).expect("pool"));
+    let mut trades = 0u32;
+    let until = tokio::time::Instant::now() + Duration::from_millis(3_600);
+    while tokio::time::Instant::now() < until {
+        trades += 1;
+        let tx = Transaction {
+            id: format!("others-{trades}"),
+            legs: ["raydium:SOL-USDC", "meteora:SOL-USDC"]
+                .into_iter()
+                .map(|pool| SwapLeg { pool_id: pool.into(), mint_in: sol.clone(), amount_in: 20_000_000_000 })
+                .collect(),
+            min_amount_out: 0,
+            instructions: Vec::new(),
+        };
+        ledger.commit(&tx, Utc::now().timestamp()).await.expect("others trade");
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let last = loop {
+        let e = events(&env, id).await;
+        if e.last().is_some_and(|e| matches!(e["status"].as_str(), Some("confirmed" | "failed"))) {
+            break e;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "order did not finish: {e:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    stop.cancel();
+    run.await.expect("join")?;
+    assert_well_formed(&last);
+    let terminal = last.last().expect("terminal");
+    assert_eq!(terminal["status"], "failed", "{terminal}");
+    assert_eq!(terminal["error"]["code"], "SLIPPAGE_EXCEEDED", "{terminal}");
+    assert_eq!(terminal["attempts"], 1, "slippage is permanent: no retry");
+    assert_eq!(ledger.receipt(&oee_router::transaction_id(id, 1)).await.expect("ledger"), None, "nothing landed");
+    assert!(trades > 20, "the pool was busy: {trades} trades");
+    env.cleanup().await.expect("cleanup");
+    Ok(())
+}
