@@ -105,11 +105,10 @@ impl Pool {
                 Ok(Fill { amount_out: s.amount_out, fee: s.fee, price_impact_bps: s.price_impact_bps })
             }
             Curve::Dlmm(p) => {
-                let mut next = p.clone();
-                let s = next
+                // DlmmPool::swap simulates first and changes nothing on error: no copy needed.
+                let s = p
                     .swap(base_in, amount_in, now)
                     .map_err(|DlmmError::InsufficientLiquidity| PoolError::InsufficientLiquidity)?;
-                *p = next;
                 Ok(Fill { amount_out: s.amount_out, fee: s.fee, price_impact_bps: s.price_impact_bps })
             }
         }
@@ -117,9 +116,28 @@ impl Pool {
 
     /// What a swap would return now, without changing the pool.
     pub fn quote(&self, mint_in: &str, amount_in: u64, now: i64) -> Result<Fill, PoolError> {
-        let mut copy = self.clone();
-        copy.drift_to(now);
-        copy.swap(mint_in, amount_in, now)
+        if self.drift_epoch < now.div_euclid(DRIFT_PERIOD_SECS) {
+            // Outside trading happened since this state: quote against its result.
+            let mut current = self.clone();
+            current.drift_to(now);
+            return current.quote(mint_in, amount_in, now);
+        }
+        let base_in = self.base_to_quote(mint_in)?;
+        let fill = match &self.curve {
+            Curve::Cpmm(p) => {
+                let (r_in, r_out) =
+                    if base_in { (p.reserve_base, p.reserve_quote) } else { (p.reserve_quote, p.reserve_base) };
+                let s = swap_exact_in(r_in, r_out, amount_in, p.fee_bps).ok_or(PoolError::InsufficientLiquidity)?;
+                Fill { amount_out: s.amount_out, fee: s.fee, price_impact_bps: s.price_impact_bps }
+            }
+            Curve::Dlmm(p) => {
+                let s = p
+                    .quote(base_in, amount_in, now)
+                    .map_err(|DlmmError::InsufficientLiquidity| PoolError::InsufficientLiquidity)?;
+                Fill { amount_out: s.amount_out, fee: s.fee, price_impact_bps: s.price_impact_bps }
+            }
+        };
+        Ok(fill)
     }
 
     /// Applies the outside trading that happened up to `now`: one pseudo-random
