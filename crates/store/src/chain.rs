@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use deadpool_postgres::Pool as PgPool;
 use oee_router::chain::apply;
 use oee_router::{Ledger, Pool, Receipt, Transaction, VenueError};
-use tokio_postgres::types::Json;
+use tokio_postgres::types::{Json, ToSql};
 
 #[derive(Debug, Clone)]
 pub struct PgLedger {
@@ -61,38 +61,61 @@ impl Ledger for PgLedger {
     }
 
     async fn commit(&self, tx: &Transaction, now: i64) -> Result<Receipt, VenueError> {
+        if let Some(done) = self.receipt(&tx.id).await? {
+            return Ok(done);
+        }
         let mut client = self.pg.get().await.map_err(unavailable)?;
         let db = client.transaction().await.map_err(unavailable)?;
-        let landed = "SELECT receipt::text FROM chain.transactions WHERE id = $1";
-        if let Some(row) = db.query_opt(landed, &[&tx.id]).await.map_err(unavailable)? {
-            return decode(row.get::<_, &str>(0));
-        }
+        // Pool rows are locked until commit, so waiting for the WAL flush there would
+        // cap every pool at one swap per fsync. Skipping the wait is safe: WAL is
+        // flushed in order, and the worker records the order's outcome afterwards
+        // with a synchronous commit, which makes this one durable first. A crash can
+        // only lose chain commits no order has recorded; those orders are retried and
+        // the chain, having forgotten the swap, still executes it exactly once.
+        db.batch_execute("SET LOCAL synchronous_commit = off").await.map_err(unavailable)?;
         let mut ids: Vec<&str> = tx.legs.iter().map(|l| l.pool_id.as_str()).collect();
         ids.sort_unstable();
         ids.dedup();
+        // From here until commit the pools are locked: three round trips in all.
         let rows = db
             .query("SELECT state::text FROM chain.pools WHERE id = ANY($1) ORDER BY id FOR UPDATE", &[&ids])
             .await
             .map_err(unavailable)?;
-        // The same transaction sent concurrently holds the same locks: look again.
-        if let Some(row) = db.query_opt(landed, &[&tx.id]).await.map_err(unavailable)? {
-            return decode(row.get::<_, &str>(0));
-        }
         let mut pools: Vec<Pool> = rows.into_iter().map(|r| decode(r.get::<_, &str>(0))).collect::<Result<_, _>>()?;
-        let slot: i64 = db.query_one("SELECT nextval('chain.slots')", &[]).await.map_err(unavailable)?.get(0);
-        // A refused transaction rolls back when `db` drops, leaving the pools as they were.
-        let receipt = apply(&mut pools, tx, now, slot.unsigned_abs())?;
-        for pool in &pools {
-            db.execute("UPDATE chain.pools SET state = $2, updated_at = now() WHERE id = $1", &[&pool.id, &Json(pool)])
-                .await
-                .map_err(unavailable)?;
+        // The slot is taken from the sequence in the insert below; a refused
+        // transaction rolls back when `db` drops, leaving the pools as they were.
+        let mut receipt = apply(&mut pools, tx, now, 0)?;
+        let update = db
+            .prepare_cached("UPDATE chain.pools SET state = $2, updated_at = now() WHERE id = $1")
+            .await
+            .map_err(unavailable)?;
+        let insert = db
+            .prepare_cached(
+                "INSERT INTO chain.transactions (id, slot, receipt)
+                 SELECT $1, s.slot, jsonb_set($2::jsonb, '{slot}', to_jsonb(s.slot))
+                 FROM (SELECT nextval('chain.slots') AS slot) s RETURNING slot",
+            )
+            .await
+            .map_err(unavailable)?;
+        let receipt_json = Json(&receipt);
+        let insert_params: [&(dyn ToSql + Sync); 2] = [&tx.id, &receipt_json];
+        let states: Vec<Json<&Pool>> = pools.iter().map(Json).collect();
+        let updates = pools.iter().zip(&states).map(|(pool, state)| {
+            db.execute_raw(&update, [&pool.id as &(dyn ToSql + Sync), state as &(dyn ToSql + Sync)])
+        });
+        // Statements issued together on one connection are pipelined.
+        let (written, inserted) =
+            tokio::join!(futures::future::try_join_all(updates), db.query_one(&insert, &insert_params));
+        written.map_err(unavailable)?;
+        match inserted {
+            Ok(row) => receipt.slot = row.get::<_, i64>(0).unsigned_abs(),
+            // The same transaction landed concurrently (same id, same locks): report that one.
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {
+                drop(db);
+                return self.receipt(&tx.id).await?.ok_or_else(|| VenueError::Unavailable(e.to_string()));
+            }
+            Err(e) => return Err(unavailable(e)),
         }
-        db.execute(
-            "INSERT INTO chain.transactions (id, slot, receipt) VALUES ($1, $2, $3)",
-            &[&tx.id, &slot, &Json(&receipt)],
-        )
-        .await
-        .map_err(unavailable)?;
         db.commit().await.map_err(unavailable)?;
         Ok(receipt)
     }
