@@ -35,6 +35,15 @@ async fn an_order_streams_from_pending_to_confirmed() {
     assert_eq!(building["route"]["quotes"].as_array().map(Vec::len), Some(2));
     assert_eq!(building["route"]["dex"], confirmed["dex"]);
     assert_eq!(building["route"]["wrapSol"], true);
+    let instructions: Vec<&str> = followed.events[3]["instructions"]
+        .as_array()
+        .expect("submitted lists the transaction's instructions")
+        .iter()
+        .map(|i| i["instruction"].as_str().expect("name"))
+        .collect();
+    assert_eq!(instructions.first(), Some(&"setComputeUnitLimit"));
+    assert!(instructions.contains(&"wrapSol") && instructions.contains(&"swap"), "{instructions:?}");
+    assert!(!instructions.contains(&"unwrapSol"), "USDC out needs no unwrap");
 
     // The stored order tells the same story.
     let (status, order) = engine.get(0, &format!("/api/orders/{id}")).await;

@@ -67,6 +67,8 @@ mod tests {
         fn output_is_bounded_and_k_never_decreases(x in 1u64..1u64 << 62, y in 1u64..1u64 << 62, dx in 1u64..1u64 << 62, fee in 0u16..1000) {
             if let Some(s) = swap_exact_in(x, y, dx, fee) {
                 prop_assert!(s.amount_out < y);
+                prop_assert!(s.fee <= dx, "the fee is part of the input");
+                prop_assert!(u128::from(s.fee) * 10_000 >= u128::from(dx) * u128::from(fee), "never undercharged");
                 let k_before = u128::from(x) * u128::from(y);
                 let k_after = (u128::from(x) + u128::from(dx)) * u128::from(y - s.amount_out);
                 prop_assert!(k_after >= k_before);
