@@ -290,3 +290,24 @@ impl Network {
         })
     }
 }
+
+/// Replays receipts (in slot order) on `pools`, checking each leg gives the output
+/// its receipt records. Used to verify a ledger: replaying everything it landed on
+/// the starting pools must reproduce its current pools exactly.
+pub fn replay(mut pools: Vec<Pool>, receipts: &[Receipt]) -> Result<Vec<Pool>, String> {
+    let mut ordered: Vec<&Receipt> = receipts.iter().collect();
+    ordered.sort_by_key(|r| r.slot);
+    for r in ordered {
+        for leg in &r.legs {
+            let pool =
+                pools.iter_mut().find(|p| p.id == leg.pool_id).ok_or_else(|| format!("no pool {}", leg.pool_id))?;
+            pool.drift_to(r.landed_at);
+            let fill =
+                pool.swap(&leg.mint_in, leg.amount_in, r.landed_at).map_err(|e| format!("slot {}: {e:?}", r.slot))?;
+            if fill.amount_out != leg.amount_out {
+                return Err(format!("slot {}: replayed {} but landed {}", r.slot, fill.amount_out, leg.amount_out));
+            }
+        }
+    }
+    Ok(pools)
+}

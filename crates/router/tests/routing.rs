@@ -2,7 +2,7 @@
 
 use oee_domain::{Dex, Instruction, OrderSpec, OrderType, TokenRegistry};
 use oee_router::{
-    Latency, Ledger, MemoryLedger, Network, Pool, RouteError, Router, VenueError, VenueProfile, seed_pools, simulated,
+    Latency, Ledger, MemoryLedger, Network, RouteError, Router, VenueError, VenueProfile, seed_pools, simulated,
     transaction_id,
 };
 use std::sync::Arc;
@@ -156,19 +156,10 @@ async fn concurrent_swaps_on_one_pool_equal_applying_them_one_by_one() {
     for task in tasks {
         task.await.expect("join").expect("lands with a wide tolerance");
     }
-    // Replaying every receipt's legs in slot order on fresh pools gives the same state.
+    // Replaying every receipt in slot order on fresh pools gives the same state.
     let receipts = ledger.receipts();
     assert_eq!(receipts.len(), 64);
-    let mut replay: Vec<Pool> = seed_pools(&registry, T0);
-    for r in &receipts {
-        for leg in &r.legs {
-            let pool = replay.iter_mut().find(|p| p.id == leg.pool_id).expect("pool");
-            let mint_in = leg.mint_in.clone();
-            pool.drift_to(r.landed_at);
-            let fill = pool.swap(&mint_in, leg.amount_in, r.landed_at).expect("replays");
-            assert_eq!(fill.amount_out, leg.amount_out, "slot {} replays to the same output", r.slot);
-        }
-    }
+    let replay = oee_router::chain::replay(seed_pools(&registry, T0), &receipts).expect("replays");
     let ids: Vec<String> = replay.iter().map(|p| p.id.clone()).collect();
     let live = ledger.pools(&ids).await.expect("pools");
     for pool in &replay {

@@ -264,7 +264,7 @@ async fn a_tight_slippage_bound_fails_rather_than_fill_worse_during_heavy_tradin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_swaps_on_the_shared_chain_equal_applying_them_one_by_one() {
-    use oee_router::{Ledger, Pool, SwapLeg, Transaction};
+    use oee_router::{Ledger, SwapLeg, Transaction};
     let env = TestEnv::new().await.expect("env");
     let registry = TokenRegistry::default();
     let (sol, usdc) =
@@ -311,15 +311,7 @@ async fn concurrent_swaps_on_the_shared_chain_equal_applying_them_one_by_one() {
         .map(|r| serde_json::from_str(r.get::<_, &str>(0)).expect("receipt"))
         .collect();
     assert_eq!(receipts.len(), 128);
-    let mut replay: Vec<Pool> = seeds;
-    for r in &receipts {
-        for leg in &r.legs {
-            let pool = replay.iter_mut().find(|p| p.id == leg.pool_id).expect("pool");
-            pool.drift_to(r.landed_at);
-            let fill = pool.swap(&leg.mint_in, leg.amount_in, r.landed_at).expect("replays");
-            assert_eq!(fill.amount_out, leg.amount_out, "slot {} replays to the same output", r.slot);
-        }
-    }
+    let replay = oee_router::chain::replay(seeds, &receipts).expect("replays");
     let ids: Vec<String> = replay.iter().map(|p| p.id.clone()).collect();
     let live = ledger.pools(&ids).await.expect("pools");
     for pool in &replay {
