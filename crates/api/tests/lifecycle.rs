@@ -318,3 +318,40 @@ async fn health_and_readiness() {
     assert_eq!((body["postgres"].as_str(), body["redis"].as_str()), (Some("up"), Some("up")));
     engine.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_submissions_with_one_key_make_one_order() {
+    let engine = Engine::start(2, false).await;
+    let mut sends = Vec::new();
+    for n in 0..50usize {
+        let (http, url) = (engine.http.clone(), engine.url(n % 2, "/api/orders/execute"));
+        sends.push(tokio::spawn(async move {
+            let resp = http
+                .post(url)
+                .header("content-type", "application/json")
+                .header("idempotency-key", "one-key")
+                .body(SOL_USDC)
+                .send()
+                .await
+                .expect("send");
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.expect("json"))
+        }));
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    let mut created = 0;
+    for send in sends {
+        let (status, reply) = send.await.expect("task");
+        assert!(status == 202 || status == 200, "{status}: {reply}");
+        created += usize::from(status == 202);
+        ids.insert(reply["orderId"].as_str().expect("id").to_owned());
+    }
+    assert_eq!(ids.len(), 1, "one order for one key: {ids:?}");
+    assert_eq!(created, 1, "exactly one request created it");
+    let db = engine.env.db().await.expect("db");
+    let orders: i64 = db.query_one("SELECT count(*) FROM orders", &[]).await.expect("count").get(0);
+    assert_eq!(orders, 1);
+    let (_, stats) = engine.get(0, "/api/queue/stats").await;
+    assert_eq!(stats["length"], 1, "queued once: {stats}");
+    engine.stop().await;
+}
