@@ -41,6 +41,8 @@ pub struct Transaction {
     pub legs: Vec<SwapLeg>,
     /// The least total output of all legs together.
     pub min_amount_out: u64,
+    /// Unix seconds after which it can no longer land (its blockhash has expired).
+    pub valid_until: i64,
     pub instructions: Vec<Instruction>,
 }
 
@@ -89,6 +91,9 @@ impl Receipt {
 /// names), changing them only if the whole transaction succeeds. `slot` is the
 /// number the ledger gives it.
 pub fn apply(pools: &mut [Pool], tx: &Transaction, now: i64, slot: u64) -> Result<Receipt, VenueError> {
+    if now > tx.valid_until {
+        return Err(VenueError::Transient(TransientKind::BlockHeightExceeded));
+    }
     let mut next: Vec<Pool> = pools.to_vec();
     for pool in &mut next {
         pool.drift_to(now);
@@ -222,6 +227,7 @@ pub struct Network {
     ledger: Arc<dyn Ledger>,
     profile: VenueProfile,
     clock: Clock,
+    validity_secs: i64,
 }
 
 impl fmt::Debug for Network {
@@ -232,7 +238,19 @@ impl fmt::Debug for Network {
 
 impl Network {
     pub fn new(ledger: Arc<dyn Ledger>, profile: VenueProfile, clock: Clock) -> Self {
-        Self { ledger, profile, clock }
+        Self { ledger, profile, clock, validity_secs: 60 }
+    }
+
+    /// Sets how long a transaction can land after it is built.
+    #[must_use]
+    pub fn with_validity(mut self, secs: u64) -> Self {
+        self.validity_secs = i64::try_from(secs).unwrap_or(i64::MAX);
+        self
+    }
+
+    /// Seconds a transaction built now can still land.
+    pub fn validity_secs(&self) -> i64 {
+        self.validity_secs
     }
 
     pub fn ledger(&self) -> &Arc<dyn Ledger> {

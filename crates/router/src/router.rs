@@ -250,6 +250,7 @@ impl Router {
                 })
                 .collect(),
             min_amount_out: plan.min_amount_out,
+            valid_until: self.network.now() + self.network.validity_secs(),
             instructions,
         }
     }

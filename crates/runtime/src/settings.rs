@@ -43,6 +43,10 @@ pub struct Settings {
     pub retry_base_ms: u64,
     /// How long a stopping process may take to finish in-flight work.
     pub shutdown_grace_ms: u64,
+    /// How long a sent transaction can still land (Solana: ~150 blocks, about a minute).
+    pub tx_validity_secs: u64,
+    /// A job unacknowledged this long is taken over by another worker.
+    pub reclaim_idle_ms: u64,
     /// Tokens added to the built-in registry (config file only).
     pub tokens: Vec<Token>,
 }
@@ -65,6 +69,8 @@ impl Default for Settings {
             max_attempts: 3,
             retry_base_ms: 250,
             shutdown_grace_ms: 10_000,
+            tx_validity_secs: 60,
+            reclaim_idle_ms: 120_000,
             tokens: Vec::new(),
         }
     }
@@ -127,12 +133,25 @@ impl Settings {
         within("OEE_HTTP_WORKERS", self.http_workers, 1..=256)?;
         within("OEE_STORE_TIMEOUT_MS", self.store_timeout_ms, 50..=60_000)?;
         within("OEE_STREAM_MAX_LEN", self.stream_max_len, 1_000..=u64::MAX)?;
+        within("OEE_TX_VALIDITY_SECS", self.tx_validity_secs, 1..=600)?;
+        within("OEE_RECLAIM_IDLE_MS", self.reclaim_idle_ms, 1_000..=3_600_000)?;
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
             bail!("LOG_FORMAT must be pretty or json; got {:?}", self.log_format);
         }
         self.registry()?;
         if self.venue_failure_rate > 0.5 {
             tracing::warn!(rate = self.venue_failure_rate, "more than half of all swaps will fail transiently");
+        }
+        // A job in flight for longer than the reclaim idle time is taken over while its
+        // worker still runs it: safe (writes are guarded, attempts wait out the
+        // validity window), but wasted work.
+        let longest_job_ms = (self.tx_validity_secs * 1_000 + 3_500) * u64::from(self.max_attempts);
+        if self.latency()? == Latency::Realistic && self.reclaim_idle_ms < longest_job_ms {
+            tracing::warn!(
+                reclaim_idle_ms = self.reclaim_idle_ms,
+                longest_job_ms,
+                "OEE_RECLAIM_IDLE_MS is shorter than the longest job: live workers' orders may be taken over"
+            );
         }
         if self.latency()? == Latency::Realistic && self.shutdown_grace_ms < 3_000 {
             tracing::warn!(
@@ -205,6 +224,8 @@ const KNOWN: &[&str] = &[
     "max_attempts",
     "retry_base_ms",
     "shutdown_grace_ms",
+    "tx_validity_secs",
+    "reclaim_idle_ms",
 ];
 
 #[cfg(test)]

@@ -238,6 +238,54 @@ impl Bus {
     }
 }
 
+impl Bus {
+    /// Takes over jobs that other consumers have held unacknowledged for at least
+    /// `min_idle` (`XAUTOCLAIM`), at most `count`, scanning the pending list from
+    /// `cursor`. Returns the jobs and the cursor to continue from (`0-0` when the
+    /// scan wrapped). The reply is read raw: Redis 7 adds a list of entries that
+    /// were trimmed from the stream, which typed helpers drop.
+    pub async fn reclaim(
+        &self,
+        consumer: &str,
+        min_idle: Duration,
+        cursor: &str,
+        count: u64,
+    ) -> Result<(Vec<Job>, String), StoreError> {
+        let cmd = CustomCommand::new_static("XAUTOCLAIM", ClusterHash::FirstKey, false);
+        let idle_ms = u64::try_from(min_idle.as_millis()).unwrap_or(u64::MAX).to_string();
+        let args = vec![
+            self.keys.stream(),
+            self.keys.group(),
+            consumer.to_owned(),
+            idle_ms,
+            cursor.to_owned(),
+            "COUNT".to_owned(),
+            count.to_string(),
+        ];
+        let reply: Value = self.client.custom(cmd, args).await?;
+        let mut parts = reply.into_array().into_iter();
+        let next = parts.next().and_then(|v| v.as_string()).unwrap_or_else(|| "0-0".to_owned());
+        let jobs = parts
+            .next()
+            .map(Value::into_array)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|entry| {
+                let mut entry = entry.into_array().into_iter();
+                let id = entry.next()?.as_string()?;
+                let fields = entry.next().map(Value::into_array).unwrap_or_default();
+                let order_id = fields
+                    .chunks(2)
+                    .find(|kv| kv.first().and_then(Value::as_string).as_deref() == Some("order"))
+                    .and_then(|kv| kv.get(1)?.as_string())
+                    .and_then(|s| Uuid::parse_str(&s).ok());
+                Some(Job { entry: id, order_id })
+            })
+            .collect();
+        Ok((jobs, next))
+    }
+}
+
 /// Reads jobs for one consumer of the group, on a dedicated blocking client.
 #[derive(Debug, Clone)]
 pub struct StreamReader {

@@ -26,6 +26,8 @@ pub struct Consumer {
     /// How long one read waits for new jobs; also bounds how quickly a stop is noticed.
     pub(crate) block: Duration,
     pub(crate) grace: Duration,
+    /// Jobs idle this long in another consumer's hands are taken over.
+    pub(crate) reclaim_idle: Duration,
 }
 
 impl Consumer {
@@ -43,6 +45,9 @@ impl Consumer {
         let permits = Arc::new(Semaphore::new(self.concurrency));
         let mut tasks = JoinSet::new();
         let mut backoff = Duration::from_millis(50);
+        let reclaim_every = (self.reclaim_idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(10));
+        let mut next_reclaim = tokio::time::Instant::now();
+        let mut reclaim_cursor = "0-0".to_owned();
         while !shutdown.is_cancelled() {
             while tasks.try_join_next().is_some() {}
             // The semaphore is never closed, so acquiring only waits.
@@ -55,6 +60,31 @@ impl Consumer {
             let mut held = vec![first];
             while let Ok(p) = permits.clone().try_acquire_owned() {
                 held.push(p);
+            }
+            // Now and then, take over jobs a stopped or stalled worker left pending.
+            if tokio::time::Instant::now() >= next_reclaim {
+                next_reclaim = tokio::time::Instant::now() + reclaim_every;
+                match self
+                    .bus
+                    .reclaim(self.reader.consumer(), self.reclaim_idle, &reclaim_cursor, held.len() as u64)
+                    .await
+                {
+                    Ok((jobs, cursor)) if !jobs.is_empty() => {
+                        reclaim_cursor = cursor;
+                        info!(jobs = jobs.len(), "reclaimed jobs from an idle consumer");
+                        for (job, order) in self.load(jobs).await {
+                            let permit = held.pop();
+                            let this = self.clone();
+                            tasks.spawn(async move {
+                                this.process(job, order).await;
+                                drop(permit);
+                            });
+                        }
+                        continue;
+                    }
+                    Ok((_, cursor)) => reclaim_cursor = cursor,
+                    Err(e) => warn!(error = %e, "reclaiming idle jobs failed"),
+                }
             }
             let jobs = match self.reader.read(held.len() as u64, self.block).await {
                 Ok(jobs) => {

@@ -48,6 +48,8 @@ pub struct Executor {
     pub(crate) bus: Bus,
     pub(crate) router: Router,
     pub(crate) retry: RetryPolicy,
+    /// How long a sent transaction can still land.
+    pub(crate) tx_validity: Duration,
 }
 
 /// An order in progress: the last recorded seq and status.
@@ -84,6 +86,16 @@ impl Executor {
                 ErrorInfo::new(FailureCode::InvalidOrder, format!("order type {:?} cannot run", order.order_type));
             return self.finish(&mut p, EventDetail::Failed { error, attempts: order.attempts }).await;
         };
+        if order.status == OrderStatus::Submitted {
+            // Picked up with an attempt already sent — by a worker that died or
+            // stalled. That transaction can land until its validity runs out; only
+            // after that does "has it landed?" have a final answer.
+            let expiry = order.updated_at + self.tx_validity + Duration::from_secs(1);
+            if let Ok(wait) = (expiry - Utc::now()).to_std() {
+                info!(wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "waiting out a sent attempt");
+                tokio::time::sleep(wait).await;
+            }
+        }
         let mut last_error: Option<ErrorInfo> = None;
         let mut attempt = order.attempts;
         loop {

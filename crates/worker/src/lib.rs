@@ -33,7 +33,8 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
     if let Err(e) = ledger.seed(oee_router::seed_pools(&registry, now)).await {
         tracing::warn!(error = %e, "could not seed the simulated chain yet");
     }
-    let network = Network::new(ledger, settings.venue_profile()?, system_clock());
+    let network =
+        Network::new(ledger, settings.venue_profile()?, system_clock()).with_validity(settings.tx_validity_secs);
     let router = oee_router::simulated(&registry, network);
     let executor = Executor {
         orders: OrderStore::new(pool),
@@ -43,6 +44,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
             max_attempts: settings.max_attempts,
             base_delay: Duration::from_millis(settings.retry_base_ms),
         },
+        tx_validity: Duration::from_secs(settings.tx_validity_secs),
     };
     Ok(Consumer {
         executor,
@@ -51,6 +53,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
         concurrency: settings.worker_concurrency,
         block: Duration::from_millis(500),
         grace: Duration::from_millis(settings.shutdown_grace_ms),
+        reclaim_idle: Duration::from_millis(settings.reclaim_idle_ms),
     })
 }
 

@@ -235,6 +235,7 @@ async fn a_tight_slippage_bound_fails_rather_than_fill_worse_during_heavy_tradin
                 .map(|pool| SwapLeg { pool_id: pool.into(), mint_in: sol.clone(), amount_in: 20_000_000_000 })
                 .collect(),
             min_amount_out: 0,
+            valid_until: i64::MAX,
             instructions: Vec::new(),
         };
         ledger.commit(&tx, Utc::now().timestamp()).await.expect("others trade");
@@ -292,6 +293,7 @@ async fn concurrent_swaps_on_the_shared_chain_equal_applying_them_one_by_one() {
                     id: format!("w{worker}-{n}"),
                     legs: vec![SwapLeg { pool_id: pool.into(), mint_in, amount_in }],
                     min_amount_out: 0,
+                    valid_until: i64::MAX,
                     instructions: Vec::new(),
                 };
                 ledger.commit(&tx, Utc::now().timestamp()).await.expect("lands");
