@@ -47,6 +47,8 @@ pub struct Settings {
     pub tx_validity_secs: u64,
     /// A job unacknowledged this long is taken over by another worker.
     pub reclaim_idle_ms: u64,
+    /// An unfinished order unchanged this long and absent from the active set is re-queued.
+    pub sweep_age_ms: u64,
     /// Tokens added to the built-in registry (config file only).
     pub tokens: Vec<Token>,
 }
@@ -71,6 +73,7 @@ impl Default for Settings {
             shutdown_grace_ms: 10_000,
             tx_validity_secs: 60,
             reclaim_idle_ms: 120_000,
+            sweep_age_ms: 60_000,
             tokens: Vec::new(),
         }
     }
@@ -135,6 +138,7 @@ impl Settings {
         within("OEE_STREAM_MAX_LEN", self.stream_max_len, 1_000..=u64::MAX)?;
         within("OEE_TX_VALIDITY_SECS", self.tx_validity_secs, 1..=600)?;
         within("OEE_RECLAIM_IDLE_MS", self.reclaim_idle_ms, 1_000..=3_600_000)?;
+        within("OEE_SWEEP_AGE_MS", self.sweep_age_ms, 500..=86_400_000)?;
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
             bail!("LOG_FORMAT must be pretty or json; got {:?}", self.log_format);
         }
@@ -226,6 +230,7 @@ const KNOWN: &[&str] = &[
     "shutdown_grace_ms",
     "tx_validity_secs",
     "reclaim_idle_ms",
+    "sweep_age_ms",
 ];
 
 #[cfg(test)]

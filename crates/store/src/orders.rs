@@ -156,6 +156,19 @@ impl OrderStore {
         Ok(n == 1)
     }
 
+    /// Orders not yet terminal whose last change is older than `before`, oldest
+    /// first, at most `limit`: candidates for re-queueing if their job was lost.
+    pub async fn stale_unfinished(&self, before: DateTime<Utc>, limit: i64) -> Result<Vec<Uuid>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT id FROM orders WHERE status NOT IN ('confirmed', 'failed') AND updated_at < $1
+                 ORDER BY updated_at LIMIT $2",
+            )
+            .await?;
+        Ok(client.query(&stmt, &[&before, &limit]).await?.iter().map(|r| r.get(0)).collect())
+    }
+
     /// One order, without its events.
     pub async fn get(&self, id: Uuid) -> Result<Option<OrderRecord>, StoreError> {
         let client = self.pool.get().await?;

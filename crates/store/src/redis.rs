@@ -11,7 +11,7 @@ use crate::keys::Keys;
 use fred::clients::SubscriberClient;
 use fred::prelude::*;
 use fred::types::streams::XReadResponse;
-use fred::types::{ClusterHash, CustomCommand};
+use fred::types::{ClusterHash, CustomCommand, Expiration, SetOptions};
 use std::collections::HashMap;
 use std::time::Duration;
 use uuid::Uuid;
@@ -239,6 +239,37 @@ impl Bus {
 }
 
 impl Bus {
+    /// Moves a job that can never succeed to the dead-letter stream, with why, and
+    /// acknowledges it, in one round trip.
+    pub async fn dead_letter(&self, job: &Job, reason: &str) -> Result<(), StoreError> {
+        let order = job.order_id.map(|id| id.to_string()).unwrap_or_default();
+        let pipeline = self.client.pipeline();
+        let fields = vec![("entry", job.entry.as_str()), ("order", order.as_str()), ("reason", reason)];
+        let _: () = pipeline.xadd(self.keys.dead_letters(), false, None, "*", fields).await?;
+        let _: () = pipeline.xack(self.keys.stream(), self.keys.group(), job.entry.as_str()).await?;
+        let _: Vec<Value> = pipeline.all().await?;
+        Ok(())
+    }
+
+    /// Of `ids`, those not in the active set.
+    pub async fn inactive(&self, ids: &[Uuid]) -> Result<Vec<Uuid>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let members: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        let flags: Vec<bool> = self.client.smismember(self.keys.active(), members).await?;
+        Ok(ids.iter().zip(flags).filter(|(_, active)| !active).map(|(id, _)| *id).collect())
+    }
+
+    /// Takes a short-lived lock, so only one worker at a time does a chore.
+    pub async fn try_lock(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let key = format!("{}:lock:{name}", self.keys.namespace());
+        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let set: Option<String> =
+            self.client.set(key, holder, Some(Expiration::PX(ttl_ms)), Some(SetOptions::NX), false).await?;
+        Ok(set.is_some())
+    }
+
     /// Takes over jobs that other consumers have held unacknowledged for at least
     /// `min_idle` (`XAUTOCLAIM`), at most `count`, scanning the pending list from
     /// `cursor`. Returns the jobs and the cursor to continue from (`0-0` when the

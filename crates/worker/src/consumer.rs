@@ -28,6 +28,8 @@ pub struct Consumer {
     pub(crate) grace: Duration,
     /// Jobs idle this long in another consumer's hands are taken over.
     pub(crate) reclaim_idle: Duration,
+    /// Unfinished orders unchanged this long, and not in the active set, are re-queued.
+    pub(crate) sweep_age: Duration,
 }
 
 impl Consumer {
@@ -48,6 +50,8 @@ impl Consumer {
         let reclaim_every = (self.reclaim_idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(10));
         let mut next_reclaim = tokio::time::Instant::now();
         let mut reclaim_cursor = "0-0".to_owned();
+        let sweep_every = (self.sweep_age / 2).clamp(Duration::from_millis(250), Duration::from_secs(30));
+        let mut next_sweep = tokio::time::Instant::now() + sweep_every;
         while !shutdown.is_cancelled() {
             while tasks.try_join_next().is_some() {}
             // The semaphore is never closed, so acquiring only waits.
@@ -60,6 +64,12 @@ impl Consumer {
             let mut held = vec![first];
             while let Ok(p) = permits.clone().try_acquire_owned() {
                 held.push(p);
+            }
+            if tokio::time::Instant::now() >= next_sweep {
+                next_sweep = tokio::time::Instant::now() + sweep_every;
+                if let Err(e) = self.sweep().await {
+                    warn!(error = %e, "sweeping for lost orders failed");
+                }
             }
             // Now and then, take over jobs a stopped or stalled worker left pending.
             if tokio::time::Instant::now() >= next_reclaim {
@@ -92,6 +102,14 @@ impl Consumer {
                     jobs
                 }
                 Err(e) => {
+                    // Redis lost its data (a restart without persistence): the group is
+                    // gone with the stream. Recreate it; the sweeper re-queues lost orders.
+                    if e.to_string().contains("NOGROUP") || format!("{e:?}").contains("NOGROUP") {
+                        warn!("the consumer group is gone; recreating it");
+                        if let Err(e) = self.bus.ensure_group().await {
+                            warn!(error = %e, "could not recreate the consumer group");
+                        }
+                    }
                     warn!(error = %e, retry_in_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX), "reading the job stream failed");
                     tokio::select! {
                         () = tokio::time::sleep(backoff) => {}
@@ -165,8 +183,10 @@ impl Consumer {
     async fn process(&self, job: Job, order: Option<oee_store::OrderRecord>) {
         let Some(order) = order else {
             // No order behind the job: nothing can ever execute it.
-            warn!(entry = %job.entry, order_id = ?job.order_id, "job names no stored order; acknowledging it");
-            self.ack(&job).await;
+            warn!(entry = %job.entry, order_id = ?job.order_id, "job names no stored order; dead-lettering it");
+            if let Err(e) = self.bus.dead_letter(&job, "the job names no stored order").await {
+                warn!(entry = %job.entry, error = %e, "could not dead-letter a job; it stays pending");
+            }
             return;
         };
         let id = order.id;
@@ -182,6 +202,26 @@ impl Consumer {
                 error!(order_id = %id, error = %e, "order processing stopped; the job stays pending")
             }
         }
+    }
+
+    /// Re-queues orders whose job was lost: stored but never queued (the API died
+    /// between the two writes) or queued in a Redis that lost its data. An order
+    /// is in the active set from submit to terminal, so one that is unfinished,
+    /// unchanged for `sweep_age`, and not in the set has no job anywhere. One
+    /// worker sweeps at a time; a duplicate job would be harmless anyway (every
+    /// write is guarded), only wasteful.
+    pub async fn sweep(&self) -> Result<usize, StoreError> {
+        if !self.bus.try_lock("sweeper", self.reader.consumer(), self.sweep_age).await? {
+            return Ok(0);
+        }
+        let before = chrono::Utc::now() - self.sweep_age;
+        let stale = self.executor.orders.stale_unfinished(before, 500).await?;
+        let lost = self.bus.inactive(&stale).await?;
+        for id in &lost {
+            warn!(order_id = %id, "re-queueing an order whose job was lost");
+            self.bus.enqueue(*id).await?;
+        }
+        Ok(lost.len())
     }
 
     async fn ack(&self, job: &Job) {

@@ -152,13 +152,16 @@ async fn a_redelivered_finished_order_is_not_executed_again() -> Result<(), Stor
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_job_naming_no_order_is_acknowledged() -> Result<(), StoreError> {
+async fn a_job_naming_no_order_is_dead_lettered_without_blocking_others() -> Result<(), StoreError> {
     let env = TestEnv::new().await.expect("env");
     let bus = env.bus().await.expect("bus");
     bus.enqueue(Uuid::now_v7()).await?; // no such order stored
+    let good = submit(&env, r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#).await;
     let worker = oee_worker::build(&env.settings).await.expect("worker");
-    assert_eq!(worker.run_until_idle().await?, 1);
-    assert_eq!(pending_jobs(&env).await, 0);
+    assert_eq!(worker.run_until_idle().await?, 2);
+    let stats = bus.stats().await?;
+    assert_eq!((stats.pending, stats.dead_letters), (0, 1), "{stats:?}");
+    assert_eq!(statuses(&events(&env, good).await).last(), Some(&"confirmed"), "the good order went through");
     env.cleanup().await.expect("cleanup");
     Ok(())
 }
@@ -320,4 +323,48 @@ async fn concurrent_swaps_on_the_shared_chain_equal_applying_them_one_by_one() {
         assert_eq!(live.iter().find(|p| p.id == pool.id), Some(pool), "{} ends in the same state", pool.id);
     }
     env.cleanup().await.expect("cleanup");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_whose_job_was_lost_are_swept_back_into_the_queue() -> Result<(), StoreError> {
+    let mut env = TestEnv::new().await.expect("env");
+    env.settings.sweep_age_ms = 500;
+    let worker = oee_worker::build(&env.settings).await.expect("worker");
+    let stop = CancellationToken::new();
+    let run = tokio::spawn({
+        let stop = stop.clone();
+        async move { worker.run(stop).await }
+    });
+    // Stored but never queued, as if the API died between its two writes…
+    let registry = TokenRegistry::default();
+    let orders = OrderStore::new(oee_store::pg::pool(&env.settings.pg()).expect("pool"));
+    let mut ids = Vec::new();
+    for amount in ["1", "2", "3"] {
+        let body = format!(r#"{{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"{amount}"}}"#);
+        let spec = parse_order(body.as_bytes(), &registry, Channel::Http).expect("valid").spec;
+        let id = Uuid::now_v7();
+        orders.insert(id, &spec, None, Utc::now()).await?;
+        ids.push(id);
+    }
+    // …and Redis losing its data under a running worker (stream, group and set gone).
+    let bus = env.bus().await.expect("bus");
+    let _: i64 = fred::interfaces::KeysInterface::del(bus.client(), vec![bus.keys().stream(), bus.keys().active()])
+        .await
+        .map_err(StoreError::from)?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    for id in &ids {
+        loop {
+            let e = events(&env, *id).await;
+            if e.last().is_some_and(|e| e["status"] == "confirmed") {
+                assert_well_formed(&e);
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "order {id} was never swept back: {e:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    stop.cancel();
+    run.await.expect("join")?;
+    env.cleanup().await.expect("cleanup");
+    Ok(())
 }
