@@ -122,3 +122,65 @@ async fn a_killed_workers_orders_are_finished_by_another_without_swapping_twice(
     assert_eq!(bus.stats().await.expect("stats").pending, 0, "every job acknowledged");
     env.cleanup().await.expect("cleanup");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_stopped_with_sigterm_finishes_its_orders_and_nothing_is_redone() {
+    let mut env = TestEnv::new().await.expect("env");
+    env.settings.venue_latency = "realistic".into();
+    env.settings.worker_concurrency = 4;
+    env.settings.tx_validity_secs = 3;
+    env.settings.reclaim_idle_ms = 2_000;
+    let registry = TokenRegistry::default();
+    let orders = OrderStore::new(oee_store::pg::pool(&env.settings.pg()).expect("pool"));
+    let bus = env.bus().await.expect("bus");
+    let db = env.db().await.expect("db");
+
+    let mut first = Killed(spawn_worker(&env));
+    for n in 0..10u32 {
+        let body = format!(r#"{{"tokenIn":"USDC","tokenOut":"SOL","amountIn":"{}"}}"#, 10 + n);
+        let spec = parse_order(body.as_bytes(), &registry, Channel::Http).expect("valid").spec;
+        let id = Uuid::now_v7();
+        orders.insert(id, &spec, None, Utc::now()).await.expect("insert");
+        bus.enqueue(id).await.expect("enqueue");
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while count(&db, "SELECT count(*) FROM orders WHERE status = 'submitted'").await < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "orders never got in flight");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = first.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    let exited = tokio::task::spawn_blocking(move || {
+        let status = first.0.wait().expect("wait");
+        (status, first)
+    });
+    let (status, _reaped) =
+        tokio::time::timeout(Duration::from_secs(30), exited).await.expect("exits in time").expect("join");
+    assert!(status.success(), "a graceful stop exits 0: {status:?}");
+    // Everything it had started, it finished: nothing is left mid-flight.
+    let mid_flight =
+        count(&db, "SELECT count(*) FROM orders WHERE status IN ('routing', 'building', 'submitted')").await;
+    assert_eq!(mid_flight, 0, "in-flight orders were finished within the grace period");
+
+    // Another worker does the rest; nothing finished is done again.
+    let second = oee_worker::build(&env.settings).await.expect("worker");
+    let stop = CancellationToken::new();
+    let run = tokio::spawn({
+        let stop = stop.clone();
+        async move { second.run(stop).await }
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while count(&db, "SELECT count(*) FROM orders WHERE status <> 'confirmed'").await > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "orders left unfinished");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.cancel();
+    run.await.expect("join").expect("worker ran");
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM orders WHERE attempts <> 1").await,
+        0,
+        "no order needed a second attempt"
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM chain.transactions").await, 10, "one swap per order");
+    env.cleanup().await.expect("cleanup");
+}
