@@ -20,11 +20,13 @@ use oee_runtime::Settings;
 use oee_store::{Bus, Keys, OrderStore};
 use state::AppState;
 use std::net::{SocketAddr, TcpListener};
+use tokio_util::sync::CancellationToken;
 
 /// A built, not yet running, API server.
 pub struct Api {
     pub server: Server,
     pub addr: SocketAddr,
+    stopping: CancellationToken,
 }
 
 impl std::fmt::Debug for Api {
@@ -37,6 +39,35 @@ impl Api {
     /// A handle to stop the server gracefully.
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
+    }
+
+    /// What stops this server gracefully; see [`Stopper::stop`].
+    pub fn stopper(&self) -> Stopper {
+        Stopper { handle: self.server.handle(), stopping: self.stopping.clone() }
+    }
+}
+
+/// Stops a server in the order a load balancer needs.
+#[derive(Clone)]
+pub struct Stopper {
+    handle: ServerHandle,
+    stopping: CancellationToken,
+}
+
+impl std::fmt::Debug for Stopper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stopper").finish_non_exhaustive()
+    }
+}
+
+impl Stopper {
+    /// Fails readiness and closes every socket with 1001 (going away) at once, so
+    /// clients reconnect elsewhere; waits `drain` for load balancers to notice;
+    /// then stops accepting and lets requests in progress finish.
+    pub async fn stop(&self, drain: std::time::Duration) {
+        self.stopping.cancel();
+        tokio::time::sleep(drain).await;
+        self.handle.stop(true).await;
     }
 }
 
@@ -52,6 +83,7 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
     }
     let subscriber = oee_store::redis::subscriber(&redis).await?;
     let hub = ws::hub::Hub::start(subscriber, Keys::new(&redis.namespace), settings.store_timeout());
+    let stopping = CancellationToken::new();
     let state = AppState {
         orders: OrderStore::new(pool),
         bus,
@@ -59,6 +91,7 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
         listing: oee_router::Listing::new(&registry),
         registry,
         store_timeout: settings.store_timeout(),
+        stopping: stopping.clone(),
     };
     let addr = listener.local_addr()?;
     let data = web::Data::new(state);
@@ -68,7 +101,7 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
         .shutdown_timeout(5)
         .listen(listener)?
         .run();
-    Ok(Api { server, addr })
+    Ok(Api { server, addr, stopping })
 }
 
 /// Every route, and the JSON errors for what matches none.

@@ -41,11 +41,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let listener = std::net::TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
     let api = oee_api::build(&settings, listener).await?;
     tracing::info!(addr = %api.addr, "oee-api listening");
-    let handle = api.handle();
+    let stopper = api.stopper();
+    let drain = std::time::Duration::from_millis(settings.shutdown_delay_ms);
     let stop = shutdown::on_signal();
     tokio::spawn(async move {
         stop.cancelled().await;
-        handle.stop(true).await;
+        stopper.stop(drain).await;
     });
     api.server.await?;
     Ok(())

@@ -5,6 +5,7 @@ use oee_domain::TokenRegistry;
 use oee_router::Listing;
 use oee_store::{Bus, OrderStore};
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -16,4 +17,6 @@ pub struct AppState {
     pub listing: Listing,
     /// Bound on store calls made for a request.
     pub store_timeout: Duration,
+    /// Cancelled when the process starts stopping: readiness fails, sockets close.
+    pub stopping: CancellationToken,
 }

@@ -43,6 +43,9 @@ pub struct Settings {
     pub retry_base_ms: u64,
     /// How long a stopping process may take to finish in-flight work.
     pub shutdown_grace_ms: u64,
+    /// How long a stopping API keeps serving after failing readiness, so load
+    /// balancers stop sending to it first (a Kubernetes preStop delay).
+    pub shutdown_delay_ms: u64,
     /// How long a sent transaction can still land (Solana: ~150 blocks, about a minute).
     pub tx_validity_secs: u64,
     /// A job unacknowledged this long is taken over by another worker.
@@ -71,6 +74,7 @@ impl Default for Settings {
             max_attempts: 3,
             retry_base_ms: 250,
             shutdown_grace_ms: 10_000,
+            shutdown_delay_ms: 0,
             tx_validity_secs: 60,
             reclaim_idle_ms: 120_000,
             sweep_age_ms: 60_000,
@@ -139,6 +143,7 @@ impl Settings {
         within("OEE_TX_VALIDITY_SECS", self.tx_validity_secs, 1..=600)?;
         within("OEE_RECLAIM_IDLE_MS", self.reclaim_idle_ms, 1_000..=3_600_000)?;
         within("OEE_SWEEP_AGE_MS", self.sweep_age_ms, 500..=86_400_000)?;
+        within("OEE_SHUTDOWN_DELAY_MS", self.shutdown_delay_ms, 0..=600_000)?;
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
             bail!("LOG_FORMAT must be pretty or json; got {:?}", self.log_format);
         }
@@ -228,6 +233,7 @@ const KNOWN: &[&str] = &[
     "max_attempts",
     "retry_base_ms",
     "shutdown_grace_ms",
+    "shutdown_delay_ms",
     "tx_validity_secs",
     "reclaim_idle_ms",
     "sweep_age_ms",

@@ -23,6 +23,10 @@ pub async fn health() -> HttpResponse {
 
 /// `GET /ready`: Postgres and Redis both answer.
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    if state.stopping.is_cancelled() {
+        // Take this replica out of rotation before it stops accepting.
+        return HttpResponse::ServiceUnavailable().json(json!({"status": "stopping"}));
+    }
     let bound = state.store_timeout;
     let (pg, redis) = tokio::join!(
         tokio::time::timeout(bound, oee_store::pg::ping(state.orders.pool())),

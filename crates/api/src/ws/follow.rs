@@ -111,6 +111,7 @@ impl Stream {
         let mut heard = Instant::now();
         loop {
             tokio::select! {
+                () = state.stopping.cancelled() => return close(CloseCode::Away, "server shutting down"),
                 delivery = follower.events.recv() => {
                     let Some(d) = delivery else { return close(CloseCode::Away, "server shutting down") };
                     if d.seq <= self.last_seq {

@@ -19,6 +19,7 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 
 pub struct RunningApi {
     pub addr: SocketAddr,
+    pub stopper: oee_api::Stopper,
     handle: ServerHandle,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -31,8 +32,8 @@ pub struct RunningWorker {
 pub async fn start_api(settings: &Settings) -> RunningApi {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let api = oee_api::build(settings, listener).await.expect("api builds");
-    let (addr, handle) = (api.addr, api.handle());
-    RunningApi { addr, handle, task: tokio::spawn(api.server) }
+    let (addr, handle, stopper) = (api.addr, api.handle(), api.stopper());
+    RunningApi { addr, handle, stopper, task: tokio::spawn(api.server) }
 }
 
 pub async fn start_worker(settings: &Settings) -> RunningWorker {
