@@ -1,0 +1,120 @@
+//! Outages with real processes: the test runs a Redis of its own (append-only
+//! persistence on), kills it mid-load and starts it again.
+
+mod common;
+
+use common::Engine;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `redis-server` owned by one test, on a free loopback port.
+struct PrivateRedis {
+    port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl PrivateRedis {
+    fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+        let dir = std::env::temp_dir().join(format!("oee-redis-{port}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let mut redis = Self { port, dir, child: None };
+        redis.spawn();
+        redis
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string(), "--save", ""])
+            .args(["--appendonly", "yes", "--appendfsync", "always"])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "redis did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL: a crash, not a clean shutdown.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+const ORDER: &str = r#"{"tokenIn":"USDC","tokenOut":"SOL","amountIn":"5"}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restart_mid_load_loses_nothing_accepted() {
+    let mut redis = PrivateRedis::start();
+    let url = redis.url();
+    let engine = Engine::start_with(1, true, |s| {
+        s.redis_url = url.clone();
+        s.store_timeout_ms = 1_000;
+        s.sweep_age_ms = 1_000;
+    })
+    .await;
+    let mut accepted = Vec::new();
+    for _ in 0..30 {
+        accepted.push(engine.accepted(ORDER).await);
+    }
+
+    redis.kill();
+    // While Redis is down: a prompt 503 naming it, and nothing left behind.
+    let (status, ready) = engine.get(0, "/ready").await;
+    assert_eq!((status, ready["redis"].as_str()), (503, Some("down")), "{ready}");
+    for _ in 0..5 {
+        let started = Instant::now();
+        let (status, body) = engine.submit(ORDER).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (503, Some("UNAVAILABLE")), "{body}");
+        assert!(started.elapsed() < Duration::from_secs(5), "answered in bounded time: {:?}", started.elapsed());
+    }
+
+    redis.spawn();
+    // Back: submissions succeed again once the clients have reconnected.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while accepted.len() < 45 {
+        let (status, body) = engine.submit(ORDER).await;
+        match status {
+            202 => accepted.push(body["orderId"].as_str().expect("id").to_owned()),
+            503 => tokio::time::sleep(Duration::from_millis(100)).await,
+            other => panic!("unexpected {other}: {body}"),
+        }
+        assert!(Instant::now() < deadline, "submissions never recovered");
+    }
+    for id in &accepted {
+        let order = engine.until_terminal(id).await;
+        assert_eq!(order["status"], "confirmed", "{order}");
+        let seqs: Vec<u64> =
+            order["events"].as_array().expect("events").iter().map(|e| e["seq"].as_u64().expect("seq")).collect();
+        assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "gapless log for {id}");
+    }
+    let db = engine.env.db().await.expect("db");
+    let stored: i64 = db.query_one("SELECT count(*) FROM orders", &[]).await.expect("count").get(0);
+    assert_eq!(stored, accepted.len() as i64, "refused submissions left nothing behind");
+    let swaps: i64 = db.query_one("SELECT count(*) FROM chain.transactions", &[]).await.expect("count").get(0);
+    assert_eq!(swaps, accepted.len() as i64, "one swap per order");
+    engine.stop().await;
+}
