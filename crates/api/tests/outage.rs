@@ -118,3 +118,157 @@ async fn a_redis_restart_mid_load_loses_nothing_accepted() {
     assert_eq!(swaps, accepted.len() as i64, "one swap per order");
     engine.stop().await;
 }
+
+/// A PostgreSQL cluster owned by one test (initdb'd on the spot), on a free port.
+struct PrivatePostgres {
+    port: u16,
+    dir: PathBuf,
+    bin: PathBuf,
+}
+
+impl PrivatePostgres {
+    fn start() -> Self {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL server binaries in /usr/lib/postgresql")
+            .filter_map(Result::ok)
+            .map(|e| e.path().join("bin"))
+            .filter(|p| p.join("initdb").exists())
+            .max()
+            .expect("an initdb");
+        let port = TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+        let dir = std::env::temp_dir().join(format!("oee-pg-{port}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let pg = Self { port, dir, bin };
+        // initdb refuses to run as root: run the cluster as the postgres user then.
+        if is_root() {
+            run(Command::new("chown").arg("-R").arg("postgres:postgres").arg(&pg.dir));
+        }
+        pg.as_owner(&format!(
+            "{} -D {} -A trust -U postgres --no-sync >/dev/null",
+            pg.bin.join("initdb").display(),
+            pg.data().display()
+        ));
+        pg.start_server();
+        pg
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    fn as_owner(&self, script: &str) {
+        if is_root() {
+            run(Command::new("su").args(["postgres", "-s", "/bin/sh", "-c", script]));
+        } else {
+            run(Command::new("sh").args(["-c", script]));
+        }
+    }
+
+    fn start_server(&self) {
+        self.as_owner(&format!(
+            "{} -D {} -w -t 30 -l {}/log -o '-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off' start >/dev/null",
+            self.bin.join("pg_ctl").display(),
+            self.data().display(),
+            self.dir.display(),
+            self.port,
+            self.dir.display()
+        ));
+    }
+
+    /// An immediate stop: what a crash looks like to clients.
+    fn crash(&self) {
+        self.as_owner(&format!(
+            "{} -D {} -m immediate stop >/dev/null",
+            self.bin.join("pg_ctl").display(),
+            self.data().display()
+        ));
+    }
+
+    fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        self.crash();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0"))
+}
+
+fn run(command: &mut Command) {
+    let status = command.status().expect("command runs");
+    assert!(status.success(), "{command:?} failed: {status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_crash_mid_load_loses_nothing_accepted() {
+    let pg = PrivatePostgres::start();
+    let (admin, _conn) = {
+        let (client, connection) =
+            tokio_postgres::connect(&pg.url("postgres"), tokio_postgres::NoTls).await.expect("connect");
+        (client, tokio::spawn(connection))
+    };
+    admin.batch_execute("CREATE DATABASE oee").await.expect("create");
+    oee_store::migrate(&pg.url("oee")).await.expect("migrate");
+    let url = pg.url("oee");
+    let engine = Engine::start_with(1, true, |s| {
+        s.database_url = url.clone();
+        s.venue_latency = "realistic".into();
+        s.worker_concurrency = 32;
+        s.store_timeout_ms = 1_000;
+        s.tx_validity_secs = 3;
+        s.reclaim_idle_ms = 2_000;
+        s.sweep_age_ms = 1_000;
+    })
+    .await;
+    let mut accepted = Vec::new();
+    for _ in 0..20 {
+        accepted.push(engine.accepted(ORDER).await);
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await; // orders in flight
+
+    pg.crash();
+    let (status, ready) = engine.get(0, "/ready").await;
+    assert_eq!((status, ready["postgres"].as_str()), (503, Some("down")), "{ready}");
+    for _ in 0..3 {
+        let started = Instant::now();
+        let (status, body) = engine.submit(ORDER).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (503, Some("UNAVAILABLE")), "{body}");
+        assert!(started.elapsed() < Duration::from_secs(5), "answered in bounded time: {:?}", started.elapsed());
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    pg.start_server();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while accepted.len() < 30 {
+        let (status, body) = engine.submit(ORDER).await;
+        match status {
+            202 => accepted.push(body["orderId"].as_str().expect("id").to_owned()),
+            503 => tokio::time::sleep(Duration::from_millis(200)).await,
+            other => panic!("unexpected {other}: {body}"),
+        }
+        assert!(Instant::now() < deadline, "submissions never recovered");
+    }
+    for id in &accepted {
+        let order = engine.until_terminal(id).await;
+        assert_eq!(order["status"], "confirmed", "{order}");
+        let seqs: Vec<u64> =
+            order["events"].as_array().expect("events").iter().map(|e| e["seq"].as_u64().expect("seq")).collect();
+        assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "gapless log for {id}");
+    }
+    let (db, _conn) = {
+        let (client, connection) =
+            tokio_postgres::connect(&pg.url("oee"), tokio_postgres::NoTls).await.expect("connect");
+        (client, tokio::spawn(connection))
+    };
+    let stored: i64 = db.query_one("SELECT count(*) FROM orders", &[]).await.expect("count").get(0);
+    assert_eq!(stored, accepted.len() as i64, "refused submissions left nothing behind");
+    let swaps: i64 = db.query_one("SELECT count(*) FROM chain.transactions", &[]).await.expect("count").get(0);
+    assert_eq!(swaps, accepted.len() as i64, "one swap per order");
+    engine.stop().await;
+}
