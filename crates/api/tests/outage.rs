@@ -272,3 +272,67 @@ async fn a_postgres_crash_mid_load_loses_nothing_accepted() {
     assert_eq!(swaps, accepted.len() as i64, "one swap per order");
     engine.stop().await;
 }
+
+/// Follows a socket until the order ends or the connection dies; returns what it
+/// saw and whether it ended normally (a close frame).
+async fn follow_until_cut(url: &str) -> (Vec<serde_json::Value>, bool) {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("connects");
+    let mut events = Vec::new();
+    while let Ok(Some(message)) = tokio::time::timeout(Duration::from_secs(20), socket.next()).await {
+        match message {
+            Ok(Message::Text(text)) => events.push(serde_json::from_str(&text).expect("json")),
+            Ok(Message::Close(_)) => return (events, true),
+            Ok(_) => {}
+            Err(_) => return (events, false),
+        }
+    }
+    (events, false)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_of_a_killed_api_replica_reconnect_elsewhere_and_miss_nothing() {
+    let engine = Engine::start_with(1, true, |s| s.venue_latency = "realistic".into()).await;
+    // Replica A is a real process, so it can be killed with SIGKILL.
+    let port = TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let s = &engine.env.settings;
+    let mut api_a = Command::new(env!("CARGO_BIN_EXE_oee-api"))
+        .env("DATABASE_URL", &s.database_url)
+        .env("REDIS_URL", &s.redis_url)
+        .env("OEE_NAMESPACE", &s.namespace)
+        .env("OEE_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("oee-api starts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while reqwest::get(format!("http://127.0.0.1:{port}/ready")).await.map(|r| r.status().as_u16()).ok() != Some(200) {
+        assert!(Instant::now() < deadline, "replica A never got ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut followers = Vec::new();
+    for _ in 0..8 {
+        let id = engine.accepted(ORDER).await;
+        let url = format!("ws://127.0.0.1:{port}/api/orders/{id}/ws");
+        followers.push((id, tokio::spawn(async move { follow_until_cut(&url).await })));
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await; // mid-flight: routing or building seen
+    api_a.kill().expect("SIGKILL");
+    api_a.wait().expect("reaped");
+    for (id, follower) in followers {
+        let (mut events, ended) = follower.await.expect("follower");
+        assert!(!ended, "replica A died before the order finished");
+        let last = events.last().and_then(|e| e["seq"].as_u64()).unwrap_or(0);
+        // Reconnect to the surviving replica from the last seq seen.
+        let url = engine.ws_url(0, &format!("/api/orders/{id}/ws?fromSeq={last}"));
+        let rest = common::follow_url(&url).await;
+        events.extend(rest.events.iter().cloned());
+        let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().expect("seq")).collect();
+        assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "no gap, no duplicate for {id}");
+        assert_eq!(events.last().map(|e| e["status"].clone()), Some("confirmed".into()), "{events:?}");
+        assert_eq!(rest.close, Some(tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::Normal));
+    }
+    engine.stop().await;
+}
