@@ -52,6 +52,8 @@ pub struct Settings {
     pub reclaim_idle_ms: u64,
     /// An unfinished order unchanged this long and absent from the active set is re-queued.
     pub sweep_age_ms: u64,
+    /// A job delivered more often than this goes to the dead-letter stream.
+    pub max_deliveries: u64,
     /// Tokens added to the built-in registry (config file only).
     pub tokens: Vec<Token>,
 }
@@ -78,6 +80,7 @@ impl Default for Settings {
             tx_validity_secs: 60,
             reclaim_idle_ms: 120_000,
             sweep_age_ms: 60_000,
+            max_deliveries: 5,
             tokens: Vec::new(),
         }
     }
@@ -143,6 +146,7 @@ impl Settings {
         within("OEE_TX_VALIDITY_SECS", self.tx_validity_secs, 1..=600)?;
         within("OEE_RECLAIM_IDLE_MS", self.reclaim_idle_ms, 1_000..=3_600_000)?;
         within("OEE_SWEEP_AGE_MS", self.sweep_age_ms, 500..=86_400_000)?;
+        within("OEE_MAX_DELIVERIES", self.max_deliveries, 1..=1_000)?;
         within("OEE_SHUTDOWN_DELAY_MS", self.shutdown_delay_ms, 0..=600_000)?;
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
             bail!("LOG_FORMAT must be pretty or json; got {:?}", self.log_format);
@@ -237,6 +241,7 @@ const KNOWN: &[&str] = &[
     "tx_validity_secs",
     "reclaim_idle_ms",
     "sweep_age_ms",
+    "max_deliveries",
 ];
 
 #[cfg(test)]

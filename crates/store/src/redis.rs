@@ -251,6 +251,30 @@ impl Bus {
         Ok(())
     }
 
+    /// How many times each job has been delivered (`XPENDING`), in one round trip.
+    /// A job no longer pending counts as 0.
+    pub async fn deliveries(&self, jobs: &[Job]) -> Result<Vec<u64>, StoreError> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pipeline = self.client.pipeline();
+        for job in jobs {
+            let cmd = CustomCommand::new_static("XPENDING", ClusterHash::FirstKey, false);
+            let args =
+                vec![self.keys.stream(), self.keys.group(), job.entry.clone(), job.entry.clone(), "1".to_owned()];
+            let _: () = pipeline.custom(cmd, args).await?;
+        }
+        let replies: Vec<Value> = pipeline.all().await?;
+        Ok(replies
+            .into_iter()
+            .map(|reply| {
+                // [[id, consumer, idle ms, times delivered]]
+                let row = reply.into_array().into_iter().next().map(Value::into_array).unwrap_or_default();
+                row.get(3).and_then(Value::as_u64).unwrap_or(0)
+            })
+            .collect())
+    }
+
     /// Of `ids`, those not in the active set.
     pub async fn inactive(&self, ids: &[Uuid]) -> Result<Vec<Uuid>, StoreError> {
         if ids.is_empty() {

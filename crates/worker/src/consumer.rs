@@ -30,6 +30,8 @@ pub struct Consumer {
     pub(crate) reclaim_idle: Duration,
     /// Unfinished orders unchanged this long, and not in the active set, are re-queued.
     pub(crate) sweep_age: Duration,
+    /// A job delivered more often than this is dead-lettered.
+    pub(crate) max_deliveries: u64,
 }
 
 impl Consumer {
@@ -82,7 +84,23 @@ impl Consumer {
                     Ok((jobs, cursor)) if !jobs.is_empty() => {
                         reclaim_cursor = cursor;
                         info!(jobs = jobs.len(), "reclaimed jobs from an idle consumer");
-                        for (job, order) in self.load(jobs).await {
+                        let counts = self.bus.deliveries(&jobs).await.unwrap_or_else(|e| {
+                            warn!(error = %e, "could not read delivery counts");
+                            vec![0; jobs.len()]
+                        });
+                        let (mut retry, mut exhausted) = (Vec::new(), Vec::new());
+                        for (job, count) in jobs.into_iter().zip(counts) {
+                            if count > self.max_deliveries { exhausted.push(job) } else { retry.push(job) }
+                        }
+                        for (job, order) in self.load(exhausted).await {
+                            let permit = held.pop();
+                            let this = self.clone();
+                            tasks.spawn(async move {
+                                this.dead_letter(job, order).await;
+                                drop(permit);
+                            });
+                        }
+                        for (job, order) in self.load(retry).await {
                             let permit = held.pop();
                             let this = self.clone();
                             tasks.spawn(async move {
@@ -201,6 +219,30 @@ impl Consumer {
             Err(e) => {
                 error!(order_id = %id, error = %e, "order processing stopped; the job stays pending")
             }
+        }
+    }
+
+    /// Gives up on a job delivered too many times: its order ends `failed` with
+    /// `DEAD_LETTERED` (unless a sent attempt landed), and the job moves to the
+    /// dead-letter stream.
+    async fn dead_letter(&self, job: Job, order: Option<oee_store::OrderRecord>) {
+        let reason = format!("delivered more than {} times without finishing", self.max_deliveries);
+        if let Some(order) = order {
+            let error = oee_domain::ErrorInfo::new(oee_domain::FailureCode::DeadLettered, reason.clone());
+            match self.executor.give_up(order, error).await {
+                Ok(_) => {}
+                Err(e) => {
+                    warn!(entry = %job.entry, error = %e, "could not give the order up; the job stays pending");
+                    return;
+                }
+            }
+        }
+        if let Err(e) = self.bus.dead_letter(&job, &reason).await {
+            warn!(entry = %job.entry, error = %e, "could not dead-letter a job; it stays pending");
+        } else if let Some(id) = job.order_id
+            && let Err(e) = self.bus.deactivate(id).await
+        {
+            warn!(order_id = %id, error = %e, "could not remove the order from the active set");
         }
     }
 

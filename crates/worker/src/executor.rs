@@ -86,16 +86,10 @@ impl Executor {
                 ErrorInfo::new(FailureCode::InvalidOrder, format!("order type {:?} cannot run", order.order_type));
             return self.finish(&mut p, EventDetail::Failed { error, attempts: order.attempts }).await;
         };
-        if order.status == OrderStatus::Submitted {
-            // Picked up with an attempt already sent — by a worker that died or
-            // stalled. That transaction can land until its validity runs out; only
-            // after that does "has it landed?" have a final answer.
-            let expiry = order.updated_at + self.tx_validity + Duration::from_secs(1);
-            if let Ok(wait) = (expiry - Utc::now()).to_std() {
-                info!(wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "waiting out a sent attempt");
-                tokio::time::sleep(wait).await;
-            }
-        }
+        // Picked up with an attempt already sent — by a worker that died or stalled.
+        // That transaction can land until its validity runs out; only after that
+        // does "has it landed?" have a final answer.
+        self.wait_out_sent_attempt(&order).await;
         let mut last_error: Option<ErrorInfo> = None;
         let mut attempt = order.attempts;
         loop {
@@ -125,6 +119,41 @@ impl Executor {
                     warn!(attempt, code = %error.code, error = %error.message, "attempt failed transiently");
                     last_error = Some(error);
                 }
+            }
+        }
+    }
+
+    /// Ends an order that cannot be processed (e.g. its job was delivered too many
+    /// times) with `error` — unless a sent attempt landed, which confirms it
+    /// instead. A sent attempt is waited out first, so the answer is final.
+    pub async fn give_up(&self, order: OrderRecord, error: ErrorInfo) -> Result<Outcome, StoreError> {
+        let span = info_span!("order", order_id = %order.id);
+        async move {
+            let mut p = Progress { id: order.id, seq: order.last_seq, status: order.status };
+            if p.status.is_terminal() {
+                return Ok(Outcome::Finished(p.status));
+            }
+            self.wait_out_sent_attempt(&order).await;
+            if order.attempts > 0
+                && let Some(spec) = spec_of(&order)
+                && let Some(done) = self.find_landed(order.id, order.attempts).await
+            {
+                return self.confirm(&mut p, &spec, order.attempts, &done).await;
+            }
+            warn!(code = %error.code, error = %error.message, "giving the order up");
+            self.finish(&mut p, EventDetail::Failed { error, attempts: order.attempts }).await
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// If an attempt was sent (status `submitted`), waits until it can no longer land.
+    async fn wait_out_sent_attempt(&self, order: &OrderRecord) {
+        if order.status == OrderStatus::Submitted {
+            let expiry = order.updated_at + self.tx_validity + Duration::from_secs(1);
+            if let Ok(wait) = (expiry - Utc::now()).to_std() {
+                info!(wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "waiting out a sent attempt");
+                tokio::time::sleep(wait).await;
             }
         }
     }

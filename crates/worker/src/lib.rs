@@ -55,6 +55,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
         grace: Duration::from_millis(settings.shutdown_grace_ms),
         reclaim_idle: Duration::from_millis(settings.reclaim_idle_ms),
         sweep_age: Duration::from_millis(settings.sweep_age_ms),
+        max_deliveries: settings.max_deliveries,
     })
 }
 

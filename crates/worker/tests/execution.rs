@@ -368,3 +368,53 @@ async fn orders_whose_job_was_lost_are_swept_back_into_the_queue() -> Result<(),
     env.cleanup().await.expect("cleanup");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_delivered_too_many_times_is_dead_lettered_and_its_order_failed() -> Result<(), StoreError> {
+    let mut env = TestEnv::new().await.expect("env");
+    env.settings.reclaim_idle_ms = 1_000;
+    env.settings.max_deliveries = 3;
+    let id = submit(&env, r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#).await;
+    let bus = env.bus().await.expect("bus");
+    bus.ensure_group().await?;
+    // Consumers that take the job and never finish it (crashing, say), again and again.
+    let redis = env.settings.redis();
+    let ghost = oee_store::StreamReader::new(
+        oee_store::redis::blocking_client(&redis).await?,
+        bus.keys().clone(),
+        "ghost-0".to_owned(),
+    );
+    assert_eq!(ghost.read(1, Duration::from_millis(10)).await?.len(), 1);
+    for n in 1..=3 {
+        let (jobs, _) = bus.reclaim(&format!("ghost-{n}"), Duration::ZERO, "0-0", 10).await?;
+        assert_eq!(jobs.len(), 1);
+    }
+    let pending = bus.stats().await?;
+    assert_eq!(pending.pending, 1);
+
+    let worker = oee_worker::build(&env.settings).await.expect("worker");
+    let stop = CancellationToken::new();
+    let run = tokio::spawn({
+        let stop = stop.clone();
+        async move { worker.run(stop).await }
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let e = loop {
+        let e = events(&env, id).await;
+        if e.last().is_some_and(|e| e["status"] == "failed") {
+            break e;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never dead-lettered: {e:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    stop.cancel();
+    run.await.expect("join")?;
+    assert_well_formed(&e);
+    assert_eq!(statuses(&e), ["pending", "failed"], "nothing was executed");
+    assert_eq!(e[1]["error"]["code"], "DEAD_LETTERED");
+    let stats = bus.stats().await?;
+    assert_eq!((stats.pending, stats.dead_letters), (0, 1), "{stats:?}");
+    assert!(bus.active().await?.is_empty());
+    env.cleanup().await.expect("cleanup");
+    Ok(())
+}
