@@ -116,6 +116,8 @@ async fn a_redis_restart_mid_load_loses_nothing_accepted() {
     assert_eq!(stored, accepted.len() as i64, "refused submissions left nothing behind");
     let swaps: i64 = db.query_one("SELECT count(*) FROM chain.transactions", &[]).await.expect("count").get(0);
     assert_eq!(swaps, accepted.len() as i64, "one swap per order");
+    let wrong = oee_testkit::ledger_violations(&db).await.expect("ledger");
+    assert!(wrong.is_empty(), "{wrong:#?}");
     engine.stop().await;
 }
 
@@ -270,6 +272,8 @@ async fn a_postgres_crash_mid_load_loses_nothing_accepted() {
     assert_eq!(stored, accepted.len() as i64, "refused submissions left nothing behind");
     let swaps: i64 = db.query_one("SELECT count(*) FROM chain.transactions", &[]).await.expect("count").get(0);
     assert_eq!(swaps, accepted.len() as i64, "one swap per order");
+    let wrong = oee_testkit::ledger_violations(&db).await.expect("ledger");
+    assert!(wrong.is_empty(), "{wrong:#?}");
     engine.stop().await;
 }
 
@@ -334,5 +338,8 @@ async fn clients_of_a_killed_api_replica_reconnect_elsewhere_and_miss_nothing() 
         assert_eq!(events.last().map(|e| e["status"].clone()), Some("confirmed".into()), "{events:?}");
         assert_eq!(rest.close, Some(tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::Normal));
     }
+    let db = engine.env.db().await.expect("db");
+    let wrong = oee_testkit::ledger_violations(&db).await.expect("ledger");
+    assert!(wrong.is_empty(), "{wrong:#?}");
     engine.stop().await;
 }

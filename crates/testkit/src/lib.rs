@@ -130,6 +130,46 @@ impl Drop for TestEnv {
     }
 }
 
+/// Checks the invariants every fault test ends with, on the database at `db`:
+/// every order has exactly one terminal event and it is the last, its `seq` runs
+/// 1..=n with no gap, and the simulated chain holds at most one landed swap per
+/// order — exactly one for a confirmed order. Returns what is wrong, if anything.
+pub async fn ledger_violations(db: &tokio_postgres::Client) -> anyhow::Result<Vec<String>> {
+    let mut wrong = Vec::new();
+    let logs = db
+        .query(
+            "SELECT o.id, o.status, o.last_seq,
+                    (SELECT count(*) FROM order_events e WHERE e.order_id = o.id) AS events,
+                    (SELECT max(seq) FROM order_events e WHERE e.order_id = o.id) AS top,
+                    (SELECT count(*) FROM order_events e WHERE e.order_id = o.id AND e.status IN ('confirmed', 'failed')) AS terminals,
+                    (SELECT status FROM order_events e WHERE e.order_id = o.id ORDER BY seq DESC LIMIT 1) AS last
+             FROM orders o",
+            &[],
+        )
+        .await?;
+    let landed: std::collections::HashSet<String> =
+        db.query("SELECT id FROM chain.transactions", &[]).await?.iter().map(|r| r.get(0)).collect();
+    for row in logs {
+        let id: uuid::Uuid = row.get(0);
+        let status: String = row.get(1);
+        let (last_seq, events, top, terminals): (i32, i64, Option<i32>, i64) =
+            (row.get(2), row.get(3), row.get(4), row.get(5));
+        let last: Option<String> = row.get(6);
+        if i64::from(last_seq) != events || top != Some(last_seq) {
+            wrong.push(format!("{id}: seq gap (last_seq {last_seq}, {events} events, max {top:?})"));
+        }
+        if terminals != 1 || !matches!(last.as_deref(), Some("confirmed" | "failed")) {
+            wrong.push(format!("{id}: {terminals} terminal events, last {last:?}"));
+        }
+        let swaps = (1..=3).filter(|n| landed.contains(&oee_router::transaction_id(id, *n))).count();
+        let expected = usize::from(status == "confirmed");
+        if swaps != expected {
+            wrong.push(format!("{id}: {status} with {swaps} landed swaps"));
+        }
+    }
+    Ok(wrong)
+}
+
 /// Test logs go to the test harness's captured output; `RUST_LOG` filters them.
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
