@@ -66,6 +66,36 @@ impl Drop for PrivateRedis {
 
 const ORDER: &str = r#"{"tokenIn":"USDC","tokenOut":"SOL","amountIn":"5"}"#;
 
+/// Submits until `accepted` holds `target` orders, waiting out 503s (a store
+/// coming back), for at most `patience`.
+async fn submit_until(engine: &Engine, accepted: &mut Vec<String>, target: usize, patience: Duration) {
+    let deadline = Instant::now() + patience;
+    while accepted.len() < target {
+        let (status, body) = engine.submit(ORDER).await;
+        match status {
+            202 => accepted.push(body["orderId"].as_str().expect("id").to_owned()),
+            503 => tokio::time::sleep(Duration::from_millis(100)).await,
+            other => panic!("unexpected {other}: {body}"),
+        }
+        assert!(Instant::now() < deadline, "submissions never recovered");
+    }
+}
+
+/// Every accepted order confirmed with a gapless log, nothing else stored, one
+/// swap each, and the shared ledger check.
+async fn assert_every_accepted_order_confirmed_once(engine: &Engine, accepted: &[String], db: &tokio_postgres::Client) {
+    for id in accepted {
+        let order = engine.until_terminal(id).await;
+        assert_eq!(order["status"], "confirmed", "{order}");
+    }
+    let stored: i64 = db.query_one("SELECT count(*) FROM orders", &[]).await.expect("count").get(0);
+    assert_eq!(stored, accepted.len() as i64, "refused submissions left nothing behind");
+    let swaps: i64 = db.query_one("SELECT count(*) FROM chain.transactions", &[]).await.expect("count").get(0);
+    assert_eq!(swaps, accepted.len() as i64, "one swap per order");
+    let wrong = oee_testkit::ledger_violations(db).await.expect("ledger");
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_restart_mid_load_loses_nothing_accepted() {
     let mut redis = PrivateRedis::start();
@@ -94,30 +124,9 @@ async fn a_redis_restart_mid_load_loses_nothing_accepted() {
 
     redis.spawn();
     // Back: submissions succeed again once the clients have reconnected.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while accepted.len() < 45 {
-        let (status, body) = engine.submit(ORDER).await;
-        match status {
-            202 => accepted.push(body["orderId"].as_str().expect("id").to_owned()),
-            503 => tokio::time::sleep(Duration::from_millis(100)).await,
-            other => panic!("unexpected {other}: {body}"),
-        }
-        assert!(Instant::now() < deadline, "submissions never recovered");
-    }
-    for id in &accepted {
-        let order = engine.until_terminal(id).await;
-        assert_eq!(order["status"], "confirmed", "{order}");
-        let seqs: Vec<u64> =
-            order["events"].as_array().expect("events").iter().map(|e| e["seq"].as_u64().expect("seq")).collect();
-        assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "gapless log for {id}");
-    }
+    submit_until(&engine, &mut accepted, 45, Duration::from_secs(20)).await;
     let db = engine.env.db().await.expect("db");
-    let stored: i64 = db.query_one("SELECT count(*) FROM orders", &[]).await.expect("count").get(0);
-    assert_eq!(stored, accepted.len() as i64, "refused submissions left nothing behind");
-    let swaps: i64 = db.query_one("SELECT count(*) FROM chain.transactions", &[]).await.expect("count").get(0);
-    assert_eq!(swaps, accepted.len() as i64, "one swap per order");
-    let wrong = oee_testkit::ledger_violations(&db).await.expect("ledger");
-    assert!(wrong.is_empty(), "{wrong:#?}");
+    assert_every_accepted_order_confirmed_once(&engine, &accepted, &db).await;
     engine.stop().await;
 }
 
@@ -246,34 +255,13 @@ async fn a_postgres_crash_mid_load_loses_nothing_accepted() {
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     pg.start_server();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while accepted.len() < 30 {
-        let (status, body) = engine.submit(ORDER).await;
-        match status {
-            202 => accepted.push(body["orderId"].as_str().expect("id").to_owned()),
-            503 => tokio::time::sleep(Duration::from_millis(200)).await,
-            other => panic!("unexpected {other}: {body}"),
-        }
-        assert!(Instant::now() < deadline, "submissions never recovered");
-    }
-    for id in &accepted {
-        let order = engine.until_terminal(id).await;
-        assert_eq!(order["status"], "confirmed", "{order}");
-        let seqs: Vec<u64> =
-            order["events"].as_array().expect("events").iter().map(|e| e["seq"].as_u64().expect("seq")).collect();
-        assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "gapless log for {id}");
-    }
+    submit_until(&engine, &mut accepted, 30, Duration::from_secs(30)).await;
     let (db, _conn) = {
         let (client, connection) =
             tokio_postgres::connect(&pg.url("oee"), tokio_postgres::NoTls).await.expect("connect");
         (client, tokio::spawn(connection))
     };
-    let stored: i64 = db.query_one("SELECT count(*) FROM orders", &[]).await.expect("count").get(0);
-    assert_eq!(stored, accepted.len() as i64, "refused submissions left nothing behind");
-    let swaps: i64 = db.query_one("SELECT count(*) FROM chain.transactions", &[]).await.expect("count").get(0);
-    assert_eq!(swaps, accepted.len() as i64, "one swap per order");
-    let wrong = oee_testkit::ledger_violations(&db).await.expect("ledger");
-    assert!(wrong.is_empty(), "{wrong:#?}");
+    assert_every_accepted_order_confirmed_once(&engine, &accepted, &db).await;
     engine.stop().await;
 }
 

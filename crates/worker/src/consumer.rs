@@ -10,7 +10,7 @@ use oee_store::{Bus, Job, StoreError, StreamReader};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
@@ -92,22 +92,8 @@ impl Consumer {
                         for (job, count) in jobs.into_iter().zip(counts) {
                             if count > self.max_deliveries { exhausted.push(job) } else { retry.push(job) }
                         }
-                        for (job, order) in self.load(exhausted).await {
-                            let permit = held.pop();
-                            let this = self.clone();
-                            tasks.spawn(async move {
-                                this.dead_letter(job, order).await;
-                                drop(permit);
-                            });
-                        }
-                        for (job, order) in self.load(retry).await {
-                            let permit = held.pop();
-                            let this = self.clone();
-                            tasks.spawn(async move {
-                                this.process(job, order).await;
-                                drop(permit);
-                            });
-                        }
+                        self.spawn_jobs(&mut tasks, &mut held, exhausted, true).await;
+                        self.spawn_jobs(&mut tasks, &mut held, retry, false).await;
                         continue;
                     }
                     Ok((_, cursor)) => reclaim_cursor = cursor,
@@ -137,14 +123,7 @@ impl Consumer {
                     continue;
                 }
             };
-            for (job, order) in self.load(jobs).await {
-                let permit = held.pop();
-                let this = self.clone();
-                tasks.spawn(async move {
-                    this.process(job, order).await;
-                    drop(permit);
-                });
-            }
+            self.spawn_jobs(&mut tasks, &mut held, jobs, false).await;
         }
         info!(
             in_flight = tasks.len(),
@@ -176,6 +155,29 @@ impl Consumer {
                 tasks.spawn(async move { this.process(job, order).await });
             }
             while tasks.join_next().await.is_some() {}
+        }
+    }
+
+    /// Loads the jobs' orders and runs each job on its own task, holding one of
+    /// `held`'s permits until it is done (or gives it up, with `dead_letter`).
+    async fn spawn_jobs(
+        &self,
+        tasks: &mut JoinSet<()>,
+        held: &mut Vec<OwnedSemaphorePermit>,
+        jobs: Vec<Job>,
+        dead_letter: bool,
+    ) {
+        for (job, order) in self.load(jobs).await {
+            let permit = held.pop();
+            let this = self.clone();
+            tasks.spawn(async move {
+                if dead_letter {
+                    this.dead_letter(job, order).await;
+                } else {
+                    this.process(job, order).await;
+                }
+                drop(permit);
+            });
         }
     }
 

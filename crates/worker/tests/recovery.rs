@@ -45,38 +45,43 @@ async fn count(db: &tokio_postgres::Client, sql: &str) -> i64 {
     db.query_one(sql, &[]).await.expect("count").get(0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_workers_orders_are_finished_by_another_without_swapping_twice() {
+/// A test's stores and a first worker process with orders in flight.
+struct Scene {
+    env: TestEnv,
+    db: tokio_postgres::Client,
+    first: Killed,
+}
+
+/// Starts a worker process with realistic latency, queues `bodies`, and returns
+/// once at least `in_flight` orders have a swap sent but not landed.
+async fn scene(concurrency: usize, bodies: Vec<String>, in_flight: i64) -> Scene {
     let mut env = TestEnv::new().await.expect("env");
     env.settings.venue_latency = "realistic".into();
-    env.settings.worker_concurrency = 16;
+    env.settings.worker_concurrency = concurrency;
     env.settings.tx_validity_secs = 3;
     env.settings.reclaim_idle_ms = 2_000;
     let registry = TokenRegistry::default();
     let orders = OrderStore::new(oee_store::pg::pool(&env.settings.pg()).expect("pool"));
     let bus = env.bus().await.expect("bus");
     let db = env.db().await.expect("db");
-
-    let mut first = Killed(spawn_worker(&env));
-    for n in 0..12u32 {
-        let body = format!(r#"{{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"{}"}}"#, n + 1);
+    let first = Killed(spawn_worker(&env));
+    for body in bodies {
         let spec = parse_order(body.as_bytes(), &registry, Channel::Http).expect("valid").spec;
         let id = Uuid::now_v7();
         orders.insert(id, &spec, None, Utc::now()).await.expect("insert");
         bus.enqueue(id).await.expect("enqueue");
     }
-    // Kill the first worker while swaps are in flight (sent, not yet landed).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while count(&db, "SELECT count(*) FROM orders WHERE status = 'submitted'").await < 4 {
+    while count(&db, "SELECT count(*) FROM orders WHERE status = 'submitted'").await < in_flight {
         assert!(tokio::time::Instant::now() < deadline, "orders never got in flight");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    first.0.kill().expect("SIGKILL");
-    first.0.wait().expect("reaped");
-    let in_flight = count(&db, "SELECT count(*) FROM orders WHERE status NOT IN ('confirmed', 'failed')").await;
-    assert!(in_flight > 0, "the kill left orders unfinished");
+    Scene { env, db, first }
+}
 
-    // A second worker (in this process) takes the jobs over once they sit idle.
+/// Runs a second worker (in this process) until every order is terminal, then
+/// checks the ledger.
+async fn finish_with_another_worker(env: &TestEnv, db: &tokio_postgres::Client) {
     let second = oee_worker::build(&env.settings).await.expect("worker");
     let stop = CancellationToken::new();
     let run = tokio::spawn({
@@ -84,47 +89,39 @@ async fn a_killed_workers_orders_are_finished_by_another_without_swapping_twice(
         async move { second.run(stop).await }
     });
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while count(&db, "SELECT count(*) FROM orders WHERE status NOT IN ('confirmed', 'failed')").await > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "orders left unfinished after recovery");
+    while count(db, "SELECT count(*) FROM orders WHERE status NOT IN ('confirmed', 'failed')").await > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "orders left unfinished");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     stop.cancel();
     run.await.expect("join").expect("worker ran");
-
-    let wrong = oee_testkit::ledger_violations(&db).await.expect("ledger");
+    let wrong = oee_testkit::ledger_violations(db).await.expect("ledger");
     assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_workers_orders_are_finished_by_another_without_swapping_twice() {
+    let bodies = (1..=12).map(|n| format!(r#"{{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"{n}"}}"#)).collect();
+    let Scene { env, db, mut first } = scene(16, bodies, 4).await;
+    // Kill the worker while swaps are in flight (sent, not yet landed).
+    first.0.kill().expect("SIGKILL");
+    first.0.wait().expect("reaped");
+    let in_flight = count(&db, "SELECT count(*) FROM orders WHERE status NOT IN ('confirmed', 'failed')").await;
+    assert!(in_flight > 0, "the kill left orders unfinished");
+
+    // Another worker takes the jobs over once they sit idle.
+    finish_with_another_worker(&env, &db).await;
     // The killed worker's sent attempts never landed; they were waited out and retried.
     let retried = count(&db, "SELECT count(*) FROM orders WHERE attempts >= 2 AND status = 'confirmed'").await;
     assert!(retried >= 1, "the recovery path ran: a sent attempt was waited out and retried");
-    assert_eq!(bus.stats().await.expect("stats").pending, 0, "every job acknowledged");
+    assert_eq!(env.bus().await.expect("bus").stats().await.expect("stats").pending, 0, "every job acknowledged");
     env.cleanup().await.expect("cleanup");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_stopped_with_sigterm_finishes_its_orders_and_nothing_is_redone() {
-    let mut env = TestEnv::new().await.expect("env");
-    env.settings.venue_latency = "realistic".into();
-    env.settings.worker_concurrency = 4;
-    env.settings.tx_validity_secs = 3;
-    env.settings.reclaim_idle_ms = 2_000;
-    let registry = TokenRegistry::default();
-    let orders = OrderStore::new(oee_store::pg::pool(&env.settings.pg()).expect("pool"));
-    let bus = env.bus().await.expect("bus");
-    let db = env.db().await.expect("db");
-
-    let mut first = Killed(spawn_worker(&env));
-    for n in 0..10u32 {
-        let body = format!(r#"{{"tokenIn":"USDC","tokenOut":"SOL","amountIn":"{}"}}"#, 10 + n);
-        let spec = parse_order(body.as_bytes(), &registry, Channel::Http).expect("valid").spec;
-        let id = Uuid::now_v7();
-        orders.insert(id, &spec, None, Utc::now()).await.expect("insert");
-        bus.enqueue(id).await.expect("enqueue");
-    }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while count(&db, "SELECT count(*) FROM orders WHERE status = 'submitted'").await < 2 {
-        assert!(tokio::time::Instant::now() < deadline, "orders never got in flight");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let bodies = (10..20).map(|n| format!(r#"{{"tokenIn":"USDC","tokenOut":"SOL","amountIn":"{n}"}}"#)).collect();
+    let Scene { env, db, mut first } = scene(4, bodies, 2).await;
     let pid = first.0.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
     let exited = tokio::task::spawn_blocking(move || {
@@ -140,26 +137,13 @@ async fn a_worker_stopped_with_sigterm_finishes_its_orders_and_nothing_is_redone
     assert_eq!(mid_flight, 0, "in-flight orders were finished within the grace period");
 
     // Another worker does the rest; nothing finished is done again.
-    let second = oee_worker::build(&env.settings).await.expect("worker");
-    let stop = CancellationToken::new();
-    let run = tokio::spawn({
-        let stop = stop.clone();
-        async move { second.run(stop).await }
-    });
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while count(&db, "SELECT count(*) FROM orders WHERE status <> 'confirmed'").await > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "orders left unfinished");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    stop.cancel();
-    run.await.expect("join").expect("worker ran");
+    finish_with_another_worker(&env, &db).await;
+    assert_eq!(count(&db, "SELECT count(*) FROM orders WHERE status <> 'confirmed'").await, 0);
     assert_eq!(
         count(&db, "SELECT count(*) FROM orders WHERE attempts <> 1").await,
         0,
         "no order needed a second attempt"
     );
-    let wrong = oee_testkit::ledger_violations(&db).await.expect("ledger");
-    assert!(wrong.is_empty(), "{wrong:#?}");
     assert_eq!(count(&db, "SELECT count(*) FROM chain.transactions").await, 10, "one swap per order");
     env.cleanup().await.expect("cleanup");
 }
