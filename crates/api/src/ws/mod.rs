@@ -1,2 +1,3 @@
 pub mod follow;
 pub mod hub;
+pub mod pump;
