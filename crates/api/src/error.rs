@@ -29,6 +29,16 @@ impl ApiError {
         Self::Rejected(Rejection::field(code, field, message))
     }
 
+    /// The error as a client sees it; store errors are logged on the way.
+    pub fn into_rejection(self) -> Rejection {
+        match &self {
+            Self::Store(e) if e.is_unavailable() => tracing::warn!(error = %e, "store unavailable"),
+            Self::Store(e) => tracing::error!(error = %oee_store::error::cause_chain(e), "unexpected store error"),
+            Self::Rejected(_) => {}
+        }
+        self.rejection()
+    }
+
     fn rejection(&self) -> Rejection {
         match self {
             Self::Rejected(r) => r.clone(),

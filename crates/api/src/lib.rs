@@ -12,7 +12,7 @@ pub mod view;
 pub mod ws;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::{App, HttpRequest, HttpResponse, web};
+use actix_web::{App, HttpRequest, HttpResponse, guard, web};
 use anyhow::Context;
 use error::{ApiError, error_response};
 use oee_domain::{ErrorCode, Rejection};
@@ -112,7 +112,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             ApiError::new(ErrorCode::InvalidParameter, format!("invalid query string: {e}")).into()
         }),
     )
-    .service(resource("/api/orders/execute").route(web::post().to(orders::submit)))
+    .service(
+        resource("/api/orders/execute")
+            .route(web::post().to(orders::submit))
+            .route(web::get().guard(guard::fn_guard(is_websocket_upgrade)).to(ws::submit::submit_socket)),
+    )
     .service(resource("/api/orders/active").route(web::get().to(orders::active)))
     .service(resource("/api/orders").route(web::get().to(orders::list)))
     .service(resource("/api/orders/{id}/ws").route(web::get().to(ws::follow::follow)))
@@ -121,6 +125,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/health").route(web::get().to(ops::health)))
     .service(web::resource("/ready").route(web::get().to(ops::ready)))
     .default_service(web::to(not_found));
+}
+
+/// `Upgrade: websocket`, in any case.
+fn is_websocket_upgrade(ctx: &guard::GuardContext<'_>) -> bool {
+    ctx.head()
+        .headers()
+        .get(actix_web::http::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
 /// A resource whose unsupported methods get a JSON 405.

@@ -1,3 +1,4 @@
 pub mod follow;
 pub mod hub;
 pub mod pump;
+pub mod submit;

@@ -1,0 +1,77 @@
+//! Submitting and following on one WebSocket: `GET /api/orders/execute`.
+
+mod common;
+
+use common::{Engine, PATIENCE};
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_submitted_over_a_websocket_stream_their_events_on_it() {
+    let engine = Engine::start(2, true).await;
+    // Submit on replica 1 while the orders are executed by the worker.
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(engine.ws_url(1, "/api/orders/execute")).await.expect("upgrade");
+    let messages = [
+        json!({"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": "1.5", "clientRef": "a"}),
+        json!({"tokenIn": "USDC", "tokenOut": "SOL", "amountIn": 100, "clientRef": {"n": 2}, "idempotencyKey": "ws-1"}),
+        json!({"tokenIn": "DOGE", "tokenOut": "USDC", "amountIn": "1", "clientRef": 3}),
+        json!({"orderType": "market", "tokenIn": "RAY", "tokenOut": "SOL", "amount": "2"}),
+        json!({"tokenIn": "USDC", "tokenOut": "SOL", "amountIn": 100, "clientRef": "again", "idempotencyKey": "ws-1"}),
+    ];
+    for m in &messages {
+        socket.send(Message::text(m.to_string())).await.expect("send");
+    }
+    socket.send(Message::text("not json")).await.expect("send");
+
+    let mut replies = Vec::new();
+    let mut events: HashMap<String, Vec<Value>> = HashMap::new();
+    let outcome = tokio::time::timeout(PATIENCE, async {
+        while let Some(message) = socket.next().await {
+            let Message::Text(text) = message.expect("message") else { continue };
+            let v: Value = serde_json::from_str(&text).expect("json");
+            match v["type"].as_str() {
+                Some(_) => replies.push(v),
+                None => {
+                    let id = v["orderId"].as_str().expect("orderId").to_owned();
+                    assert!(replies.iter().any(|r| r["orderId"] == id.as_str()), "a reply precedes its events");
+                    events.entry(id).or_default().push(v);
+                }
+            }
+            let finished = events.values().filter(|e| e.last().is_some_and(|e| e["status"] == "confirmed")).count();
+            if replies.len() == 6 && finished == 3 {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(outcome.is_ok(), "replies {replies:?}, events {events:?}");
+
+    let kinds: Vec<(&str, Value)> =
+        replies.iter().map(|r| (r["type"].as_str().expect("type"), r["clientRef"].clone())).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("accepted", json!("a")),
+            ("accepted", json!({"n": 2})),
+            ("rejected", json!(3)),
+            ("accepted", Value::Null),
+            ("accepted", json!("again")),
+            ("rejected", Value::Null),
+        ]
+    );
+    assert_eq!(replies[2]["error"]["code"], "UNKNOWN_TOKEN");
+    assert_eq!(replies[5]["error"]["code"], "INVALID_JSON");
+    assert_eq!(replies[4]["orderId"], replies[1]["orderId"], "the idempotency key names one order");
+    assert_eq!(events.len(), 3, "three distinct orders");
+    for (id, e) in &events {
+        let seqs: Vec<u64> = e.iter().map(|e| e["seq"].as_u64().expect("seq")).collect();
+        assert_eq!(seqs, [1, 2, 3, 4, 5], "{id}: every event once, in order (a repeated key is not streamed twice)");
+    }
+    // The socket stays open for more.
+    socket.send(Message::Ping(Vec::new().into())).await.expect("still open");
+    socket.close(None).await.expect("close");
+    engine.stop().await;
+}
