@@ -20,6 +20,7 @@ use oee_runtime::Settings;
 use oee_store::{Bus, Keys, OrderStore};
 use state::AppState;
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// A built, not yet running, API server.
@@ -92,6 +93,7 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
         registry,
         store_timeout: settings.store_timeout(),
         stopping: stopping.clone(),
+        sockets: Arc::new(tokio::sync::Semaphore::new(settings.max_sockets)),
     };
     let addr = listener.local_addr()?;
     let data = web::Data::new(state);

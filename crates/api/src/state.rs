@@ -4,7 +4,9 @@ use crate::ws::hub::Hub;
 use oee_domain::TokenRegistry;
 use oee_router::Listing;
 use oee_store::{Bus, OrderStore};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
@@ -19,4 +21,6 @@ pub struct AppState {
     pub store_timeout: Duration,
     /// Cancelled when the process starts stopping: readiness fails, sockets close.
     pub stopping: CancellationToken,
+    /// One permit per open WebSocket (`OEE_MAX_SOCKETS`).
+    pub sockets: Arc<Semaphore>,
 }

@@ -75,3 +75,40 @@ async fn orders_submitted_over_a_websocket_stream_their_events_on_it() {
     socket.close(None).await.expect("close");
     engine.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sockets_beyond_the_limit_are_closed_with_a_clear_reason() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    let engine = Engine::start_with(1, false, |s| s.max_sockets = 2).await;
+    let id = engine.accepted(r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#).await; // no worker: stays pending
+    let url = engine.ws_url(0, &format!("/api/orders/{id}/ws"));
+    let first_event = |text: &str| serde_json::from_str::<Value>(text).expect("json")["status"] == "pending";
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let (mut socket, _) = tokio_tungstenite::connect_async(&url).await.expect("upgrade");
+        match socket.next().await {
+            Some(Ok(Message::Text(text))) => assert!(first_event(&text)),
+            other => panic!("expected the first event, got {other:?}"),
+        }
+        open.push(socket);
+    }
+    let (mut third, _) = tokio_tungstenite::connect_async(&url).await.expect("upgrade");
+    match third.next().await {
+        Some(Ok(Message::Close(Some(frame)))) => {
+            assert_eq!(frame.code, CloseCode::Again);
+            assert!(frame.reason.contains("maximum of sockets"), "{}", frame.reason);
+        }
+        other => panic!("expected a 1013 close, got {other:?}"),
+    }
+    // A socket that leaves makes room for another.
+    let mut leaving = open.pop().expect("socket");
+    leaving.close(None).await.expect("close");
+    while leaving.next().await.is_some() {}
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let (mut again, _) = tokio_tungstenite::connect_async(&url).await.expect("upgrade");
+    match again.next().await {
+        Some(Ok(Message::Text(text))) => assert!(first_event(&text)),
+        other => panic!("expected the first event, got {other:?}"),
+    }
+    engine.stop().await;
+}

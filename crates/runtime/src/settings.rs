@@ -54,6 +54,8 @@ pub struct Settings {
     pub sweep_age_ms: u64,
     /// A job delivered more often than this goes to the dead-letter stream.
     pub max_deliveries: u64,
+    /// WebSockets one API process holds at most; more are closed with 1013.
+    pub max_sockets: usize,
     /// Tokens added to the built-in registry (config file only).
     pub tokens: Vec<Token>,
 }
@@ -81,6 +83,7 @@ impl Default for Settings {
             reclaim_idle_ms: 120_000,
             sweep_age_ms: 60_000,
             max_deliveries: 5,
+            max_sockets: 20_000,
             tokens: Vec::new(),
         }
     }
@@ -147,6 +150,7 @@ impl Settings {
         within("OEE_RECLAIM_IDLE_MS", self.reclaim_idle_ms, 1_000..=3_600_000)?;
         within("OEE_SWEEP_AGE_MS", self.sweep_age_ms, 500..=86_400_000)?;
         within("OEE_MAX_DELIVERIES", self.max_deliveries, 1..=1_000)?;
+        within("OEE_MAX_SOCKETS", self.max_sockets, 1..=1_000_000)?;
         within("OEE_SHUTDOWN_DELAY_MS", self.shutdown_delay_ms, 0..=600_000)?;
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
             bail!("LOG_FORMAT must be pretty or json; got {:?}", self.log_format);
@@ -242,6 +246,7 @@ const KNOWN: &[&str] = &[
     "reclaim_idle_ms",
     "sweep_age_ms",
     "max_deliveries",
+    "max_sockets",
 ];
 
 #[cfg(test)]

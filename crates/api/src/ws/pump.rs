@@ -136,7 +136,8 @@ pub trait Inbound {
     fn finished(&mut self, order: Uuid) -> Option<End>;
 }
 
-/// Runs a socket: frames out, client messages in, heartbeats, until it ends.
+/// Runs a socket: frames out, client messages in, heartbeats, until it ends. A
+/// socket beyond `OEE_MAX_SOCKETS` is closed at once with 1013.
 pub async fn write(
     state: &AppState,
     session: &mut Session,
@@ -144,6 +145,9 @@ pub async fn write(
     mut frames: mpsc::Receiver<Frame>,
     inbound: &mut impl Inbound,
 ) -> End {
+    let Ok(_open) = state.sockets.clone().try_acquire_owned() else {
+        return close(CloseCode::Again, "this replica holds its maximum of sockets; try another");
+    };
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     let mut heard = Instant::now();
