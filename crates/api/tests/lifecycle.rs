@@ -376,3 +376,24 @@ async fn a_stopping_replica_fails_readiness_and_closes_sockets_with_a_frame() {
     stopping.await.expect("stopped");
     engine.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_order_followed_on_two_replicas_at_once_streams_whole_on_both() {
+    let engine = Engine::start_with(2, true, |s| s.venue_latency = "realistic".into()).await;
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        let id = engine.accepted(SOL_USDC).await;
+        for replica in 0..2 {
+            for _ in 0..2 {
+                let url = engine.ws_url(replica, &format!("/api/orders/{id}/ws"));
+                runs.push(tokio::spawn(async move { follow_url(&url).await }));
+            }
+        }
+    }
+    for run in runs {
+        let followed = run.await.expect("follower");
+        followed.assert_complete_from(1);
+        assert_eq!(followed.statuses(), ["pending", "routing", "building", "submitted", "confirmed"]);
+    }
+    engine.stop().await;
+}
