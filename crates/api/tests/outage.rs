@@ -331,3 +331,33 @@ async fn clients_of_a_killed_api_replica_reconnect_elsewhere_and_miss_nothing() 
     assert!(wrong.is_empty(), "{wrong:#?}");
     engine.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sockets_open_across_a_redis_restart_still_get_every_event() {
+    let mut redis = PrivateRedis::start();
+    let url = redis.url();
+    let engine = Engine::start_with(1, true, |s| {
+        s.redis_url = url.clone();
+        s.venue_latency = "realistic".into();
+        s.store_timeout_ms = 1_000;
+    })
+    .await;
+    let mut followers = Vec::new();
+    for _ in 0..5 {
+        let id = engine.accepted(ORDER).await;
+        let ws = engine.ws_url(0, &format!("/api/orders/{id}/ws"));
+        followers.push(tokio::spawn(async move { common::follow_url(&ws).await }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Redis goes away while the orders are in flight: publishes are lost, the
+    // subscriber reconnects, and the sockets must fill the gap from the log.
+    redis.kill();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    redis.spawn();
+    for follower in followers {
+        let followed = follower.await.expect("follower");
+        followed.assert_complete_from(1);
+        assert_eq!(followed.statuses(), ["pending", "routing", "building", "submitted", "confirmed"]);
+    }
+    engine.stop().await;
+}
