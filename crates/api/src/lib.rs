@@ -94,6 +94,7 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
         store_timeout: settings.store_timeout(),
         stopping: stopping.clone(),
         sockets: Arc::new(tokio::sync::Semaphore::new(settings.max_sockets)),
+        send_timeout: std::time::Duration::from_millis(settings.ws_send_timeout_ms),
     };
     let addr = listener.local_addr()?;
     let data = web::Data::new(state);

@@ -23,4 +23,6 @@ pub struct AppState {
     pub stopping: CancellationToken,
     /// One permit per open WebSocket (`OEE_MAX_SOCKETS`).
     pub sockets: Arc<Semaphore>,
+    /// A socket send that cannot complete in this long closes it with 1013.
+    pub send_timeout: Duration,
 }

@@ -112,3 +112,47 @@ async fn sockets_beyond_the_limit_are_closed_with_a_clear_reason() {
     }
     engine.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_cut_off_while_others_keep_their_pace() {
+    use std::time::{Duration, Instant};
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    let engine = Engine::start_with(1, true, |s| s.ws_send_timeout_ms = 1_000).await;
+    // A client with a tiny receive buffer that submits many orders and never reads.
+    let addr = engine.apis[0].addr;
+    let tcp = tokio::net::TcpSocket::new_v4().expect("socket");
+    tcp.set_recv_buffer_size(4_096).expect("small buffer");
+    let stream = tcp.connect(addr).await.expect("connect");
+    let (mut slow, _) =
+        tokio_tungstenite::client_async(format!("ws://{addr}/api/orders/execute"), stream).await.expect("upgrade");
+    for n in 0..400 {
+        let body = json!({"tokenIn": "USDC", "tokenOut": "SOL", "amountIn": "1", "clientRef": n}).to_string();
+        slow.send(Message::text(body)).await.expect("send");
+    }
+    // Meanwhile another client's order streams at its usual pace.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = Instant::now();
+    let id = engine.accepted(r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#).await;
+    let other = engine.follow(0, &id, None).await;
+    other.assert_complete_from(1);
+    assert!(started.elapsed() < Duration::from_secs(3), "the other client was slowed: {:?}", started.elapsed());
+
+    // The slow client, reading at last, finds it was cut off with 1013 before the end.
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    let mut received = 0;
+    let ended = loop {
+        match tokio::time::timeout(Duration::from_secs(10), slow.next()).await {
+            Err(_) => break "still open after 10 s of silence",
+            Ok(None) | Ok(Some(Err(_))) => break "connection cut",
+            Ok(Some(Ok(Message::Close(frame)))) => {
+                assert_eq!(frame.map(|f| f.code), Some(CloseCode::Again), "closed as too slow");
+                break "closed with 1013";
+            }
+            Ok(Some(Ok(Message::Text(_)))) => received += 1,
+            Ok(Some(Ok(_))) => {}
+        }
+    };
+    assert_ne!(ended, "still open after 10 s of silence", "the server cut the slow client off");
+    assert!(received < 400 * 6, "the slow client did not get everything: {received}");
+    engine.stop().await;
+}

@@ -56,6 +56,8 @@ pub struct Settings {
     pub max_deliveries: u64,
     /// WebSockets one API process holds at most; more are closed with 1013.
     pub max_sockets: usize,
+    /// A socket whose send cannot complete this long is closed with 1013.
+    pub ws_send_timeout_ms: u64,
     /// Tokens added to the built-in registry (config file only).
     pub tokens: Vec<Token>,
 }
@@ -84,6 +86,7 @@ impl Default for Settings {
             sweep_age_ms: 60_000,
             max_deliveries: 5,
             max_sockets: 20_000,
+            ws_send_timeout_ms: 10_000,
             tokens: Vec::new(),
         }
     }
@@ -151,6 +154,7 @@ impl Settings {
         within("OEE_SWEEP_AGE_MS", self.sweep_age_ms, 500..=86_400_000)?;
         within("OEE_MAX_DELIVERIES", self.max_deliveries, 1..=1_000)?;
         within("OEE_MAX_SOCKETS", self.max_sockets, 1..=1_000_000)?;
+        within("OEE_WS_SEND_TIMEOUT_MS", self.ws_send_timeout_ms, 100..=600_000)?;
         within("OEE_SHUTDOWN_DELAY_MS", self.shutdown_delay_ms, 0..=600_000)?;
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
             bail!("LOG_FORMAT must be pretty or json; got {:?}", self.log_format);
@@ -247,6 +251,7 @@ const KNOWN: &[&str] = &[
     "sweep_age_ms",
     "max_deliveries",
     "max_sockets",
+    "ws_send_timeout_ms",
 ];
 
 #[cfg(test)]

@@ -26,8 +26,6 @@ pub const SILENCE_LIMIT: Duration = Duration::from_secs(60);
 /// whose publish was lost. Much sooner when the subscription itself failed.
 const CATCH_UP_LIVE: Duration = Duration::from_secs(10);
 const CATCH_UP_POLLING: Duration = Duration::from_secs(1);
-/// A send that cannot complete in this long means the client is not reading.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Frames queued for one socket before its pumps wait.
 pub const SOCKET_QUEUE: usize = 256;
 
@@ -154,7 +152,7 @@ pub async fn write(
     loop {
         tokio::select! {
             frame = frames.recv() => match frame {
-                Some(Frame::Text(text)) => match tokio::time::timeout(SEND_TIMEOUT, session.text(text)).await {
+                Some(Frame::Text(text)) => match tokio::time::timeout(state.send_timeout, session.text(text)).await {
                     Ok(Ok(())) => {}
                     Ok(Err(_)) => return None,
                     Err(_) => return close(CloseCode::Again, "client is not reading its events"),
