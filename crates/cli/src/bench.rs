@@ -1,0 +1,151 @@
+//! `oee-bench`: measurements that need many clients at once.
+//!
+//! `oee-bench sockets --api-pid PID --count 10000 --rate 1000 --seconds 20` opens
+//! `count` idle submit sockets to one API process and reports its memory per
+//! socket and CPU at rest (from /proc), then submits orders at `rate` per second
+//! for `seconds`, follows each on a WebSocket, and reports the delay from an
+//! event's `at` (stamped by the worker as it records it) to its arrival here.
+#![allow(clippy::print_stdout, reason = "printing the report is this program's job")]
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use futures::StreamExt;
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+#[derive(Parser)]
+#[command(name = "oee-bench", about = "Measurements with many concurrent clients")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Idle-socket cost and event delivery delay on one API process.
+    Sockets {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// The API process to measure (its /proc entry).
+        #[arg(long)]
+        api_pid: u32,
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+        /// Orders submitted per second while the sockets are open.
+        #[arg(long, default_value_t = 1_000)]
+        rate: u64,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
+}
+
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).context("no VmRSS")?;
+    Ok(line.split_whitespace().nth(1).context("no value")?.parse()?)
+}
+
+/// CPU seconds used so far (user + system), from /proc/PID/stat.
+fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after = stat.rsplit_once(')').context("bad stat")?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 =
+        fields.get(11).context("utime")?.parse::<u64>()? + fields.get(12).context("stime")?.parse::<u64>()?;
+    Ok(ticks as f64 / 100.0)
+}
+
+/// The value at `pct` percent of a sorted sample (nearest rank, rounded down).
+fn percentile(sorted: &[f64], pct: usize) -> f64 {
+    sorted.get((sorted.len().saturating_sub(1)) * pct.min(100) / 100).copied().unwrap_or(f64::NAN)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let Command::Sockets { url, api_pid, count, rate, seconds } = Cli::parse().command;
+    let ws = url.replacen("http://", "ws://", 1);
+    let before = rss_kib(api_pid)?;
+    let mut idle = Vec::with_capacity(count);
+    let opened = Instant::now();
+    for n in 0..count {
+        let (socket, _) = tokio_tungstenite::connect_async(format!("{ws}/api/orders/execute"))
+            .await
+            .with_context(|| format!("socket {n}"))?;
+        idle.push(socket);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = rss_kib(api_pid)?;
+    println!("opened {count} sockets in {:.1} s", opened.elapsed().as_secs_f64());
+    println!(
+        "API RSS: {before} KiB before, {after} KiB with the sockets open: {:.1} KiB per socket",
+        (after.saturating_sub(before)) as f64 / count as f64
+    );
+    let cpu0 = cpu_seconds(api_pid)?;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    println!("API CPU at rest with {count} sockets: {:.1}% of one core", (cpu_seconds(api_pid)? - cpu0) * 10.0);
+
+    // Orders at `rate`/s for `seconds`, each followed on its own socket.
+    let http = reqwest::Client::new();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<f64>();
+    let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
+    let total = rate * seconds;
+    let mut followers = Vec::new();
+    let cpu1 = cpu_seconds(api_pid)?;
+    let started = Instant::now();
+    for _ in 0..total {
+        ticker.tick().await;
+        let (http, url, ws, tx) = (http.clone(), url.clone(), ws.clone(), tx.clone());
+        followers.push(tokio::spawn(async move {
+            let reply: serde_json::Value = http
+                .post(format!("{url}/api/orders/execute"))
+                .header("content-type", "application/json")
+                .body(r#"{"tokenIn":"USDC","tokenOut":"SOL","amountIn":"1"}"#)
+                .send()
+                .await?
+                .json()
+                .await?;
+            let id = reply["orderId"].as_str().context("no orderId")?.to_owned();
+            let (mut socket, _) = tokio_tungstenite::connect_async(format!("{ws}/api/orders/{id}/ws")).await?;
+            while let Some(Ok(message)) = socket.next().await {
+                let Message::Text(text) = message else { continue };
+                let arrived = chrono::Utc::now();
+                let event: serde_json::Value = serde_json::from_str(&text)?;
+                // Events sent live (not the replayed history) measure the path worker → client.
+                if event["seq"].as_u64().is_some_and(|s| s > 1)
+                    && let Some(at) = event["at"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                {
+                    let _ = tx.send(
+                        (arrived - at.with_timezone(&chrono::Utc)).num_microseconds().unwrap_or(0) as f64 / 1000.0,
+                    );
+                }
+            }
+            anyhow::Ok(())
+        }));
+    }
+    let mut failed = 0;
+    for f in followers {
+        if !matches!(f.await, Ok(Ok(()))) {
+            failed += 1;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = (cpu_seconds(api_pid)? - cpu1) / elapsed * 100.0;
+    drop(tx);
+    let mut delays = Vec::new();
+    while let Some(d) = rx.recv().await {
+        delays.push(d);
+    }
+    delays.sort_by(f64::total_cmp);
+    if delays.is_empty() {
+        bail!("no events measured");
+    }
+    println!(
+        "{total} orders at {rate}/s over {elapsed:.1} s ({failed} failed): worker→client delay over {} events: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; API CPU {cpu:.0}% of one core",
+        delays.len(),
+        percentile(&delays, 50),
+        percentile(&delays, 99),
+        delays[delays.len() - 1],
+    );
+    drop(idle);
+    Ok(())
+}
