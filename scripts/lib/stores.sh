@@ -76,8 +76,9 @@ redis_ping() {
 }
 
 ensure_redis() {
-  redis_ping && return 0
+  # The binary is needed even when a Redis already answers: fault tests start their own.
   command -v redis-server >/dev/null || apt_install redis-server
+  redis_ping && return 0
   log "starting Redis on $PG_HOST:$REDIS_PORT"
   local dir=/var/lib/redis
   [ -w "$dir" ] || dir=$(mktemp -d)

@@ -198,6 +198,13 @@ impl PrivatePostgres {
     fn url(&self, db: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
     }
+
+    async fn connect(&self, db: &str) -> tokio_postgres::Client {
+        let (client, connection) =
+            tokio_postgres::connect(&self.url(db), tokio_postgres::NoTls).await.expect("connect");
+        tokio::spawn(connection);
+        client
+    }
 }
 
 impl Drop for PrivatePostgres {
@@ -219,11 +226,7 @@ fn run(command: &mut Command) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_crash_mid_load_loses_nothing_accepted() {
     let pg = PrivatePostgres::start();
-    let (admin, _conn) = {
-        let (client, connection) =
-            tokio_postgres::connect(&pg.url("postgres"), tokio_postgres::NoTls).await.expect("connect");
-        (client, tokio::spawn(connection))
-    };
+    let admin = pg.connect("postgres").await;
     admin.batch_execute("CREATE DATABASE oee").await.expect("create");
     oee_store::migrate(&pg.url("oee")).await.expect("migrate");
     let url = pg.url("oee");
@@ -256,11 +259,7 @@ async fn a_postgres_crash_mid_load_loses_nothing_accepted() {
 
     pg.start_server();
     submit_until(&engine, &mut accepted, 30, Duration::from_secs(30)).await;
-    let (db, _conn) = {
-        let (client, connection) =
-            tokio_postgres::connect(&pg.url("oee"), tokio_postgres::NoTls).await.expect("connect");
-        (client, tokio::spawn(connection))
-    };
+    let db = pg.connect("oee").await;
     assert_every_accepted_order_confirmed_once(&engine, &accepted, &db).await;
     engine.stop().await;
 }

@@ -40,6 +40,12 @@ impl StoreError {
         matches!(self, Self::Unavailable { .. })
     }
 
+    /// Redis answered that the stream's consumer group does not exist (the stream
+    /// was lost, e.g. a restart without persistence).
+    pub fn is_missing_group(&self) -> bool {
+        matches!(self, Self::Redis(e) if e.details().starts_with("NOGROUP"))
+    }
+
     pub(crate) fn corrupt(what: impl fmt::Display) -> Self {
         Self::Corrupt(what.to_string())
     }

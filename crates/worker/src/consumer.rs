@@ -108,7 +108,7 @@ impl Consumer {
                 Err(e) => {
                     // Redis lost its data (a restart without persistence): the group is
                     // gone with the stream. Recreate it; the sweeper re-queues lost orders.
-                    if e.to_string().contains("NOGROUP") || format!("{e:?}").contains("NOGROUP") {
+                    if e.is_missing_group() {
                         warn!("the consumer group is gone; recreating it");
                         if let Err(e) = self.bus.ensure_group().await {
                             warn!(error = %e, "could not recreate the consumer group");

@@ -10,6 +10,26 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+/// A worker loop running in the background of a test.
+struct Running {
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<Result<(), StoreError>>,
+}
+
+impl Running {
+    async fn start(env: &TestEnv) -> Self {
+        let worker = oee_worker::build(&env.settings).await.expect("worker");
+        let stop = CancellationToken::new();
+        let token = stop.clone();
+        Self { stop, task: tokio::spawn(async move { worker.run(token).await }) }
+    }
+
+    async fn stop(self) -> Result<(), StoreError> {
+        self.stop.cancel();
+        self.task.await.expect("join")
+    }
+}
+
 /// Stores and queues an order as the API does.
 async fn submit(env: &TestEnv, body: &str) -> Uuid {
     let spec = parse_order(body.as_bytes(), &TokenRegistry::default(), Channel::Http).expect("valid order").spec;
@@ -175,12 +195,7 @@ async fn no_more_than_the_configured_concurrency_is_in_flight() -> Result<(), St
     for _ in 0..5 {
         ids.push(submit(&env, r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#).await);
     }
-    let worker = oee_worker::build(&env.settings).await.expect("worker");
-    let stop = CancellationToken::new();
-    let run = tokio::spawn({
-        let stop = stop.clone();
-        async move { worker.run(stop).await }
-    });
+    let running = Running::start(&env).await;
     let db = env.db().await.expect("db");
     let (mut most, mut finished) = (0i64, 0i64);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -197,8 +212,7 @@ async fn no_more_than_the_configured_concurrency_is_in_flight() -> Result<(), St
         finished = row.get(1);
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    stop.cancel();
-    run.await.expect("join")?;
+    running.stop().await?;
     assert_eq!(finished, 5, "all orders finished");
     assert_eq!(most, 2, "two in flight at a time, never more");
     for id in ids {
@@ -216,12 +230,7 @@ async fn a_tight_slippage_bound_fails_rather_than_fill_worse_during_heavy_tradin
     let registry = TokenRegistry::default();
     let sol = registry.by_symbol("SOL").expect("sol").mint.clone();
     // The worker seeds the shared chain; start it first.
-    let worker = oee_worker::build(&env.settings).await.expect("worker");
-    let stop = CancellationToken::new();
-    let run = tokio::spawn({
-        let stop = stop.clone();
-        async move { worker.run(stop).await }
-    });
+    let running = Running::start(&env).await;
     let id = submit(&env, r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"2","slippageBps":1}"#).await;
 
     // Other traders sell SOL into both SOL/USDC pools the whole time the order is in
@@ -253,8 +262,7 @@ async fn a_tight_slippage_bound_fails_rather_than_fill_worse_during_heavy_tradin
         assert!(tokio::time::Instant::now() < deadline, "order did not finish: {e:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    stop.cancel();
-    run.await.expect("join")?;
+    running.stop().await?;
     assert_well_formed(&last);
     let terminal = last.last().expect("terminal");
     assert_eq!(terminal["status"], "failed", "{terminal}");
@@ -329,12 +337,7 @@ async fn concurrent_swaps_on_the_shared_chain_equal_applying_them_one_by_one() {
 async fn orders_whose_job_was_lost_are_swept_back_into_the_queue() -> Result<(), StoreError> {
     let mut env = TestEnv::new().await.expect("env");
     env.settings.sweep_age_ms = 500;
-    let worker = oee_worker::build(&env.settings).await.expect("worker");
-    let stop = CancellationToken::new();
-    let run = tokio::spawn({
-        let stop = stop.clone();
-        async move { worker.run(stop).await }
-    });
+    let running = Running::start(&env).await;
     // Stored but never queued, as if the API died between its two writes…
     let registry = TokenRegistry::default();
     let orders = OrderStore::new(oee_store::pg::pool(&env.settings.pg()).expect("pool"));
@@ -363,8 +366,7 @@ async fn orders_whose_job_was_lost_are_swept_back_into_the_queue() -> Result<(),
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    stop.cancel();
-    run.await.expect("join")?;
+    running.stop().await?;
     env.cleanup().await.expect("cleanup");
     Ok(())
 }
@@ -392,12 +394,7 @@ async fn a_job_delivered_too_many_times_is_dead_lettered_and_its_order_failed() 
     let pending = bus.stats().await?;
     assert_eq!(pending.pending, 1);
 
-    let worker = oee_worker::build(&env.settings).await.expect("worker");
-    let stop = CancellationToken::new();
-    let run = tokio::spawn({
-        let stop = stop.clone();
-        async move { worker.run(stop).await }
-    });
+    let running = Running::start(&env).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     let e = loop {
         let e = events(&env, id).await;
@@ -407,8 +404,7 @@ async fn a_job_delivered_too_many_times_is_dead_lettered_and_its_order_failed() 
         assert!(tokio::time::Instant::now() < deadline, "never dead-lettered: {e:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    stop.cancel();
-    run.await.expect("join")?;
+    running.stop().await?;
     assert_well_formed(&e);
     assert_eq!(statuses(&e), ["pending", "failed"], "nothing was executed");
     assert_eq!(e[1]["error"]["code"], "DEAD_LETTERED");
