@@ -1,6 +1,7 @@
 //! How every failure becomes a response: one status and one stable code per
 //! case, always the contract's error body, never a stack trace.
 
+use crate::metrics::{CodeLabel, METRICS, StoreLabel};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
@@ -29,14 +30,28 @@ impl ApiError {
         Self::Rejected(Rejection::field(code, field, message))
     }
 
-    /// The error as a client sees it; store errors are logged on the way.
+    /// The error as a client sees it; store errors are logged and counted on the way.
     pub fn into_rejection(self) -> Rejection {
-        match &self {
-            Self::Store(e) if e.is_unavailable() => tracing::warn!(error = %e, "store unavailable"),
+        self.observe();
+        self.rejection()
+    }
+
+    fn observe(&self) {
+        match self {
+            Self::Store(e @ StoreError::Unavailable { backend, .. }) => {
+                tracing::warn!(error = %e, "store unavailable");
+                METRICS.store_unavailable.get_or_create(&StoreLabel { store: backend.as_str() }).inc();
+            }
             Self::Store(e) => tracing::error!(error = %oee_store::error::cause_chain(e), "unexpected store error"),
             Self::Rejected(_) => {}
         }
-        self.rejection()
+    }
+
+    /// Counts a refused submission by its code (store outages are counted apart).
+    pub fn count_rejected_submission(&self) {
+        if let Self::Rejected(r) = self {
+            METRICS.rejected.get_or_create(&CodeLabel { code: r.code.as_str() }).inc();
+        }
     }
 
     fn rejection(&self) -> Rejection {
@@ -128,11 +143,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        match self {
-            Self::Store(e) if e.is_unavailable() => tracing::warn!(error = %e, "store unavailable"),
-            Self::Store(e) => tracing::error!(error = %oee_store::error::cause_chain(e), "unexpected store error"),
-            Self::Rejected(_) => {}
-        }
+        self.observe();
         error_response(&self.rejection())
     }
 }

@@ -6,21 +6,28 @@
 
 pub mod body;
 pub mod error;
+pub mod metrics;
 pub mod routes;
 pub mod state;
 pub mod view;
 pub mod ws;
 
-use actix_web::dev::{Server, ServerHandle};
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::{self, Next};
 use actix_web::{App, HttpRequest, HttpResponse, guard, web};
 use anyhow::Context;
 use error::{ApiError, error_response};
+use metrics::METRICS;
 use oee_domain::{ErrorCode, Rejection};
 use oee_runtime::Settings;
 use oee_store::{Bus, Keys, OrderStore};
 use state::AppState;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// A built, not yet running, API server.
@@ -98,12 +105,21 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
     };
     let addr = listener.local_addr()?;
     let data = web::Data::new(state);
-    let server = actix_web::HttpServer::new(move || App::new().app_data(data.clone()).configure(configure))
-        .workers(settings.http_workers)
-        .disable_signals()
-        .shutdown_timeout(5)
-        .listen(listener)?
-        .run();
+    let instance = web::Data::new(Instance(
+        HeaderValue::from_str(&settings.instance_name()).context("OEE_INSTANCE is not a valid header value")?,
+    ));
+    let server = actix_web::HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(instance.clone())
+            .wrap(middleware::from_fn(observe))
+            .configure(configure)
+    })
+    .workers(settings.http_workers)
+    .disable_signals()
+    .shutdown_timeout(5)
+    .listen(listener)?
+    .run();
     Ok(Api { server, addr, stopping })
 }
 
@@ -127,7 +143,57 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/api/queue/stats").route(web::get().to(ops::queue_stats)))
     .service(web::resource("/health").route(web::get().to(ops::health)))
     .service(web::resource("/ready").route(web::get().to(ops::ready)))
+    .service(web::resource("/metrics").route(web::get().to(ops::metrics)))
     .default_service(web::to(not_found));
+}
+
+/// This replica's name, sent on every response as `X-Oee-Instance`.
+#[derive(Debug)]
+struct Instance(HeaderValue);
+
+/// The header naming the replica that answered (WebSocket upgrades included), so
+/// a client or a test can tell replicas apart behind a load balancer.
+pub const INSTANCE_HEADER: &str = "x-oee-instance";
+
+/// Counts every request by route and status, times submissions, and names the replica.
+async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = match *req.method() {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        _ => "other",
+    };
+    let mut res = next.call(req).await?;
+    let route = route_label(res.request().match_pattern().as_deref());
+    if route == "/api/orders/execute" && method == "POST" {
+        METRICS.accept_latency.observe(started.elapsed().as_secs_f64());
+    }
+    let status = res.status().as_u16();
+    METRICS.requests.get_or_create(&metrics::RequestLabels { method, route, status }).inc();
+    if let Some(instance) = res.request().app_data::<web::Data<Instance>>() {
+        let value = instance.0.clone();
+        res.headers_mut().insert(HeaderName::from_static(INSTANCE_HEADER), value);
+    }
+    Ok(res)
+}
+
+/// A route's pattern as a label of bounded cardinality.
+fn route_label(pattern: Option<&str>) -> &'static str {
+    const ROUTES: &[&str] = &[
+        "/api/orders/execute",
+        "/api/orders/active",
+        "/api/orders",
+        "/api/orders/{id}/ws",
+        "/api/orders/{id}",
+        "/api/queue/stats",
+        "/health",
+        "/ready",
+        "/metrics",
+    ];
+    pattern.and_then(|p| ROUTES.iter().find(|r| **r == p).copied()).unwrap_or("unmatched")
 }
 
 /// `Upgrade: websocket`, in any case.

@@ -140,6 +140,8 @@ impl Serialize for StatusEvent {
 pub struct EventHead {
     pub seq: u32,
     pub status: OrderStatus,
+    /// When the event happened (for delay measurements).
+    pub at: DateTime<Utc>,
 }
 
 impl EventHead {
@@ -183,7 +185,14 @@ mod tests {
         assert_eq!(v["attempts"], 1);
         let pending = StatusEvent::new(id, 1, at(), EventDetail::Pending).to_json();
         assert!(pending.starts_with(r#"{"orderId":"00000000-0000-0000-0000-000000000000","seq":1,"status":"pending""#));
-        assert_eq!(EventHead::parse(&pending), Some(EventHead { seq: 1, status: OrderStatus::Pending }));
+        assert_eq!(
+            EventHead::parse(&pending),
+            Some(EventHead {
+                seq: 1,
+                status: OrderStatus::Pending,
+                at: StatusEvent::new(id, 1, at(), EventDetail::Pending).at
+            })
+        );
     }
 
     #[test]

@@ -52,6 +52,15 @@ pub enum Channel {
     WebSocket,
 }
 
+impl Channel {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::WebSocket => "websocket",
+        }
+    }
+}
+
 /// A validated market order, amounts in atoms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderSpec {
@@ -85,6 +94,7 @@ impl OrderSpec {
 pub struct Submission {
     pub spec: OrderSpec,
     pub idempotency_key: Option<String>,
+    pub channel: Channel,
 }
 
 /// The top-level fields of a body, in document order, values as raw JSON.
@@ -203,6 +213,7 @@ impl<'a> RawOrder<'a> {
                 user_id,
             },
             idempotency_key,
+            channel,
         })
     }
 

@@ -1,5 +1,6 @@
 //! What both services share at start-up: settings, logging and the stop signal.
 
+pub mod metrics;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;

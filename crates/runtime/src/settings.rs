@@ -23,6 +23,12 @@ pub struct Settings {
     pub database_url: String,
     pub redis_url: String,
     pub http_addr: String,
+    /// Where `oee-worker` serves `/metrics`, `/health` and `/ready` (the API
+    /// serves them on its HTTP address).
+    pub metrics_addr: String,
+    /// This process's name in logs, metrics, consumer names and the
+    /// `X-Oee-Instance` header; `<hostname>-<pid>` when empty.
+    pub instance: String,
     /// actix-web worker threads.
     pub http_workers: usize,
     pub namespace: String,
@@ -68,6 +74,8 @@ impl Default for Settings {
             database_url: "postgres://postgres@127.0.0.1:5432/oee".into(),
             redis_url: "redis://127.0.0.1:6379".into(),
             http_addr: "127.0.0.1:8080".into(),
+            metrics_addr: "127.0.0.1:9091".into(),
+            instance: String::new(),
             http_workers: 2,
             namespace: "oee".into(),
             worker_concurrency: 10,
@@ -136,6 +144,10 @@ impl Settings {
     /// Fails on a value that cannot work; warns on a risky one.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.http_socket_addr()?;
+        self.metrics_socket_addr()?;
+        if !self.instance.bytes().all(|b| b.is_ascii_graphic()) || self.instance.len() > 64 {
+            bail!("OEE_INSTANCE must be at most 64 printable characters without spaces; got {:?}", self.instance);
+        }
         self.latency()?;
         if self.namespace.is_empty()
             || !self.namespace.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
@@ -187,6 +199,24 @@ impl Settings {
         self.http_addr.parse().with_context(|| format!("OEE_HTTP_ADDR {:?} is not host:port", self.http_addr))
     }
 
+    pub fn metrics_socket_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.metrics_addr.parse().with_context(|| format!("OEE_METRICS_ADDR {:?} is not host:port", self.metrics_addr))
+    }
+
+    /// `OEE_INSTANCE`, or `<hostname>-<pid>`.
+    pub fn instance_name(&self) -> String {
+        if !self.instance.is_empty() {
+            return self.instance.clone();
+        }
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "oee".to_owned());
+        format!("{host}-{}", std::process::id())
+    }
+
     pub fn latency(&self) -> anyhow::Result<Latency> {
         match self.venue_latency.as_str() {
             "realistic" => Ok(Latency::Realistic),
@@ -234,6 +264,8 @@ fn within<T: PartialOrd + std::fmt::Display>(name: &str, value: T, range: RangeI
 /// replaced by a test's map.
 const KNOWN: &[&str] = &[
     "http_addr",
+    "metrics_addr",
+    "instance",
     "http_workers",
     "namespace",
     "worker_concurrency",

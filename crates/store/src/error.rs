@@ -10,12 +10,18 @@ pub enum Backend {
     Redis,
 }
 
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Backend {
+    pub const fn as_str(self) -> &'static str {
+        match self {
             Self::Postgres => "postgres",
             Self::Redis => "redis",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -177,9 +177,18 @@ pub fn init_logging() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
 }
 
+/// The value of one series in a Prometheus/OpenMetrics exposition, written as it
+/// is printed (`oee_orders_accepted_total{channel="http"}`); `None` if absent.
+pub fn metric(exposition: &str, series: &str) -> Option<f64> {
+    exposition.lines().find_map(|line| {
+        let value = line.strip_prefix(series)?.strip_prefix(' ')?;
+        value.split_whitespace().next()?.parse().ok()
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::with_database;
+    use super::{metric, with_database};
 
     #[test]
     fn replaces_the_database_name() {
@@ -189,5 +198,14 @@ mod tests {
         );
         assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
         assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
+    }
+
+    #[test]
+    fn reads_a_series_by_its_exact_name() {
+        let text = "# TYPE a counter\na_total{x=\"1\"} 3\na_total{x=\"12\"} 4\nb_count 2.5\n# EOF\n";
+        assert_eq!(metric(text, r#"a_total{x="1"}"#), Some(3.0));
+        assert_eq!(metric(text, r#"a_total{x="12"}"#), Some(4.0));
+        assert_eq!(metric(text, "b_count"), Some(2.5));
+        assert_eq!(metric(text, "b"), None);
     }
 }

@@ -6,6 +6,7 @@
 //! rest wait in the stream for whichever worker is free.
 
 use crate::executor::{Executor, Outcome};
+use crate::metrics::{InFlight, METRICS, ReasonLabel};
 use oee_store::{Bus, Job, StoreError, StreamReader};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -35,6 +36,11 @@ pub struct Consumer {
 }
 
 impl Consumer {
+    /// The job bus this worker consumes.
+    pub fn bus(&self) -> &Bus {
+        &self.bus
+    }
+
     /// The executor (and through it the venues), for inspection.
     pub fn executor(&self) -> &Executor {
         &self.executor
@@ -84,6 +90,7 @@ impl Consumer {
                     Ok((jobs, cursor)) if !jobs.is_empty() => {
                         reclaim_cursor = cursor;
                         info!(jobs = jobs.len(), "reclaimed jobs from an idle consumer");
+                        METRICS.reclaims.inc_by(jobs.len() as u64);
                         let counts = self.bus.deliveries(&jobs).await.unwrap_or_else(|e| {
                             warn!(error = %e, "could not read delivery counts");
                             vec![0; jobs.len()]
@@ -171,6 +178,7 @@ impl Consumer {
             let permit = held.pop();
             let this = self.clone();
             tasks.spawn(async move {
+                let _counted = InFlight::start();
                 if dead_letter {
                     this.dead_letter(job, order).await;
                 } else {
@@ -204,8 +212,11 @@ impl Consumer {
         let Some(order) = order else {
             // No order behind the job: nothing can ever execute it.
             warn!(entry = %job.entry, order_id = ?job.order_id, "job names no stored order; dead-lettering it");
-            if let Err(e) = self.bus.dead_letter(&job, "the job names no stored order").await {
-                warn!(entry = %job.entry, error = %e, "could not dead-letter a job; it stays pending");
+            match self.bus.dead_letter(&job, "the job names no stored order").await {
+                Ok(()) => {
+                    METRICS.dead_letters.get_or_create(&ReasonLabel { reason: "no_order" }).inc();
+                }
+                Err(e) => warn!(entry = %job.entry, error = %e, "could not dead-letter a job; it stays pending"),
             }
             return;
         };
@@ -241,7 +252,10 @@ impl Consumer {
         }
         if let Err(e) = self.bus.dead_letter(&job, &reason).await {
             warn!(entry = %job.entry, error = %e, "could not dead-letter a job; it stays pending");
-        } else if let Some(id) = job.order_id
+            return;
+        }
+        METRICS.dead_letters.get_or_create(&ReasonLabel { reason: "max_deliveries" }).inc();
+        if let Some(id) = job.order_id
             && let Err(e) = self.bus.deactivate(id).await
         {
             warn!(order_id = %id, error = %e, "could not remove the order from the active set");
@@ -264,6 +278,7 @@ impl Consumer {
         for id in &lost {
             warn!(order_id = %id, "re-queueing an order whose job was lost");
             self.bus.enqueue(*id).await?;
+            METRICS.requeued.inc();
         }
         Ok(lost.len())
     }

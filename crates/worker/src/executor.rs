@@ -6,12 +6,14 @@
 //! venues are asked whether an earlier attempt's transaction landed — so a retry,
 //! or an order picked up again after a crash, never executes twice.
 
+use crate::metrics::{CodeLabel, METRICS};
 use chrono::Utc;
 use oee_domain::{ErrorInfo, EventDetail, FailureCode, OrderSpec, OrderStatus, OrderType, StatusEvent, Units};
 use oee_router::{Receipt, RouteError, Router, price, transaction_id};
+use oee_runtime::metrics::seconds_since;
 use oee_store::{Bus, OrderRecord, OrderStore, StoreError};
 use rand::Rng;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tracing::{Instrument, info, info_span, warn};
 use uuid::Uuid;
 
@@ -57,6 +59,7 @@ struct Progress {
     id: Uuid,
     seq: u32,
     status: OrderStatus,
+    created_at: chrono::DateTime<Utc>,
 }
 
 enum Step {
@@ -77,9 +80,12 @@ impl Executor {
     }
 
     async fn run_inner(&self, order: OrderRecord) -> Result<Outcome, StoreError> {
-        let mut p = Progress { id: order.id, seq: order.last_seq, status: order.status };
+        let mut p = Progress { id: order.id, seq: order.last_seq, status: order.status, created_at: order.created_at };
         if p.status.is_terminal() {
             return Ok(Outcome::Finished(p.status));
+        }
+        if p.status == OrderStatus::Pending && order.attempts == 0 {
+            METRICS.queue_wait.observe(seconds_since(order.created_at));
         }
         let Some(spec) = spec_of(&order) else {
             let error =
@@ -116,6 +122,7 @@ impl Executor {
             match self.attempt(&mut p, &spec, attempt, last_error.take()).await? {
                 Attempt::Terminal(step) => return Ok(step.into()),
                 Attempt::Transient(error) => {
+                    METRICS.retries.get_or_create(&CodeLabel { code: error.code.as_str() }).inc();
                     warn!(attempt, code = %error.code, error = %error.message, "attempt failed transiently");
                     last_error = Some(error);
                 }
@@ -129,7 +136,8 @@ impl Executor {
     pub async fn give_up(&self, order: OrderRecord, error: ErrorInfo) -> Result<Outcome, StoreError> {
         let span = info_span!("order", order_id = %order.id);
         async move {
-            let mut p = Progress { id: order.id, seq: order.last_seq, status: order.status };
+            let mut p =
+                Progress { id: order.id, seq: order.last_seq, status: order.status, created_at: order.created_at };
             if p.status.is_terminal() {
                 return Ok(Outcome::Finished(p.status));
             }
@@ -169,7 +177,10 @@ impl Executor {
         if let Step::Superseded = self.emit(p, EventDetail::Routing { attempt, last_error }).await? {
             return Ok(Attempt::Terminal(Step::Superseded));
         }
-        let plan = match self.router.route(spec).await {
+        let routing = Instant::now();
+        let routed = self.router.route(spec).await;
+        METRICS.routing.observe(routing.elapsed().as_secs_f64());
+        let plan = match routed {
             Ok(plan) => plan,
             Err(e) if e.is_transient() => return Ok(Attempt::Transient(route_error(&e))),
             Err(e) => {
@@ -198,7 +209,10 @@ impl Executor {
         if let Step::Superseded = self.emit(p, submitted).await? {
             return Ok(Attempt::Terminal(Step::Superseded));
         }
-        match self.router.send(&tx).await {
+        let sending = Instant::now();
+        let sent = self.router.send(&tx).await;
+        METRICS.execution.observe(sending.elapsed().as_secs_f64());
+        match sent {
             Ok(done) => Ok(Attempt::Terminal(self.confirm_step(p, spec, attempt, &done).await?)),
             Err(e) if e.is_transient() => Ok(Attempt::Transient(ErrorInfo::new(e.failure_code(), e.to_string()))),
             Err(e) => {
@@ -256,8 +270,13 @@ impl Executor {
 
     /// Records a terminal event and takes the order off the active set.
     async fn emit_final(&self, p: &mut Progress, detail: EventDetail) -> Result<Step, StoreError> {
+        let code = match &detail {
+            EventDetail::Failed { error, .. } => error.code.as_str(),
+            _ => "",
+        };
         let step = self.emit(p, detail).await?;
         if let Step::Done(status) = step {
+            METRICS.finish(status.as_str(), code, seconds_since(p.created_at));
             info!(status = %status, "order finished");
             if let Err(e) = self.bus.deactivate(p.id).await {
                 warn!(error = %e, "could not remove the order from the active set");

@@ -3,6 +3,8 @@
 
 pub mod consumer;
 pub mod executor;
+pub mod metrics;
+pub mod ops;
 
 pub use consumer::Consumer;
 pub use executor::{Executor, Outcome, RetryPolicy};
@@ -24,7 +26,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
     let reader = StreamReader::new(
         oee_store::redis::blocking_client(&redis).await?,
         Keys::new(&redis.namespace),
-        consumer_name(),
+        consumer_name(&settings.instance_name()),
     );
     // The simulated chain lives in PostgreSQL, shared by every worker; the first
     // worker to start seeds its pools.
@@ -59,9 +61,9 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
     })
 }
 
-/// A consumer name unique to this process: host, pid and a random suffix.
-fn consumer_name() -> String {
-    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".to_owned());
+/// A consumer name unique to this process: its instance name and a random
+/// suffix (a restarted container has the same name and pid).
+fn consumer_name(instance: &str) -> String {
     let suffix: u32 = rand::random();
-    format!("{host}-{}-{suffix:08x}", std::process::id())
+    format!("{instance}-{suffix:08x}")
 }

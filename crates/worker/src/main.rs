@@ -1,6 +1,8 @@
 //! `oee-worker`: see the crate docs.
 
+use anyhow::Context;
 use oee_runtime::{Settings, shutdown, telemetry};
+use oee_worker::ops;
 use std::process::ExitCode;
 
 #[tokio::main]
@@ -13,6 +15,15 @@ async fn run() -> anyhow::Result<()> {
     telemetry::init(&settings.log_format);
     let stop = shutdown::on_signal();
     let worker = oee_worker::build(&settings).await?;
-    worker.run(stop).await?;
-    Ok(())
+    let addr = settings.metrics_socket_addr()?;
+    let listener = std::net::TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
+    let probe = ops::Probe::new(&worker, stop.clone(), settings.store_timeout());
+    let server = ops::serve(listener, probe)?;
+    let endpoint = server.handle();
+    tokio::spawn(server);
+    tokio::spawn(ops::sample_queue(worker.bus().clone(), stop.clone()));
+    tracing::info!(%addr, "oee-worker serving /metrics, /health and /ready");
+    let result = worker.run(stop).await;
+    endpoint.stop(true).await;
+    Ok(result?)
 }

@@ -16,6 +16,11 @@ pub async fn queue_stats(state: web::Data<AppState>) -> Result<HttpResponse, Api
     })))
 }
 
+/// `GET /metrics`: Prometheus (OpenMetrics) text.
+pub async fn metrics() -> HttpResponse {
+    HttpResponse::Ok().content_type(oee_runtime::metrics::CONTENT_TYPE).body(crate::metrics::METRICS.render())
+}
+
 /// `GET /health`: the process is up.
 pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))

@@ -2,6 +2,7 @@
 
 use crate::body::read_json;
 use crate::error::ApiError;
+use crate::metrics::{ChannelLabel, METRICS};
 use crate::state::AppState;
 use crate::view::{Accepted, OrderView};
 use actix_web::http::StatusCode;
@@ -19,6 +20,18 @@ const MAX_LIMIT: u32 = 200;
 
 /// `POST /api/orders/execute`.
 pub async fn submit(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let result = submit_inner(req, payload, state).await;
+    if let Err(e) = &result {
+        e.count_rejected_submission();
+    }
+    result
+}
+
+async fn submit_inner(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
@@ -57,6 +70,7 @@ pub async fn accept(state: &AppState, submission: &Submission) -> Result<(Uuid, 
         ));
     }
     let id = Uuid::now_v7();
+    let channel = submission.channel;
     match state.orders.insert(id, spec, submission.idempotency_key.as_deref(), Utc::now()).await? {
         Inserted::Created => {}
         Inserted::Existing { id, status, same_request: true } => return Ok((id, status.as_str(), false)),
@@ -81,6 +95,7 @@ pub async fn accept(state: &AppState, submission: &Submission) -> Result<(Uuid, 
         return Err(e.into());
     }
     tracing::debug!(order_id = %id, "order accepted");
+    METRICS.accepted.get_or_create(&ChannelLabel { channel: channel.as_str() }).inc();
     Ok((id, OrderStatus::Pending.as_str(), true))
 }
 

@@ -67,6 +67,8 @@ pub async fn follow(
 struct FollowOnly;
 
 impl Inbound for FollowOnly {
+    const KIND: &'static str = "follow";
+
     async fn text(&mut self, _text: &str) -> Option<End> {
         None
     }

@@ -214,6 +214,7 @@ async fn dispatch(mut messages: broadcast::Receiver<fred::types::Message>, keys:
                     tracing::warn!(order_id = %order, "ignoring a message that is not a status event");
                     continue;
                 };
+                crate::metrics::METRICS.pubsub_delay.observe(oee_runtime::metrics::seconds_since(head.at));
                 let delivery = Delivery { seq: head.seq, json: Arc::from(json.as_ref()) };
                 let channels = shared.channels();
                 for l in channels.get(&order).map(|c| c.listeners.as_slice()).unwrap_or_default() {

@@ -11,6 +11,7 @@
 //! when the client stops reading — the pumps' queue is bounded, so a slow
 //! client costs a bounded amount of memory and never slows anyone else.
 
+use crate::metrics::{METRICS, OpenSocket};
 use crate::state::AppState;
 use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
 use oee_domain::EventHead;
@@ -128,6 +129,8 @@ pub fn close(code: CloseCode, description: &str) -> End {
 
 /// What a writer does with a text message from the client.
 pub trait Inbound {
+    /// The socket's kind, for metrics.
+    const KIND: &'static str;
     /// Handles one message; `Some(end)` closes the socket.
     fn text(&mut self, text: &str) -> impl std::future::Future<Output = Option<End>>;
     /// Whether the socket is done once `order` finished (follow sockets are).
@@ -136,16 +139,17 @@ pub trait Inbound {
 
 /// Runs a socket: frames out, client messages in, heartbeats, until it ends. A
 /// socket beyond `OEE_MAX_SOCKETS` is closed at once with 1013.
-pub async fn write(
+pub async fn write<I: Inbound>(
     state: &AppState,
     session: &mut Session,
     mut messages: MessageStream,
     mut frames: mpsc::Receiver<Frame>,
-    inbound: &mut impl Inbound,
+    inbound: &mut I,
 ) -> End {
     let Ok(_open) = state.sockets.clone().try_acquire_owned() else {
         return close(CloseCode::Again, "this replica holds its maximum of sockets; try another");
     };
+    let _counted = OpenSocket::new(I::KIND);
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     let mut heard = Instant::now();
@@ -153,9 +157,14 @@ pub async fn write(
         tokio::select! {
             frame = frames.recv() => match frame {
                 Some(Frame::Text(text)) => match tokio::time::timeout(state.send_timeout, session.text(text)).await {
-                    Ok(Ok(())) => {}
+                    Ok(Ok(())) => {
+                        METRICS.events_sent.inc();
+                    }
                     Ok(Err(_)) => return None,
-                    Err(_) => return close(CloseCode::Again, "client is not reading its events"),
+                    Err(_) => {
+                        METRICS.slow_closes.inc();
+                        return close(CloseCode::Again, "client is not reading its events");
+                    }
                 },
                 Some(Frame::Finished(order)) => {
                     if let Some(end) = inbound.finished(order) {

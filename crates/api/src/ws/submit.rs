@@ -10,6 +10,7 @@
 //! until the client closes it.
 
 use crate::error::ApiError;
+use crate::metrics::{CodeLabel, METRICS};
 use crate::routes::orders::accept;
 use crate::state::AppState;
 use crate::ws::pump::{End, Frame, Inbound, SOCKET_QUEUE, close, pump, write};
@@ -68,18 +69,34 @@ struct Submissions {
 impl Submissions {
     /// Validates, stores and queues one message's order. The order id, or why not.
     async fn submit<'m>(&self, raw: &RawOrder<'m>) -> Result<Uuid, Rejection> {
-        let submission = raw.validate(&self.state.registry, Channel::WebSocket)?;
+        let started = std::time::Instant::now();
+        let submission = match raw.validate(&self.state.registry, Channel::WebSocket) {
+            Ok(submission) => submission,
+            Err(r) => {
+                METRICS.rejected.get_or_create(&CodeLabel { code: r.code.as_str() }).inc();
+                return Err(r);
+            }
+        };
         match accept(&self.state, &submission).await {
-            Ok((id, _, _)) => Ok(id),
-            Err(e) => Err(e.into_rejection()),
+            Ok((id, _, _)) => {
+                METRICS.accept_latency.observe(started.elapsed().as_secs_f64());
+                Ok(id)
+            }
+            Err(e) => {
+                e.count_rejected_submission();
+                Err(e.into_rejection())
+            }
         }
     }
 }
 
 impl Inbound for Submissions {
+    const KIND: &'static str = "submit";
+
     async fn text(&mut self, text: &str) -> Option<End> {
         let (reply, accepted) = match RawOrder::parse(text.as_bytes()) {
             Err(rejection) => {
+                METRICS.rejected.get_or_create(&CodeLabel { code: rejection.code.as_str() }).inc();
                 (Reply { kind: "rejected", order_id: None, error: Some(&rejection), client_ref: None }.to_json(), None)
             }
             Ok(raw) => {

@@ -1,0 +1,76 @@
+//! `GET /metrics` and the replica header, against a running engine.
+
+mod common;
+
+use common::Engine;
+use oee_testkit::metric;
+use std::time::Duration;
+
+const SOL_USDC: &str = r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1.5"}"#;
+
+async fn scrape(engine: &Engine) -> String {
+    let response = engine.http.get(engine.url(0, "/metrics")).send().await.expect("scrape");
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"].to_str().expect("ascii").to_owned();
+    assert!(content_type.starts_with("application/openmetrics-text"), "{content_type}");
+    response.text().await.expect("body")
+}
+
+fn value(text: &str, series: &str) -> f64 {
+    metric(text, series).unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_orders_rejections_requests_sockets_and_fan_out() {
+    let engine = Engine::start_with(1, true, |s| s.instance = "api-under-test".to_owned()).await;
+    let before = scrape(&engine).await;
+
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(engine.accepted(SOL_USDC).await);
+    }
+    let (status, _) = engine.submit(r#"{"tokenIn":"SOL","tokenOut":"NOPE","amountIn":"1"}"#).await;
+    assert_eq!(status, 400);
+    for id in &ids {
+        engine.follow(0, id, None).await.assert_complete_from(1);
+    }
+
+    // The sockets close after the terminal event; their gauge follows shortly.
+    let mut after = scrape(&engine).await;
+    for _ in 0..50 {
+        if value(&after, r#"oee_ws_sockets_open{kind="follow"}"#) == 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        after = scrape(&engine).await;
+    }
+    let delta = |series: &str| value(&after, series) - value(&before, series);
+    assert_eq!(delta(r#"oee_orders_accepted_total{channel="http"}"#), 3.0, "{after}");
+    assert_eq!(delta(r#"oee_orders_rejected_total{code="UNKNOWN_TOKEN"}"#), 1.0, "{after}");
+    assert_eq!(delta(r#"oee_http_requests_total{method="POST",route="/api/orders/execute",status="202"}"#), 3.0);
+    assert_eq!(delta(r#"oee_http_requests_total{method="POST",route="/api/orders/execute",status="400"}"#), 1.0);
+    assert_eq!(delta("oee_accept_duration_seconds_count"), 4.0, "every submission is timed");
+    assert!(delta("oee_accept_duration_seconds_sum") > 0.0);
+    // Three orders of five events each reached their followers, each live event
+    // having crossed pub/sub once (replayed ones did not).
+    assert!(delta("oee_ws_events_sent_total") >= 15.0, "{after}");
+    assert!(delta("oee_pubsub_delay_seconds_count") >= 1.0, "{after}");
+    assert_eq!(value(&after, r#"oee_ws_sockets_open{kind="follow"}"#), 0.0, "{after}");
+    assert!(value(&after, "process_resident_memory_bytes") > 0.0);
+    engine.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_names_the_replica_that_answered() {
+    let engine = Engine::start_with(1, false, |s| s.instance = "api-7".to_owned()).await;
+    for path in ["/health", "/api/orders/not-an-id", "/no/such/route"] {
+        let response = engine.http.get(engine.url(0, path)).send().await.expect("request");
+        assert_eq!(response.headers()["x-oee-instance"], "api-7", "{path}");
+    }
+    let id = engine.accepted(SOL_USDC).await;
+    let (_, upgrade) =
+        tokio_tungstenite::connect_async(engine.ws_url(0, &format!("/api/orders/{id}/ws"))).await.expect("upgrade");
+    assert_eq!(upgrade.status(), 101);
+    assert_eq!(upgrade.headers()["x-oee-instance"], "api-7", "the upgrade names its replica too");
+    engine.stop().await;
+}

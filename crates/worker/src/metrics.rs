@@ -1,0 +1,164 @@
+//! The worker's metrics, served at `GET /metrics` on `OEE_METRICS_ADDR`. Names
+//! and meanings are listed in docs/OPERATIONS.md.
+
+use oee_runtime::metrics::{ProcessGauges, latency_histogram};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::sync::LazyLock;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FinishedLabels {
+    pub status: &'static str,
+    /// The failure code; empty when confirmed.
+    pub code: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabel {
+    pub status: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CodeLabel {
+    pub code: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    pub reason: &'static str,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// Every metric `oee-worker` exports.
+#[derive(Debug)]
+pub struct WorkerMetrics {
+    registry: Registry,
+    process: ProcessGauges,
+    pub finished: Family<FinishedLabels, Counter>,
+    /// Accepted to first picked up by a worker.
+    pub queue_wait: Histogram,
+    /// Quoting both venues and choosing a route, per attempt.
+    pub routing: Histogram,
+    /// Building, sending and landing the transaction, per attempt.
+    pub execution: Histogram,
+    /// Accepted to terminal, by terminal status.
+    pub order_duration: Histograms<StatusLabel>,
+    /// Attempts that failed transiently and were retried, by failure code.
+    pub retries: Family<CodeLabel, Counter>,
+    /// Jobs taken over from an idle consumer.
+    pub reclaims: Counter,
+    pub dead_letters: Family<ReasonLabel, Counter>,
+    /// Orders the sweeper re-queued because their job was lost.
+    pub requeued: Counter,
+    pub in_flight: Gauge,
+    pub stream_length: Gauge,
+    pub stream_pending: Gauge,
+    pub stream_lag: Gauge,
+    pub dead_letter_length: Gauge,
+}
+
+impl WorkerMetrics {
+    fn new() -> Self {
+        let mut registry = Registry::default();
+        let process = ProcessGauges::register(&mut registry);
+        let m = Self {
+            registry: Registry::default(),
+            process,
+            finished: Family::default(),
+            queue_wait: latency_histogram(),
+            routing: latency_histogram(),
+            execution: latency_histogram(),
+            order_duration: Family::new_with_constructor(latency_histogram),
+            retries: Family::default(),
+            reclaims: Counter::default(),
+            dead_letters: Family::default(),
+            requeued: Counter::default(),
+            in_flight: Gauge::default(),
+            stream_length: Gauge::default(),
+            stream_pending: Gauge::default(),
+            stream_lag: Gauge::default(),
+            dead_letter_length: Gauge::default(),
+        };
+        let r = &mut registry;
+        r.register(
+            "oee_orders_finished",
+            "Orders that reached a terminal status, by status and failure code",
+            m.finished.clone(),
+        );
+        r.register(
+            "oee_queue_wait_seconds",
+            "Time from acceptance to a worker picking the order up",
+            m.queue_wait.clone(),
+        );
+        r.register(
+            "oee_routing_duration_seconds",
+            "Time to quote both venues and choose a route, per attempt",
+            m.routing.clone(),
+        );
+        r.register(
+            "oee_execution_duration_seconds",
+            "Time to build, send and land a transaction, per attempt",
+            m.execution.clone(),
+        );
+        r.register(
+            "oee_order_duration_seconds",
+            "Time from acceptance to the terminal event, by status",
+            m.order_duration.clone(),
+        );
+        r.register(
+            "oee_retries",
+            "Attempts that failed transiently and were retried, by failure code",
+            m.retries.clone(),
+        );
+        r.register("oee_reclaims", "Jobs taken over from an idle or dead consumer", m.reclaims.clone());
+        r.register("oee_dead_letters", "Jobs moved to the dead-letter stream, by reason", m.dead_letters.clone());
+        r.register("oee_requeued", "Orders re-queued by the sweeper because their job was lost", m.requeued.clone());
+        r.register("oee_jobs_in_flight", "Orders this worker is executing now", m.in_flight.clone());
+        r.register("oee_stream_length", "Entries in the job stream (sampled)", m.stream_length.clone());
+        r.register("oee_stream_pending", "Jobs delivered but not yet acknowledged (sampled)", m.stream_pending.clone());
+        r.register("oee_stream_lag", "Jobs not yet delivered to any worker (sampled)", m.stream_lag.clone());
+        r.register(
+            "oee_dead_letter_length",
+            "Entries in the dead-letter stream (sampled)",
+            m.dead_letter_length.clone(),
+        );
+        Self { registry, ..m }
+    }
+
+    /// The exposition, with process gauges read now.
+    pub fn render(&self) -> String {
+        self.process.refresh();
+        oee_runtime::metrics::render(&self.registry)
+    }
+
+    /// Counts a terminal event.
+    pub fn finish(&self, status: &'static str, code: &'static str, since_accepted: f64) {
+        self.finished.get_or_create(&FinishedLabels { status, code }).inc();
+        self.order_duration.get_or_create(&StatusLabel { status }).observe(since_accepted);
+    }
+}
+
+/// This process's metrics.
+pub static METRICS: LazyLock<WorkerMetrics> = LazyLock::new(WorkerMetrics::new);
+
+/// Counts a job in flight for as long as it lives.
+#[derive(Debug)]
+pub struct InFlight(());
+
+impl InFlight {
+    pub fn start() -> Self {
+        METRICS.in_flight.inc();
+        Self(())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        METRICS.in_flight.dec();
+    }
+}

@@ -1,0 +1,84 @@
+//! The worker's operations endpoint: metrics that follow the work, and probes.
+
+use chrono::Utc;
+use oee_domain::{Channel, TokenRegistry, parse_order};
+use oee_store::OrderStore;
+use oee_testkit::{TestEnv, metric};
+use oee_worker::ops;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+async fn submit(env: &TestEnv, body: &str) -> Uuid {
+    let spec = parse_order(body.as_bytes(), &TokenRegistry::default(), Channel::Http).expect("valid order").spec;
+    let orders = OrderStore::new(oee_store::pg::pool(&env.settings.pg()).expect("pool"));
+    let id = Uuid::now_v7();
+    orders.insert(id, &spec, None, Utc::now()).await.expect("insert");
+    env.bus().await.expect("bus").enqueue(id).await.expect("enqueue");
+    id
+}
+
+async fn get(http: &reqwest::Client, url: &str) -> (u16, String) {
+    let response = http.get(url).send().await.expect("request");
+    (response.status().as_u16(), response.text().await.expect("body"))
+}
+
+fn value(text: &str, series: &str) -> f64 {
+    metric(text, series).unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_follow_the_work_and_probes_answer() {
+    let env = TestEnv::new().await.expect("env");
+    let worker = oee_worker::build(&env.settings).await.expect("worker");
+    let stop = CancellationToken::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let server = ops::serve(listener, ops::Probe::new(&worker, stop.clone(), Duration::from_secs(2))).expect("serve");
+    let endpoint = server.handle();
+    tokio::spawn(server);
+    let http = reqwest::Client::new();
+    let (_, before) = get(&http, &format!("{base}/metrics")).await;
+
+    env.bus().await.expect("bus").enqueue(Uuid::now_v7()).await.expect("a job naming no order");
+    for amount in ["1", "2"] {
+        submit(&env, &format!(r#"{{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"{amount}"}}"#)).await;
+    }
+    assert_eq!(worker.run_until_idle().await.expect("run"), 3);
+    let sampler = tokio::spawn(ops::sample_queue(worker.bus().clone(), stop.clone()));
+
+    let (status, after) = get(&http, &format!("{base}/metrics")).await;
+    assert_eq!(status, 200);
+    let delta = |series: &str| value(&after, series) - value(&before, series);
+    assert_eq!(delta(r#"oee_orders_finished_total{status="confirmed",code=""}"#), 2.0, "{after}");
+    assert_eq!(delta(r#"oee_order_duration_seconds_count{status="confirmed"}"#), 2.0, "{after}");
+    assert_eq!(delta("oee_queue_wait_seconds_count"), 2.0);
+    assert_eq!(delta("oee_routing_duration_seconds_count"), 2.0);
+    assert_eq!(delta("oee_execution_duration_seconds_count"), 2.0);
+    assert_eq!(delta(r#"oee_dead_letters_total{reason="no_order"}"#), 1.0, "{after}");
+    assert_eq!(value(&after, "oee_jobs_in_flight"), 0.0);
+
+    // The sampler reads the stream at once: three entries, none pending, one dead letter.
+    let mut sampled = String::new();
+    for _ in 0..40 {
+        sampled = get(&http, &format!("{base}/metrics")).await.1;
+        if value(&sampled, "oee_dead_letter_length") == 1.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(value(&sampled, "oee_stream_length"), 3.0, "{sampled}");
+    assert_eq!(value(&sampled, "oee_stream_pending"), 0.0);
+    assert_eq!(value(&sampled, "oee_stream_lag"), 0.0);
+    assert_eq!(value(&sampled, "oee_dead_letter_length"), 1.0);
+
+    assert_eq!(get(&http, &format!("{base}/health")).await.0, 200);
+    let (status, body) = get(&http, &format!("{base}/ready")).await;
+    assert_eq!(status, 200, "{body}");
+    stop.cancel();
+    let (status, body) = get(&http, &format!("{base}/ready")).await;
+    assert_eq!((status, body.contains("stopping")), (503, true), "a stopping worker is not ready: {body}");
+    sampler.await.expect("the sampler ends with the stop");
+    endpoint.stop(true).await;
+    env.cleanup().await.expect("cleanup");
+}
