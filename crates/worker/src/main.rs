@@ -17,6 +17,7 @@ async fn run() -> anyhow::Result<()> {
     let worker = oee_worker::build(&settings).await?;
     let addr = settings.metrics_socket_addr()?;
     let listener = std::net::TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
+    let addr = listener.local_addr()?; // the port chosen, when asked for port 0
     let probe = ops::Probe::new(&worker, stop.clone(), settings.store_timeout());
     let server = ops::serve(listener, probe)?;
     let endpoint = server.handle();

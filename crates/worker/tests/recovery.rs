@@ -19,6 +19,8 @@ fn spawn_worker(env: &TestEnv) -> Child {
         .env("DATABASE_URL", &s.database_url)
         .env("REDIS_URL", &s.redis_url)
         .env("OEE_NAMESPACE", &s.namespace)
+        // Several workers run at once across tests: each takes a free port.
+        .env("OEE_METRICS_ADDR", "127.0.0.1:0")
         .env("OEE_VENUE_LATENCY", &s.venue_latency)
         .env("OEE_VENUE_FAILURE_RATE", "0")
         .env("OEE_WORKER_CONCURRENCY", s.worker_concurrency.to_string())
