@@ -34,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 pub struct Api {
     pub server: Server,
     pub addr: SocketAddr,
+    draining: CancellationToken,
     stopping: CancellationToken,
 }
 
@@ -51,7 +52,7 @@ impl Api {
 
     /// What stops this server gracefully; see [`Stopper::stop`].
     pub fn stopper(&self) -> Stopper {
-        Stopper { handle: self.server.handle(), stopping: self.stopping.clone() }
+        Stopper { handle: self.server.handle(), draining: self.draining.clone(), stopping: self.stopping.clone() }
     }
 }
 
@@ -59,6 +60,7 @@ impl Api {
 #[derive(Clone)]
 pub struct Stopper {
     handle: ServerHandle,
+    draining: CancellationToken,
     stopping: CancellationToken,
 }
 
@@ -69,12 +71,14 @@ impl std::fmt::Debug for Stopper {
 }
 
 impl Stopper {
-    /// Fails readiness and closes every socket with 1001 (going away) at once, so
-    /// clients reconnect elsewhere; waits `drain` for load balancers to notice;
+    /// Fails readiness and keeps serving for `drain`, so load balancers take the
+    /// replica out of rotation first; then closes every socket with 1001 (going
+    /// away), so clients reconnect — now to another replica — with `fromSeq`;
     /// then stops accepting and lets requests in progress finish.
     pub async fn stop(&self, drain: std::time::Duration) {
-        self.stopping.cancel();
+        self.draining.cancel();
         tokio::time::sleep(drain).await;
+        self.stopping.cancel();
         self.handle.stop(true).await;
     }
 }
@@ -91,6 +95,7 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
     }
     let subscriber = oee_store::redis::subscriber(&redis).await?;
     let hub = ws::hub::Hub::start(subscriber, Keys::new(&redis.namespace), settings.store_timeout());
+    let draining = CancellationToken::new();
     let stopping = CancellationToken::new();
     let state = AppState {
         orders: OrderStore::new(pool),
@@ -99,6 +104,7 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
         listing: oee_router::Listing::new(&registry),
         registry,
         store_timeout: settings.store_timeout(),
+        draining: draining.clone(),
         stopping: stopping.clone(),
         sockets: Arc::new(tokio::sync::Semaphore::new(settings.max_sockets)),
         send_timeout: std::time::Duration::from_millis(settings.ws_send_timeout_ms),
@@ -120,7 +126,7 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
     .shutdown_timeout(5)
     .listen(listener)?
     .run();
-    Ok(Api { server, addr, stopping })
+    Ok(Api { server, addr, draining, stopping })
 }
 
 /// Every route, and the JSON errors for what matches none.

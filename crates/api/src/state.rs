@@ -19,7 +19,9 @@ pub struct AppState {
     pub listing: Listing,
     /// Bound on store calls made for a request.
     pub store_timeout: Duration,
-    /// Cancelled when the process starts stopping: readiness fails, sockets close.
+    /// Cancelled when the process starts stopping: readiness fails.
+    pub draining: CancellationToken,
+    /// Cancelled once the drain delay is over: sockets close with 1001.
     pub stopping: CancellationToken,
     /// One permit per open WebSocket (`OEE_MAX_SOCKETS`).
     pub sockets: Arc<Semaphore>,

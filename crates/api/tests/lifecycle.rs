@@ -357,7 +357,7 @@ async fn fifty_concurrent_submissions_with_one_key_make_one_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stopping_replica_fails_readiness_and_closes_sockets_with_a_frame() {
+async fn a_stopping_replica_fails_readiness_then_closes_sockets_with_a_frame() {
     use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
     let engine = Engine::start(1, false).await;
     let id = engine.accepted(SOL_USDC).await; // no worker: it stays pending
@@ -367,9 +367,12 @@ async fn a_stopping_replica_fails_readiness_and_closes_sockets_with_a_frame() {
     let stopper = engine.apis[0].stopper.clone();
     let stopping = tokio::spawn(async move { stopper.stop(Duration::from_millis(800)).await });
     tokio::time::sleep(Duration::from_millis(100)).await;
-    // Still serving during the drain delay, but no longer ready.
+    // Still serving during the drain delay, sockets included, but no longer ready.
     let (status, body) = engine.get(0, "/ready").await;
     assert_eq!((status, body["status"].as_str()), (503, Some("stopping")));
+    assert_eq!(engine.get(0, "/health").await.0, 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!follower.is_finished(), "sockets stay open until the drain delay is over");
     let followed = follower.await.expect("follower");
     assert_eq!(followed.statuses(), ["pending"]);
     assert_eq!(followed.close, Some(CloseCode::Away), "closed with 1001, not cut");

@@ -28,7 +28,7 @@ pub async fn health() -> HttpResponse {
 
 /// `GET /ready`: Postgres and Redis both answer.
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    if state.stopping.is_cancelled() {
+    if state.draining.is_cancelled() {
         // Take this replica out of rotation before it stops accepting.
         return HttpResponse::ServiceUnavailable().json(json!({"status": "stopping"}));
     }
