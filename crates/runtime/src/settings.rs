@@ -177,8 +177,12 @@ impl Settings {
         }
         // A job in flight for longer than the reclaim idle time is taken over while its
         // worker still runs it: safe (writes are guarded, attempts wait out the
-        // validity window), but wasted work.
-        let longest_job_ms = (self.tx_validity_secs * 1_000 + 3_500) * u64::from(self.max_attempts);
+        // validity window), but wasted work. The longest job: a resumed order waits
+        // out one sent transaction's validity, then runs every attempt (a quote and
+        // a send of at most ~3.5 s when realistic) with its back-off (+50% jitter).
+        let backoff_ms: u64 =
+            (2..=self.max_attempts).map(|a| self.retry_base_ms.saturating_mul(3 << (a - 2)) / 2).sum();
+        let longest_job_ms = self.tx_validity_secs * 1_000 + 3_500 * u64::from(self.max_attempts) + backoff_ms;
         if self.latency()? == Latency::Realistic && self.reclaim_idle_ms < longest_job_ms {
             tracing::warn!(
                 reclaim_idle_ms = self.reclaim_idle_ms,
