@@ -2,6 +2,7 @@
 //! and Redis (the job stream, the active-order set and status fan-out).
 //! No business logic lives here.
 
+pub mod batch;
 pub mod chain;
 pub mod error;
 pub mod keys;
@@ -10,6 +11,7 @@ pub mod orders;
 pub mod pg;
 pub mod redis;
 
+pub use batch::EventWriter;
 pub use chain::PgLedger;
 pub use error::{Backend, StoreError};
 pub use keys::Keys;

@@ -77,6 +77,21 @@ fn to_i32(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
+/// The statuses an order may move to `status` from, comma-separated (statuses
+/// contain no commas), for `string_to_array` in SQL.
+fn predecessor_list(status: OrderStatus) -> &'static str {
+    static LISTS: std::sync::LazyLock<Vec<(OrderStatus, String)>> = std::sync::LazyLock::new(|| {
+        OrderStatus::ALL
+            .into_iter()
+            .map(|s| {
+                let list: Vec<&str> = OrderStatus::predecessors(s).into_iter().map(OrderStatus::as_str).collect();
+                (s, list.join(","))
+            })
+            .collect()
+    });
+    LISTS.iter().find(|(s, _)| *s == status).map_or("", |(_, list)| list.as_str())
+}
+
 impl OrderStore {
     pub fn new(pool: Pool) -> Self {
         Self { pool }
@@ -232,64 +247,105 @@ impl OrderStore {
     /// is `event.seq - 1` and its status may move to the event's. Returns `false`
     /// (and changes nothing) when it may not — another writer got there first.
     pub async fn record(&self, event: &StatusEvent, json: &str) -> Result<bool, StoreError> {
-        const SQL: &str = "WITH o AS (
+        Ok(self.record_many(&[(event, json)]).await?.first().copied().unwrap_or(false))
+    }
+
+    /// Records several orders' next events in one statement — one transaction,
+    /// one commit — each guarded exactly as [`OrderStore::record`] guards one.
+    /// Returns, per event, whether it was recorded. At most one event per order:
+    /// an order's next event is only known once its previous one is recorded.
+    pub async fn record_many(&self, events: &[(&StatusEvent, &str)]) -> Result<Vec<bool>, StoreError> {
+        const SQL: &str = "WITH v AS (
+                SELECT * FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::timestamptz[], $5::int4[],
+                    $6::jsonb[], $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::text[])
+                AS v(id, status, seq, at, attempts, route, tx_hash, price, amount_out, error, preds, payload)
+            ), o AS (
                 UPDATE orders SET
-                    status = $2, last_seq = $3, updated_at = $4,
-                    attempts = COALESCE($5, attempts),
-                    route = COALESCE($6, route),
-                    tx_hash = COALESCE($7, tx_hash),
-                    executed_price = COALESCE($8, executed_price),
-                    amount_out = COALESCE($9::text::numeric, amount_out),
-                    error = COALESCE($10, error)
-                WHERE id = $1 AND last_seq = $3 - 1 AND status = ANY($11)
-                RETURNING id)
-            INSERT INTO order_events (order_id, seq, status, at, payload)
-            SELECT id, $3, $2, $4, $12::text::json FROM o";
-        let status = event.status();
-        let predecessors: Vec<&str> = OrderStatus::predecessors(status).into_iter().map(OrderStatus::as_str).collect();
-        let mut attempts: Option<i32> = None;
-        let mut route: Option<Json<&oee_domain::RouteRecord>> = None;
-        let mut tx_hash: Option<&str> = None;
-        let mut price: Option<&str> = None;
-        let mut amount_out: Option<String> = None;
-        let mut error: Option<Json<&oee_domain::ErrorInfo>> = None;
-        match &event.detail {
-            EventDetail::Pending => {}
-            EventDetail::Routing { attempt, .. } => attempts = Some(to_i32(*attempt)),
-            EventDetail::Building { route: r, .. } => route = Some(Json(r)),
-            EventDetail::Submitted { tx_hash: h, .. } => tx_hash = Some(h),
-            EventDetail::Confirmed { tx_hash: h, executed_price, amount_out: out, .. } => {
-                tx_hash = Some(h);
-                price = Some(executed_price);
-                amount_out = Some(out.atoms.to_string());
+                    status = v.status, last_seq = v.seq, updated_at = v.at,
+                    attempts = COALESCE(v.attempts, orders.attempts),
+                    route = COALESCE(v.route, orders.route),
+                    tx_hash = COALESCE(v.tx_hash, orders.tx_hash),
+                    executed_price = COALESCE(v.price, orders.executed_price),
+                    amount_out = COALESCE(v.amount_out::numeric, orders.amount_out),
+                    error = COALESCE(v.error, orders.error)
+                FROM v
+                WHERE orders.id = v.id AND orders.last_seq = v.seq - 1
+                    AND orders.status = ANY(string_to_array(v.preds, ','))
+                RETURNING orders.id, orders.last_seq AS seq),
+            e AS (
+                INSERT INTO order_events (order_id, seq, status, at, payload)
+                SELECT v.id, v.seq, v.status, v.at, v.payload::json FROM v JOIN o ON o.id = v.id AND o.seq = v.seq)
+            SELECT id, seq FROM o";
+        let n = events.len();
+        let mut ids = Vec::with_capacity(n);
+        let mut statuses = Vec::with_capacity(n);
+        let mut seqs = Vec::with_capacity(n);
+        let mut ats = Vec::with_capacity(n);
+        let mut attempts: Vec<Option<i32>> = Vec::with_capacity(n);
+        let mut routes: Vec<Option<Json<&oee_domain::RouteRecord>>> = Vec::with_capacity(n);
+        let mut tx_hashes: Vec<Option<&str>> = Vec::with_capacity(n);
+        let mut prices: Vec<Option<&str>> = Vec::with_capacity(n);
+        let mut amounts_out: Vec<Option<String>> = Vec::with_capacity(n);
+        let mut errors: Vec<Option<Json<&oee_domain::ErrorInfo>>> = Vec::with_capacity(n);
+        let mut predecessors = Vec::with_capacity(n);
+        let mut payloads = Vec::with_capacity(n);
+        for (event, json) in events {
+            let status = event.status();
+            ids.push(event.order_id);
+            statuses.push(status.as_str());
+            seqs.push(to_i32(event.seq));
+            ats.push(event.at);
+            predecessors.push(predecessor_list(status));
+            payloads.push(*json);
+            let (mut attempt, mut route, mut tx_hash, mut price, mut amount_out, mut error) =
+                (None, None, None, None, None, None);
+            match &event.detail {
+                EventDetail::Pending => {}
+                EventDetail::Routing { attempt: a, .. } => attempt = Some(to_i32(*a)),
+                EventDetail::Building { route: r, .. } => route = Some(Json(&**r)),
+                EventDetail::Submitted { tx_hash: h, .. } => tx_hash = Some(h.as_str()),
+                EventDetail::Confirmed { tx_hash: h, executed_price, amount_out: out, .. } => {
+                    tx_hash = Some(h.as_str());
+                    price = Some(executed_price.as_str());
+                    amount_out = Some(out.atoms.to_string());
+                }
+                EventDetail::Failed { error: e, attempts: a } => {
+                    attempt = Some(to_i32(*a));
+                    error = Some(Json(e));
+                }
             }
-            EventDetail::Failed { error: e, attempts: n } => {
-                attempts = Some(to_i32(*n));
-                error = Some(Json(e));
-            }
+            attempts.push(attempt);
+            routes.push(route);
+            tx_hashes.push(tx_hash);
+            prices.push(price);
+            amounts_out.push(amount_out);
+            errors.push(error);
         }
         let client = self.pool.get().await?;
         let stmt = client.prepare_cached(SQL).await?;
-        let n = client
-            .execute(
+        let rows = client
+            .query(
                 &stmt,
                 &[
-                    &event.order_id,
-                    &status.as_str(),
-                    &to_i32(event.seq),
-                    &event.at,
+                    &ids,
+                    &statuses,
+                    &seqs,
+                    &ats,
                     &attempts,
-                    &route,
-                    &tx_hash,
-                    &price,
-                    &amount_out,
-                    &error,
+                    &routes,
+                    &tx_hashes,
+                    &prices,
+                    &amounts_out,
+                    &errors,
                     &predecessors,
-                    &json,
+                    &payloads,
                 ],
             )
             .await?;
-        Ok(n == 1)
+        // Two events for one order in a batch (which callers avoid) would both
+        // match here and fail the event log's primary key, failing the batch.
+        let recorded: std::collections::HashSet<(Uuid, i32)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        Ok(ids.iter().zip(&seqs).map(|(id, seq)| recorded.contains(&(*id, *seq))).collect())
     }
 }
 

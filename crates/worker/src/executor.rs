@@ -11,7 +11,7 @@ use chrono::Utc;
 use oee_domain::{ErrorInfo, EventDetail, FailureCode, OrderSpec, OrderStatus, OrderType, StatusEvent, Units};
 use oee_router::{Receipt, RouteError, Router, price, transaction_id};
 use oee_runtime::metrics::seconds_since;
-use oee_store::{Bus, OrderRecord, OrderStore, StoreError};
+use oee_store::{Bus, EventWriter, OrderRecord, OrderStore, StoreError};
 use rand::Rng;
 use std::time::{Duration, Instant};
 use tracing::{Instrument, info, info_span, warn};
@@ -47,6 +47,8 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 pub struct Executor {
     pub(crate) orders: OrderStore,
+    /// Records events through shared commits.
+    pub(crate) events: EventWriter,
     pub(crate) bus: Bus,
     pub(crate) router: Router,
     pub(crate) retry: RetryPolicy,
@@ -289,17 +291,19 @@ impl Executor {
     async fn emit(&self, p: &mut Progress, detail: EventDetail) -> Result<Step, StoreError> {
         debug_assert!(p.status.can_transition_to(detail.status()), "{} -> {}", p.status, detail.status());
         let event = StatusEvent::new(p.id, p.seq + 1, Utc::now(), detail);
+        let (seq, status) = (event.seq, event.status());
         let json = event.to_json();
-        if !self.orders.record(&event, &json).await? {
-            warn!(seq = event.seq, status = %event.status(), "the order moved on elsewhere; stopping");
+        let (recorded, json) = self.events.record(event, json).await;
+        if !recorded? {
+            warn!(seq, status = %status, "the order moved on elsewhere; stopping");
             return Ok(Step::Superseded);
         }
-        p.seq = event.seq;
-        p.status = event.status();
+        p.seq = seq;
+        p.status = status;
         // Pub/sub is at-most-once; the event is already durable, and followers
         // catch up from the log, so a failed publish is only logged.
         if let Err(e) = self.bus.publish(p.id, &json).await {
-            warn!(seq = event.seq, error = %e, "could not publish a status event");
+            warn!(seq, error = %e, "could not publish a status event");
         }
         Ok(Step::Done(p.status))
     }

@@ -12,7 +12,7 @@ pub use executor::{Executor, Outcome, RetryPolicy};
 use anyhow::Context;
 use oee_router::{Ledger, Network, system_clock};
 use oee_runtime::Settings;
-use oee_store::{Bus, Keys, OrderStore, PgLedger, StreamReader};
+use oee_store::{Bus, EventWriter, Keys, OrderStore, PgLedger, StreamReader};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,8 +38,10 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
     let network =
         Network::new(ledger, settings.venue_profile()?, system_clock()).with_validity(settings.tx_validity_secs);
     let router = oee_router::simulated(&registry, network);
+    let orders = OrderStore::new(pool);
     let executor = Executor {
-        orders: OrderStore::new(pool),
+        events: EventWriter::start(orders.clone(), event_lanes(settings)),
+        orders,
         bus: bus.clone(),
         router,
         retry: RetryPolicy {
@@ -59,6 +61,12 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
         sweep_age: Duration::from_millis(settings.sweep_age_ms),
         max_deliveries: settings.max_deliveries,
     })
+}
+
+/// Concurrent event batches: enough to keep commits overlapping, well inside
+/// the connection pool (the chain and order loads need connections too).
+fn event_lanes(settings: &Settings) -> usize {
+    (settings.pg_pool_size / 4).clamp(1, 4)
 }
 
 /// A consumer name unique to this process: its instance name and a random
