@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Makes sure PostgreSQL and Redis answer on loopback (127.0.0.1:5432, :6379),
-# installing them from Debian's packages and starting them where missing.
-# Sourced by scripts/up and scripts/test; changes nothing that already works.
+# installing them from Debian's packages and starting them where missing, and
+# that nginx is installed for scripts/cluster. Sourced by scripts/up,
+# scripts/cluster and scripts/test; changes nothing that already works.
 
 PG_HOST=127.0.0.1
 PG_PORT=5432
@@ -90,4 +91,29 @@ ensure_redis() {
 
 ensure_rust() {
   command -v cargo >/dev/null || die "cargo not found: install a Rust toolchain (rustup) first"
+}
+
+nginx_bin() {
+  command -v nginx 2>/dev/null || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; }
+}
+
+# Installs nginx's binary only: scripts/cluster runs an nginx of its own, with its
+# own configuration, on its own port. Debian starts a service as soon as its package
+# is installed (nginx would take :80) unless /usr/sbin/policy-rc.d says no, so one
+# saying no is put in place for the install where there is none, and a systemd
+# machine is told not to start it at boot either.
+ensure_nginx() {
+  [ -n "$(nginx_bin)" ] && return 0
+  local policy=/usr/sbin/policy-rc.d rc=0
+  if [ -e "$policy" ]; then
+    apt_install nginx || rc=$?
+  else
+    as_root sh -c "printf '#!/bin/sh\\nexit 101\\n' >$policy && chmod 755 $policy"
+    apt_install nginx || rc=$?
+    as_root rm -f "$policy"
+  fi
+  if [ "$rc" != 0 ] || [ -z "$(nginx_bin)" ]; then die "could not install nginx"; fi
+  if [ -d /run/systemd/system ]; then
+    as_root systemctl disable --now nginx >/dev/null 2>&1 || true
+  fi
 }
