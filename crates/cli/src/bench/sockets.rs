@@ -1,42 +1,30 @@
-//! `oee-bench`: measurements that need many clients at once.
+//! `oee-bench sockets`: the cost of idle sockets and the delivery delay.
 //!
 //! `oee-bench sockets --api-pid PID --count 10000 --rate 1000 --seconds 20` opens
 //! `count` idle submit sockets to one API process and reports its memory per
 //! socket and CPU at rest (from /proc), then submits orders at `rate` per second
 //! for `seconds`, follows each on a WebSocket, and reports the delay from an
 //! event's `at` (stamped by the worker as it records it) to its arrival here.
-#![allow(clippy::print_stdout, reason = "printing the report is this program's job")]
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
 use futures::StreamExt;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
-#[derive(Parser)]
-#[command(name = "oee-bench", about = "Measurements with many concurrent clients")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Idle-socket cost and event delivery delay on one API process.
-    Sockets {
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
-        /// The API process to measure (its /proc entry).
-        #[arg(long)]
-        api_pid: u32,
-        #[arg(long, default_value_t = 10_000)]
-        count: usize,
-        /// Orders submitted per second while the sockets are open.
-        #[arg(long, default_value_t = 1_000)]
-        rate: u64,
-        #[arg(long, default_value_t = 20)]
-        seconds: u64,
-    },
+#[derive(Debug, clap::Args)]
+pub struct SocketsArgs {
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// The API process to measure (its /proc entry).
+    #[arg(long)]
+    api_pid: u32,
+    #[arg(long, default_value_t = 10_000)]
+    count: usize,
+    /// Orders submitted per second while the sockets are open.
+    #[arg(long, default_value_t = 1_000)]
+    rate: u64,
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
 }
 
 fn rss_kib(pid: u32) -> anyhow::Result<u64> {
@@ -60,9 +48,8 @@ fn percentile(sorted: &[f64], pct: usize) -> f64 {
     sorted.get((sorted.len().saturating_sub(1)) * pct.min(100) / 100).copied().unwrap_or(f64::NAN)
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let Command::Sockets { url, api_pid, count, rate, seconds } = Cli::parse().command;
+pub async fn run(args: SocketsArgs) -> anyhow::Result<()> {
+    let SocketsArgs { url, api_pid, count, rate, seconds } = args;
     let ws = url.replacen("http://", "ws://", 1);
     let before = rss_kib(api_pid)?;
     let mut idle = Vec::with_capacity(count);
