@@ -121,6 +121,15 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
             .wrap(middleware::from_fn(observe))
             .configure(configure)
     })
+    // Events are small frames written as they happen: without this, Nagle's
+    // algorithm holds each one back until the client's delayed ACK (~40 ms).
+    .on_connect(|conn, _| {
+        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>()
+            && let Err(e) = tcp.set_nodelay(true)
+        {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    })
     .workers(settings.http_workers)
     .disable_signals()
     .shutdown_timeout(5)
