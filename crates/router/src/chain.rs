@@ -138,10 +138,18 @@ pub trait Ledger: Send + Sync + fmt::Debug + 'static {
     async fn pools(&self, ids: &[String]) -> Result<Vec<Pool>, VenueError>;
 
     /// Lands `tx` atomically at `now`, or returns the receipt it already has.
-    async fn commit(&self, tx: &Transaction, now: i64) -> Result<Receipt, VenueError>;
+    async fn commit(&self, tx: &Transaction, now: i64) -> Result<Landed, VenueError>;
 
     /// The receipt of `tx_id`, if it landed.
     async fn receipt(&self, tx_id: &str) -> Result<Option<Receipt>, VenueError>;
+}
+
+/// A landed transaction: its receipt, and the state its pools were left in
+/// (empty when it had landed before and this commit changed nothing).
+#[derive(Debug, Clone)]
+pub struct Landed {
+    pub receipt: Receipt,
+    pub pools: Vec<Pool>,
 }
 
 /// A ledger in this process's memory: for tests, benchmarks and a single worker.
@@ -186,11 +194,11 @@ impl Ledger for MemoryLedger {
         Ok(ids.iter().filter_map(|id| state.pools.get(id).cloned()).collect())
     }
 
-    async fn commit(&self, tx: &Transaction, now: i64) -> Result<Receipt, VenueError> {
+    async fn commit(&self, tx: &Transaction, now: i64) -> Result<Landed, VenueError> {
         let mut guard = self.state();
         let state = &mut *guard;
         if let Some(done) = state.receipts.get(&tx.id) {
-            return Ok(done.clone());
+            return Ok(Landed { receipt: done.clone(), pools: Vec::new() });
         }
         let mut pools: Vec<Pool> = Vec::new();
         for leg in &tx.legs {
@@ -201,11 +209,11 @@ impl Ledger for MemoryLedger {
         }
         let receipt = apply(&mut pools, tx, now, state.slot + 1)?;
         state.slot += 1;
-        for pool in pools {
-            state.pools.insert(pool.id.clone(), pool);
+        for pool in &pools {
+            state.pools.insert(pool.id.clone(), pool.clone());
         }
         state.receipts.insert(tx.id.clone(), receipt.clone());
-        Ok(receipt)
+        Ok(Landed { receipt, pools })
     }
 
     async fn receipt(&self, tx_id: &str) -> Result<Option<Receipt>, VenueError> {
@@ -222,12 +230,44 @@ pub fn system_clock() -> Clock {
 }
 
 /// The chain as a client reaches it: a ledger behind RPC latency and failures.
+///
+/// Pool states read for quotes are cached for a short while (as a real router
+/// keeps pool accounts from a subscription rather than fetching them per quote),
+/// and refreshed with the states this process's own swaps leave. A quote may
+/// therefore miss another process's last few swaps; that is what the slippage
+/// bound is for, and it is enforced by the chain at commit, against the live state.
 #[derive(Clone)]
 pub struct Network {
     ledger: Arc<dyn Ledger>,
     profile: VenueProfile,
     clock: Clock,
     validity_secs: i64,
+    cache: Arc<PoolCache>,
+}
+
+/// Recently read or written pool states, each with when it was current.
+#[derive(Debug, Default)]
+struct PoolCache {
+    max_age: Duration,
+    pools: Mutex<HashMap<String, (Pool, std::time::Instant)>>,
+}
+
+impl PoolCache {
+    fn get(&self, id: &str) -> Option<Pool> {
+        let pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
+        pools.get(id).filter(|(_, at)| at.elapsed() < self.max_age).map(|(pool, _)| pool.clone())
+    }
+
+    fn put(&self, pools: impl IntoIterator<Item = Pool>) {
+        if self.max_age.is_zero() {
+            return;
+        }
+        let now = std::time::Instant::now();
+        let mut cached = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
+        for pool in pools {
+            cached.insert(pool.id.clone(), (pool, now));
+        }
+    }
 }
 
 impl fmt::Debug for Network {
@@ -238,7 +278,14 @@ impl fmt::Debug for Network {
 
 impl Network {
     pub fn new(ledger: Arc<dyn Ledger>, profile: VenueProfile, clock: Clock) -> Self {
-        Self { ledger, profile, clock, validity_secs: 60 }
+        Self { ledger, profile, clock, validity_secs: 60, cache: Arc::default() }
+    }
+
+    /// Serves quotes from pool states up to `max_age` old (zero: always read).
+    #[must_use]
+    pub fn with_pool_cache(mut self, max_age: Duration) -> Self {
+        self.cache = Arc::new(PoolCache { max_age, pools: Mutex::default() });
+        self
     }
 
     /// Sets how long a transaction can land after it is built.
@@ -271,7 +318,12 @@ impl Network {
     /// Fetches a pool's current state (a quote's round trip, ~200 ms when realistic).
     pub async fn pool(&self, id: &str) -> Result<Option<Pool>, VenueError> {
         self.delay(170, 60).await;
-        Ok(self.ledger.pools(&[id.to_owned()]).await?.into_iter().next())
+        if let Some(pool) = self.cache.get(id) {
+            return Ok(Some(pool));
+        }
+        let pool = self.ledger.pools(&[id.to_owned()]).await?.into_iter().next();
+        self.cache.put(pool.clone());
+        Ok(pool)
     }
 
     /// Sends a transaction and waits for it to land (2–3 s when realistic). A
@@ -283,7 +335,8 @@ impl Network {
         if let Some((kind, false)) = failure {
             return Err(VenueError::Transient(kind));
         }
-        let receipt = self.ledger.commit(tx, self.now()).await?;
+        let Landed { receipt, pools } = self.ledger.commit(tx, self.now()).await?;
+        self.cache.put(pools);
         match failure {
             Some((kind, true)) => Err(VenueError::Transient(kind)),
             _ => Ok(receipt),

@@ -17,7 +17,7 @@ pub mod router;
 pub mod sim;
 pub mod venue;
 
-pub use chain::{Clock, Ledger, LegFill, MemoryLedger, Network, Receipt, SwapLeg, Transaction, system_clock};
+pub use chain::{Clock, Landed, Ledger, LegFill, MemoryLedger, Network, Receipt, SwapLeg, Transaction, system_clock};
 pub use market::Listing;
 pub use pool::Pool;
 pub use router::{PlannedLeg, RouteError, RoutePlan, Router, Split, best_split, price, transaction_id};

@@ -237,3 +237,35 @@ async fn injected_failures_are_transient() {
     let err = router.send(&router.build(&order, &plan, "tx")).await.expect_err("always fails");
     assert!(err.is_transient(), "{err:?}");
 }
+
+#[tokio::test]
+async fn quotes_come_from_recent_pool_states_and_own_swaps_refresh_them() {
+    let registry = TokenRegistry::default();
+    let ledger = Arc::new(MemoryLedger::default());
+    ledger.seed(seed_pools(&registry, T0)).await.expect("seed");
+    let cached =
+        Network::new(ledger.clone(), CALM, Arc::new(|| T0)).with_pool_cache(std::time::Duration::from_secs(60));
+    let uncached = Network::new(ledger.clone(), CALM, Arc::new(|| T0));
+    let pool_id = "raydium:SOL-USDC";
+    let before = cached.pool(pool_id).await.expect("read").expect("pool");
+
+    // Another process trades on the pool: the cached network does not see it yet.
+    let sol = registry.resolve("SOL").expect("SOL").mint.clone();
+    let trade = |id: &str| oee_router::Transaction {
+        id: id.to_owned(),
+        legs: vec![oee_router::SwapLeg { pool_id: pool_id.into(), mint_in: sol.clone(), amount_in: 5_000_000_000 }],
+        min_amount_out: 0,
+        valid_until: i64::MAX,
+        instructions: Vec::new(),
+    };
+    ledger.commit(&trade("elsewhere"), T0).await.expect("lands");
+    let moved = uncached.pool(pool_id).await.expect("read").expect("pool");
+    assert_ne!(moved, before, "the trade moved the pool");
+    assert_eq!(cached.pool(pool_id).await.expect("read").expect("pool"), before, "served from the cache");
+
+    // A swap sent through the cached network leaves its pools' new states there.
+    cached.send(&trade("own")).await.expect("lands");
+    let after = uncached.pool(pool_id).await.expect("read").expect("pool");
+    assert_eq!(cached.pool(pool_id).await.expect("read").expect("pool"), after, "refreshed by the own swap");
+    assert_ne!(after, moved);
+}

@@ -64,6 +64,8 @@ pub struct Settings {
     pub max_sockets: usize,
     /// A socket whose send cannot complete this long is closed with 1013.
     pub ws_send_timeout_ms: u64,
+    /// How old a pool state a worker may quote from (0: read it for every quote).
+    pub pool_cache_ms: u64,
     /// Tokens added to the built-in registry (config file only).
     pub tokens: Vec<Token>,
 }
@@ -95,6 +97,7 @@ impl Default for Settings {
             max_deliveries: 5,
             max_sockets: 20_000,
             ws_send_timeout_ms: 10_000,
+            pool_cache_ms: 100,
             tokens: Vec::new(),
         }
     }
@@ -168,6 +171,7 @@ impl Settings {
         within("OEE_MAX_SOCKETS", self.max_sockets, 1..=1_000_000)?;
         within("OEE_WS_SEND_TIMEOUT_MS", self.ws_send_timeout_ms, 100..=600_000)?;
         within("OEE_SHUTDOWN_DELAY_MS", self.shutdown_delay_ms, 0..=600_000)?;
+        within("OEE_POOL_CACHE_MS", self.pool_cache_ms, 0..=10_000)?;
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
             bail!("LOG_FORMAT must be pretty or json; got {:?}", self.log_format);
         }
@@ -288,6 +292,7 @@ const KNOWN: &[&str] = &[
     "max_deliveries",
     "max_sockets",
     "ws_send_timeout_ms",
+    "pool_cache_ms",
 ];
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use crate::error::StoreError;
 use async_trait::async_trait;
 use deadpool_postgres::Pool as PgPool;
 use oee_router::chain::apply;
-use oee_router::{Ledger, Pool, Receipt, Transaction, VenueError};
+use oee_router::{Landed, Ledger, Pool, Receipt, Transaction, VenueError};
 use tokio_postgres::types::{Json, ToSql};
 
 #[derive(Debug, Clone)]
@@ -60,9 +60,9 @@ impl Ledger for PgLedger {
         rows.iter().map(|r| decode(r.get::<_, &str>(0))).collect()
     }
 
-    async fn commit(&self, tx: &Transaction, now: i64) -> Result<Receipt, VenueError> {
+    async fn commit(&self, tx: &Transaction, now: i64) -> Result<Landed, VenueError> {
         if let Some(done) = self.receipt(&tx.id).await? {
-            return Ok(done);
+            return Ok(Landed { receipt: done, pools: Vec::new() });
         }
         let mut client = self.pg.get().await.map_err(unavailable)?;
         let db = client.transaction().await.map_err(unavailable)?;
@@ -112,12 +112,13 @@ impl Ledger for PgLedger {
             // The same transaction landed concurrently (same id, same locks): report that one.
             Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {
                 drop(db);
-                return self.receipt(&tx.id).await?.ok_or_else(|| VenueError::Unavailable(e.to_string()));
+                let done = self.receipt(&tx.id).await?.ok_or_else(|| VenueError::Unavailable(e.to_string()))?;
+                return Ok(Landed { receipt: done, pools: Vec::new() });
             }
             Err(e) => return Err(unavailable(e)),
         }
         db.commit().await.map_err(unavailable)?;
-        Ok(receipt)
+        Ok(Landed { receipt, pools })
     }
 
     async fn receipt(&self, tx_id: &str) -> Result<Option<Receipt>, VenueError> {

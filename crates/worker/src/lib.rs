@@ -35,8 +35,9 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
     if let Err(e) = ledger.seed(oee_router::seed_pools(&registry, now)).await {
         tracing::warn!(error = %e, "could not seed the simulated chain yet");
     }
-    let network =
-        Network::new(ledger, settings.venue_profile()?, system_clock()).with_validity(settings.tx_validity_secs);
+    let network = Network::new(ledger, settings.venue_profile()?, system_clock())
+        .with_validity(settings.tx_validity_secs)
+        .with_pool_cache(Duration::from_millis(settings.pool_cache_ms));
     let router = oee_router::simulated(&registry, network);
     let orders = OrderStore::new(pool);
     let executor = Executor {
