@@ -1,28 +1,55 @@
 //! The simulated chain's ledger in PostgreSQL: pools and landed transactions
 //! shared by every worker process, outliving any of them.
 //!
-//! A commit locks the transaction's pools (`FOR UPDATE`, in id order, so two
-//! commits never deadlock), re-checks under the lock that the transaction has not
-//! landed meanwhile, applies it with the router's one implementation of the swap
-//! logic, and writes the pools and the receipt in the same database transaction.
-//! Swaps on one pool therefore land one at a time, each against the state the
-//! previous one left — exactly as if applied one by one in slot order.
+//! Commits are batched: the swaps a process sends while its previous batch is
+//! being written wait in a queue, and a *lane* lands up to [`MAX_BATCH`] of them
+//! in one database transaction. It locks the union of their pools (`FOR UPDATE`,
+//! in id order, so batches never deadlock), reads which of them already landed
+//! (authoritative under those locks: landing a transaction needs its pools'
+//! locks), applies the rest one after another in memory with the router's one
+//! implementation of the swap logic — each against the state the previous one
+//! left, each failing on its own (slippage, liquidity, expiry) without touching
+//! the others — then writes each touched pool once and every receipt, with slots
+//! in that order. Per swap that is a fraction of a round trip and one pool write
+//! shared by the batch, instead of five round trips and a pool write each; the
+//! result is exactly as if the swaps had landed one by one in slot order.
 
 use crate::error::StoreError;
 use async_trait::async_trait;
 use deadpool_postgres::Pool as PgPool;
 use oee_router::chain::apply;
 use oee_router::{Landed, Ledger, Pool, Receipt, Transaction, VenueError};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_postgres::types::{Json, ToSql};
+
+/// Most swaps landed by one database transaction.
+pub const MAX_BATCH: usize = 128;
+/// Batches in flight at once per process.
+const LANES: usize = 2;
+
+struct Commit {
+    tx: Transaction,
+    now: i64,
+    done: oneshot::Sender<Result<Landed, VenueError>>,
+}
 
 #[derive(Debug, Clone)]
 pub struct PgLedger {
     pg: PgPool,
+    queue: mpsc::Sender<Commit>,
 }
 
 impl PgLedger {
+    /// A ledger over `pg`, with its commit lanes running on the current runtime.
     pub fn new(pg: PgPool) -> Self {
-        Self { pg }
+        let (queue, rx) = mpsc::channel::<Commit>(MAX_BATCH * LANES * 4);
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..LANES {
+            tokio::spawn(lane(pg.clone(), rx.clone()));
+        }
+        Self { pg, queue }
     }
 }
 
@@ -34,6 +61,154 @@ fn unavailable(e: impl Into<StoreError>) -> VenueError {
 /// round-trip from text, not from a `serde_json::Value`).
 fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, VenueError> {
     serde_json::from_str(text).map_err(|e| VenueError::Unavailable(format!("stored chain state is invalid: {e}")))
+}
+
+async fn lane(pg: PgPool, rx: Arc<Mutex<mpsc::Receiver<Commit>>>) {
+    let mut batch: Vec<Commit> = Vec::with_capacity(MAX_BATCH);
+    loop {
+        {
+            let mut rx = rx.lock().await;
+            if rx.recv_many(&mut batch, MAX_BATCH).await == 0 {
+                return; // every sender is gone
+            }
+        }
+        match land(&pg, &batch).await {
+            Ok(results) => {
+                for (commit, result) in batch.drain(..).zip(results) {
+                    let _ = commit.done.send(result);
+                }
+            }
+            Err(e) => {
+                for commit in batch.drain(..) {
+                    let _ = commit.done.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Lands a batch in one database transaction; per commit, its result.
+async fn land(pg: &PgPool, batch: &[Commit]) -> Result<Vec<Result<Landed, VenueError>>, VenueError> {
+    const LOCK: &str = "SELECT id, state::text FROM chain.pools WHERE id = ANY($1) ORDER BY id FOR UPDATE";
+    const LANDED: &str = "SELECT id, receipt::text FROM chain.transactions WHERE id = ANY($1)";
+    const UPDATE: &str = "UPDATE chain.pools p SET state = v.state, updated_at = now()
+        FROM unnest($1::text[], $2::jsonb[]) AS v(id, state) WHERE p.id = v.id";
+    // Slots are drawn in the batch's order, so replaying by slot reproduces it.
+    const INSERT: &str = "INSERT INTO chain.transactions (id, slot, receipt)
+        SELECT id, slot, jsonb_set(receipt, '{slot}', to_jsonb(slot))
+        FROM (SELECT id, receipt, nextval('chain.slots') AS slot
+              FROM (SELECT * FROM unnest($1::text[], $2::jsonb[]) WITH ORDINALITY AS v(id, receipt, n) ORDER BY n) o) s
+        RETURNING id, slot";
+    let mut client = pg.get().await.map_err(unavailable)?;
+    let db = client.transaction().await.map_err(unavailable)?;
+    // Pool rows are locked until commit, so waiting for the WAL flush there would
+    // cap every pool at one batch per fsync. Skipping the wait is safe: WAL is
+    // flushed in order, and the worker records the order's outcome afterwards
+    // with a synchronous commit, which makes this one durable first. A crash can
+    // only lose chain commits no order has recorded; those orders are retried and
+    // the chain, having forgotten the swap, still executes it exactly once.
+    db.batch_execute("SET LOCAL synchronous_commit = off").await.map_err(unavailable)?;
+    let mut pool_ids: Vec<&str> = batch.iter().flat_map(|c| c.tx.legs.iter().map(|l| l.pool_id.as_str())).collect();
+    pool_ids.sort_unstable();
+    pool_ids.dedup();
+    let tx_ids: Vec<&str> = batch.iter().map(|c| c.tx.id.as_str()).collect();
+    let (lock, landed) = tokio::join!(db.prepare_cached(LOCK), db.prepare_cached(LANDED));
+    let (lock, landed) = (lock.map_err(unavailable)?, landed.map_err(unavailable)?);
+    // Locks first, then the landed check under them (pipelined on one connection).
+    let (lock_params, landed_params): ([&(dyn ToSql + Sync); 1], [&(dyn ToSql + Sync); 1]) = ([&pool_ids], [&tx_ids]);
+    let (locked, already) = tokio::join!(db.query(&lock, &lock_params), db.query(&landed, &landed_params));
+    let mut pools: BTreeMap<String, Pool> = BTreeMap::new();
+    for row in locked.map_err(unavailable)? {
+        pools.insert(row.get(0), decode(row.get::<_, &str>(1))?);
+    }
+    let mut receipts: HashMap<String, Receipt> = HashMap::new();
+    for row in already.map_err(unavailable)? {
+        receipts.insert(row.get(0), decode(row.get::<_, &str>(1))?);
+    }
+
+    // Apply in order, each against what the previous ones left.
+    let mut results: Vec<Result<Landed, VenueError>> = Vec::with_capacity(batch.len());
+    let mut new: Vec<usize> = Vec::new();
+    let mut landed_here: HashMap<&str, usize> = HashMap::new();
+    // (a repeat, the commit in this batch that landed it): answered once slots are known.
+    let mut repeats: Vec<(usize, usize)> = Vec::new();
+    for (i, commit) in batch.iter().enumerate() {
+        if let Some(&first) = landed_here.get(commit.tx.id.as_str()) {
+            results.push(Err(VenueError::Unavailable("answered below".to_owned())));
+            repeats.push((i, first));
+            continue;
+        }
+        if let Some(done) = receipts.get(&commit.tx.id) {
+            results.push(Ok(Landed { receipt: done.clone(), pools: Vec::new() }));
+            continue;
+        }
+        let mut touched: Vec<Pool> = Vec::new();
+        for leg in &commit.tx.legs {
+            if !touched.iter().any(|p| p.id == leg.pool_id) {
+                match pools.get(&leg.pool_id) {
+                    Some(pool) => touched.push(pool.clone()),
+                    None => {
+                        touched.clear();
+                        break;
+                    }
+                }
+            }
+        }
+        if touched.is_empty() {
+            let pool = commit.tx.legs.first().map(|l| l.pool_id.clone()).unwrap_or_default();
+            results.push(Err(VenueError::InsufficientLiquidity { pool }));
+            continue;
+        }
+        match apply(&mut touched, &commit.tx, commit.now, 0) {
+            Ok(receipt) => {
+                receipts.insert(commit.tx.id.clone(), receipt.clone());
+                for pool in &touched {
+                    pools.insert(pool.id.clone(), pool.clone());
+                }
+                results.push(Ok(Landed { receipt, pools: touched }));
+                landed_here.insert(commit.tx.id.as_str(), i);
+                new.push(i);
+            }
+            Err(e) => results.push(Err(e)),
+        }
+    }
+    if new.is_empty() {
+        return Ok(results); // nothing changed: the transaction rolls back
+    }
+
+    let mut changed: Vec<&str> =
+        new.iter().flat_map(|&i| batch[i].tx.legs.iter().map(|l| l.pool_id.as_str())).collect();
+    changed.sort_unstable();
+    changed.dedup();
+    let states: Vec<Json<&Pool>> = changed.iter().map(|id| Json(&pools[*id])).collect();
+    let new_ids: Vec<&str> = new.iter().map(|&i| batch[i].tx.id.as_str()).collect();
+    let new_receipts: Vec<Json<&Receipt>> = new
+        .iter()
+        .map(|&i| match &results[i] {
+            Ok(landed) => Json(&landed.receipt),
+            Err(_) => unreachable!("only landed commits are new"),
+        })
+        .collect();
+    let (update, insert) = tokio::join!(db.prepare_cached(UPDATE), db.prepare_cached(INSERT));
+    let (update, insert) = (update.map_err(unavailable)?, insert.map_err(unavailable)?);
+    let update_params: [&(dyn ToSql + Sync); 2] = [&changed, &states];
+    let insert_params: [&(dyn ToSql + Sync); 2] = [&new_ids, &new_receipts];
+    let (written, slots) = tokio::join!(db.execute(&update, &update_params), db.query(&insert, &insert_params));
+    written.map_err(unavailable)?;
+    let slots: HashMap<String, i64> =
+        slots.map_err(unavailable)?.into_iter().map(|row| (row.get(0), row.get(1))).collect();
+    db.commit().await.map_err(unavailable)?;
+    for &i in &new {
+        if let Ok(landed) = &mut results[i] {
+            landed.receipt.slot = slots.get(&landed.receipt.tx_id).copied().unwrap_or(0).unsigned_abs();
+        }
+    }
+    for (repeat, first) in repeats {
+        if let Ok(landed) = &results[first] {
+            results[repeat] = Ok(Landed { receipt: landed.receipt.clone(), pools: Vec::new() });
+        }
+    }
+    Ok(results)
 }
 
 #[async_trait]
@@ -61,64 +236,12 @@ impl Ledger for PgLedger {
     }
 
     async fn commit(&self, tx: &Transaction, now: i64) -> Result<Landed, VenueError> {
-        if let Some(done) = self.receipt(&tx.id).await? {
-            return Ok(Landed { receipt: done, pools: Vec::new() });
+        let (done, answer) = oneshot::channel();
+        let commit = Commit { tx: tx.clone(), now, done };
+        if self.queue.send(commit).await.is_err() {
+            return Err(VenueError::Unavailable("the chain's commit lanes stopped".to_owned()));
         }
-        let mut client = self.pg.get().await.map_err(unavailable)?;
-        let db = client.transaction().await.map_err(unavailable)?;
-        // Pool rows are locked until commit, so waiting for the WAL flush there would
-        // cap every pool at one swap per fsync. Skipping the wait is safe: WAL is
-        // flushed in order, and the worker records the order's outcome afterwards
-        // with a synchronous commit, which makes this one durable first. A crash can
-        // only lose chain commits no order has recorded; those orders are retried and
-        // the chain, having forgotten the swap, still executes it exactly once.
-        db.batch_execute("SET LOCAL synchronous_commit = off").await.map_err(unavailable)?;
-        let mut ids: Vec<&str> = tx.legs.iter().map(|l| l.pool_id.as_str()).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        // From here until commit the pools are locked: three round trips in all.
-        let rows = db
-            .query("SELECT state::text FROM chain.pools WHERE id = ANY($1) ORDER BY id FOR UPDATE", &[&ids])
-            .await
-            .map_err(unavailable)?;
-        let mut pools: Vec<Pool> = rows.into_iter().map(|r| decode(r.get::<_, &str>(0))).collect::<Result<_, _>>()?;
-        // The slot is taken from the sequence in the insert below; a refused
-        // transaction rolls back when `db` drops, leaving the pools as they were.
-        let mut receipt = apply(&mut pools, tx, now, 0)?;
-        let update = db
-            .prepare_cached("UPDATE chain.pools SET state = $2, updated_at = now() WHERE id = $1")
-            .await
-            .map_err(unavailable)?;
-        let insert = db
-            .prepare_cached(
-                "INSERT INTO chain.transactions (id, slot, receipt)
-                 SELECT $1, s.slot, jsonb_set($2::jsonb, '{slot}', to_jsonb(s.slot))
-                 FROM (SELECT nextval('chain.slots') AS slot) s RETURNING slot",
-            )
-            .await
-            .map_err(unavailable)?;
-        let receipt_json = Json(&receipt);
-        let insert_params: [&(dyn ToSql + Sync); 2] = [&tx.id, &receipt_json];
-        let states: Vec<Json<&Pool>> = pools.iter().map(Json).collect();
-        let updates = pools.iter().zip(&states).map(|(pool, state)| {
-            db.execute_raw(&update, [&pool.id as &(dyn ToSql + Sync), state as &(dyn ToSql + Sync)])
-        });
-        // Statements issued together on one connection are pipelined.
-        let (written, inserted) =
-            tokio::join!(futures::future::try_join_all(updates), db.query_one(&insert, &insert_params));
-        written.map_err(unavailable)?;
-        match inserted {
-            Ok(row) => receipt.slot = row.get::<_, i64>(0).unsigned_abs(),
-            // The same transaction landed concurrently (same id, same locks): report that one.
-            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {
-                drop(db);
-                let done = self.receipt(&tx.id).await?.ok_or_else(|| VenueError::Unavailable(e.to_string()))?;
-                return Ok(Landed { receipt: done, pools: Vec::new() });
-            }
-            Err(e) => return Err(unavailable(e)),
-        }
-        db.commit().await.map_err(unavailable)?;
-        Ok(Landed { receipt, pools })
+        answer.await.unwrap_or_else(|_| Err(VenueError::Unavailable("a commit lane stopped".to_owned())))
     }
 
     async fn receipt(&self, tx_id: &str) -> Result<Option<Receipt>, VenueError> {

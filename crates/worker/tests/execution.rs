@@ -283,13 +283,17 @@ async fn concurrent_swaps_on_the_shared_chain_equal_applying_them_one_by_one() {
         (registry.by_symbol("SOL").expect("sol").mint.clone(), registry.by_symbol("USDC").expect("usdc").mint.clone());
     let t0 = Utc::now().timestamp();
     let seeds = oee_router::seed_pools(&registry, t0);
-    // Sixteen "workers", each with a connection of its own, swap on both SOL/USDC pools at once.
-    let pg = oee_store::pg::pool(&env.settings.pg()).expect("pool");
-    let ledger = std::sync::Arc::new(oee_store::PgLedger::new(pg));
+    // Sixteen "workers" over two ledgers (two processes' commit batches) swap on both
+    // SOL/USDC pools at once. Every fifth swap asks for more than any pool can give
+    // and must fail alone, and every swap is sent twice: it lands once.
+    let ledgers = [(); 2].map(|()| {
+        std::sync::Arc::new(oee_store::PgLedger::new(oee_store::pg::pool(&env.settings.pg()).expect("pool")))
+    });
+    let ledger = ledgers[0].clone();
     ledger.seed(seeds.clone()).await.expect("seed");
     let mut tasks = Vec::new();
     for worker in 0..16u64 {
-        let ledger = ledger.clone();
+        let ledger = ledgers[usize::from(worker % 2 == 1)].clone();
         let (sol, usdc) = (sol.clone(), usdc.clone());
         tasks.push(tokio::spawn(async move {
             for n in 0..8u64 {
@@ -300,14 +304,25 @@ async fn concurrent_swaps_on_the_shared_chain_equal_applying_them_one_by_one() {
                     (usdc.clone(), 80_000_000 + worker * 1_000_000)
                 };
                 let pool = if (worker + n) % 2 == 0 { "raydium:SOL-USDC" } else { "meteora:SOL-USDC" };
+                let impossible = (worker * 8 + n) % 5 == 0;
                 let tx = Transaction {
                     id: format!("w{worker}-{n}"),
                     legs: vec![SwapLeg { pool_id: pool.into(), mint_in, amount_in }],
-                    min_amount_out: 0,
+                    min_amount_out: if impossible { u64::MAX } else { 0 },
                     valid_until: i64::MAX,
                     instructions: Vec::new(),
                 };
-                ledger.commit(&tx, Utc::now().timestamp()).await.expect("lands");
+                let (first, again) = tokio::join!(
+                    ledger.commit(&tx, Utc::now().timestamp()),
+                    ledger.commit(&tx, Utc::now().timestamp())
+                );
+                if impossible {
+                    assert!(matches!(first, Err(oee_router::VenueError::SlippageExceeded { .. })), "{first:?}");
+                    assert!(matches!(again, Err(oee_router::VenueError::SlippageExceeded { .. })), "{again:?}");
+                } else {
+                    let (first, again) = (first.expect("lands"), again.expect("lands"));
+                    assert_eq!(first.receipt, again.receipt, "sent twice, landed once");
+                }
             }
         }));
     }
@@ -323,7 +338,7 @@ async fn concurrent_swaps_on_the_shared_chain_equal_applying_them_one_by_one() {
         .iter()
         .map(|r| serde_json::from_str(r.get::<_, &str>(0)).expect("receipt"))
         .collect();
-    assert_eq!(receipts.len(), 128);
+    assert_eq!(receipts.len(), 128 - 26, "every swap but the impossible ones landed, once");
     let replay = oee_router::chain::replay(seeds, &receipts).expect("replays");
     let ids: Vec<String> = replay.iter().map(|p| p.id.clone()).collect();
     let live = ledger.pools(&ids).await.expect("pools");
