@@ -23,7 +23,7 @@ use error::{ApiError, error_response};
 use metrics::METRICS;
 use oee_domain::{ErrorCode, Rejection};
 use oee_runtime::Settings;
-use oee_store::{Bus, Keys, OrderStore};
+use oee_store::{Bus, Keys, OrderStore, OrderWriter};
 use state::AppState;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -97,8 +97,10 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
     let hub = ws::hub::Hub::start(subscriber, Keys::new(&redis.namespace), settings.store_timeout());
     let draining = CancellationToken::new();
     let stopping = CancellationToken::new();
+    let orders = OrderStore::new(pool);
     let state = AppState {
-        orders: OrderStore::new(pool),
+        inserts: OrderWriter::start(orders.clone(), 2),
+        orders,
         bus,
         hub,
         listing: oee_router::Listing::new(&registry),

@@ -3,7 +3,7 @@
 use crate::ws::hub::Hub;
 use oee_domain::TokenRegistry;
 use oee_router::Listing;
-use oee_store::{Bus, OrderStore};
+use oee_store::{Bus, OrderStore, OrderWriter};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -12,6 +12,8 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub orders: OrderStore,
+    /// Stores new orders through shared commits.
+    pub inserts: OrderWriter,
     pub bus: Bus,
     pub hub: Hub,
     pub registry: TokenRegistry,

@@ -1,75 +1,90 @@
-//! Group commit for status events.
+//! Group commit for the write path: status events (workers) and new orders (API).
 //!
-//! Every event must be durable before it is published, and a commit costs a WAL
-//! flush: one commit per event caps a PostgreSQL at a few thousand events a
-//! second however idle its CPUs are. [`EventWriter`] lets many orders' tasks
-//! share commits instead: each hands its event over and waits; a few *lanes*
-//! take whatever is waiting (up to [`MAX_BATCH`]) and record it with one
-//! statement ([`OrderStore::record_many`]). Each event is still guarded on its
-//! own, each caller still learns whether its event was recorded only after the
-//! commit, and an idle writer adds no delay: a lone event goes out at once.
+//! Every event must be durable before it is published, and every order before
+//! its `202`, and a commit costs a WAL flush and a round trip: one commit per
+//! write caps a PostgreSQL at a few thousand writes a second however idle its
+//! CPUs are. A writer here lets many requests share commits instead: each hands
+//! its write over and waits; a few *lanes* take whatever is waiting (up to
+//! [`MAX_BATCH`]) and store it with one statement. Each write keeps its own
+//! guard and its own answer, each caller still hears only after the commit, and
+//! an idle writer adds no delay: a lone write goes out at once.
 //!
 //! If a batch fails (a deadlock between two batches, say, or an outage), its
-//! events are retried one by one, so each caller gets its own answer.
+//! writes are retried one by one, so each caller gets its own answer.
 
 use crate::error::StoreError;
 use crate::orders::OrderStore;
-use oee_domain::StatusEvent;
+use chrono::{DateTime, Utc};
+use oee_domain::{OrderSpec, StatusEvent};
+use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc, oneshot};
+use uuid::Uuid;
 
-/// Most events recorded by one statement.
+/// Most writes stored by one statement.
 pub const MAX_BATCH: usize = 256;
 
-struct Write {
-    event: StatusEvent,
-    json: String,
-    done: oneshot::Sender<(Result<bool, StoreError>, String)>,
+/// How a kind of write is stored: many at once, or one alone.
+trait Committer: Clone + Send + Sync + 'static {
+    type Item: Send + Sync + 'static;
+    type Answer: Send + 'static;
+    fn many<'a>(
+        &'a self,
+        items: &'a [&'a Self::Item],
+    ) -> impl Future<Output = Result<Vec<Self::Answer>, StoreError>> + Send + 'a;
+    fn one<'a>(&'a self, item: &'a Self::Item) -> impl Future<Output = Result<Self::Answer, StoreError>> + Send + 'a;
 }
 
-/// Records status events through shared commits; see the module docs.
-#[derive(Debug, Clone)]
-pub struct EventWriter {
-    queue: mpsc::Sender<Write>,
+/// Where a write's answer goes, with the item handed back.
+type Reply<C> = oneshot::Sender<(Result<<C as Committer>::Answer, StoreError>, <C as Committer>::Item)>;
+
+/// A write waiting for a commit.
+struct Pending<C: Committer> {
+    item: C::Item,
+    done: Reply<C>,
 }
 
-impl std::fmt::Debug for Write {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Write").field("order_id", &self.event.order_id).field("seq", &self.event.seq).finish()
+/// The queue in front of a committer's lanes.
+struct Lanes<C: Committer> {
+    queue: mpsc::Sender<Pending<C>>,
+}
+
+impl<C: Committer> Clone for Lanes<C> {
+    fn clone(&self) -> Self {
+        Self { queue: self.queue.clone() }
     }
 }
 
-impl EventWriter {
-    /// Starts `lanes` batch loops over `store` (each holds at most one connection
-    /// at a time). They end when every `EventWriter` clone is dropped.
-    pub fn start(store: OrderStore, lanes: usize) -> Self {
-        let (queue, rx) = mpsc::channel::<Write>(MAX_BATCH * lanes.max(1) * 4);
+impl<C: Committer> Lanes<C> {
+    /// Starts `lanes` batch loops (each holds at most one connection at a time).
+    /// They end when every clone is dropped.
+    fn start(committer: C, lanes: usize) -> Self {
+        let (queue, rx) = mpsc::channel::<Pending<C>>(MAX_BATCH * lanes.max(1) * 4);
         let rx = Arc::new(Mutex::new(rx));
         for _ in 0..lanes.max(1) {
-            tokio::spawn(lane(store.clone(), rx.clone()));
+            tokio::spawn(lane(committer.clone(), rx.clone()));
         }
         Self { queue }
     }
 
-    /// Records `event` (see [`OrderStore::record`]) and hands its JSON back.
-    pub async fn record(&self, event: StatusEvent, json: String) -> (Result<bool, StoreError>, String) {
+    async fn write(&self, item: C::Item) -> (Result<C::Answer, StoreError>, Option<C::Item>) {
         let (done, answer) = oneshot::channel();
-        if let Err(mpsc::error::SendError(write)) = self.queue.send(Write { event, json, done }).await {
-            return (Err(stopped()), write.json);
+        if let Err(mpsc::error::SendError(pending)) = self.queue.send(Pending { item, done }).await {
+            return (Err(stopped()), Some(pending.item));
         }
         match answer.await {
-            Ok(answer) => answer,
-            Err(_) => (Err(stopped()), String::new()),
+            Ok((result, item)) => (result, Some(item)),
+            Err(_) => (Err(stopped()), None),
         }
     }
 }
 
 fn stopped() -> StoreError {
-    StoreError::Unavailable { backend: crate::Backend::Postgres, reason: "the event writer stopped".to_owned() }
+    StoreError::Unavailable { backend: crate::Backend::Postgres, reason: "the writer stopped".to_owned() }
 }
 
-async fn lane(store: OrderStore, rx: Arc<Mutex<mpsc::Receiver<Write>>>) {
-    let mut batch: Vec<Write> = Vec::with_capacity(MAX_BATCH);
+async fn lane<C: Committer>(committer: C, rx: Arc<Mutex<mpsc::Receiver<Pending<C>>>>) {
+    let mut batch: Vec<Pending<C>> = Vec::with_capacity(MAX_BATCH);
     loop {
         {
             let mut rx = rx.lock().await;
@@ -78,30 +93,119 @@ async fn lane(store: OrderStore, rx: Arc<Mutex<mpsc::Receiver<Write>>>) {
             }
         }
         let result = {
-            let events: Vec<(&StatusEvent, &str)> = batch.iter().map(|w| (&w.event, w.json.as_str())).collect();
-            store.record_many(&events).await
+            let items: Vec<&C::Item> = batch.iter().map(|p| &p.item).collect();
+            committer.many(&items).await
         };
         match result {
-            Ok(recorded) => {
-                for (write, ok) in batch.drain(..).zip(recorded) {
-                    let _ = write.done.send((Ok(ok), write.json));
+            Ok(answers) => {
+                for (pending, answer) in batch.drain(..).zip(answers) {
+                    let _ = pending.done.send((Ok(answer), pending.item));
                 }
             }
             Err(e) if batch.len() == 1 => {
-                let write = batch.pop().expect("one write");
-                let _ = write.done.send((Err(e), write.json));
+                let pending = batch.pop().expect("one write");
+                let _ = pending.done.send((Err(e), pending.item));
             }
             Err(e) => {
-                tracing::debug!(error = %e, events = batch.len(), "a batch of events failed; recording them one by one");
-                let singles = batch.drain(..).map(|write| {
-                    let store = &store;
+                tracing::debug!(error = %e, writes = batch.len(), "a batch failed; writing its items one by one");
+                let singles = batch.drain(..).map(|pending| {
+                    let committer = &committer;
                     async move {
-                        let result = store.record(&write.event, &write.json).await;
-                        let _ = write.done.send((result, write.json));
+                        let result = committer.one(&pending.item).await;
+                        let _ = pending.done.send((result, pending.item));
                     }
                 });
                 futures::future::join_all(singles).await;
             }
         }
+    }
+}
+
+#[derive(Clone)]
+struct Events(OrderStore);
+
+impl Committer for Events {
+    type Item = (StatusEvent, String);
+    type Answer = bool;
+
+    async fn many<'a>(&'a self, items: &'a [&'a Self::Item]) -> Result<Vec<bool>, StoreError> {
+        let events: Vec<(&StatusEvent, &str)> = items.iter().map(|(e, json)| (e, json.as_str())).collect();
+        self.0.record_many(&events).await
+    }
+
+    async fn one<'a>(&'a self, (event, json): &'a Self::Item) -> Result<bool, StoreError> {
+        self.0.record(event, json).await
+    }
+}
+
+/// Records status events through shared commits; see the module docs.
+#[derive(Clone)]
+pub struct EventWriter {
+    lanes: Lanes<Events>,
+}
+
+impl std::fmt::Debug for EventWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventWriter").finish_non_exhaustive()
+    }
+}
+
+impl EventWriter {
+    pub fn start(store: OrderStore, lanes: usize) -> Self {
+        Self { lanes: Lanes::start(Events(store), lanes) }
+    }
+
+    /// Records `event` (see [`OrderStore::record`]) and hands its JSON back.
+    pub async fn record(&self, event: StatusEvent, json: String) -> (Result<bool, StoreError>, String) {
+        let (result, item) = self.lanes.write((event, json)).await;
+        (result, item.map(|(_, json)| json).unwrap_or_default())
+    }
+}
+
+/// A new order without an idempotency key, as [`OrderStore::insert_new_many`] stores it.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub id: Uuid,
+    pub spec: OrderSpec,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Clone)]
+struct Orders(OrderStore);
+
+impl Committer for Orders {
+    type Item = NewOrder;
+    type Answer = ();
+
+    async fn many<'a>(&'a self, items: &'a [&'a NewOrder]) -> Result<Vec<()>, StoreError> {
+        self.0.insert_new_many(items).await?;
+        Ok(vec![(); items.len()])
+    }
+
+    async fn one<'a>(&'a self, order: &'a NewOrder) -> Result<(), StoreError> {
+        self.0.insert_new_many(&[order]).await
+    }
+}
+
+/// Stores new orders (those without an idempotency key) through shared commits.
+#[derive(Clone)]
+pub struct OrderWriter {
+    lanes: Lanes<Orders>,
+}
+
+impl std::fmt::Debug for OrderWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrderWriter").finish_non_exhaustive()
+    }
+}
+
+impl OrderWriter {
+    pub fn start(store: OrderStore, lanes: usize) -> Self {
+        Self { lanes: Lanes::start(Orders(store), lanes) }
+    }
+
+    /// Stores the order and its `pending` event; returns once committed.
+    pub async fn insert(&self, order: NewOrder) -> Result<(), StoreError> {
+        self.lanes.write(order).await.0
     }
 }

@@ -162,6 +162,77 @@ impl OrderStore {
         })
     }
 
+    /// Stores new orders without idempotency keys, each with its `pending` event,
+    /// in one statement (one commit).
+    pub async fn insert_new_many(&self, orders: &[&crate::batch::NewOrder]) -> Result<(), StoreError> {
+        const SQL: &str = "WITH v AS (
+                SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int2[],
+                    $7::text[], $8::text[], $9::int2[], $10::text[], $11::int4[], $12::text[], $13::timestamptz[],
+                    $14::text[])
+                AS v(id, user_id, order_type, token_in, token_in_mint, token_in_decimals, token_out, token_out_mint,
+                    token_out_decimals, amount_in, slippage_bps, fingerprint, at, payload)
+            ), o AS (
+                INSERT INTO orders (id, user_id, order_type, token_in, token_in_mint, token_in_decimals,
+                    token_out, token_out_mint, token_out_decimals, amount_in, slippage_bps, status, last_seq,
+                    request_fingerprint, created_at, updated_at)
+                SELECT id, user_id, order_type, token_in, token_in_mint, token_in_decimals, token_out, token_out_mint,
+                    token_out_decimals, amount_in::numeric, slippage_bps, 'pending', 1, fingerprint, at, at FROM v
+                RETURNING id)
+            INSERT INTO order_events (order_id, seq, status, at, payload)
+            SELECT v.id, 1, 'pending', v.at, v.payload::json FROM v JOIN o ON o.id = v.id";
+        let n = orders.len();
+        let (mut ids, mut users, mut types) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut ins, mut in_mints, mut in_decimals) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut outs, mut out_mints, mut out_decimals) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut amounts, mut slippages, mut fingerprints) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut ats, mut payloads) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for order in orders {
+            let spec = &order.spec;
+            let event = StatusEvent::new(order.id, 1, order.at, EventDetail::Pending);
+            ids.push(order.id);
+            users.push(spec.user_id.as_str());
+            types.push(spec.order_type.as_str());
+            ins.push(spec.token_in.symbol.as_str());
+            in_mints.push(spec.token_in.mint.as_str());
+            in_decimals.push(i16::from(spec.token_in.decimals));
+            outs.push(spec.token_out.symbol.as_str());
+            out_mints.push(spec.token_out.mint.as_str());
+            out_decimals.push(i16::from(spec.token_out.decimals));
+            amounts.push(spec.amount_in.to_string());
+            slippages.push(i32::from(spec.slippage_bps));
+            fingerprints.push(spec.fingerprint());
+            ats.push(event.at);
+            payloads.push(event.to_json());
+        }
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached(SQL).await?;
+        client
+            .execute(
+                &stmt,
+                &[
+                    &ids,
+                    &users,
+                    &types,
+                    &ins,
+                    &in_mints,
+                    &in_decimals,
+                    &outs,
+                    &out_mints,
+                    &out_decimals,
+                    &amounts,
+                    &slippages,
+                    &fingerprints,
+                    &ats,
+                    &payloads,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Removes an order that was stored but could not be queued, provided nothing
     /// has happened to it yet. Returns whether it was removed.
     pub async fn remove_unqueued(&self, id: Uuid) -> Result<bool, StoreError> {

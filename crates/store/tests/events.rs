@@ -99,3 +99,33 @@ async fn an_event_whose_predecessor_is_in_the_same_batch_is_refused() {
     assert_eq!(orders.events_after(id, 0).await.expect("events").len(), 2, "pending and routing only");
     env.cleanup().await.expect("cleanup");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_order_writer_stores_each_order_with_its_pending_event() {
+    let env = TestEnv::new().await.expect("env");
+    let orders = store(&env).await;
+    let writer = oee_store::OrderWriter::start(orders.clone(), 2);
+    let body = br#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"0.25"}"#;
+    let spec = parse_order(body, &TokenRegistry::default(), Channel::Http).expect("valid").spec;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..300 {
+        let (writer, spec) = (writer.clone(), spec.clone());
+        tasks.spawn(async move {
+            let id = Uuid::now_v7();
+            writer.insert(oee_store::NewOrder { id, spec, at: Utc::now() }).await.expect("stored");
+            id
+        });
+    }
+    let mut ids = Vec::new();
+    while let Some(id) = tasks.join_next().await {
+        ids.push(id.expect("task"));
+    }
+    for id in ids {
+        let order = orders.get(id).await.expect("get").expect("stored before the answer");
+        assert_eq!((order.status.as_str(), order.last_seq, order.amount_in), ("pending", 1, 250_000_000));
+        let events = orders.events_after(id, 0).await.expect("events");
+        assert_eq!(events.len(), 1);
+        assert!(events[0].contains(r#""status":"pending""#), "{}", events[0]);
+    }
+    env.cleanup().await.expect("cleanup");
+}

@@ -9,7 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use oee_domain::{Channel, ErrorCode, OrderStatus, Rejection, Submission, parse_order, validate_idempotency_key};
-use oee_store::{Inserted, ListFilter};
+use oee_store::{Inserted, ListFilter, NewOrder};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use uuid::Uuid;
@@ -71,7 +71,14 @@ pub async fn accept(state: &AppState, submission: &Submission) -> Result<(Uuid, 
     }
     let id = Uuid::now_v7();
     let channel = submission.channel;
-    match state.orders.insert(id, spec, submission.idempotency_key.as_deref(), Utc::now()).await? {
+    let at = Utc::now();
+    let inserted = match submission.idempotency_key.as_deref() {
+        // Most orders: through a shared commit with whatever else is arriving.
+        None => state.inserts.insert(NewOrder { id, spec: spec.clone(), at }).await.map(|()| Inserted::Created)?,
+        // A key must be checked against earlier orders: on its own.
+        Some(key) => state.orders.insert(id, spec, Some(key), at).await?,
+    };
+    match inserted {
         Inserted::Created => {}
         Inserted::Existing { id, status, same_request: true } => return Ok((id, status.as_str(), false)),
         Inserted::Existing { same_request: false, .. } => {
