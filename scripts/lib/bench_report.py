@@ -33,7 +33,7 @@ def machine() -> list[str]:
         f"- Kernel {platform.release()}; {sh('psql', '--version')}; {sh('redis-server', '--version').split(' sha=')[0]}",
         f"- {sh('rustc', '--version')}; commit {sh('git', 'rev-parse', '--short', 'HEAD')}",
         "- Everything on this one machine and on loopback: PostgreSQL, Redis, every oee process and the load generator"
-        " share the same 2 cores.",
+        " share the same 2 cores. PostgreSQL with its stock settings, autovacuum on.",
     ]
 
 
@@ -176,7 +176,7 @@ def memory_summary(results: str) -> dict | None:
             f"{(warm[0] - t0) / 60:.1f}) to the end: API {growth[0] * 100:+.1f}%, worker {growth[1] * 100:+.1f}%, "
             f"Redis {growth[2] * 100:+.1f}%.")
     if report:
-        text += f" Command: {cmd(report)} (the stream capped with `OEE_STREAM_MAX_LEN=20000`)."
+        text += f" Command: {cmd(report)} (sweeper, which trims acknowledged jobs, every 5 s: `OEE_SWEEP_AGE_MS=10000`)."
     return {"table": "\n".join(table), "text": text, "flat": flat, "verdict": verdict}
 
 

@@ -37,27 +37,6 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Where `oee-api` and `oee-worker` are: `OEE_BIN_DIR`, or the profile directory
-/// this test binary sits in (`<target>/<profile>/deps/cluster-…`), which follows
-/// `CARGO_TARGET_DIR` and the profile without asking either.
-fn bin_dir() -> PathBuf {
-    let dir = match std::env::var_os("OEE_BIN_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => {
-            let exe = std::env::current_exe().expect("test binary path");
-            exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
-        }
-    };
-    for bin in ["oee-api", "oee-worker"] {
-        assert!(
-            dir.join(bin).is_file(),
-            "{bin} is missing from {}: run `cargo build --workspace --bins` first (scripts/test does)",
-            dir.display()
-        );
-    }
-    dir
-}
-
 /// A base port such that it and the `count - 1` after it are free on loopback.
 /// Chosen below the kernel's ephemeral range, so that the outgoing connections of
 /// tests running beside this one cannot take them in the meantime.
@@ -133,7 +112,7 @@ impl Cluster {
         let s = &env.settings;
         let vars = vec![
             ("OEE_CLUSTER_DIR", dir.display().to_string()),
-            ("OEE_BIN_DIR", bin_dir().display().to_string()),
+            ("OEE_BIN_DIR", oee_testkit::engine_bin_dir().display().to_string()),
             ("DATABASE_URL", s.database_url.clone()),
             ("REDIS_URL", s.redis_url.clone()),
             ("OEE_NAMESPACE", s.namespace.clone()),

@@ -10,31 +10,11 @@
 use oee_testkit::TestEnv;
 use serde_json::Value;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ORDERS: u64 = 60;
-
-/// Where `oee-api` and `oee-worker` are: `OEE_BIN_DIR`, or the profile
-/// directory this test binary sits in (`<target>/<profile>/deps/load-…`).
-fn bin_dir() -> PathBuf {
-    let dir = match std::env::var_os("OEE_BIN_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => {
-            let exe = std::env::current_exe().expect("test binary path");
-            exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
-        }
-    };
-    for bin in ["oee-api", "oee-worker"] {
-        assert!(
-            dir.join(bin).is_file(),
-            "{bin} is missing from {}: run `cargo build --workspace --bins` first (scripts/test does)",
-            dir.display()
-        );
-    }
-    dir
-}
 
 /// A free port below the ephemeral range, so outgoing connections of tests
 /// running beside this one cannot take it before the API binds it.
@@ -115,7 +95,7 @@ fn bench(args: &[&str], json: &Path) -> (Option<i32>, Option<Value>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_order_is_confirmed_and_every_stream_is_whole() {
     let env = TestEnv::new().await.expect("a test environment");
-    let dir = bin_dir();
+    let dir = oee_testkit::engine_bin_dir();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let engine = Engine(vec![

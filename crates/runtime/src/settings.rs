@@ -41,8 +41,6 @@ pub struct Settings {
     pub pg_pool_size: usize,
     /// Bound on any one store call (connect, statement, Redis command).
     pub store_timeout_ms: u64,
-    /// Approximate cap on the job stream's length.
-    pub stream_max_len: u64,
     /// Attempts per order, at most 3.
     pub max_attempts: u32,
     /// First retry back-off; doubles per attempt, with jitter.
@@ -86,7 +84,6 @@ impl Default for Settings {
             log_format: "pretty".into(),
             pg_pool_size: 16,
             store_timeout_ms: 2_000,
-            stream_max_len: 1_000_000,
             max_attempts: 3,
             retry_base_ms: 250,
             shutdown_grace_ms: 10_000,
@@ -163,7 +160,6 @@ impl Settings {
         within("OEE_PG_POOL_SIZE", self.pg_pool_size, 1..=1_000)?;
         within("OEE_HTTP_WORKERS", self.http_workers, 1..=256)?;
         within("OEE_STORE_TIMEOUT_MS", self.store_timeout_ms, 50..=60_000)?;
-        within("OEE_STREAM_MAX_LEN", self.stream_max_len, 1_000..=u64::MAX)?;
         within("OEE_TX_VALIDITY_SECS", self.tx_validity_secs, 1..=600)?;
         within("OEE_RECLAIM_IDLE_MS", self.reclaim_idle_ms, 1_000..=3_600_000)?;
         within("OEE_SWEEP_AGE_MS", self.sweep_age_ms, 500..=86_400_000)?;
@@ -250,12 +246,7 @@ impl Settings {
     }
 
     pub fn redis(&self) -> RedisSettings {
-        RedisSettings {
-            url: self.redis_url.clone(),
-            namespace: self.namespace.clone(),
-            timeout: self.store_timeout(),
-            stream_max_len: self.stream_max_len,
-        }
+        RedisSettings { url: self.redis_url.clone(), namespace: self.namespace.clone(), timeout: self.store_timeout() }
     }
 }
 
@@ -281,7 +272,6 @@ const KNOWN: &[&str] = &[
     "venue_failure_rate",
     "pg_pool_size",
     "store_timeout_ms",
-    "stream_max_len",
     "max_attempts",
     "retry_base_ms",
     "shutdown_grace_ms",

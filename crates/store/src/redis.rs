@@ -23,8 +23,6 @@ pub struct RedisSettings {
     pub namespace: String,
     /// Bound on each command (and on connecting).
     pub timeout: Duration,
-    /// Approximate cap on the job stream's length (`XADD MAXLEN ~`).
-    pub stream_max_len: u64,
 }
 
 fn builder(settings: &RedisSettings) -> Result<Builder, StoreError> {
@@ -88,7 +86,6 @@ pub async fn blocking_client(settings: &RedisSettings) -> Result<Client, StoreEr
 pub struct Bus {
     client: Client,
     keys: Keys,
-    stream_max_len: u64,
 }
 
 /// One consumer's pending count and idle time, as `XINFO CONSUMERS` reports.
@@ -121,7 +118,7 @@ pub struct Job {
 
 impl Bus {
     pub fn new(client: Client, settings: &RedisSettings) -> Self {
-        Self { client, keys: Keys::new(&settings.namespace), stream_max_len: settings.stream_max_len }
+        Self { client, keys: Keys::new(&settings.namespace) }
     }
 
     pub fn keys(&self) -> &Keys {
@@ -141,8 +138,7 @@ impl Bus {
     pub async fn enqueue(&self, order_id: Uuid) -> Result<(), StoreError> {
         let id = order_id.to_string();
         let pipeline = self.client.pipeline();
-        let cap = ("MAXLEN", "~", i64::try_from(self.stream_max_len).unwrap_or(i64::MAX));
-        let _: () = pipeline.xadd(self.keys.stream(), false, cap, "*", vec![("order", id.as_str())]).await?;
+        let _: () = pipeline.xadd(self.keys.stream(), false, None, "*", vec![("order", id.as_str())]).await?;
         let _: () = pipeline.sadd(self.keys.active(), id.as_str()).await?;
         let _: Vec<Value> = pipeline.all().await?;
         Ok(())
@@ -249,6 +245,38 @@ impl Bus {
         let _: () = pipeline.xack(self.keys.stream(), self.keys.group(), job.entry.as_str()).await?;
         let _: Vec<Value> = pipeline.all().await?;
         Ok(())
+    }
+
+    /// Removes the stream entries every worker is done with: those below both the
+    /// oldest unacknowledged job and the group's last delivered entry. A job not
+    /// yet delivered or not yet acknowledged is never removed (a length cap, as
+    /// `XADD MAXLEN` applies, would drop undelivered jobs once workers fall far
+    /// enough behind). Returns the entries removed.
+    pub async fn trim_acknowledged(&self) -> Result<u64, StoreError> {
+        let stream = self.keys.stream();
+        let groups: Value = self.client.xinfo_groups(&stream).await.or_else(no_such_key)?;
+        let group = self.keys.group();
+        let Some(last_delivered) = groups.into_array().into_iter().map(as_map).find_map(|info| {
+            (info.get("name").and_then(Value::as_string).as_deref() == Some(group.as_str()))
+                .then(|| info.get("last-delivered-id").and_then(Value::as_string))
+                .flatten()
+        }) else {
+            return Ok(0); // no group yet: nothing has been consumed
+        };
+        // Summary form: [count, smallest id, greatest id, consumers].
+        let cmd = CustomCommand::new_static("XPENDING", ClusterHash::FirstKey, false);
+        let summary: Value = self.client.custom(cmd, vec![stream.clone(), group]).await?;
+        let summary = summary.into_array();
+        let pending = summary.first().and_then(Value::as_u64).unwrap_or(0);
+        let oldest_pending = summary.get(1).and_then(Value::as_string);
+        let min_id = match oldest_pending {
+            Some(id) if pending > 0 => id,
+            _ => last_delivered,
+        };
+        // `MINID` removes entries with smaller ids; the one at `min_id` stays.
+        let cmd = CustomCommand::new_static("XTRIM", ClusterHash::FirstKey, false);
+        let removed: Value = self.client.custom(cmd, vec![stream, "MINID".to_owned(), min_id]).await?;
+        Ok(removed.as_u64().unwrap_or(0))
     }
 
     /// How many times each job has been delivered (`XPENDING`), in one round trip.

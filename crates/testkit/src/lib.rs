@@ -177,6 +177,29 @@ pub fn init_logging() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
 }
 
+/// Where `oee-api` and `oee-worker` are for tests that run them as processes:
+/// `OEE_BIN_DIR`, or the profile directory the calling test binary sits in
+/// (`<target>/<profile>/deps/<test>-…`), which follows `CARGO_TARGET_DIR` and the
+/// profile without asking either. Fails the test, saying what to run, when a
+/// binary is missing.
+pub fn engine_bin_dir() -> std::path::PathBuf {
+    let dir = match std::env::var_os("OEE_BIN_DIR") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => {
+            let exe = std::env::current_exe().expect("test binary path");
+            exe.parent().and_then(std::path::Path::parent).expect("target/<profile>").to_path_buf()
+        }
+    };
+    for bin in ["oee-api", "oee-worker"] {
+        assert!(
+            dir.join(bin).is_file(),
+            "{bin} is missing from {}: run `cargo build --workspace --bins` first (scripts/test does)",
+            dir.display()
+        );
+    }
+    dir
+}
+
 /// The value of one series in a Prometheus/OpenMetrics exposition, written as it
 /// is printed (`oee_orders_accepted_total{channel="http"}`); `None` if absent.
 pub fn metric(exposition: &str, series: &str) -> Option<f64> {

@@ -272,6 +272,12 @@ impl Consumer {
         if !self.bus.try_lock("sweeper", self.reader.consumer(), self.sweep_age).await? {
             return Ok(0);
         }
+        // Acknowledged jobs are of no further use: keep the stream short.
+        match self.bus.trim_acknowledged().await {
+            Ok(0) => {}
+            Ok(removed) => tracing::debug!(removed, "trimmed acknowledged jobs from the stream"),
+            Err(e) => warn!(error = %e, "could not trim the job stream"),
+        }
         let before = chrono::Utc::now() - self.sweep_age;
         let stale = self.executor.orders.stale_unfinished(before, 500).await?;
         let lost = self.bus.inactive(&stale).await?;

@@ -429,3 +429,37 @@ async fn a_job_delivered_too_many_times_is_dead_lettered_and_its_order_failed() 
     env.cleanup().await.expect("cleanup");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trimming_the_stream_removes_only_jobs_every_worker_is_done_with() -> Result<(), StoreError> {
+    let env = TestEnv::new().await.expect("env");
+    let bus = env.bus().await.expect("bus");
+    let worker = oee_worker::build(&env.settings).await.expect("worker");
+    for _ in 0..5 {
+        submit(&env, r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#).await;
+    }
+    assert_eq!(worker.run_until_idle().await?, 5);
+    // Two more: one delivered but not acknowledged (its reader "died"), one never delivered.
+    let held = submit(&env, r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"2"}"#).await;
+    let reader = oee_store::StreamReader::new(
+        oee_store::redis::blocking_client(&env.settings.redis()).await?,
+        oee_store::Keys::new(&env.settings.namespace),
+        "stalled".to_owned(),
+    );
+    let taken = reader.read(1, Duration::from_millis(10)).await?;
+    assert_eq!(taken.iter().map(|j| j.order_id).collect::<Vec<_>>(), [Some(held)]);
+    let waiting = submit(&env, r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"3"}"#).await;
+
+    let removed = bus.trim_acknowledged().await?;
+    assert_eq!(removed, 5, "the five acknowledged jobs go");
+    let stats = bus.stats().await?;
+    assert_eq!((stats.length, stats.pending, stats.lag), (2, 1, 1), "{stats:?}");
+    assert_eq!(bus.trim_acknowledged().await?, 0, "the pending job holds the line");
+
+    // Both remaining jobs still run: the undelivered one now, the held one once reclaimed.
+    assert_eq!(worker.run_until_idle().await?, 1);
+    assert_eq!(statuses(&events(&env, waiting).await).last(), Some(&"confirmed"));
+    assert_eq!(statuses(&events(&env, held).await).last(), Some(&"pending"), "still held by the stalled reader");
+    env.cleanup().await.expect("cleanup");
+    Ok(())
+}
