@@ -117,3 +117,12 @@ ensure_nginx() {
     as_root systemctl disable --now nginx >/dev/null 2>&1 || true
   fi
 }
+
+# Python 3 with venv, for scripts/check-deploy's pinned tools (Debian splits
+# venv and ensurepip into python3-venv).
+ensure_python() {
+  if command -v python3 >/dev/null && python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    return 0
+  fi
+  apt_install python3 python3-venv || die "could not install python3 and python3-venv"
+}

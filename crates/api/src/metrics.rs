@@ -1,6 +1,7 @@
 //! The API's metrics, served at `GET /metrics`. Names and meanings are listed in
 //! docs/OPERATIONS.md; the Grafana dashboard in deploy/grafana reads them.
 
+pub use oee_runtime::metrics::CodeLabel;
 use oee_runtime::metrics::{ProcessGauges, latency_histogram};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -13,11 +14,6 @@ use std::sync::LazyLock;
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ChannelLabel {
     pub channel: &'static str,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct CodeLabel {
-    pub code: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]

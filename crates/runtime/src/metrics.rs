@@ -13,6 +13,12 @@ use std::time::Duration;
 /// The exposition's content type (OpenMetrics text, which Prometheus reads).
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+/// The label of series counted by error or failure code (both binaries use it).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub struct CodeLabel {
+    pub code: &'static str,
+}
+
 /// Latency buckets from 250 µs to ~33 s, doubling: fine enough for the
 /// millisecond paths (accept, fan-out) and wide enough for realistic swaps.
 pub fn latency_histogram() -> Histogram {

@@ -25,7 +25,7 @@ use uuid::Uuid;
 pub const MAX_BATCH: usize = 256;
 
 /// How a kind of write is stored: many at once, or one alone.
-trait Committer: Clone + Send + Sync + 'static {
+pub(crate) trait Committer: Clone + Send + Sync + 'static {
     type Item: Send + Sync + 'static;
     type Answer: Send + 'static;
     fn many<'a>(
@@ -45,7 +45,7 @@ struct Pending<C: Committer> {
 }
 
 /// The queue in front of a committer's lanes.
-struct Lanes<C: Committer> {
+pub(crate) struct Lanes<C: Committer> {
     queue: mpsc::Sender<Pending<C>>,
 }
 
@@ -58,16 +58,16 @@ impl<C: Committer> Clone for Lanes<C> {
 impl<C: Committer> Lanes<C> {
     /// Starts `lanes` batch loops (each holds at most one connection at a time).
     /// They end when every clone is dropped.
-    fn start(committer: C, lanes: usize) -> Self {
-        let (queue, rx) = mpsc::channel::<Pending<C>>(MAX_BATCH * lanes.max(1) * 4);
+    pub(crate) fn start(committer: C, lanes: usize, max_batch: usize) -> Self {
+        let (queue, rx) = mpsc::channel::<Pending<C>>(max_batch * lanes.max(1) * 4);
         let rx = Arc::new(Mutex::new(rx));
         for _ in 0..lanes.max(1) {
-            tokio::spawn(lane(committer.clone(), rx.clone()));
+            tokio::spawn(lane(committer.clone(), rx.clone(), max_batch));
         }
         Self { queue }
     }
 
-    async fn write(&self, item: C::Item) -> (Result<C::Answer, StoreError>, Option<C::Item>) {
+    pub(crate) async fn write(&self, item: C::Item) -> (Result<C::Answer, StoreError>, Option<C::Item>) {
         let (done, answer) = oneshot::channel();
         if let Err(mpsc::error::SendError(pending)) = self.queue.send(Pending { item, done }).await {
             return (Err(stopped()), Some(pending.item));
@@ -83,12 +83,12 @@ fn stopped() -> StoreError {
     StoreError::Unavailable { backend: crate::Backend::Postgres, reason: "the writer stopped".to_owned() }
 }
 
-async fn lane<C: Committer>(committer: C, rx: Arc<Mutex<mpsc::Receiver<Pending<C>>>>) {
-    let mut batch: Vec<Pending<C>> = Vec::with_capacity(MAX_BATCH);
+async fn lane<C: Committer>(committer: C, rx: Arc<Mutex<mpsc::Receiver<Pending<C>>>>, max_batch: usize) {
+    let mut batch: Vec<Pending<C>> = Vec::with_capacity(max_batch);
     loop {
         {
             let mut rx = rx.lock().await;
-            if rx.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            if rx.recv_many(&mut batch, max_batch).await == 0 {
                 return; // every sender is gone
             }
         }
@@ -152,7 +152,7 @@ impl std::fmt::Debug for EventWriter {
 
 impl EventWriter {
     pub fn start(store: OrderStore, lanes: usize) -> Self {
-        Self { lanes: Lanes::start(Events(store), lanes) }
+        Self { lanes: Lanes::start(Events(store), lanes, MAX_BATCH) }
     }
 
     /// Records `event` (see [`OrderStore::record`]) and hands its JSON back.
@@ -201,7 +201,7 @@ impl std::fmt::Debug for OrderWriter {
 
 impl OrderWriter {
     pub fn start(store: OrderStore, lanes: usize) -> Self {
-        Self { lanes: Lanes::start(Orders(store), lanes) }
+        Self { lanes: Lanes::start(Orders(store), lanes, MAX_BATCH) }
     }
 
     /// Stores the order and its `pending` event; returns once committed.

@@ -12,16 +12,17 @@
 //! the others — then writes each touched pool once and every receipt, with slots
 //! in that order. Per swap that is a fraction of a round trip and one pool write
 //! shared by the batch, instead of five round trips and a pool write each; the
-//! result is exactly as if the swaps had landed one by one in slot order.
+//! result is exactly as if the swaps had landed one by one in slot order. The
+//! queue and lanes are the group-commit ones of [`crate::batch`]: a batch that
+//! fails as a whole is retried swap by swap.
 
-use crate::error::StoreError;
+use crate::batch::{Committer, Lanes};
+use crate::error::{Backend, StoreError};
 use async_trait::async_trait;
 use deadpool_postgres::Pool as PgPool;
 use oee_router::chain::apply;
 use oee_router::{Landed, Ledger, Pool, Receipt, Transaction, VenueError};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
-use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_postgres::types::{Json, ToSql};
 
 /// Most swaps landed by one database transaction.
@@ -29,27 +30,51 @@ pub const MAX_BATCH: usize = 128;
 /// Batches in flight at once per process.
 const LANES: usize = 2;
 
-struct Commit {
+/// A swap to land, with the chain time it is sent at.
+struct Swap {
     tx: Transaction,
     now: i64,
-    done: oneshot::Sender<Result<Landed, VenueError>>,
 }
 
-#[derive(Debug, Clone)]
+/// Lands batches of swaps for [`Lanes`].
+#[derive(Clone)]
+struct Chain(PgPool);
+
+impl Committer for Chain {
+    type Item = Swap;
+    type Answer = Result<Landed, VenueError>;
+
+    async fn many<'a>(&'a self, swaps: &'a [&'a Swap]) -> Result<Vec<Self::Answer>, StoreError> {
+        // A failed batch is retried swap by swap by the lanes.
+        land(&self.0, swaps)
+            .await
+            .map_err(|e| StoreError::Unavailable { backend: Backend::Postgres, reason: e.to_string() })
+    }
+
+    async fn one<'a>(&'a self, swap: &'a Swap) -> Result<Self::Answer, StoreError> {
+        Ok(match land(&self.0, &[swap]).await {
+            Ok(mut results) => results.pop().unwrap_or_else(|| Err(VenueError::Unavailable("no result".to_owned()))),
+            Err(e) => Err(e),
+        })
+    }
+}
+
+#[derive(Clone)]
 pub struct PgLedger {
     pg: PgPool,
-    queue: mpsc::Sender<Commit>,
+    lanes: Lanes<Chain>,
+}
+
+impl std::fmt::Debug for PgLedger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgLedger").finish_non_exhaustive()
+    }
 }
 
 impl PgLedger {
     /// A ledger over `pg`, with its commit lanes running on the current runtime.
     pub fn new(pg: PgPool) -> Self {
-        let (queue, rx) = mpsc::channel::<Commit>(MAX_BATCH * LANES * 4);
-        let rx = Arc::new(Mutex::new(rx));
-        for _ in 0..LANES {
-            tokio::spawn(lane(pg.clone(), rx.clone()));
-        }
-        Self { pg, queue }
+        Self { lanes: Lanes::start(Chain(pg.clone()), LANES, MAX_BATCH), pg }
     }
 }
 
@@ -63,32 +88,8 @@ fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, VenueError> {
     serde_json::from_str(text).map_err(|e| VenueError::Unavailable(format!("stored chain state is invalid: {e}")))
 }
 
-async fn lane(pg: PgPool, rx: Arc<Mutex<mpsc::Receiver<Commit>>>) {
-    let mut batch: Vec<Commit> = Vec::with_capacity(MAX_BATCH);
-    loop {
-        {
-            let mut rx = rx.lock().await;
-            if rx.recv_many(&mut batch, MAX_BATCH).await == 0 {
-                return; // every sender is gone
-            }
-        }
-        match land(&pg, &batch).await {
-            Ok(results) => {
-                for (commit, result) in batch.drain(..).zip(results) {
-                    let _ = commit.done.send(result);
-                }
-            }
-            Err(e) => {
-                for commit in batch.drain(..) {
-                    let _ = commit.done.send(Err(e.clone()));
-                }
-            }
-        }
-    }
-}
-
 /// Lands a batch in one database transaction; per commit, its result.
-async fn land(pg: &PgPool, batch: &[Commit]) -> Result<Vec<Result<Landed, VenueError>>, VenueError> {
+async fn land(pg: &PgPool, batch: &[&Swap]) -> Result<Vec<Result<Landed, VenueError>>, VenueError> {
     const LOCK: &str = "SELECT id, state::text FROM chain.pools WHERE id = ANY($1) ORDER BY id FOR UPDATE";
     const LANDED: &str = "SELECT id, receipt::text FROM chain.transactions WHERE id = ANY($1)";
     const UPDATE: &str = "UPDATE chain.pools p SET state = v.state, updated_at = now()
@@ -236,12 +237,10 @@ impl Ledger for PgLedger {
     }
 
     async fn commit(&self, tx: &Transaction, now: i64) -> Result<Landed, VenueError> {
-        let (done, answer) = oneshot::channel();
-        let commit = Commit { tx: tx.clone(), now, done };
-        if self.queue.send(commit).await.is_err() {
-            return Err(VenueError::Unavailable("the chain's commit lanes stopped".to_owned()));
+        match self.lanes.write(Swap { tx: tx.clone(), now }).await.0 {
+            Ok(landed) => landed,
+            Err(e) => Err(unavailable(e)),
         }
-        answer.await.unwrap_or_else(|_| Err(VenueError::Unavailable("a commit lane stopped".to_owned())))
     }
 
     async fn receipt(&self, tx_id: &str) -> Result<Option<Receipt>, VenueError> {

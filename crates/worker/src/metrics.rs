@@ -1,6 +1,7 @@
 //! The worker's metrics, served at `GET /metrics` on `OEE_METRICS_ADDR`. Names
 //! and meanings are listed in docs/OPERATIONS.md.
 
+pub use oee_runtime::metrics::CodeLabel;
 use oee_runtime::metrics::{ProcessGauges, latency_histogram};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -20,11 +21,6 @@ pub struct FinishedLabels {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StatusLabel {
     pub status: &'static str,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct CodeLabel {
-    pub code: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]

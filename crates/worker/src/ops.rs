@@ -7,7 +7,7 @@ use crate::Consumer;
 use crate::metrics::METRICS;
 use actix_web::dev::Server;
 use actix_web::{App, HttpResponse, web};
-use oee_store::{Bus, OrderStore};
+use oee_store::{Bus, OrderStore, Readiness};
 use serde_json::json;
 use std::net::TcpListener;
 use std::time::Duration;
@@ -60,18 +60,8 @@ async fn ready(probe: web::Data<Probe>) -> HttpResponse {
     if probe.stopping.is_cancelled() {
         return HttpResponse::ServiceUnavailable().json(json!({"status": "stopping"}));
     }
-    let (pg, redis) = tokio::join!(
-        tokio::time::timeout(probe.timeout, oee_store::pg::ping(probe.orders.pool())),
-        tokio::time::timeout(probe.timeout, probe.bus.ping()),
-    );
-    let (pg_ok, redis_ok) = (matches!(pg, Ok(Ok(()))), matches!(redis, Ok(Ok(()))));
-    let up = |ok: bool| if ok { "up" } else { "down" };
-    let body = json!({
-        "status": if pg_ok && redis_ok { "ready" } else { "unavailable" },
-        "postgres": up(pg_ok),
-        "redis": up(redis_ok),
-    });
-    if pg_ok && redis_ok { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
+    let stores = Readiness::check(probe.orders.pool(), &probe.bus, probe.timeout).await;
+    if stores.ready() { HttpResponse::Ok() } else { HttpResponse::ServiceUnavailable() }.json(stores.to_json())
 }
 
 /// Refreshes the stream gauges (length, pending, lag, dead letters) every few

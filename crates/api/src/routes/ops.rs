@@ -3,6 +3,7 @@
 use crate::error::ApiError;
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
+use oee_store::Readiness;
 use serde_json::json;
 
 /// `GET /api/queue/stats`.
@@ -32,17 +33,6 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
         // Take this replica out of rotation before it stops accepting.
         return HttpResponse::ServiceUnavailable().json(json!({"status": "stopping"}));
     }
-    let bound = state.store_timeout;
-    let (pg, redis) = tokio::join!(
-        tokio::time::timeout(bound, oee_store::pg::ping(state.orders.pool())),
-        tokio::time::timeout(bound, state.bus.ping()),
-    );
-    let up = |ok: bool| if ok { "up" } else { "down" };
-    let (pg_ok, redis_ok) = (matches!(pg, Ok(Ok(()))), matches!(redis, Ok(Ok(()))));
-    let body = json!({
-        "status": if pg_ok && redis_ok { "ready" } else { "unavailable" },
-        "postgres": up(pg_ok),
-        "redis": up(redis_ok),
-    });
-    if pg_ok && redis_ok { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
+    let stores = Readiness::check(state.orders.pool(), &state.bus, state.store_timeout).await;
+    if stores.ready() { HttpResponse::Ok() } else { HttpResponse::ServiceUnavailable() }.json(stores.to_json())
 }
