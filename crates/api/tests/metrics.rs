@@ -9,10 +9,20 @@ use std::time::Duration;
 const SOL_USDC: &str = r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1.5"}"#;
 
 async fn scrape(engine: &Engine) -> String {
-    let response = engine.http.get(engine.url(0, "/metrics")).send().await.expect("scrape");
+    // As Prometheus asks: OpenMetrics.
+    let response = engine
+        .http
+        .get(engine.url(0, "/metrics"))
+        .header("accept", "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5")
+        .send()
+        .await
+        .expect("scrape");
     assert_eq!(response.status(), 200);
     let content_type = response.headers()["content-type"].to_str().expect("ascii").to_owned();
     assert!(content_type.starts_with("application/openmetrics-text"), "{content_type}");
+    // As anyone else asks: Prometheus text, as the contract names it.
+    let plain = engine.http.get(engine.url(0, "/metrics")).send().await.expect("scrape");
+    assert_eq!(plain.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
     response.text().await.expect("body")
 }
 

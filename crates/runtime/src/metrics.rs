@@ -10,8 +10,17 @@ use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-/// The exposition's content type (OpenMetrics text, which Prometheus reads).
-pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// OpenMetrics text, which Prometheus asks for when it scrapes.
+pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// The classic Prometheus text format, for everyone else (curl, older scrapers).
+/// The body is the same: OpenMetrics text reads as valid Prometheus text (its
+/// `# EOF` and `# UNIT` lines are comments there).
+pub const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The content type to answer a scrape with, given its `Accept` header.
+pub fn content_type(accept: Option<&str>) -> &'static str {
+    if accept.is_some_and(|a| a.contains("application/openmetrics-text")) { OPENMETRICS } else { PROMETHEUS_TEXT }
+}
 
 /// The label of series counted by error or failure code (both binaries use it).
 #[derive(Debug, Clone, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
@@ -147,6 +156,14 @@ mod tests {
             .expect("rss");
         assert!(rss > 1024 * 1024, "a test process uses more than 1 MiB: {rss}");
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn scrapers_asking_for_openmetrics_get_it_and_others_prometheus_text() {
+        let prometheus = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert_eq!(content_type(Some(prometheus)), OPENMETRICS);
+        assert_eq!(content_type(Some("*/*")), PROMETHEUS_TEXT);
+        assert_eq!(content_type(None), PROMETHEUS_TEXT);
     }
 
     #[test]

@@ -48,8 +48,9 @@ pub fn serve(listener: TcpListener, probe: Probe) -> std::io::Result<Server> {
     .run())
 }
 
-async fn metrics() -> HttpResponse {
-    HttpResponse::Ok().content_type(oee_runtime::metrics::CONTENT_TYPE).body(METRICS.render())
+async fn metrics(req: actix_web::HttpRequest) -> HttpResponse {
+    let accept = req.headers().get(actix_web::http::header::ACCEPT).and_then(|v| v.to_str().ok());
+    HttpResponse::Ok().content_type(oee_runtime::metrics::content_type(accept)).body(METRICS.render())
 }
 
 async fn health() -> HttpResponse {

@@ -18,8 +18,9 @@ pub async fn queue_stats(state: web::Data<AppState>) -> Result<HttpResponse, Api
 }
 
 /// `GET /metrics`: Prometheus (OpenMetrics) text.
-pub async fn metrics() -> HttpResponse {
-    HttpResponse::Ok().content_type(oee_runtime::metrics::CONTENT_TYPE).body(crate::metrics::METRICS.render())
+pub async fn metrics(req: actix_web::HttpRequest) -> HttpResponse {
+    let accept = req.headers().get(actix_web::http::header::ACCEPT).and_then(|v| v.to_str().ok());
+    HttpResponse::Ok().content_type(oee_runtime::metrics::content_type(accept)).body(crate::metrics::METRICS.render())
 }
 
 /// `GET /health`: the process is up.
