@@ -116,6 +116,7 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
     let instance = web::Data::new(Instance(
         HeaderValue::from_str(&settings.instance_name()).context("OEE_INSTANCE is not a valid header value")?,
     ));
+    let send_buffer = settings.socket_send_buffer;
     let server = actix_web::HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
@@ -123,13 +124,17 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
             .wrap(middleware::from_fn(observe))
             .configure(configure)
     })
-    // Events are small frames written as they happen: without this, Nagle's
-    // algorithm holds each one back until the client's delayed ACK (~40 ms).
-    .on_connect(|conn, _| {
-        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>()
-            && let Err(e) = tcp.set_nodelay(true)
-        {
+    .on_connect(move |conn, _| {
+        let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() else { return };
+        // Events are small frames written as they happen: without this, Nagle's
+        // algorithm holds each one back until the client's delayed ACK (~40 ms).
+        if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+        if send_buffer > 0
+            && let Err(e) = socket2::SockRef::from(tcp).set_send_buffer_size(send_buffer)
+        {
+            tracing::debug!(error = %e, "could not set the send buffer size");
         }
     })
     .workers(settings.http_workers)

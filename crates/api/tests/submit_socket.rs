@@ -117,7 +117,12 @@ async fn sockets_beyond_the_limit_are_closed_with_a_clear_reason() {
 async fn a_client_that_stops_reading_is_cut_off_while_others_keep_their_pace() {
     use std::time::{Duration, Instant};
     use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-    let engine = Engine::start_with(1, true, |s| s.ws_send_timeout_ms = 1_000).await;
+    // A small kernel send buffer, so that what the client leaves unread fills it quickly.
+    let engine = Engine::start_with(1, true, |s| {
+        s.ws_send_timeout_ms = 1_000;
+        s.socket_send_buffer = 16_384;
+    })
+    .await;
     // A client with a tiny receive buffer that submits many orders and never reads.
     let addr = engine.apis[0].addr;
     let tcp = tokio::net::TcpSocket::new_v4().expect("socket");
@@ -154,5 +159,58 @@ async fn a_client_that_stops_reading_is_cut_off_while_others_keep_their_pace() {
     };
     assert_ne!(ended, "still open after 10 s of silence", "the server cut the slow client off");
     assert!(received < 400 * 6, "the slow client did not get everything: {received}");
+    engine.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_on_one_socket_is_answered_in_order_and_streamed_whole() {
+    const ORDERS: usize = 400;
+    let engine = Engine::start(1, true).await;
+    let (socket, _) =
+        tokio_tungstenite::connect_async(engine.ws_url(0, "/api/orders/execute")).await.expect("upgrade");
+    let (mut tx, mut rx) = socket.split();
+    // Far more orders at once than a socket queues frames: a client that reads
+    // everything is never taken for a slow one.
+    let sender = tokio::spawn(async move {
+        for n in 0..ORDERS {
+            let body = json!({"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": "0.01", "clientRef": n});
+            tx.send(Message::text(body.to_string())).await.expect("send");
+        }
+        tx
+    });
+    let mut refs = Vec::new();
+    let mut events: HashMap<String, Vec<u64>> = HashMap::new();
+    let read = tokio::time::timeout(PATIENCE * 3, async {
+        while let Some(message) = rx.next().await {
+            match message.expect("message") {
+                Message::Text(text) => {
+                    let v: Value = serde_json::from_str(&text).expect("json");
+                    if let Some(kind) = v["type"].as_str() {
+                        assert_eq!(kind, "accepted", "{v}");
+                        refs.push(v["clientRef"].as_u64().expect("clientRef"));
+                        events.entry(v["orderId"].as_str().expect("id").to_owned()).or_default();
+                    } else {
+                        let id = v["orderId"].as_str().expect("orderId");
+                        let seqs = events.get_mut(id).expect("the reply came before the order's first event");
+                        seqs.push(v["seq"].as_u64().expect("seq"));
+                    }
+                }
+                Message::Close(frame) => panic!("closed: {frame:?}"),
+                _ => {}
+            }
+            let done = events.values().filter(|s| s.len() == 5).count();
+            if refs.len() == ORDERS && done == ORDERS {
+                break;
+            }
+        }
+    })
+    .await;
+    let done = events.values().filter(|s| s.len() == 5).count();
+    assert!(read.is_ok(), "{} replies, {done} orders complete", refs.len());
+    assert_eq!(refs, (0..ORDERS as u64).collect::<Vec<_>>(), "replies in message order");
+    for (id, seqs) in &events {
+        assert_eq!(seqs, &[1, 2, 3, 4, 5], "order {id}: every event once, in order");
+    }
+    drop(sender.await.expect("sender"));
     engine.stop().await;
 }

@@ -62,8 +62,16 @@ pub struct Settings {
     pub max_sockets: usize,
     /// A socket whose send cannot complete this long is closed with 1013.
     pub ws_send_timeout_ms: u64,
+    /// The kernel send buffer of each API connection, in bytes (0: the
+    /// kernel's own, auto-tuned up to `net.ipv4.tcp_wmem`'s maximum). It bounds
+    /// what a client that stops reading holds in the kernel before its sends
+    /// start to wait and the send timeout can see it.
+    pub socket_send_buffer: usize,
     /// How old a pool state a worker may quote from (0: read it for every quote).
     pub pool_cache_ms: u64,
+    /// How long a worker waits for the quotes before recording `routing` on its
+    /// own; quotes back sooner are recorded with the route (0: never wait).
+    pub event_coalesce_ms: u64,
     /// Tokens added to the built-in registry (config file only).
     pub tokens: Vec<Token>,
 }
@@ -94,7 +102,9 @@ impl Default for Settings {
             max_deliveries: 5,
             max_sockets: 20_000,
             ws_send_timeout_ms: 10_000,
+            socket_send_buffer: 262_144,
             pool_cache_ms: 100,
+            event_coalesce_ms: 5,
             tokens: Vec::new(),
         }
     }
@@ -166,8 +176,12 @@ impl Settings {
         within("OEE_MAX_DELIVERIES", self.max_deliveries, 1..=1_000)?;
         within("OEE_MAX_SOCKETS", self.max_sockets, 1..=1_000_000)?;
         within("OEE_WS_SEND_TIMEOUT_MS", self.ws_send_timeout_ms, 100..=600_000)?;
+        if self.socket_send_buffer != 0 {
+            within("OEE_SOCKET_SEND_BUFFER", self.socket_send_buffer, 4_096..=67_108_864)?;
+        }
         within("OEE_SHUTDOWN_DELAY_MS", self.shutdown_delay_ms, 0..=600_000)?;
         within("OEE_POOL_CACHE_MS", self.pool_cache_ms, 0..=10_000)?;
+        within("OEE_EVENT_COALESCE_MS", self.event_coalesce_ms, 0..=1_000)?;
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
             bail!("LOG_FORMAT must be pretty or json; got {:?}", self.log_format);
         }
@@ -282,7 +296,9 @@ const KNOWN: &[&str] = &[
     "max_deliveries",
     "max_sockets",
     "ws_send_timeout_ms",
+    "socket_send_buffer",
     "pool_cache_ms",
+    "event_coalesce_ms",
 ];
 
 #[cfg(test)]

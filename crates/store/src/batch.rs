@@ -124,17 +124,21 @@ async fn lane<C: Committer>(committer: C, rx: Arc<Mutex<mpsc::Receiver<Pending<C
 #[derive(Clone)]
 struct Events(OrderStore);
 
+/// One order's next events, recorded together or not at all (see
+/// [`OrderStore::record_many`]), each with its JSON.
+pub type Run = Vec<(StatusEvent, String)>;
+
 impl Committer for Events {
-    type Item = (StatusEvent, String);
+    type Item = Run;
     type Answer = bool;
 
-    async fn many<'a>(&'a self, items: &'a [&'a Self::Item]) -> Result<Vec<bool>, StoreError> {
-        let events: Vec<(&StatusEvent, &str)> = items.iter().map(|(e, json)| (e, json.as_str())).collect();
-        self.0.record_many(&events).await
+    async fn many<'a>(&'a self, items: &'a [&'a Run]) -> Result<Vec<bool>, StoreError> {
+        let runs: Vec<&[(StatusEvent, String)]> = items.iter().map(|run| run.as_slice()).collect();
+        self.0.record_many(&runs).await
     }
 
-    async fn one<'a>(&'a self, (event, json): &'a Self::Item) -> Result<bool, StoreError> {
-        self.0.record(event, json).await
+    async fn one<'a>(&'a self, run: &'a Run) -> Result<bool, StoreError> {
+        Ok(self.0.record_many(&[run.as_slice()]).await?.first().copied().unwrap_or(false))
     }
 }
 
@@ -157,8 +161,15 @@ impl EventWriter {
 
     /// Records `event` (see [`OrderStore::record`]) and hands its JSON back.
     pub async fn record(&self, event: StatusEvent, json: String) -> (Result<bool, StoreError>, String) {
-        let (result, item) = self.lanes.write((event, json)).await;
-        (result, item.map(|(_, json)| json).unwrap_or_default())
+        let (result, run) = self.record_run(vec![(event, json)]).await;
+        (result, run.into_iter().next().map(|(_, json)| json).unwrap_or_default())
+    }
+
+    /// Records a run of one order's next events, all or none (see
+    /// [`OrderStore::record_many`]), and hands the run back for publishing.
+    pub async fn record_run(&self, run: Run) -> (Result<bool, StoreError>, Run) {
+        let (result, run) = self.lanes.write(run).await;
+        (result, run.unwrap_or_default())
     }
 }
 

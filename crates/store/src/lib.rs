@@ -11,7 +11,7 @@ pub mod orders;
 pub mod pg;
 pub mod redis;
 
-pub use batch::{EventWriter, NewOrder, OrderWriter};
+pub use batch::{EventWriter, NewOrder, OrderWriter, Run};
 pub use chain::PgLedger;
 pub use error::{Backend, StoreError};
 pub use keys::Keys;

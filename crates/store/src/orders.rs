@@ -318,21 +318,25 @@ impl OrderStore {
     /// is `event.seq - 1` and its status may move to the event's. Returns `false`
     /// (and changes nothing) when it may not — another writer got there first.
     pub async fn record(&self, event: &StatusEvent, json: &str) -> Result<bool, StoreError> {
-        Ok(self.record_many(&[(event, json)]).await?.first().copied().unwrap_or(false))
+        let run = [(event.clone(), json.to_owned())];
+        Ok(self.record_many(&[&run]).await?.first().copied().unwrap_or(false))
     }
 
-    /// Records several orders' next events in one statement — one transaction,
-    /// one commit — each guarded exactly as [`OrderStore::record`] guards one.
-    /// Returns, per event, whether it was recorded. At most one event per order:
-    /// an order's next event is only known once its previous one is recorded.
-    pub async fn record_many(&self, events: &[(&StatusEvent, &str)]) -> Result<Vec<bool>, StoreError> {
+    /// Records several *runs* in one statement — one transaction, one commit.
+    /// A run is one order's next events, consecutive (seq +1 each, every status
+    /// change legal): all of them are recorded, or none. Each run is guarded as
+    /// [`OrderStore::record`] guards one event, by its first event; the row ends
+    /// up as its last event leaves it. Returns, per run, whether it was recorded.
+    /// At most one run per order: an order's next run is only known once its
+    /// previous one is recorded.
+    pub async fn record_many(&self, runs: &[&[(StatusEvent, String)]]) -> Result<Vec<bool>, StoreError> {
         const SQL: &str = "WITH v AS (
-                SELECT * FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::timestamptz[], $5::int4[],
-                    $6::jsonb[], $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::text[])
-                AS v(id, status, seq, at, attempts, route, tx_hash, price, amount_out, error, preds, payload)
+                SELECT * FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::int4[], $5::timestamptz[],
+                    $6::int4[], $7::jsonb[], $8::text[], $9::text[], $10::text[], $11::jsonb[], $12::text[])
+                AS v(id, status, first_seq, last_seq, at, attempts, route, tx_hash, price, amount_out, error, preds)
             ), o AS (
                 UPDATE orders SET
-                    status = v.status, last_seq = v.seq, updated_at = v.at,
+                    status = v.status, last_seq = v.last_seq, updated_at = v.at,
                     attempts = COALESCE(v.attempts, orders.attempts),
                     route = COALESCE(v.route, orders.route),
                     tx_hash = COALESCE(v.tx_hash, orders.tx_hash),
@@ -340,36 +344,126 @@ impl OrderStore {
                     amount_out = COALESCE(v.amount_out::numeric, orders.amount_out),
                     error = COALESCE(v.error, orders.error)
                 FROM v
-                WHERE orders.id = v.id AND orders.last_seq = v.seq - 1
+                WHERE orders.id = v.id AND orders.last_seq = v.first_seq - 1
                     AND orders.status = ANY(string_to_array(v.preds, ','))
                 RETURNING orders.id, orders.last_seq AS seq),
             e AS (
                 INSERT INTO order_events (order_id, seq, status, at, payload)
-                SELECT v.id, v.seq, v.status, v.at, v.payload::json FROM v JOIN o ON o.id = v.id AND o.seq = v.seq)
+                SELECT ev.id, ev.seq, ev.status, ev.at, ev.payload::json
+                FROM unnest($13::uuid[], $14::int4[], $15::int4[], $16::text[], $17::timestamptz[], $18::text[])
+                    AS ev(id, run_last, seq, status, at, payload)
+                JOIN o ON o.id = ev.id AND o.seq = ev.run_last)
             SELECT id, seq FROM o";
-        let n = events.len();
-        let mut ids = Vec::with_capacity(n);
-        let mut statuses = Vec::with_capacity(n);
-        let mut seqs = Vec::with_capacity(n);
-        let mut ats = Vec::with_capacity(n);
-        let mut attempts: Vec<Option<i32>> = Vec::with_capacity(n);
-        let mut routes: Vec<Option<Json<&oee_domain::RouteRecord>>> = Vec::with_capacity(n);
-        let mut tx_hashes: Vec<Option<&str>> = Vec::with_capacity(n);
-        let mut prices: Vec<Option<&str>> = Vec::with_capacity(n);
-        let mut amounts_out: Vec<Option<String>> = Vec::with_capacity(n);
-        let mut errors: Vec<Option<Json<&oee_domain::ErrorInfo>>> = Vec::with_capacity(n);
-        let mut predecessors = Vec::with_capacity(n);
-        let mut payloads = Vec::with_capacity(n);
-        for (event, json) in events {
-            let status = event.status();
-            ids.push(event.order_id);
-            statuses.push(status.as_str());
-            seqs.push(to_i32(event.seq));
-            ats.push(event.at);
-            predecessors.push(predecessor_list(status));
-            payloads.push(*json);
-            let (mut attempt, mut route, mut tx_hash, mut price, mut amount_out, mut error) =
-                (None, None, None, None, None, None);
+        let mut rows = RunColumns::with_capacity(runs.len());
+        let mut events = EventColumns::with_capacity(runs.len());
+        let mut legal = Vec::with_capacity(runs.len());
+        for run in runs {
+            let ok = is_consecutive(run);
+            legal.push(ok);
+            if ok {
+                rows.push(run);
+                events.push(run);
+            }
+        }
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached(SQL).await?;
+        let rows = client
+            .query(
+                &stmt,
+                &[
+                    &rows.ids,
+                    &rows.statuses,
+                    &rows.first_seqs,
+                    &rows.last_seqs,
+                    &rows.ats,
+                    &rows.attempts,
+                    &rows.routes,
+                    &rows.tx_hashes,
+                    &rows.prices,
+                    &rows.amounts_out,
+                    &rows.errors,
+                    &rows.predecessors,
+                    &events.ids,
+                    &events.run_lasts,
+                    &events.seqs,
+                    &events.statuses,
+                    &events.ats,
+                    &events.payloads,
+                ],
+            )
+            .await?;
+        // Two runs for one order in a batch (which callers avoid) ending at the
+        // same seq would both match here and fail the event log's primary key,
+        // failing the batch.
+        let recorded: std::collections::HashSet<(Uuid, i32)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        Ok(runs
+            .iter()
+            .zip(legal)
+            .map(|(run, legal)| {
+                legal && run.last().is_some_and(|(e, _)| recorded.contains(&(e.order_id, to_i32(e.seq))))
+            })
+            .collect())
+    }
+}
+
+/// Whether `run` is one order's events, seq +1 each, every status change legal.
+/// (An illegal run is a caller's bug: it is refused without being sent.)
+fn is_consecutive(run: &[(StatusEvent, String)]) -> bool {
+    !run.is_empty()
+        && run.windows(2).all(|w| {
+            let (a, b) = (&w[0].0, &w[1].0);
+            a.order_id == b.order_id && b.seq == a.seq + 1 && a.status().can_transition_to(b.status())
+        })
+}
+
+/// Per run: the order row's new values (the run's last event, and every field
+/// any of its events sets) and the guard (its first event).
+struct RunColumns<'a> {
+    ids: Vec<Uuid>,
+    statuses: Vec<&'static str>,
+    first_seqs: Vec<i32>,
+    last_seqs: Vec<i32>,
+    ats: Vec<DateTime<Utc>>,
+    attempts: Vec<Option<i32>>,
+    routes: Vec<Option<Json<&'a oee_domain::RouteRecord>>>,
+    tx_hashes: Vec<Option<&'a str>>,
+    prices: Vec<Option<&'a str>>,
+    amounts_out: Vec<Option<String>>,
+    errors: Vec<Option<Json<&'a oee_domain::ErrorInfo>>>,
+    predecessors: Vec<&'static str>,
+}
+
+impl<'a> RunColumns<'a> {
+    fn with_capacity(n: usize) -> Self {
+        Self {
+            ids: Vec::with_capacity(n),
+            statuses: Vec::with_capacity(n),
+            first_seqs: Vec::with_capacity(n),
+            last_seqs: Vec::with_capacity(n),
+            ats: Vec::with_capacity(n),
+            attempts: Vec::with_capacity(n),
+            routes: Vec::with_capacity(n),
+            tx_hashes: Vec::with_capacity(n),
+            prices: Vec::with_capacity(n),
+            amounts_out: Vec::with_capacity(n),
+            errors: Vec::with_capacity(n),
+            predecessors: Vec::with_capacity(n),
+        }
+    }
+
+    fn push(&mut self, run: &'a [(StatusEvent, String)]) {
+        let (Some((first, _)), Some((last, _))) = (run.first(), run.last()) else {
+            return;
+        };
+        self.ids.push(last.order_id);
+        self.statuses.push(last.status().as_str());
+        self.first_seqs.push(to_i32(first.seq));
+        self.last_seqs.push(to_i32(last.seq));
+        self.ats.push(last.at);
+        self.predecessors.push(predecessor_list(first.status()));
+        let (mut attempt, mut route, mut tx_hash, mut price, mut amount_out, mut error) =
+            (None, None, None, None, None, None);
+        for (event, _) in run {
             match &event.detail {
                 EventDetail::Pending => {}
                 EventDetail::Routing { attempt: a, .. } => attempt = Some(to_i32(*a)),
@@ -385,38 +479,50 @@ impl OrderStore {
                     error = Some(Json(e));
                 }
             }
-            attempts.push(attempt);
-            routes.push(route);
-            tx_hashes.push(tx_hash);
-            prices.push(price);
-            amounts_out.push(amount_out);
-            errors.push(error);
         }
-        let client = self.pool.get().await?;
-        let stmt = client.prepare_cached(SQL).await?;
-        let rows = client
-            .query(
-                &stmt,
-                &[
-                    &ids,
-                    &statuses,
-                    &seqs,
-                    &ats,
-                    &attempts,
-                    &routes,
-                    &tx_hashes,
-                    &prices,
-                    &amounts_out,
-                    &errors,
-                    &predecessors,
-                    &payloads,
-                ],
-            )
-            .await?;
-        // Two events for one order in a batch (which callers avoid) would both
-        // match here and fail the event log's primary key, failing the batch.
-        let recorded: std::collections::HashSet<(Uuid, i32)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-        Ok(ids.iter().zip(&seqs).map(|(id, seq)| recorded.contains(&(*id, *seq))).collect())
+        self.attempts.push(attempt);
+        self.routes.push(route);
+        self.tx_hashes.push(tx_hash);
+        self.prices.push(price);
+        self.amounts_out.push(amount_out);
+        self.errors.push(error);
+    }
+}
+
+/// Every event of every run, with the last seq of its run (what the row update
+/// returns when the run's guard held).
+struct EventColumns<'a> {
+    ids: Vec<Uuid>,
+    run_lasts: Vec<i32>,
+    seqs: Vec<i32>,
+    statuses: Vec<&'static str>,
+    ats: Vec<DateTime<Utc>>,
+    payloads: Vec<&'a str>,
+}
+
+impl<'a> EventColumns<'a> {
+    fn with_capacity(runs: usize) -> Self {
+        let n = runs * 3;
+        Self {
+            ids: Vec::with_capacity(n),
+            run_lasts: Vec::with_capacity(n),
+            seqs: Vec::with_capacity(n),
+            statuses: Vec::with_capacity(n),
+            ats: Vec::with_capacity(n),
+            payloads: Vec::with_capacity(n),
+        }
+    }
+
+    fn push(&mut self, run: &'a [(StatusEvent, String)]) {
+        let Some((last, _)) = run.last() else { return };
+        for (event, json) in run {
+            self.ids.push(event.order_id);
+            self.run_lasts.push(to_i32(last.seq));
+            self.seqs.push(to_i32(event.seq));
+            self.statuses.push(event.status().as_str());
+            self.ats.push(event.at);
+            self.payloads.push(json.as_str());
+        }
     }
 }
 

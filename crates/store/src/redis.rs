@@ -150,6 +150,21 @@ impl Bus {
         Ok(())
     }
 
+    /// Publishes several status events of one order, in order, in one round trip.
+    pub async fn publish_all<'a>(
+        &self,
+        order_id: Uuid,
+        events: impl Iterator<Item = &'a str>,
+    ) -> Result<(), StoreError> {
+        let channel = self.keys.channel(order_id);
+        let pipeline = self.client.pipeline();
+        for json in events {
+            let _: () = pipeline.publish(channel.as_str(), json).await?;
+        }
+        let _: Vec<Value> = pipeline.all().await?;
+        Ok(())
+    }
+
     /// Removes a finished order from the active set.
     pub async fn deactivate(&self, order_id: Uuid) -> Result<(), StoreError> {
         let _: i64 = self.client.srem(self.keys.active(), order_id.to_string()).await?;

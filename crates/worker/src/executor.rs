@@ -5,13 +5,21 @@
 //! the `submitted` event before the swap is sent, and before any new attempt the
 //! venues are asked whether an earlier attempt's transaction landed — so a retry,
 //! or an order picked up again after a crash, never executes twice.
+//!
+//! Events that nothing happens between are recorded together, as one run (one
+//! guarded write, all or nothing), then published in order: `building` and
+//! `submitted` always (building the transaction is pure computation), and
+//! `routing` with them when the quotes come back within the coalescing window
+//! (`OEE_EVENT_COALESCE_MS`; with slow venues `routing` is recorded and
+//! published while the quotes are still on their way). Every event is still
+//! written, with the time it happened; what is saved is commits.
 
 use crate::metrics::{CodeLabel, METRICS};
 use chrono::Utc;
 use oee_domain::{ErrorInfo, EventDetail, FailureCode, OrderSpec, OrderStatus, OrderType, StatusEvent, Units};
 use oee_router::{Receipt, RouteError, Router, price, transaction_id};
 use oee_runtime::metrics::seconds_since;
-use oee_store::{Bus, EventWriter, OrderRecord, OrderStore, StoreError};
+use oee_store::{Bus, EventWriter, OrderRecord, OrderStore, Run, StoreError};
 use rand::Rng;
 use std::time::{Duration, Instant};
 use tracing::{Instrument, info, info_span, warn};
@@ -54,14 +62,42 @@ pub struct Executor {
     pub(crate) retry: RetryPolicy,
     /// How long a sent transaction can still land.
     pub(crate) tx_validity: Duration,
+    /// How long `routing` waits for the quotes, to be recorded with the route.
+    pub(crate) coalesce: Duration,
 }
 
-/// An order in progress: the last recorded seq and status.
+/// An order in progress: the last recorded seq and status, and events made but
+/// not yet recorded (they follow that seq).
 struct Progress {
     id: Uuid,
     seq: u32,
     status: OrderStatus,
     created_at: chrono::DateTime<Utc>,
+    staged: Run,
+}
+
+impl Progress {
+    fn new(order: &OrderRecord) -> Self {
+        Self {
+            id: order.id,
+            seq: order.last_seq,
+            status: order.status,
+            created_at: order.created_at,
+            staged: Vec::new(),
+        }
+    }
+
+    /// Makes the next event, stamped now, to be recorded by the next commit.
+    fn stage(&mut self, detail: EventDetail) {
+        let (seq, from) = match self.staged.last() {
+            Some((last, _)) => (last.seq + 1, last.status()),
+            None => (self.seq + 1, self.status),
+        };
+        debug_assert!(from.can_transition_to(detail.status()), "{from} -> {}", detail.status());
+        let event = StatusEvent::new(self.id, seq, Utc::now(), detail);
+        let json = event.to_json();
+        self.staged.push((event, json));
+    }
 }
 
 enum Step {
@@ -82,7 +118,7 @@ impl Executor {
     }
 
     async fn run_inner(&self, order: OrderRecord) -> Result<Outcome, StoreError> {
-        let mut p = Progress { id: order.id, seq: order.last_seq, status: order.status, created_at: order.created_at };
+        let mut p = Progress::new(&order);
         if p.status.is_terminal() {
             return Ok(Outcome::Finished(p.status));
         }
@@ -138,8 +174,7 @@ impl Executor {
     pub async fn give_up(&self, order: OrderRecord, error: ErrorInfo) -> Result<Outcome, StoreError> {
         let span = info_span!("order", order_id = %order.id);
         async move {
-            let mut p =
-                Progress { id: order.id, seq: order.last_seq, status: order.status, created_at: order.created_at };
+            let mut p = Progress::new(&order);
             if p.status.is_terminal() {
                 return Ok(Outcome::Finished(p.status));
             }
@@ -176,15 +211,33 @@ impl Executor {
         attempt: u32,
         last_error: Option<ErrorInfo>,
     ) -> Result<Attempt, StoreError> {
-        if let Step::Superseded = self.emit(p, EventDetail::Routing { attempt, last_error }).await? {
-            return Ok(Attempt::Terminal(Step::Superseded));
-        }
+        p.stage(EventDetail::Routing { attempt, last_error });
         let routing = Instant::now();
-        let routed = self.router.route(spec).await;
+        let route = self.router.route(spec);
+        tokio::pin!(route);
+        // Quotes back within the window: `routing` is recorded with the route.
+        // Otherwise it is recorded (and published) while they are on their way.
+        let routed = tokio::select! {
+            biased;
+            routed = &mut route => routed,
+            () = tokio::time::sleep(self.coalesce) => {
+                let (committed, routed) = tokio::join!(self.commit(p), &mut route);
+                if let Step::Superseded = committed? {
+                    return Ok(Attempt::Terminal(Step::Superseded));
+                }
+                routed
+            }
+        };
         METRICS.routing.observe(routing.elapsed().as_secs_f64());
         let plan = match routed {
             Ok(plan) => plan,
-            Err(e) if e.is_transient() => return Ok(Attempt::Transient(route_error(&e))),
+            Err(e) if e.is_transient() => {
+                // The attempt is on record before the retry.
+                if let Step::Superseded = self.commit(p).await? {
+                    return Ok(Attempt::Terminal(Step::Superseded));
+                }
+                return Ok(Attempt::Transient(route_error(&e)));
+            }
             Err(e) => {
                 let detail = EventDetail::Failed { error: route_error(&e), attempts: attempt };
                 return Ok(Attempt::Terminal(self.emit_final(p, detail).await?));
@@ -201,14 +254,11 @@ impl Executor {
             reason = %plan.record.reason,
             "route chosen"
         );
-        let building = EventDetail::Building { attempt, route: Box::new(plan.record.clone()) };
-        if let Step::Superseded = self.emit(p, building).await? {
-            return Ok(Attempt::Terminal(Step::Superseded));
-        }
+        p.stage(EventDetail::Building { attempt, route: Box::new(plan.record.clone()) });
         let tx = self.router.build(spec, &plan, &transaction_id(p.id, attempt));
-        let submitted =
-            EventDetail::Submitted { attempt, tx_hash: tx.id.clone(), instructions: tx.instructions.clone() };
-        if let Step::Superseded = self.emit(p, submitted).await? {
+        p.stage(EventDetail::Submitted { attempt, tx_hash: tx.id.clone(), instructions: tx.instructions.clone() });
+        // The transaction id is durable before the transaction is sent.
+        if let Step::Superseded = self.commit(p).await? {
             return Ok(Attempt::Terminal(Step::Superseded));
         }
         let sending = Instant::now();
@@ -270,13 +320,15 @@ impl Executor {
         Ok(self.emit_final(p, detail).await?.into())
     }
 
-    /// Records a terminal event and takes the order off the active set.
+    /// Records a terminal event (with whatever is staged before it) and takes
+    /// the order off the active set.
     async fn emit_final(&self, p: &mut Progress, detail: EventDetail) -> Result<Step, StoreError> {
         let code = match &detail {
             EventDetail::Failed { error, .. } => error.code.as_str(),
             _ => "",
         };
-        let step = self.emit(p, detail).await?;
+        p.stage(detail);
+        let step = self.commit(p).await?;
         if let Step::Done(status) = step {
             METRICS.finish(status.as_str(), code, seconds_since(p.created_at));
             info!(status = %status, "order finished");
@@ -287,23 +339,24 @@ impl Executor {
         Ok(step)
     }
 
-    /// Persists the next event, then publishes it.
-    async fn emit(&self, p: &mut Progress, detail: EventDetail) -> Result<Step, StoreError> {
-        debug_assert!(p.status.can_transition_to(detail.status()), "{} -> {}", p.status, detail.status());
-        let event = StatusEvent::new(p.id, p.seq + 1, Utc::now(), detail);
-        let (seq, status) = (event.seq, event.status());
-        let json = event.to_json();
-        let (recorded, json) = self.events.record(event, json).await;
+    /// Persists the staged events as one run, then publishes them in order.
+    async fn commit(&self, p: &mut Progress) -> Result<Step, StoreError> {
+        let run = std::mem::take(&mut p.staged);
+        let Some((last, _)) = run.last() else {
+            return Ok(Step::Done(p.status));
+        };
+        let (seq, status) = (last.seq, last.status());
+        let (recorded, run) = self.events.record_run(run).await;
         if !recorded? {
             warn!(seq, status = %status, "the order moved on elsewhere; stopping");
             return Ok(Step::Superseded);
         }
         p.seq = seq;
         p.status = status;
-        // Pub/sub is at-most-once; the event is already durable, and followers
+        // Pub/sub is at-most-once; the events are already durable, and followers
         // catch up from the log, so a failed publish is only logged.
-        if let Err(e) = self.bus.publish(p.id, &json).await {
-            warn!(seq, error = %e, "could not publish a status event");
+        if let Err(e) = self.bus.publish_all(p.id, run.iter().map(|(_, json)| json.as_str())).await {
+            warn!(seq, error = %e, "could not publish status events");
         }
         Ok(Step::Done(p.status))
     }

@@ -50,6 +50,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
             base_delay: Duration::from_millis(settings.retry_base_ms),
         },
         tx_validity: Duration::from_secs(settings.tx_validity_secs),
+        coalesce: Duration::from_millis(settings.event_coalesce_ms),
     };
     Ok(Consumer {
         executor,

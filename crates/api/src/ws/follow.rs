@@ -69,8 +69,18 @@ struct FollowOnly;
 impl Inbound for FollowOnly {
     const KIND: &'static str = "follow";
 
-    async fn text(&mut self, _text: &str) -> Option<End> {
+    type Done = std::convert::Infallible;
+
+    fn text(&mut self, _text: &str) -> Option<futures::future::LocalBoxFuture<'static, Self::Done>> {
         None
+    }
+
+    fn reply(done: &mut Self::Done) -> String {
+        match *done {}
+    }
+
+    fn replied(&mut self, done: Self::Done) -> Option<End> {
+        match done {}
     }
 
     fn finished(&mut self, _order: Uuid) -> Option<End> {

@@ -181,19 +181,45 @@ impl Hub {
     }
 }
 
+/// Most channels named by one SUBSCRIBE or UNSUBSCRIBE.
+const COMMAND_BATCH: usize = 256;
+
+/// Sends the hub's commands in the order they were decided. Whatever is waiting
+/// goes out together: each run of consecutive subscribes as one SUBSCRIBE, each
+/// run of unsubscribes as one UNSUBSCRIBE, so under load a round trip to Redis
+/// serves hundreds of sockets, and the order between runs is kept.
 async fn run_commands(client: SubscriberClient, keys: Keys, mut rx: mpsc::UnboundedReceiver<Command>) {
-    while let Some(command) = rx.recv().await {
-        match command {
-            Command::Subscribe { order, ready } => {
-                let result = client.subscribe(keys.channel(order)).await;
-                if let Err(e) = &result {
-                    tracing::warn!(order_id = %order, error = %e, "subscribing failed; the socket falls back to polling");
+    let mut waiting = Vec::with_capacity(COMMAND_BATCH);
+    while rx.recv_many(&mut waiting, COMMAND_BATCH).await > 0 {
+        let mut commands = waiting.drain(..).peekable();
+        while let Some(first) = commands.next() {
+            match first {
+                Command::Subscribe { order, ready } => {
+                    let mut run = vec![(order, ready)];
+                    while let Some(Command::Subscribe { order, ready }) =
+                        commands.next_if(|c| matches!(c, Command::Subscribe { .. }))
+                    {
+                        run.push((order, ready));
+                    }
+                    let channels: Vec<String> = run.iter().map(|(order, _)| keys.channel(*order)).collect();
+                    let result = client.subscribe(channels).await;
+                    if let Err(e) = &result {
+                        tracing::warn!(channels = run.len(), error = %e, "subscribing failed; those sockets fall back to polling");
+                    }
+                    for (_, ready) in run {
+                        let _ = ready.send(Some(result.is_ok()));
+                    }
                 }
-                let _ = ready.send(Some(result.is_ok()));
-            }
-            Command::Unsubscribe { order } => {
-                if let Err(e) = client.unsubscribe(keys.channel(order)).await {
-                    tracing::debug!(order_id = %order, error = %e, "unsubscribing failed");
+                Command::Unsubscribe { order } => {
+                    let mut channels = vec![keys.channel(order)];
+                    while let Some(Command::Unsubscribe { order }) =
+                        commands.next_if(|c| matches!(c, Command::Unsubscribe { .. }))
+                    {
+                        channels.push(keys.channel(order));
+                    }
+                    if let Err(e) = client.unsubscribe(channels).await {
+                        tracing::debug!(error = %e, "unsubscribing failed");
+                    }
                 }
             }
         }

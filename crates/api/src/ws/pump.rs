@@ -13,7 +13,11 @@
 
 use crate::metrics::{METRICS, OpenSocket};
 use crate::state::AppState;
+use crate::ws::hub::Follower;
 use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
+use futures::StreamExt;
+use futures::future::LocalBoxFuture;
+use futures::stream::FuturesOrdered;
 use oee_domain::EventHead;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -43,10 +47,34 @@ pub enum Frame {
 /// terminal one (then `Frame::Finished`), or until the socket is gone.
 /// `final_seq` is the order's last seq if it was already terminal.
 pub async fn pump(state: Arc<AppState>, order: Uuid, from_seq: u32, final_seq: Option<u32>, out: mpsc::Sender<Frame>) {
-    let mut follower = state.hub.follow(order).await;
+    let follower = state.hub.follow(order).await;
+    follow_from(state, follower, order, from_seq, final_seq, out).await;
+}
+
+/// Follows an order this process has just stored and *not yet queued*, whose
+/// channel `follower` joined before the order was queued: no event but `pending`
+/// (`first`, seq 1) can have been published before the subscription, so the log
+/// need not be read — unless the subscription failed, or an event goes missing.
+pub async fn pump_new(state: Arc<AppState>, follower: Follower, order: Uuid, first: String, out: mpsc::Sender<Frame>) {
+    if !follower.live {
+        return follow_from(state, follower, order, 0, None, out).await;
+    }
+    let mut last_seq = 0;
+    if let Step::Done = forward(order, &mut last_seq, first, &out).await {
+        return;
+    }
+    live(&state, follower, order, last_seq, &out).await;
+}
+
+async fn follow_from(
+    state: Arc<AppState>,
+    follower: Follower,
+    order: Uuid,
+    from_seq: u32,
+    final_seq: Option<u32>,
+    out: mpsc::Sender<Frame>,
+) {
     let mut last_seq = from_seq;
-    let mut catch_up = tokio::time::interval(if follower.live { CATCH_UP_LIVE } else { CATCH_UP_POLLING });
-    catch_up.tick().await;
     // Replay first; a terminal order whose log the client already has is done.
     if let Step::Done = replay(&state, order, &mut last_seq, &out).await {
         return;
@@ -55,6 +83,14 @@ pub async fn pump(state: Arc<AppState>, order: Uuid, from_seq: u32, final_seq: O
         let _ = out.send(Frame::Finished(order)).await;
         return;
     }
+    live(&state, follower, order, last_seq, &out).await;
+}
+
+/// Forwards live events after `last_seq` until the terminal one, re-reading the
+/// log on a gap, a hub resync or a quiet spell.
+async fn live(state: &AppState, mut follower: Follower, order: Uuid, mut last_seq: u32, out: &mpsc::Sender<Frame>) {
+    let mut catch_up = tokio::time::interval(if follower.live { CATCH_UP_LIVE } else { CATCH_UP_POLLING });
+    catch_up.tick().await;
     loop {
         let step = tokio::select! {
             delivery = follower.events.recv() => match delivery {
@@ -62,16 +98,16 @@ pub async fn pump(state: Arc<AppState>, order: Uuid, from_seq: u32, final_seq: O
                 Some(d) if d.seq <= last_seq => Step::Continue,
                 Some(d) if d.seq == last_seq + 1 && !follower.resync.take() => {
                     catch_up.reset();
-                    forward(order, &mut last_seq, d.json.to_string(), &out).await
+                    forward(order, &mut last_seq, d.json.to_string(), out).await
                 }
                 // A gap, or the hub says something may be missing: the log decides.
-                Some(_) => replay(&state, order, &mut last_seq, &out).await,
+                Some(_) => replay(state, order, &mut last_seq, out).await,
             },
             () = follower.resync.raised() => {
                 follower.resync.take();
-                replay(&state, order, &mut last_seq, &out).await
+                replay(state, order, &mut last_seq, out).await
             }
-            _ = catch_up.tick() => replay(&state, order, &mut last_seq, &out).await,
+            _ = catch_up.tick() => replay(state, order, &mut last_seq, out).await,
             () = out.closed() => return,
         };
         if let Step::Done = step {
@@ -127,12 +163,27 @@ pub fn close(code: CloseCode, description: &str) -> End {
     Some(CloseReason { code, description: Some(description.to_owned()) })
 }
 
-/// What a writer does with a text message from the client.
+/// Client messages a socket works on at once; beyond this, the writer stops
+/// reading the socket until one is answered (TCP pushes back on the client).
+pub const MESSAGES_IN_FLIGHT: usize = 256;
+
+/// What a writer does with text messages from the client.
+///
+/// A message starts a piece of work that runs while the writer goes on sending
+/// frames and reading further messages; works finish in any order, but their
+/// replies are sent in message order, each straight onto the socket (never
+/// behind queued events), and only then is [`Inbound::replied`] called.
 pub trait Inbound {
     /// The socket's kind, for metrics.
     const KIND: &'static str;
-    /// Handles one message; `Some(end)` closes the socket.
-    fn text(&mut self, text: &str) -> impl std::future::Future<Output = Option<End>>;
+    /// What a message's work ends with.
+    type Done: 'static;
+    /// Starts handling one message; `None` when there is nothing to do.
+    fn text(&mut self, text: &str) -> Option<LocalBoxFuture<'static, Self::Done>>;
+    /// The reply to send for a finished work.
+    fn reply(done: &mut Self::Done) -> String;
+    /// Runs once the reply is on the socket; `Some(end)` closes the socket.
+    fn replied(&mut self, done: Self::Done) -> Option<End>;
     /// Whether the socket is done once `order` finished (follow sockets are).
     fn finished(&mut self, order: Uuid) -> Option<End>;
 }
@@ -153,19 +204,24 @@ pub async fn write<I: Inbound>(
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     let mut heard = Instant::now();
+    let mut works: FuturesOrdered<LocalBoxFuture<'static, I::Done>> = FuturesOrdered::new();
     loop {
         tokio::select! {
+            Some(mut done) = works.next(), if !works.is_empty() => {
+                if let Err(end) = send(state, session, I::reply(&mut done)).await {
+                    return end;
+                }
+                if let Some(end) = inbound.replied(done) {
+                    return end;
+                }
+            }
             frame = frames.recv() => match frame {
-                Some(Frame::Text(text)) => match tokio::time::timeout(state.send_timeout, session.text(text)).await {
-                    Ok(Ok(())) => {
-                        METRICS.events_sent.inc();
+                Some(Frame::Text(text)) => {
+                    if let Err(end) = send(state, session, text).await {
+                        return end;
                     }
-                    Ok(Err(_)) => return None,
-                    Err(_) => {
-                        METRICS.slow_closes.inc();
-                        return close(CloseCode::Again, "client is not reading its events");
-                    }
-                },
+                    METRICS.events_sent.inc();
+                }
                 Some(Frame::Finished(order)) => {
                     if let Some(end) = inbound.finished(order) {
                         return end;
@@ -173,14 +229,14 @@ pub async fn write<I: Inbound>(
                 }
                 None => return close(CloseCode::Away, "server shutting down"),
             },
-            message = messages.recv() => match message {
+            message = messages.recv(), if works.len() < MESSAGES_IN_FLIGHT => match message {
                 Some(Ok(Message::Ping(bytes))) => {
                     heard = Instant::now();
                     if session.pong(&bytes).await.is_err() { return None; }
                 }
                 Some(Ok(Message::Text(text))) => {
                     heard = Instant::now();
-                    if let Some(end) = inbound.text(&text).await { return end; }
+                    if let Some(work) = inbound.text(&text) { works.push_back(work); }
                 }
                 Some(Ok(Message::Close(_))) | None => return None,
                 Some(Ok(_)) => heard = Instant::now(),
@@ -193,6 +249,19 @@ pub async fn write<I: Inbound>(
                 if session.ping(b"").await.is_err() { return None; }
             }
             () = state.stopping.cancelled() => return close(CloseCode::Away, "server shutting down"),
+        }
+    }
+}
+
+/// Sends one text frame, bounded by the send timeout: a client that does not
+/// read is closed with 1013; `Err(None)` when the peer is gone.
+async fn send(state: &AppState, session: &mut Session, text: String) -> Result<(), End> {
+    match tokio::time::timeout(state.send_timeout, session.text(text)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(None),
+        Err(_) => {
+            METRICS.slow_closes.inc();
+            Err(close(CloseCode::Again, "client is not reading its events"))
         }
     }
 }

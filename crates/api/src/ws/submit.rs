@@ -5,17 +5,21 @@
 //! `idempotencyKey` and `clientRef`. The server answers `accepted` (with the
 //! order id) or `rejected` (with the error), echoing `clientRef`, then streams
 //! every status event of every accepted order, each one a pump feeding this
-//! socket's bounded queue. The reply is queued before the order's pump starts, so
-//! it always comes before the order's first event. The connection stays open
-//! until the client closes it.
+//! socket's bounded queue. Messages are worked on concurrently (up to
+//! [`crate::ws::pump::MESSAGES_IN_FLIGHT`]), replies go out in message order, and
+//! an order's pump starts only once its reply is on the socket, so the reply
+//! always comes before the order's first event. A new order's channel is joined
+//! before the order is queued, so its pump needs no read of the log. The
+//! connection stays open until the client closes it.
 
 use crate::error::ApiError;
 use crate::metrics::{CodeLabel, METRICS};
-use crate::routes::orders::accept;
+use crate::routes::orders::accept_following;
 use crate::state::AppState;
-use crate::ws::pump::{End, Frame, Inbound, SOCKET_QUEUE, close, pump, write};
+use crate::ws::hub::Follower;
+use crate::ws::pump::{End, Frame, Inbound, SOCKET_QUEUE, pump, pump_new, write};
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::CloseCode;
+use futures::future::LocalBoxFuture;
 use oee_domain::{Channel, ErrorCode, RawOrder, Rejection};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -66,58 +70,80 @@ struct Submissions {
     following: HashSet<Uuid>,
 }
 
-impl Submissions {
-    /// Validates, stores and queues one message's order. The order id, or why not.
-    async fn submit<'m>(&self, raw: &RawOrder<'m>) -> Result<Uuid, Rejection> {
-        let started = std::time::Instant::now();
-        let submission = match raw.validate(&self.state.registry, Channel::WebSocket) {
-            Ok(submission) => submission,
-            Err(r) => {
-                METRICS.rejected.get_or_create(&CodeLabel { code: r.code.as_str() }).inc();
-                return Err(r);
-            }
-        };
-        match accept(&self.state, &submission).await {
-            Ok((id, _, _)) => {
-                METRICS.accept_latency.observe(started.elapsed().as_secs_f64());
-                Ok(id)
-            }
-            Err(e) => {
-                e.count_rejected_submission();
-                Err(e.into_rejection())
-            }
+/// How one message ended: the reply, and the order to stream once it is sent.
+struct Submitted {
+    reply: String,
+    stream: Option<Stream>,
+}
+
+enum Stream {
+    /// Created now, its channel joined before it was queued.
+    New { id: Uuid, follower: Follower, first: String },
+    /// An existing order (an idempotent repeat): followed from its log.
+    Existing(Uuid),
+}
+
+/// Validates, stores and queues one message's order, joining its channel.
+async fn submit(state: Arc<AppState>, text: String) -> Submitted {
+    let started = std::time::Instant::now();
+    let raw = match RawOrder::parse(text.as_bytes()) {
+        Ok(raw) => raw,
+        Err(rejection) => return rejected(&rejection, None),
+    };
+    let client_ref = raw.client_ref();
+    let submission = match raw.validate(&state.registry, Channel::WebSocket) {
+        Ok(submission) => submission,
+        Err(r) => return rejected(&r, client_ref),
+    };
+    match accept_following(&state, &submission).await {
+        Ok(done) => {
+            METRICS.accept_latency.observe(started.elapsed().as_secs_f64());
+            let reply = Reply { kind: "accepted", order_id: Some(done.id), error: None, client_ref }.to_json();
+            let stream = match done.follow {
+                Some((follower, first)) => Stream::New { id: done.id, follower, first },
+                None => Stream::Existing(done.id),
+            };
+            Submitted { reply, stream: Some(stream) }
+        }
+        Err(e) => {
+            e.count_rejected_submission();
+            Submitted { reply: rejection_reply(&e.into_rejection(), client_ref), stream: None }
         }
     }
 }
 
+fn rejected(rejection: &Rejection, client_ref: Option<&RawValue>) -> Submitted {
+    METRICS.rejected.get_or_create(&CodeLabel { code: rejection.code.as_str() }).inc();
+    Submitted { reply: rejection_reply(rejection, client_ref), stream: None }
+}
+
+fn rejection_reply(rejection: &Rejection, client_ref: Option<&RawValue>) -> String {
+    Reply { kind: "rejected", order_id: None, error: Some(rejection), client_ref }.to_json()
+}
+
 impl Inbound for Submissions {
     const KIND: &'static str = "submit";
+    type Done = Submitted;
 
-    async fn text(&mut self, text: &str) -> Option<End> {
-        let (reply, accepted) = match RawOrder::parse(text.as_bytes()) {
-            Err(rejection) => {
-                METRICS.rejected.get_or_create(&CodeLabel { code: rejection.code.as_str() }).inc();
-                (Reply { kind: "rejected", order_id: None, error: Some(&rejection), client_ref: None }.to_json(), None)
+    fn text(&mut self, text: &str) -> Option<LocalBoxFuture<'static, Submitted>> {
+        Some(Box::pin(submit(self.state.clone(), text.to_owned())))
+    }
+
+    fn reply(done: &mut Submitted) -> String {
+        std::mem::take(&mut done.reply)
+    }
+
+    /// The reply is on the socket: the order's events may follow it.
+    fn replied(&mut self, done: Submitted) -> Option<End> {
+        let state = self.state.clone();
+        match done.stream {
+            Some(Stream::New { id, follower, first }) if self.following.insert(id) => {
+                actix_web::rt::spawn(pump_new(state, follower, id, first, self.out.clone()));
             }
-            Ok(raw) => {
-                let client_ref = raw.client_ref();
-                match self.submit(&raw).await {
-                    Ok(id) => {
-                        (Reply { kind: "accepted", order_id: Some(id), error: None, client_ref }.to_json(), Some(id))
-                    }
-                    Err(r) => (Reply { kind: "rejected", order_id: None, error: Some(&r), client_ref }.to_json(), None),
-                }
+            Some(Stream::Existing(id)) if self.following.insert(id) => {
+                actix_web::rt::spawn(pump(state, id, 0, None, self.out.clone()));
             }
-        };
-        // The writer drains this queue, so waiting here could never end: a full
-        // queue means the client is not reading.
-        if self.out.try_send(Frame::Text(reply)).is_err() {
-            return Some(close(CloseCode::Again, "client is not reading its events"));
-        }
-        if let Some(id) = accepted
-            && self.following.insert(id)
-        {
-            actix_web::rt::spawn(pump(self.state.clone(), id, 0, None, self.out.clone()));
+            _ => {}
         }
         None
     }
