@@ -166,8 +166,7 @@ async fn a_client_that_stops_reading_is_cut_off_while_others_keep_their_pace() {
 async fn a_burst_on_one_socket_is_answered_in_order_and_streamed_whole() {
     const ORDERS: usize = 400;
     let engine = Engine::start(1, true).await;
-    let (socket, _) =
-        tokio_tungstenite::connect_async(engine.ws_url(0, "/api/orders/execute")).await.expect("upgrade");
+    let (socket, _) = tokio_tungstenite::connect_async(engine.ws_url(0, "/api/orders/execute")).await.expect("upgrade");
     let (mut tx, mut rx) = socket.split();
     // Far more orders at once than a socket queues frames: a client that reads
     // everything is never taken for a slow one.

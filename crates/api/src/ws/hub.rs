@@ -4,8 +4,9 @@
 //! follower subscribes it, the last one to leave unsubscribes it. Subscribe and
 //! unsubscribe commands go through one task in the order they were decided, so an
 //! unsubscribe can never overtake a later subscribe for the same channel. Joining
-//! returns only once Redis has confirmed the subscription: a socket that joins,
-//! then replays the log, then forwards live events misses nothing.
+//! returns only once Redis has processed the subscription (see [`subscribe`]): a
+//! socket that joins, then replays the log, then forwards live events misses
+//! nothing.
 //!
 //! Delivery to a socket never blocks: each follower has a bounded queue, and a
 //! follower whose queue is full — or any follower after the subscriber lost
@@ -13,7 +14,7 @@
 //! Postgres, which is the source of truth. Pub/sub only makes things fast.
 
 use fred::clients::SubscriberClient;
-use fred::interfaces::{EventInterface, PubsubInterface};
+use fred::interfaces::{ClientLike, EventInterface, PubsubInterface};
 use oee_domain::EventHead;
 use oee_store::Keys;
 use std::collections::HashMap;
@@ -202,7 +203,7 @@ async fn run_commands(client: SubscriberClient, keys: Keys, mut rx: mpsc::Unboun
                         run.push((order, ready));
                     }
                     let channels: Vec<String> = run.iter().map(|(order, _)| keys.channel(*order)).collect();
-                    let result = client.subscribe(channels).await;
+                    let result = subscribe(&client, channels).await;
                     if let Err(e) = &result {
                         tracing::warn!(channels = run.len(), error = %e, "subscribing failed; those sockets fall back to polling");
                     }
@@ -224,6 +225,17 @@ async fn run_commands(client: SubscriberClient, keys: Keys, mut rx: mpsc::Unboun
             }
         }
     }
+}
+
+/// Subscribes to `channels` and returns once Redis has *processed* the
+/// subscription. fred answers a SUBSCRIBE as soon as it is queued for writing
+/// (its confirmations arrive out of band and are dropped), so a PING on the same
+/// connection follows it: Redis answers commands of one connection in order, so
+/// the pong means the subscription is in force and no later publish can miss it.
+async fn subscribe(client: &SubscriberClient, channels: Vec<String>) -> Result<(), fred::error::Error> {
+    client.subscribe(channels).await?;
+    let _: fred::types::Value = client.ping(None).await?;
+    Ok(())
 }
 
 async fn dispatch(mut messages: broadcast::Receiver<fred::types::Message>, keys: Keys, shared: Arc<Shared>) {
