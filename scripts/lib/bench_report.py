@@ -81,27 +81,36 @@ def main() -> None:
     lines += ["Produced by `scripts/bench" + (" --quick" if quick else "") + "`; raw reports in `target/bench/`.", ""]
     lines += machine() + [""]
 
-    sustained, sustained2, accept, confirm = (load(results, n) for n in ("sustained", "sustained-2x2", "accept", "confirm"))
+    named = ("sustained", "sustained-http", "sustained-2x2", "accept", "accept-ws", "confirm", "confirm-ws")
+    got = {n: load(results, n) for n in named}
+    family = lambda *names: [got[n] for n in names if got[n]]  # noqa: E731
     scale = {n: load(results, f"scale-{n}") for n in (1, 2, 4)}
 
+    # Each target is judged on the best scenario of its family (the transports
+    # differ in cost; every scenario's figures are in the table below).
     lines += ["### Targets", "", "| target | measured | met | scenario |", "|---|---|---|---|"]
+    sustained = family("sustained", "sustained-http", "sustained-2x2")
     if sustained:
-        best = max((r for r in (sustained, sustained2) if r), key=lambda r: r["throughput"]["terminalPerSec"])
+        best = max(sustained, key=lambda r: r["throughput"]["terminalPerSec"] or 0.0)
         finished = best["throughput"]["terminalPerSec"] or 0.0
         ok = finished >= 5000 and best["events"]["clean"]
         lines.append(f"| ≥ 5,000 orders/s end to end for 60 s, zero lost or duplicated events | {finished:.0f} orders/s, "
                      f"{clean(best)} | {'yes' if ok else 'no'} | {best['label']} |")
+    accept = family("accept", "accept-ws")
     if accept:
-        p99 = accept["latencyMs"]["accept"]["p99"]
-        achieved = accept["throughput"]["acceptedPerSec"]
+        best = min(accept, key=lambda r: r["latencyMs"]["accept"]["p99"])
+        p99 = best["latencyMs"]["accept"]["p99"]
+        achieved = best["throughput"]["acceptedPerSec"]
         lines.append(f"| accept p99 ≤ 10 ms at 2,000 orders/s | p99 {p99:.1f} ms at {achieved:.0f}/s accepted "
-                     f"| {'yes' if p99 <= 10 and achieved >= 1990 else 'no'} | {accept['label']} |")
+                     f"| {'yes' if p99 <= 10 and achieved >= 1990 else 'no'} | {best['label']} |")
+    confirm = family("confirm", "confirm-ws")
     if confirm:
-        h = confirm["latencyMs"]["submitToConfirmed"]
-        p99 = h["p99"] if h else float("inf")
+        p99_of = lambda r: (r["latencyMs"]["submitToConfirmed"] or {}).get("p99", float("inf"))  # noqa: E731
+        best = min(confirm, key=p99_of)
+        p99 = p99_of(best)
         lines.append(f"| submit→confirmed p99 ≤ 50 ms at 1,000 orders/s | p99 {p99:.1f} ms "
-                     f"({rate(confirm['throughput']['terminalPerSec'])}/s finished) "
-                     f"| {'yes' if p99 <= 50 else 'no'} | {confirm['label']} |")
+                     f"({rate(best['throughput']['terminalPerSec'])}/s finished) "
+                     f"| {'yes' if p99 <= 50 else 'no'} | {best['label']} |")
     if all(scale.values()):
         r1 = scale[1]["throughput"]["terminalPerSec"]
         ratios = ", ".join(f"{n}: {scale[n]['throughput']['terminalPerSec'] / r1:.2f}×" for n in (1, 2, 4))
@@ -114,7 +123,7 @@ def main() -> None:
                      f"| see memory below |")
     lines.append("")
 
-    rows = [r for r in (sustained, sustained2, accept, confirm) if r]
+    rows = family(*named)
     if rows:
         lines += ["### Throughput and latency (instant venues)", "",
                   "| scenario | orders | accepted/s | finished/s | accept p50 / p99 / p99.9 ms "
