@@ -88,12 +88,37 @@ fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, VenueError> {
     serde_json::from_str(text).map_err(|e| VenueError::Unavailable(format!("stored chain state is invalid: {e}")))
 }
 
+/// The first byte of a pool state stored as postcard (a JSON state, from before
+/// migration V3, starts with `{`).
+const POSTCARD: u8 = 1;
+
+/// A pool's state as stored: compact binary (postcard) behind a format byte.
+/// A DLMM pool is ~2.8 KB this way against ~10 KB of JSON, so its row stays
+/// inline (see migration V3) and PostgreSQL neither parses, compresses nor
+/// TOASTs it on every batch that moves it.
+fn encode_pool(pool: &Pool) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(4096);
+    bytes.push(POSTCARD);
+    postcard::to_io(pool, &mut bytes).expect("a pool always encodes into memory");
+    bytes
+}
+
+/// Reads a stored pool state: postcard, or JSON text written before migration V3.
+fn decode_pool(bytes: &[u8]) -> Result<Pool, VenueError> {
+    let invalid = |e: &dyn std::fmt::Display| VenueError::Unavailable(format!("stored pool state is invalid: {e}"));
+    match bytes.split_first() {
+        Some((&POSTCARD, rest)) => postcard::from_bytes(rest).map_err(|e| invalid(&e)),
+        Some((b'{', _)) => decode(std::str::from_utf8(bytes).map_err(|e| invalid(&e))?),
+        _ => Err(invalid(&"unknown format")),
+    }
+}
+
 /// Lands a batch in one database transaction; per commit, its result.
 async fn land(pg: &PgPool, batch: &[&Swap]) -> Result<Vec<Result<Landed, VenueError>>, VenueError> {
-    const LOCK: &str = "SELECT id, state::text FROM chain.pools WHERE id = ANY($1) ORDER BY id FOR UPDATE";
+    const LOCK: &str = "SELECT id, state FROM chain.pools WHERE id = ANY($1) ORDER BY id FOR UPDATE";
     const LANDED: &str = "SELECT id, receipt::text FROM chain.transactions WHERE id = ANY($1)";
     const UPDATE: &str = "UPDATE chain.pools p SET state = v.state, updated_at = now()
-        FROM unnest($1::text[], $2::jsonb[]) AS v(id, state) WHERE p.id = v.id";
+        FROM unnest($1::text[], $2::bytea[]) AS v(id, state) WHERE p.id = v.id";
     // Slots are drawn in the batch's order, so replaying by slot reproduces it.
     const INSERT: &str = "INSERT INTO chain.transactions (id, slot, receipt)
         SELECT id, slot, jsonb_set(receipt, '{slot}', to_jsonb(slot))
@@ -120,7 +145,7 @@ async fn land(pg: &PgPool, batch: &[&Swap]) -> Result<Vec<Result<Landed, VenueEr
     let (locked, already) = tokio::join!(db.query(&lock, &lock_params), db.query(&landed, &landed_params));
     let mut pools: BTreeMap<String, Pool> = BTreeMap::new();
     for row in locked.map_err(unavailable)? {
-        pools.insert(row.get(0), decode(row.get::<_, &str>(1))?);
+        pools.insert(row.get(0), decode_pool(row.get::<_, &[u8]>(1))?);
     }
     let mut receipts: HashMap<String, Receipt> = HashMap::new();
     for row in already.map_err(unavailable)? {
@@ -181,7 +206,7 @@ async fn land(pg: &PgPool, batch: &[&Swap]) -> Result<Vec<Result<Landed, VenueEr
         new.iter().flat_map(|&i| batch[i].tx.legs.iter().map(|l| l.pool_id.as_str())).collect();
     changed.sort_unstable();
     changed.dedup();
-    let states: Vec<Json<&Pool>> = changed.iter().map(|id| Json(&pools[*id])).collect();
+    let states: Vec<Vec<u8>> = changed.iter().map(|id| encode_pool(&pools[*id])).collect();
     let new_ids: Vec<&str> = new.iter().map(|&i| batch[i].tx.id.as_str()).collect();
     let new_receipts: Vec<Json<&Receipt>> = new
         .iter()
@@ -221,19 +246,17 @@ impl Ledger for PgLedger {
             .await
             .map_err(unavailable)?;
         for pool in &pools {
-            client.execute(&stmt, &[&pool.id, &Json(pool)]).await.map_err(unavailable)?;
+            client.execute(&stmt, &[&pool.id, &encode_pool(pool)]).await.map_err(unavailable)?;
         }
         Ok(())
     }
 
     async fn pools(&self, ids: &[String]) -> Result<Vec<Pool>, VenueError> {
         let client = self.pg.get().await.map_err(unavailable)?;
-        let stmt = client
-            .prepare_cached("SELECT state::text FROM chain.pools WHERE id = ANY($1)")
-            .await
-            .map_err(unavailable)?;
+        let stmt =
+            client.prepare_cached("SELECT state FROM chain.pools WHERE id = ANY($1)").await.map_err(unavailable)?;
         let rows = client.query(&stmt, &[&ids]).await.map_err(unavailable)?;
-        rows.iter().map(|r| decode(r.get::<_, &str>(0))).collect()
+        rows.iter().map(|r| decode_pool(r.get::<_, &[u8]>(0))).collect()
     }
 
     async fn commit(&self, tx: &Transaction, now: i64) -> Result<Landed, VenueError> {
@@ -250,5 +273,39 @@ impl Ledger for PgLedger {
             .await
             .map_err(unavailable)?;
         client.query_opt(&stmt, &[&tx_id]).await.map_err(unavailable)?.map(|r| decode(r.get::<_, &str>(0))).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seeded() -> Vec<Pool> {
+        oee_router::seed_pools(&oee_domain::TokenRegistry::default(), 1_700_000_000)
+    }
+
+    #[test]
+    fn pool_states_round_trip_compactly() {
+        for pool in seeded() {
+            let bytes = encode_pool(&pool);
+            assert_eq!(bytes[0], POSTCARD);
+            assert_eq!(decode_pool(&bytes).expect("decodes"), pool);
+            let json = serde_json::to_vec(&pool).expect("json");
+            // Under half the JSON for any pool (about a quarter for a DLMM
+            // pool's bins), and well inside one page for the largest.
+            assert!(bytes.len() * 2 < json.len(), "{}: {} bytes vs {} of JSON", pool.id, bytes.len(), json.len());
+            assert!(bytes.len() < 4_096, "{}: {} bytes", pool.id, bytes.len());
+        }
+    }
+
+    #[test]
+    fn states_stored_as_json_before_v3_still_read() {
+        for pool in seeded() {
+            let text = serde_json::to_string(&pool).expect("json");
+            assert_eq!(decode_pool(text.as_bytes()).expect("decodes"), pool);
+        }
+        assert!(decode_pool(&[]).is_err());
+        assert!(decode_pool(&[7, 1, 2]).is_err());
+        assert!(decode_pool(&[POSTCARD, 0xff]).is_err(), "truncated");
     }
 }

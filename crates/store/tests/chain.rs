@@ -1,0 +1,53 @@
+//! The simulated chain's pool rows: states written before migration V3 (JSON
+//! text) are still read, and rewritten in the compact form when next moved.
+
+use chrono::Utc;
+use oee_domain::TokenRegistry;
+use oee_router::{Ledger, SwapLeg, Transaction};
+use oee_store::PgLedger;
+use oee_testkit::TestEnv;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_stored_as_json_reads_the_same_and_is_rewritten_compactly() {
+    let env = TestEnv::new().await.expect("env");
+    let registry = TokenRegistry::default();
+    let seeds = oee_router::seed_pools(&registry, Utc::now().timestamp());
+    let ledger = PgLedger::new(oee_store::pg::pool(&env.settings.pg()).expect("pool"));
+    ledger.seed(seeds.clone()).await.expect("seed");
+    let db = env.db().await.expect("db");
+    let format = |id: &'static str| {
+        let db = &db;
+        async move {
+            let row = db.query_one("SELECT get_byte(state, 0) FROM chain.pools WHERE id = $1", &[&id]).await;
+            row.expect("pool").get::<_, i32>(0)
+        }
+    };
+    assert_eq!(format("meteora:SOL-USDC").await, 1, "seeded in the compact form");
+
+    // What migration V3 leaves of a state written before it: its JSON text.
+    let pool = seeds.iter().find(|p| p.id == "meteora:SOL-USDC").expect("pool").clone();
+    let json = serde_json::to_string(&pool).expect("json");
+    db.execute("UPDATE chain.pools SET state = convert_to($2, 'UTF8') WHERE id = $1", &[&pool.id, &json])
+        .await
+        .expect("store as JSON");
+    assert_eq!(format("meteora:SOL-USDC").await, i32::from(b'{'));
+    let read = ledger.pools(std::slice::from_ref(&pool.id)).await.expect("read");
+    assert_eq!(read, [pool.clone()], "a JSON state reads as the same pool");
+
+    // A swap through it lands against that state and writes it back compactly.
+    let sol = registry.by_symbol("SOL").expect("sol").mint.clone();
+    let tx = Transaction {
+        id: "after-v3".into(),
+        legs: vec![SwapLeg { pool_id: pool.id.clone(), mint_in: sol, amount_in: 1_000_000_000 }],
+        min_amount_out: 0,
+        valid_until: i64::MAX,
+        instructions: Vec::new(),
+    };
+    let landed = ledger.commit(&tx, Utc::now().timestamp()).await.expect("lands");
+    assert!(landed.receipt.amount_out() > 0);
+    assert_eq!(format("meteora:SOL-USDC").await, 1, "rewritten in the compact form");
+    let after = ledger.pools(std::slice::from_ref(&pool.id)).await.expect("read");
+    assert_eq!(after, landed.pools, "what was written is what the swap left");
+    assert_ne!(after, [pool], "the swap moved the pool");
+    env.cleanup().await.expect("cleanup");
+}
