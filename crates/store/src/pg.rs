@@ -22,8 +22,25 @@ pub fn pool(settings: &PgSettings) -> Result<Pool, StoreError> {
     config.connect_timeout(settings.timeout);
     config.application_name("oee");
     // Bound every statement server-side so a stuck query cannot hold a request.
+    //
+    // Every statement the engine runs looks rows up by key (an order, a batch of
+    // orders or of event runs, a pool, a transaction id), and its tables grow far
+    // faster than autovacuum's ANALYZE (one pass a minute) follows. So:
+    // - never scan a whole table when an index can answer. With statistics from
+    //   when `orders` was small, the planner hash-joined a batch of event runs
+    //   against a sequential scan of the whole table: 7 ms instead of 0.2 ms per
+    //   statement, growing with the table (auto_explain, during the benchmarks).
+    //   A query with no usable index still runs: a full scan is the last resort;
+    // - plan each prepared statement once. PostgreSQL's default re-planned the
+    //   array (`unnest`, `= ANY`) statements on every execution, its generic
+    //   estimate for an array parameter looking dearer: ~30% of its CPU at 1,000
+    //   orders/s went to planning (pg_stat_statements), now ~0.
     let ms = settings.timeout.as_millis();
-    config.options(format!("-c statement_timeout={ms} -c idle_in_transaction_session_timeout={}", ms * 4));
+    config.options(format!(
+        "-c statement_timeout={ms} -c idle_in_transaction_session_timeout={} \
+         -c enable_seqscan=off -c plan_cache_mode=force_generic_plan",
+        ms * 4
+    ));
     let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     Pool::builder(manager)
         .max_size(settings.pool_size)
