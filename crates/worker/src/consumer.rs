@@ -223,10 +223,11 @@ impl Consumer {
         let id = order.id;
         match self.executor.run(order).await {
             Ok(Outcome::Finished(_)) => {
-                if let Err(e) = self.bus.deactivate(id).await {
-                    warn!(order_id = %id, error = %e, "could not remove the order from the active set");
+                if let Err(e) = self.bus.finish(id, &job.entry).await {
+                    // Redelivered later, the job finds the order terminal and is
+                    // acknowledged then; the sweeper skips terminal orders.
+                    warn!(order_id = %id, entry = %job.entry, error = %e, "could not acknowledge a finished job");
                 }
-                self.ack(&job).await;
             }
             Ok(Outcome::Superseded) => {}
             Err(e) => {
@@ -287,11 +288,5 @@ impl Consumer {
             METRICS.requeued.inc();
         }
         Ok(lost.len())
-    }
-
-    async fn ack(&self, job: &Job) {
-        if let Err(e) = self.bus.ack(std::slice::from_ref(&job.entry)).await {
-            warn!(entry = %job.entry, error = %e, "could not acknowledge a finished job");
-        }
     }
 }

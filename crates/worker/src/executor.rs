@@ -320,8 +320,8 @@ impl Executor {
         Ok(self.emit_final(p, detail).await?.into())
     }
 
-    /// Records a terminal event (with whatever is staged before it) and takes
-    /// the order off the active set.
+    /// Records a terminal event (with whatever is staged before it). Whoever
+    /// holds the order's job takes it off the active set with the job.
     async fn emit_final(&self, p: &mut Progress, detail: EventDetail) -> Result<Step, StoreError> {
         let code = match &detail {
             EventDetail::Failed { error, .. } => error.code.as_str(),
@@ -332,9 +332,6 @@ impl Executor {
         if let Step::Done(status) = step {
             METRICS.finish(status.as_str(), code, seconds_since(p.created_at));
             info!(status = %status, "order finished");
-            if let Err(e) = self.bus.deactivate(p.id).await {
-                warn!(error = %e, "could not remove the order from the active set");
-            }
         }
         Ok(step)
     }
