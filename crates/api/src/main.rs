@@ -8,6 +8,11 @@ use clap::{Parser, Subcommand};
 use oee_runtime::{Settings, shutdown, telemetry};
 use std::process::ExitCode;
 
+/// mimalloc rather than glibc's malloc: allocation and free were a fifth of the
+/// worker's CPU under load (perf, see docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "oee-api", version, about = "Order execution engine: HTTP and WebSocket API")]
 struct Cli {

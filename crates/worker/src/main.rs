@@ -5,6 +5,11 @@ use oee_runtime::{Settings, shutdown, telemetry};
 use oee_worker::ops;
 use std::process::ExitCode;
 
+/// mimalloc rather than glibc's malloc: allocation and free were a fifth of the
+/// worker's CPU under load (perf, see docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     oee_runtime::exit("oee-worker", run().await)

@@ -19,6 +19,11 @@ mod sockets;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// mimalloc rather than glibc's malloc: allocation and free were a fifth of the
+/// worker's CPU under load (perf, see docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(name = "oee-bench", version, about = "Measurements with many concurrent clients")]
 struct Cli {
