@@ -28,7 +28,10 @@ enum Command {
     Serve,
 }
 
-#[tokio::main]
+// The HTTP and WebSocket work runs on actix's own worker threads
+// (`OEE_HTTP_WORKERS`); this runtime carries the rest (the pub/sub hub, Redis and
+// start-up), which needs no more than one thread: fewer cross-thread wake-ups.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     oee_runtime::exit("oee-api", run(cli).await)

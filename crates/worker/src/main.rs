@@ -10,7 +10,11 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
+// One thread: a worker's work is waiting on its stores, its CPU per order is a
+// few microseconds, and a process is the unit it scales by. On one thread no task
+// wakes another across cores: ~20% less CPU per order than the two-thread
+// runtime under load (docs/BENCHMARKS.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     oee_runtime::exit("oee-worker", run().await)
 }
