@@ -150,16 +150,22 @@ impl Bus {
         Ok(())
     }
 
-    /// Publishes several status events of one order, in order, in one round trip.
+    /// Publishes several status events of one order, in order, in one round
+    /// trip — with the order's finished job (see [`Bus::finish`]), when given.
     pub async fn publish_all<'a>(
         &self,
         order_id: Uuid,
         events: impl Iterator<Item = &'a str>,
+        finish: Option<&str>,
     ) -> Result<(), StoreError> {
         let channel = self.keys.channel(order_id);
         let pipeline = self.client.pipeline();
         for json in events {
             let _: () = pipeline.publish(channel.as_str(), json).await?;
+        }
+        if let Some(entry) = finish {
+            let _: () = pipeline.srem(self.keys.active(), order_id.to_string()).await?;
+            let _: () = pipeline.xack(self.keys.stream(), self.keys.group(), entry).await?;
         }
         let _: Vec<Value> = pipeline.all().await?;
         Ok(())

@@ -221,15 +221,10 @@ impl Consumer {
             return;
         };
         let id = order.id;
-        match self.executor.run(order).await {
-            Ok(Outcome::Finished(_)) => {
-                if let Err(e) = self.bus.finish(id, &job.entry).await {
-                    // Redelivered later, the job finds the order terminal and is
-                    // acknowledged then; the sweeper skips terminal orders.
-                    warn!(order_id = %id, entry = %job.entry, error = %e, "could not acknowledge a finished job");
-                }
-            }
-            Ok(Outcome::Superseded) => {}
+        // A finished order's job is acknowledged by the executor, with the
+        // order's last event.
+        match self.executor.run_job(order, &job.entry).await {
+            Ok(Outcome::Finished(_) | Outcome::Superseded) => {}
             Err(e) => {
                 error!(order_id = %id, error = %e, "order processing stopped; the job stays pending")
             }

@@ -74,6 +74,8 @@ struct Progress {
     status: OrderStatus,
     created_at: chrono::DateTime<Utc>,
     staged: Run,
+    /// The job to finish with the terminal event, if any.
+    job: Option<String>,
 }
 
 impl Progress {
@@ -84,6 +86,7 @@ impl Progress {
             status: order.status,
             created_at: order.created_at,
             staged: Vec::new(),
+            job: None,
         }
     }
 
@@ -114,12 +117,27 @@ impl Executor {
     /// Drives `order` to a terminal status.
     pub async fn run(&self, order: OrderRecord) -> Result<Outcome, StoreError> {
         let span = info_span!("order", order_id = %order.id);
-        self.run_inner(order).instrument(span).await
+        self.run_inner(order, None).instrument(span).await
     }
 
-    async fn run_inner(&self, order: OrderRecord) -> Result<Outcome, StoreError> {
+    /// Drives the order of job `entry` to a terminal status and, once it is
+    /// there, finishes the job (off the active set, acknowledged) in the same
+    /// round trip to Redis as the terminal event's publish. A job whose finish
+    /// fails stays pending, is delivered again, and finds its order terminal.
+    pub async fn run_job(&self, order: OrderRecord, entry: &str) -> Result<Outcome, StoreError> {
+        let span = info_span!("order", order_id = %order.id);
+        self.run_inner(order, Some(entry)).instrument(span).await
+    }
+
+    async fn run_inner(&self, order: OrderRecord, job: Option<&str>) -> Result<Outcome, StoreError> {
         let mut p = Progress::new(&order);
+        p.job = job.map(str::to_owned);
         if p.status.is_terminal() {
+            if let Some(entry) = job
+                && let Err(e) = self.bus.finish(p.id, entry).await
+            {
+                warn!(entry, error = %e, "could not acknowledge the job of a finished order");
+            }
             return Ok(Outcome::Finished(p.status));
         }
         if p.status == OrderStatus::Pending && order.attempts == 0 {
@@ -352,7 +370,9 @@ impl Executor {
         p.status = status;
         // Pub/sub is at-most-once; the events are already durable, and followers
         // catch up from the log, so a failed publish is only logged.
-        if let Err(e) = self.bus.publish_all(p.id, run.iter().map(|(_, json)| json.as_str())).await {
+        let events = run.iter().map(|(_, json)| json.as_str());
+        let finish = if status.is_terminal() { p.job.take() } else { None };
+        if let Err(e) = self.bus.publish_all(p.id, events, finish.as_deref()).await {
             warn!(seq, error = %e, "could not publish status events");
         }
         Ok(Step::Done(p.status))
