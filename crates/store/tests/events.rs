@@ -22,6 +22,27 @@ fn routing(id: Uuid, seq: u32) -> StatusEvent {
     StatusEvent::new(id, seq, Utc::now(), EventDetail::Routing { attempt: 1, last_error: None })
 }
 
+/// Runs `write` twice per order, all at once; how many of each order's two won.
+async fn race_two_writers<F, W>(ids: &[Uuid], write: W) -> std::collections::HashMap<Uuid, usize>
+where
+    W: Fn(Uuid) -> F,
+    F: std::future::Future<Output = bool> + Send + 'static,
+{
+    let mut tasks = tokio::task::JoinSet::new();
+    for id in ids {
+        for _ in 0..2 {
+            let (id, attempt) = (*id, write(*id));
+            tasks.spawn(async move { (id, attempt.await) });
+        }
+    }
+    let mut wins = std::collections::HashMap::new();
+    while let Some(done) = tasks.join_next().await {
+        let (id, won) = done.expect("task");
+        *wins.entry(id).or_default() += usize::from(won);
+    }
+    wins
+}
+
 fn with_json(event: StatusEvent) -> (StatusEvent, String) {
     let json = event.to_json();
     (event, json)
@@ -112,23 +133,15 @@ async fn racing_runs_for_one_order_record_exactly_one() {
     for _ in 0..100 {
         ids.push(new_order(&orders).await);
     }
-    let mut tasks = tokio::task::JoinSet::new();
-    for id in &ids {
-        for _ in 0..2 {
-            let (writer, id) = (writer.clone(), *id);
-            tasks.spawn(async move {
-                let run = attempt_run(id, 2);
-                let (recorded, back) = writer.record_run(run.clone()).await;
-                assert_eq!(back.len(), 3, "the run comes back for publishing");
-                (id, recorded.expect("recorded or refused"))
-            });
+    let wins = race_two_writers(&ids, |id| {
+        let writer = writer.clone();
+        async move {
+            let (recorded, back) = writer.record_run(attempt_run(id, 2)).await;
+            assert_eq!(back.len(), 3, "the run comes back for publishing");
+            recorded.expect("recorded or refused")
         }
-    }
-    let mut wins = std::collections::HashMap::<Uuid, usize>::new();
-    while let Some(done) = tasks.join_next().await {
-        let (id, won) = done.expect("task");
-        *wins.entry(id).or_default() += usize::from(won);
-    }
+    })
+    .await;
     assert!(wins.values().all(|w| *w == 1), "one run per order wins: {wins:?}");
     let db = env.db().await.expect("db");
     let events: i64 = db.query_one("SELECT count(*) FROM order_events WHERE seq > 1", &[]).await.expect("count").get(0);
@@ -173,24 +186,17 @@ async fn the_writer_shares_commits_and_answers_each_caller() {
         ids.push(new_order(&orders).await);
     }
     // Each order races two writers for seq 2: exactly one wins, whichever batch it is in.
-    let mut tasks = tokio::task::JoinSet::new();
-    for id in &ids {
-        for _ in 0..2 {
-            let (writer, id) = (writer.clone(), *id);
-            tasks.spawn(async move {
-                let event = routing(id, 2);
-                let json = event.to_json();
-                let (recorded, back) = writer.record(event, json.clone()).await;
-                assert_eq!(back, json, "the JSON comes back for publishing");
-                (id, recorded.expect("recorded or refused"))
-            });
+    let wins = race_two_writers(&ids, |id| {
+        let writer = writer.clone();
+        async move {
+            let event = routing(id, 2);
+            let json = event.to_json();
+            let (recorded, back) = writer.record(event, json.clone()).await;
+            assert_eq!(back, json, "the JSON comes back for publishing");
+            recorded.expect("recorded or refused")
         }
-    }
-    let mut wins = std::collections::HashMap::<Uuid, usize>::new();
-    while let Some(done) = tasks.join_next().await {
-        let (id, won) = done.expect("task");
-        *wins.entry(id).or_default() += usize::from(won);
-    }
+    })
+    .await;
     assert!(wins.values().all(|w| *w == 1), "one writer per order wins: {wins:?}");
     let db = env.db().await.expect("db");
     let events: i64 = db.query_one("SELECT count(*) FROM order_events WHERE seq = 2", &[]).await.expect("count").get(0);
