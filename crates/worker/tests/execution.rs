@@ -463,3 +463,36 @@ async fn trimming_the_stream_removes_only_jobs_every_worker_is_done_with() -> Re
     env.cleanup().await.expect("cleanup");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routing_is_on_record_while_slow_quotes_are_on_their_way() -> Result<(), StoreError> {
+    let mut env = TestEnv::new().await.expect("env");
+    env.settings.venue_latency = "realistic".into(); // quotes take ~200 ms
+    env.settings.venue_failure_rate = 0.0;
+    let running = Running::start(&env).await;
+    let id = submit(&env, r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#).await;
+    // The coalescing window (5 ms) runs out long before the quotes come back:
+    // `routing` must be committed on its own, with `building` not yet there.
+    let db = env.db().await.expect("db");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    loop {
+        let row = db.query_one("SELECT status, last_seq FROM orders WHERE id = $1", &[&id]).await.expect("order");
+        let state: (String, i32) = (row.get(0), row.get(1));
+        if seen.last() != Some(&state) {
+            seen.push(state.clone());
+        }
+        if matches!(state.0.as_str(), "confirmed" | "failed") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the order did not finish: {seen:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    running.stop().await?;
+    assert!(seen.contains(&("routing".to_owned(), 2)), "routing was never on record alone: {seen:?}");
+    let e = events(&env, id).await;
+    assert_well_formed(&e);
+    assert_eq!(statuses(&e), ["pending", "routing", "building", "submitted", "confirmed"]);
+    env.cleanup().await.expect("cleanup");
+    Ok(())
+}
