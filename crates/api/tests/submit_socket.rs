@@ -213,3 +213,38 @@ async fn a_burst_on_one_socket_is_answered_in_order_and_streamed_whole() {
     drop(sender.await.expect("sender"));
     engine.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_sent_before_the_client_hangs_up_are_stored_queued_and_executed() {
+    const ORDERS: usize = 50;
+    let engine = Engine::start(1, true).await;
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(engine.ws_url(0, "/api/orders/execute")).await.expect("upgrade");
+    for n in 0..ORDERS {
+        let body = json!({"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": "0.01", "clientRef": n});
+        socket.send(Message::text(body.to_string())).await.expect("send");
+    }
+    // Gone without reading a single reply.
+    socket.close(None).await.expect("close");
+    drop(socket);
+    // Every order the server read is stored and queued, so the worker executes it
+    // now: none is left stored but unqueued, waiting for the sweeper (60 s).
+    let db = engine.env.db().await.expect("db");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let row = db
+            .query_one("SELECT count(*), count(*) FILTER (WHERE status = 'confirmed') FROM orders", &[])
+            .await
+            .expect("count");
+        let (stored, confirmed): (i64, i64) = (row.get(0), row.get(1));
+        if stored == ORDERS as i64 && confirmed == stored {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{stored} of {ORDERS} orders stored, {confirmed} confirmed after 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    engine.stop().await;
+}

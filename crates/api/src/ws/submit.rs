@@ -125,8 +125,19 @@ impl Inbound for Submissions {
     const KIND: &'static str = "submit";
     type Done = Submitted;
 
+    /// The submission runs as a task of its own: should the client go away
+    /// meanwhile, an order it sent is still stored *and queued* (or not stored at
+    /// all), never left half-way for the sweeper.
     fn text(&mut self, text: &str) -> Option<LocalBoxFuture<'static, Submitted>> {
-        Some(Box::pin(submit(self.state.clone(), text.to_owned())))
+        let work = actix_web::rt::spawn(submit(self.state.clone(), text.to_owned()));
+        Some(Box::pin(async move {
+            work.await.unwrap_or_else(|e| {
+                tracing::error!(error = %e, "a submission task failed");
+                let rejection =
+                    Rejection::new(ErrorCode::Internal, "the submission failed; it may not have been stored");
+                Submitted { reply: rejection_reply(&rejection, None), stream: None }
+            })
+        }))
     }
 
     fn reply(done: &mut Submitted) -> String {
