@@ -174,11 +174,7 @@ impl Bus {
     /// A finished order's job is done: takes the order off the active set and
     /// acknowledges its job, in one round trip.
     pub async fn finish(&self, order_id: Uuid, entry: &str) -> Result<(), StoreError> {
-        let pipeline = self.client.pipeline();
-        let _: () = pipeline.srem(self.keys.active(), order_id.to_string()).await?;
-        let _: () = pipeline.xack(self.keys.stream(), self.keys.group(), entry).await?;
-        let _: Vec<Value> = pipeline.all().await?;
-        Ok(())
+        self.publish_all(order_id, std::iter::empty(), Some(entry)).await
     }
 
     /// Removes a finished order from the active set.

@@ -74,7 +74,8 @@ struct Progress {
     status: OrderStatus,
     created_at: chrono::DateTime<Utc>,
     staged: Run,
-    /// The job to finish with the terminal event, if any.
+    /// The job to finish with the terminal event (none when giving an order up:
+    /// the dead-letter path moves its job itself).
     job: Option<String>,
 }
 
@@ -114,28 +115,20 @@ impl Executor {
         &self.router
     }
 
-    /// Drives `order` to a terminal status.
-    pub async fn run(&self, order: OrderRecord) -> Result<Outcome, StoreError> {
-        let span = info_span!("order", order_id = %order.id);
-        self.run_inner(order, None).instrument(span).await
-    }
-
     /// Drives the order of job `entry` to a terminal status and, once it is
     /// there, finishes the job (off the active set, acknowledged) in the same
     /// round trip to Redis as the terminal event's publish. A job whose finish
     /// fails stays pending, is delivered again, and finds its order terminal.
     pub async fn run_job(&self, order: OrderRecord, entry: &str) -> Result<Outcome, StoreError> {
         let span = info_span!("order", order_id = %order.id);
-        self.run_inner(order, Some(entry)).instrument(span).await
+        self.run_inner(order, entry).instrument(span).await
     }
 
-    async fn run_inner(&self, order: OrderRecord, job: Option<&str>) -> Result<Outcome, StoreError> {
+    async fn run_inner(&self, order: OrderRecord, entry: &str) -> Result<Outcome, StoreError> {
         let mut p = Progress::new(&order);
-        p.job = job.map(str::to_owned);
+        p.job = Some(entry.to_owned());
         if p.status.is_terminal() {
-            if let Some(entry) = job
-                && let Err(e) = self.bus.finish(p.id, entry).await
-            {
+            if let Err(e) = self.bus.finish(p.id, entry).await {
                 warn!(entry, error = %e, "could not acknowledge the job of a finished order");
             }
             return Ok(Outcome::Finished(p.status));

@@ -269,7 +269,7 @@ impl Plan {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use clap::Parser;
 
@@ -279,10 +279,15 @@ mod tests {
         args: LoadArgs,
     }
 
-    fn plan(args: &[&str]) -> Result<Plan, String> {
+    /// A plan from `oee-bench load` arguments (without the subcommand).
+    pub(in super::super) fn parse_plan(args: &[&str]) -> Result<Plan, String> {
         let parsed = Wrapper::try_parse_from(std::iter::once("load").chain(args.iter().copied()))
             .map_err(|e| e.kind().to_string())?;
         Plan::new(parsed.args).map_err(|e| e.0)
+    }
+
+    fn plan(args: &[&str]) -> Result<Plan, String> {
+        parse_plan(args)
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! between the first and the last measured send.
 
 use super::args::{Model, Plan};
-use super::stats::{Second, Tally};
+use super::sequence::Findings;
+use super::stats::{Orders, Second, Tally};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -65,7 +66,7 @@ pub struct Report {
     pub config: Config,
     pub environment: Environment,
     pub run: RunFigures,
-    pub orders: OrderFigures,
+    pub orders: Orders,
     pub throughput: Throughput,
     pub events: EventFigures,
     pub latency_ms: LatencyFigures,
@@ -108,22 +109,6 @@ pub struct RunFigures {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct OrderFigures {
-    pub sent: u64,
-    pub accepted: u64,
-    pub rejected: u64,
-    pub submit_errors: u64,
-    pub unanswered: u64,
-    pub followed: u64,
-    pub confirmed: u64,
-    pub failed: u64,
-    pub unfinished: u64,
-    pub stream_broken: u64,
-    pub warmup: u64,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct Throughput {
     pub accepted_per_sec: Option<f64>,
     pub terminal_per_sec: Option<f64>,
@@ -135,13 +120,9 @@ pub struct Throughput {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EventFigures {
-    pub received: u64,
-    pub lost: u64,
-    pub duplicated: u64,
-    pub out_of_order: u64,
-    pub after_terminal: u64,
-    pub invalid: u64,
-    pub missing_terminal: u64,
+    /// What the sequence checks found, over every stream.
+    #[serde(flatten)]
+    pub found: Findings,
     pub reconnects: u64,
     pub untracked: u64,
     /// No loss of any kind.
@@ -283,19 +264,7 @@ impl Report {
                 target_rate,
                 achieved_rate,
             },
-            orders: OrderFigures {
-                sent: o.sent,
-                accepted: o.accepted,
-                rejected: o.rejected,
-                submit_errors: o.submit_errors,
-                unanswered: o.unanswered,
-                followed: o.followed,
-                confirmed: o.confirmed,
-                failed: o.failed,
-                unfinished: o.unfinished,
-                stream_broken: o.stream_broken,
-                warmup: o.warmup,
-            },
+            orders: *o,
             throughput: Throughput {
                 accepted_per_sec,
                 terminal_per_sec,
@@ -304,13 +273,7 @@ impl Report {
                 terminal_window_secs,
             },
             events: EventFigures {
-                received: f.events,
-                lost: f.lost,
-                duplicated: f.duplicated,
-                out_of_order: f.out_of_order,
-                after_terminal: f.after_terminal,
-                invalid: f.invalid,
-                missing_terminal: f.missing_terminal,
+                found: *f,
                 reconnects: tally.reconnects,
                 untracked: tally.untracked_events,
                 clean: !f.any_loss(),
@@ -401,12 +364,16 @@ impl Report {
             "followed / unfinished at timeout / stream broken",
             format!("{} / {} / {}", o.followed, o.unfinished, o.stream_broken),
         );
-        row("events received", e.received.to_string());
+        row("events received", e.found.events.to_string());
         row(
             "lost / duplicated / out of order / after terminal / missing terminal",
             format!(
                 "{} / {} / {} / {} / {}",
-                e.lost, e.duplicated, e.out_of_order, e.after_terminal, e.missing_terminal
+                e.found.lost,
+                e.found.duplicated,
+                e.found.out_of_order,
+                e.found.after_terminal,
+                e.found.missing_terminal
             ),
         );
         row("reconnects", e.reconnects.to_string());
@@ -478,12 +445,12 @@ impl Report {
         let _ = writeln!(
             s,
             "events    {} received; {} lost, {} duplicated, {} out of order, {} after terminal, {} missing terminal{}",
-            e.received,
-            e.lost,
-            e.duplicated,
-            e.out_of_order,
-            e.after_terminal,
-            e.missing_terminal,
+            e.found.events,
+            e.found.lost,
+            e.found.duplicated,
+            e.found.out_of_order,
+            e.found.after_terminal,
+            e.found.missing_terminal,
             if e.clean { " — clean" } else { " — NOT CLEAN" }
         );
         let _ = writeln!(s, "latency (ms)                     count      p50      p90      p99    p99.9      max");
@@ -555,24 +522,14 @@ fn ms(x: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::args::{LoadArgs, Plan};
+    use super::super::args::{Plan, tests::parse_plan};
     use super::super::stats::{Recorder, histogram};
     use super::super::{Job, sequence::SeqCheck, wire::Event};
     use super::*;
-    use clap::Parser;
     use std::time::Duration;
 
-    #[derive(Debug, Parser)]
-    struct Wrapper {
-        #[command(flatten)]
-        args: LoadArgs,
-    }
-
     fn plan() -> Plan {
-        let args = Wrapper::try_parse_from(["load", "--rate", "100", "--count", "3", "--label", "smoke"])
-            .expect("valid arguments")
-            .args;
-        Plan::new(args).expect("valid plan")
+        parse_plan(&["--rate", "100", "--count", "3", "--label", "smoke"]).expect("valid plan")
     }
 
     /// A small run: three orders, two confirmed, one failed, one event lost.
@@ -668,6 +625,42 @@ mod tests {
         assert_eq!(json["events"]["lost"], 2);
         assert_eq!(json["events"]["outOfOrder"], 1);
         assert_eq!(json["events"]["clean"], false);
+        let mut keys: Vec<&str> = json["events"].as_object().expect("events").keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "afterTerminal",
+                "clean",
+                "duplicated",
+                "invalid",
+                "lost",
+                "missingTerminal",
+                "outOfOrder",
+                "received",
+                "reconnects",
+                "untracked"
+            ]
+        );
+        let mut order_keys: Vec<&str> =
+            json["orders"].as_object().expect("orders").keys().map(String::as_str).collect();
+        order_keys.sort_unstable();
+        assert_eq!(
+            order_keys,
+            [
+                "accepted",
+                "confirmed",
+                "failed",
+                "followed",
+                "rejected",
+                "sent",
+                "streamBroken",
+                "submitErrors",
+                "unanswered",
+                "unfinished",
+                "warmup"
+            ]
+        );
         assert_eq!(json["run"]["ended"], "completed");
         assert_eq!(json["run"]["achievedRate"], 100.0);
         for key in ["accept", "submitToTerminal", "submitToConfirmed", "submitToFailed", "workerToClient", "sendLag"] {

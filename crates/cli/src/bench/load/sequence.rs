@@ -30,8 +30,11 @@ pub struct SeqCheck {
 }
 
 /// What was wrong with one or many streams (they add up).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Findings {
+    /// Events received.
+    #[serde(rename = "received")]
     pub events: u64,
     pub lost: u64,
     pub duplicated: u64,

@@ -75,8 +75,9 @@ impl Default for Latencies {
     }
 }
 
-/// What became of the orders.
-#[derive(Debug, Default, Clone, Copy)]
+/// What became of the orders (reported as they are counted).
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Orders {
     pub sent: u64,
     pub accepted: u64,
