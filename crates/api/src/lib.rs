@@ -4,6 +4,7 @@
 //! [`build`] makes a server from settings plus a bound listener, so a test can
 //! bind `127.0.0.1:0` and run several instances side by side.
 
+pub mod accept;
 pub mod body;
 pub mod error;
 pub mod metrics;
@@ -12,16 +13,16 @@ pub mod state;
 pub mod view;
 pub mod ws;
 
+pub use routes::configure;
+
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{self, Next};
-use actix_web::{App, HttpRequest, HttpResponse, guard, web};
+use actix_web::{App, web};
 use anyhow::Context;
-use error::{ApiError, error_response};
 use metrics::METRICS;
-use oee_domain::{ErrorCode, Rejection};
 use oee_runtime::Settings;
 use oee_store::{Bus, Keys, OrderStore, OrderWriter};
 use state::AppState;
@@ -90,7 +91,7 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
     let pool = oee_store::pg::pool(&settings.pg()).context("postgres settings")?;
     let redis = settings.redis();
     let bus = Bus::new(oee_store::redis::client(&redis).await?, &redis);
-    if let Err(e) = bus.ensure_group().await {
+    if let Err(e) = bus.jobs.ensure_group().await {
         tracing::warn!(error = %e, "could not create the consumer group yet; workers will");
     }
     let subscriber = oee_store::redis::subscriber(&redis).await?;
@@ -145,30 +146,6 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
     Ok(Api { server, addr, draining, stopping })
 }
 
-/// Every route, and the JSON errors for what matches none.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    use routes::{ops, orders};
-    cfg.app_data(
-        web::QueryConfig::default().error_handler(|e, _| {
-            ApiError::new(ErrorCode::InvalidParameter, format!("invalid query string: {e}")).into()
-        }),
-    )
-    .service(
-        resource("/api/orders/execute")
-            .route(web::post().to(orders::submit))
-            .route(web::get().guard(guard::fn_guard(is_websocket_upgrade)).to(ws::submit::submit_socket)),
-    )
-    .service(resource("/api/orders/active").route(web::get().to(orders::active)))
-    .service(resource("/api/orders").route(web::get().to(orders::list)))
-    .service(resource("/api/orders/{id}/ws").route(web::get().to(ws::follow::follow)))
-    .service(resource("/api/orders/{id}").route(web::get().to(orders::get)))
-    .service(resource("/api/queue/stats").route(web::get().to(ops::queue_stats)))
-    .service(web::resource("/health").route(web::get().to(ops::health)))
-    .service(web::resource("/ready").route(web::get().to(ops::ready)))
-    .service(web::resource("/metrics").route(web::get().to(ops::metrics)))
-    .default_service(web::to(not_found));
-}
-
 /// This replica's name, sent on every response as `X-Oee-Instance`.
 #[derive(Debug)]
 struct Instance(HeaderValue);
@@ -189,8 +166,8 @@ async fn observe(
         _ => "other",
     };
     let mut res = next.call(req).await?;
-    let route = route_label(res.request().match_pattern().as_deref());
-    if route == "/api/orders/execute" && method == "POST" {
+    let route = routes::label(res.request().match_pattern().as_deref());
+    if route == routes::SUBMIT && method == "POST" {
         METRICS.accept_latency.observe(started.elapsed().as_secs_f64());
     }
     let status = res.status().as_u16();
@@ -200,45 +177,4 @@ async fn observe(
         res.headers_mut().insert(HeaderName::from_static(INSTANCE_HEADER), value);
     }
     Ok(res)
-}
-
-/// A route's pattern as a label of bounded cardinality.
-fn route_label(pattern: Option<&str>) -> &'static str {
-    const ROUTES: &[&str] = &[
-        "/api/orders/execute",
-        "/api/orders/active",
-        "/api/orders",
-        "/api/orders/{id}/ws",
-        "/api/orders/{id}",
-        "/api/queue/stats",
-        "/health",
-        "/ready",
-        "/metrics",
-    ];
-    pattern.and_then(|p| ROUTES.iter().find(|r| **r == p).copied()).unwrap_or("unmatched")
-}
-
-/// `Upgrade: websocket`, in any case.
-fn is_websocket_upgrade(ctx: &guard::GuardContext<'_>) -> bool {
-    ctx.head()
-        .headers()
-        .get(actix_web::http::header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
-}
-
-/// A resource whose unsupported methods get a JSON 405.
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
-}
-
-async fn not_found(req: HttpRequest) -> HttpResponse {
-    error_response(&Rejection::new(ErrorCode::NotFound, format!("no route for {} {}", req.method(), req.path())))
-}
-
-async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    error_response(&Rejection::new(
-        ErrorCode::MethodNotAllowed,
-        format!("{} is not allowed on {}", req.method(), req.path()),
-    ))
 }

@@ -38,21 +38,22 @@ pub struct OrderView<'a> {
 impl Serialize for OrderView<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let o = self.order;
+        let spec = &o.spec;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("orderId", &o.id)?;
-        m.serialize_entry("userId", &o.user_id)?;
-        m.serialize_entry("type", &o.order_type)?;
-        m.serialize_entry("tokenIn", &o.token_in.symbol)?;
-        m.serialize_entry("tokenOut", &o.token_out.symbol)?;
-        m.serialize_entry("amountIn", &format_units(u128::from(o.amount_in), o.token_in.decimals))?;
-        m.serialize_entry("slippageBps", &o.slippage_bps)?;
+        m.serialize_entry("userId", &spec.user_id)?;
+        m.serialize_entry("type", spec.order_type.as_str())?;
+        m.serialize_entry("tokenIn", &spec.token_in.symbol)?;
+        m.serialize_entry("tokenOut", &spec.token_out.symbol)?;
+        m.serialize_entry("amountIn", &format_units(u128::from(spec.amount_in), spec.token_in.decimals))?;
+        m.serialize_entry("slippageBps", &spec.slippage_bps)?;
         m.serialize_entry("status", &o.status)?;
         m.serialize_entry("attempts", &o.attempts)?;
         m.serialize_entry("route", &o.route)?;
         m.serialize_entry("txHash", &o.tx_hash)?;
         m.serialize_entry("executedPrice", &o.executed_price)?;
-        m.serialize_entry("amountOut", &o.amount_out.map(|a| format_units(u128::from(a), o.token_out.decimals)))?;
-        m.serialize_entry("error", &o.error)?;
+        m.serialize_entry("amountOut", &o.amount_out.map(|a| format_units(u128::from(a), spec.token_out.decimals)))?;
+        m.serialize_entry("error", &o.failure)?;
         m.serialize_entry("createdAt", &format_time(o.created_at))?;
         m.serialize_entry("updatedAt", &format_time(o.updated_at))?;
         if let Some(events) = &self.events {

@@ -26,7 +26,7 @@ async fn a_joined_channel_hears_the_very_next_publish() {
                 let mut follower = hub.follow(id).await;
                 assert!(follower.live, "the subscription took");
                 let json = StatusEvent::new(id, 1, Utc::now(), EventDetail::Pending).to_json();
-                bus.publish(id, &json).await.expect("publish");
+                bus.fanout.publish(id, &json).await.expect("publish");
                 tokio::time::timeout(Duration::from_secs(3), follower.events.recv()).await.ok().flatten().is_some()
             }
         });

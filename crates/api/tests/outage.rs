@@ -360,3 +360,107 @@ async fn sockets_open_across_a_redis_restart_still_get_every_event() {
     }
     engine.stop().await;
 }
+
+/// How much later than the store's return in-flight orders may finish: a few
+/// attempts' worth of realistic latency, far below the reclaim window the
+/// blip tests keep (`BLIP_RECLAIM_IDLE_MS`), so only the worker taking its own
+/// jobs up again can meet it.
+const BLIP_BOUND: Duration = Duration::from_secs(30);
+const BLIP_RECLAIM_IDLE_MS: u64 = 120_000;
+
+/// Submits ten orders to an engine with realistic venues and waits until at
+/// least five are mid-flight (past `pending`, not terminal).
+async fn ten_orders_in_flight(engine: &Engine) -> Vec<String> {
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        ids.push(engine.accepted(ORDER).await);
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut in_flight = 0;
+        for id in &ids {
+            let (_, order) = engine.get(0, &format!("/api/orders/{id}")).await;
+            in_flight += usize::from(matches!(order["status"].as_str(), Some("routing" | "building" | "submitted")));
+        }
+        if in_flight >= 5 {
+            return ids;
+        }
+        assert!(Instant::now() < deadline, "orders never got in flight");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every order ends within [`BLIP_BOUND`] of `back` (when the store answered
+/// again), confirmed, with one swap each, and every job is acknowledged.
+async fn assert_finished_soon_after(engine: &Engine, ids: &[String], back: Instant, db: &tokio_postgres::Client) {
+    for id in ids {
+        let order = engine.until_terminal(id).await;
+        assert_eq!(order["status"], "confirmed", "{order}");
+    }
+    let late = back.elapsed();
+    assert!(late < BLIP_BOUND, "in-flight orders finished {late:?} after the store returned");
+    let bus = engine.env.bus().await.expect("bus");
+    while bus.jobs.stats().await.map_or(true, |s| s.pending > 0) {
+        assert!(back.elapsed() < BLIP_BOUND, "jobs left unacknowledged {:?} after the store returned", back.elapsed());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let wrong = oee_testkit::ledger_violations(db).await.expect("ledger");
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+/// A PostgreSQL crash-and-restart while orders are mid-flight delays them by
+/// seconds, not by the reclaim window: the worker keeps the jobs whose steps
+/// failed and takes them up again once the store answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_in_flight_through_a_postgres_blip_finish_seconds_after_it() {
+    let pg = PrivatePostgres::start();
+    let admin = pg.connect("postgres").await;
+    admin.batch_execute("CREATE DATABASE oee").await.expect("create");
+    oee_store::migrate(&pg.url("oee")).await.expect("migrate");
+    let url = pg.url("oee");
+    let engine = Engine::start_with(1, true, |s| {
+        s.database_url = url.clone();
+        s.venue_latency = "realistic".into();
+        s.venue_failure_rate = 0.0;
+        s.store_timeout_ms = 1_000;
+        s.tx_validity_secs = 3;
+        s.reclaim_idle_ms = BLIP_RECLAIM_IDLE_MS;
+    })
+    .await;
+    let ids = ten_orders_in_flight(&engine).await;
+
+    pg.crash();
+    pg.start_server();
+    let back = Instant::now();
+
+    let db = pg.connect("oee").await;
+    assert_finished_soon_after(&engine, &ids, back, &db).await;
+    engine.stop().await;
+}
+
+/// The same for Redis killed and restarted (its append-only file keeps the
+/// jobs): jobs whose reads or acknowledgements died with the connection are
+/// taken up again by the worker that holds them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_in_flight_through_a_redis_blip_finish_seconds_after_it() {
+    let mut redis = PrivateRedis::start();
+    let url = redis.url();
+    let engine = Engine::start_with(1, true, |s| {
+        s.redis_url = url.clone();
+        s.venue_latency = "realistic".into();
+        s.venue_failure_rate = 0.0;
+        s.store_timeout_ms = 1_000;
+        s.tx_validity_secs = 3;
+        s.reclaim_idle_ms = BLIP_RECLAIM_IDLE_MS;
+    })
+    .await;
+    let ids = ten_orders_in_flight(&engine).await;
+
+    redis.kill();
+    redis.spawn();
+    let back = Instant::now();
+
+    let db = engine.env.db().await.expect("db");
+    assert_finished_soon_after(&engine, &ids, back, &db).await;
+    engine.stop().await;
+}

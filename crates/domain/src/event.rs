@@ -82,6 +82,21 @@ impl StatusEvent {
     }
 }
 
+/// An event with the JSON text it is stored and published as. The text is made
+/// once, when the event is, so the log and every live delivery carry the same bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedEvent {
+    pub event: StatusEvent,
+    pub json: String,
+}
+
+impl RecordedEvent {
+    pub fn new(event: StatusEvent) -> Self {
+        let json = event.to_json();
+        Self { event, json }
+    }
+}
+
 /// Formats a time as the contract does: RFC 3339, UTC, milliseconds.
 pub fn format_time(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)

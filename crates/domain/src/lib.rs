@@ -12,7 +12,7 @@ pub mod token;
 
 pub use amount::{AmountError, Units, format_ratio, format_units, parse_units};
 pub use error::{ErrorCode, ErrorInfo, FailureCode, Rejection};
-pub use event::{EventDetail, EventHead, StatusEvent, format_time};
+pub use event::{EventDetail, EventHead, RecordedEvent, StatusEvent, format_time};
 pub use request::{Channel, OrderSpec, OrderType, RawOrder, Submission, parse_order, validate_idempotency_key};
 pub use route::{Dex, Instruction, LegRecord, QuoteRecord, RouteRecord};
 pub use status::OrderStatus;

@@ -13,11 +13,11 @@
 //! in that order. Per swap that is a fraction of a round trip and one pool write
 //! shared by the batch, instead of five round trips and a pool write each; the
 //! result is exactly as if the swaps had landed one by one in slot order. The
-//! queue and lanes are the group-commit ones of [`crate::batch`]: a batch that
+//! queue and lanes are the group-commit ones of [`crate::group_commit`]: a batch that
 //! fails as a whole is retried swap by swap.
 
-use crate::batch::{Committer, Lanes};
 use crate::error::{Backend, StoreError};
+use crate::group_commit::{Committer, Lanes};
 use async_trait::async_trait;
 use deadpool_postgres::Pool as PgPool;
 use oee_router::chain::apply;

@@ -37,6 +37,16 @@ impl Keys {
         format!("{}:active", self.ns)
     }
 
+    /// The lease named `name` (see `Locks`).
+    pub fn lock(&self, name: &str) -> String {
+        format!("{}:lock:{name}", self.ns)
+    }
+
+    /// Every key of the namespace, as a `SCAN MATCH` pattern.
+    pub fn pattern(&self) -> String {
+        format!("{}:*", self.ns)
+    }
+
     /// The pub/sub channel of one order's status events.
     pub fn channel(&self, order_id: Uuid) -> String {
         format!("{}:order:{}", self.ns, order_id)

@@ -1,24 +1,34 @@
-//! Store adapters: Postgres (orders and their event log, the system of record)
-//! and Redis (the job stream, the active-order set and status fan-out).
+//! Store adapters: PostgreSQL (orders and their event log, the system of record;
+//! the simulated chain's ledger) and Redis (jobs, the active set, fan-out).
 //! No business logic lives here.
+//!
+//! - [`orders`]: [`OrderStore`] (order rows and their event log, every write
+//!   guarded), [`OrderRecord`] (a row decoded into the domain's types), and the
+//!   group-committed writers [`EventWriter`] and [`OrderWriter`].
+//! - `group_commit`: the generic machinery that lets many writes share one commit.
+//! - [`chain`]: [`PgLedger`], the simulated chain's pools and landed transactions.
+//! - [`redis`]: clients, and one type per concern: [`JobQueue`], [`ActiveSet`],
+//!   [`Fanout`], [`Locks`], with [`Bus`] for round trips that span them.
+//! - [`keys`]: every Redis key under the namespace.
+//! - [`pg`]: the connection pool and its session settings; [`migrate`]: migrations.
+//! - [`error`]: [`StoreError`], an outage told apart from a bug.
 
-pub mod batch;
 pub mod chain;
 pub mod error;
+mod group_commit;
 pub mod keys;
 pub mod migrate;
 pub mod orders;
 pub mod pg;
 pub mod redis;
 
-pub use batch::{EventWriter, NewOrder, OrderWriter, Run};
 pub use chain::PgLedger;
 pub use error::{Backend, StoreError};
 pub use keys::Keys;
 pub use migrate::migrate;
-pub use orders::{Inserted, ListFilter, OrderRecord, OrderStore, Page};
+pub use orders::{EventWriter, Inserted, ListFilter, NewOrder, OrderRecord, OrderStore, OrderWriter, Page, Run};
 pub use pg::PgSettings;
-pub use redis::{Bus, ConsumerStats, Job, QueueStats, RedisSettings, StreamReader};
+pub use redis::{ActiveSet, Bus, ConsumerStats, Fanout, Job, JobQueue, Locks, QueueStats, RedisSettings, StreamReader};
 
 /// Whether each store answers, as `/ready` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Recording status events: one at a time, in batches, and through the group-commit writer.
 
 use chrono::Utc;
-use oee_domain::{Channel, EventDetail, StatusEvent, TokenRegistry, parse_order};
+use oee_domain::{Channel, EventDetail, RecordedEvent, StatusEvent, TokenRegistry, parse_order};
 use oee_store::{EventWriter, OrderStore};
 use oee_testkit::TestEnv;
 use uuid::Uuid;
@@ -43,9 +43,8 @@ where
     wins
 }
 
-fn with_json(event: StatusEvent) -> (StatusEvent, String) {
-    let json = event.to_json();
-    (event, json)
+fn with_json(event: StatusEvent) -> RecordedEvent {
+    RecordedEvent::new(event)
 }
 
 fn route_record() -> oee_domain::RouteRecord {
@@ -61,7 +60,7 @@ fn route_record() -> oee_domain::RouteRecord {
 }
 
 /// routing → building → submitted of attempt 1, from `seq`.
-fn attempt_run(id: Uuid, seq: u32) -> Vec<(StatusEvent, String)> {
+fn attempt_run(id: Uuid, seq: u32) -> Vec<RecordedEvent> {
     let at = Utc::now();
     vec![
         with_json(routing(id, seq)),
@@ -92,9 +91,9 @@ async fn a_run_is_recorded_whole_and_leaves_the_row_as_its_last_event() {
     let row = orders.get(a).await.expect("get").expect("a");
     assert_eq!((row.status.as_str(), row.last_seq, row.attempts), ("submitted", 4, 1));
     assert_eq!(row.tx_hash.as_deref(), Some(format!("tx-{a}").as_str()), "set by the run's last event");
-    assert_eq!(row.route.as_ref().and_then(|r| r["dex"].as_str()), Some("raydium"), "set by its middle event");
+    assert_eq!(row.route.as_ref().map(|r| r.dex.as_str()), Some("raydium"), "set by its middle event");
     let logged = orders.events_after(a, 1).await.expect("events");
-    let sent: Vec<String> = run.into_iter().map(|(_, json)| json).collect();
+    let sent: Vec<String> = run.into_iter().map(|r| r.json).collect();
     assert_eq!(logged, sent, "every event of the run, in order, byte for byte");
 
     let row = orders.get(b).await.expect("get").expect("b");
@@ -189,10 +188,9 @@ async fn the_writer_shares_commits_and_answers_each_caller() {
     let wins = race_two_writers(&ids, |id| {
         let writer = writer.clone();
         async move {
-            let event = routing(id, 2);
-            let json = event.to_json();
-            let (recorded, back) = writer.record(event, json.clone()).await;
-            assert_eq!(back, json, "the JSON comes back for publishing");
+            let event = with_json(routing(id, 2));
+            let (recorded, back) = writer.record(event.clone()).await;
+            assert_eq!(back, Some(event), "the event comes back for publishing");
             recorded.expect("recorded or refused")
         }
     })
@@ -240,7 +238,7 @@ async fn the_order_writer_stores_each_order_with_its_pending_event() {
     }
     for id in ids {
         let order = orders.get(id).await.expect("get").expect("stored before the answer");
-        assert_eq!((order.status.as_str(), order.last_seq, order.amount_in), ("pending", 1, 250_000_000));
+        assert_eq!((order.status.as_str(), order.last_seq, order.spec.amount_in), ("pending", 1, 250_000_000));
         let events = orders.events_after(id, 0).await.expect("events");
         assert_eq!(events.len(), 1);
         assert!(events[0].contains(r#""status":"pending""#), "{}", events[0]);

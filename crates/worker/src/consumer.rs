@@ -4,15 +4,24 @@
 //! Concurrency is a semaphore: the loop only asks Redis for as many jobs as it has
 //! free permits, so at most `concurrency` orders are ever in flight here and the
 //! rest wait in the stream for whichever worker is free.
+//!
+//! A job this worker was handed but could not see through because a store failed
+//! (its order could not be loaded, a step's write failed, or the read's reply was
+//! lost with the connection) stays pending under this consumer. Rather than wait
+//! for another worker to reclaim it after `reclaim_idle`, the loop re-reads its
+//! own pending jobs once the stores answer again, skipping those still running,
+//! so orders in flight through a store blip finish seconds after it ends.
 
 use crate::executor::{Executor, Outcome};
 use crate::metrics::{InFlight, METRICS, ReasonLabel};
 use oee_store::{Bus, Job, StoreError, StreamReader};
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 use uuid::Uuid;
@@ -33,6 +42,104 @@ pub struct Consumer {
     pub(crate) sweep_age: Duration,
     /// A job delivered more often than this is dead-lettered.
     pub(crate) max_deliveries: u64,
+    /// Jobs this process is running now, and whether some were left pending by
+    /// a store failure.
+    pub(crate) own: OwnJobs,
+}
+
+/// This consumer's jobs: those running now, and whether any were left pending
+/// by a store failure and should be taken up again.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OwnJobs {
+    running: Arc<Mutex<HashSet<String>>>,
+    left_pending: Arc<AtomicBool>,
+}
+
+impl OwnJobs {
+    fn running(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Notes that a job stays pending because a store failed.
+    fn leave_pending(&self) {
+        self.left_pending.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether jobs were left pending since the last call.
+    fn take_left_pending(&self) -> bool {
+        self.left_pending.swap(false, Ordering::Relaxed)
+    }
+}
+
+/// While an entry is in here, its job is running in this process.
+struct Running {
+    own: OwnJobs,
+    entry: String,
+}
+
+impl Running {
+    /// Marks `entry` running, unless it already is.
+    fn start(own: &OwnJobs, entry: &str) -> Option<Self> {
+        own.running().insert(entry.to_owned()).then(|| Self { own: own.clone(), entry: entry.to_owned() })
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.own.running().remove(&self.entry);
+    }
+}
+
+/// How often the loop takes its own left-pending jobs up again while a store
+/// is still failing them.
+const RESUME_EVERY: Duration = Duration::from_millis(500);
+/// The first pause after a failed read; it doubles up to [`READ_BACKOFF_MAX`].
+const READ_BACKOFF_MIN: Duration = Duration::from_millis(50);
+const READ_BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// Bounds on how often the loop reclaims and sweeps, whatever the settings.
+const CHORE_EVERY_MIN: Duration = Duration::from_millis(250);
+const RECLAIM_EVERY_MAX: Duration = Duration::from_secs(10);
+const SWEEP_EVERY_MAX: Duration = Duration::from_secs(30);
+/// Most lost orders one sweep re-queues.
+const SWEEP_BATCH: i64 = 500;
+/// The lease one worker holds while sweeping.
+const SWEEPER_LOCK: &str = "sweeper";
+
+/// When the loop's chores are next due, and where reclaiming goes on from.
+struct Schedule {
+    next_sweep: Instant,
+    sweep_every: Duration,
+    next_reclaim: Instant,
+    reclaim_every: Duration,
+    reclaim_cursor: String,
+    next_resume: Instant,
+    read_backoff: Duration,
+}
+
+impl Schedule {
+    fn new(consumer: &Consumer) -> Self {
+        let now = Instant::now();
+        let sweep_every = (consumer.sweep_age / 2).clamp(CHORE_EVERY_MIN, SWEEP_EVERY_MAX);
+        Self {
+            next_sweep: now + sweep_every,
+            sweep_every,
+            next_reclaim: now,
+            reclaim_every: (consumer.reclaim_idle / 4).clamp(CHORE_EVERY_MIN, RECLAIM_EVERY_MAX),
+            reclaim_cursor: "0-0".to_owned(),
+            next_resume: now,
+            read_backoff: READ_BACKOFF_MIN,
+        }
+    }
+
+    /// Whether a chore is due (and, if so, schedules its next run).
+    fn due(next: &mut Instant, every: Duration) -> bool {
+        let now = Instant::now();
+        if now < *next {
+            return false;
+        }
+        *next = now + every;
+        true
+    }
 }
 
 impl Consumer {
@@ -49,89 +156,134 @@ impl Consumer {
     /// Runs until `shutdown`, then stops reading, gives in-flight orders up to the
     /// grace period to finish, and returns. Unfinished jobs stay pending in the
     /// group for another worker to reclaim.
+    ///
+    /// Each turn waits for free permits, then does whichever chore is due —
+    /// sweeping for lost orders, reclaiming jobs idle elsewhere, taking up its
+    /// own jobs left pending by a store failure — and reads new jobs.
     pub async fn run(&self, shutdown: CancellationToken) -> Result<(), StoreError> {
-        self.bus.ensure_group().await?;
+        self.bus.jobs.ensure_group().await?;
         info!(consumer = self.reader.consumer(), concurrency = self.concurrency, "worker consuming");
         let permits = Arc::new(Semaphore::new(self.concurrency));
         let mut tasks = JoinSet::new();
-        let mut backoff = Duration::from_millis(50);
-        let reclaim_every = (self.reclaim_idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(10));
-        let mut next_reclaim = tokio::time::Instant::now();
-        let mut reclaim_cursor = "0-0".to_owned();
-        let sweep_every = (self.sweep_age / 2).clamp(Duration::from_millis(250), Duration::from_secs(30));
-        let mut next_sweep = tokio::time::Instant::now() + sweep_every;
+        let mut schedule = Schedule::new(self);
         while !shutdown.is_cancelled() {
             while tasks.try_join_next().is_some() {}
-            // The semaphore is never closed, so acquiring only waits.
-            let Ok(first) = (tokio::select! {
-                p = permits.clone().acquire_owned() => p,
-                () = shutdown.cancelled() => break,
-            }) else {
-                break;
-            };
-            let mut held = vec![first];
-            while let Ok(p) = permits.clone().try_acquire_owned() {
-                held.push(p);
+            let Some(mut held) = free_permits(&permits, &shutdown).await else { break };
+            if Schedule::due(&mut schedule.next_sweep, schedule.sweep_every) {
+                self.sweep_logged().await;
             }
-            if tokio::time::Instant::now() >= next_sweep {
-                next_sweep = tokio::time::Instant::now() + sweep_every;
-                if let Err(e) = self.sweep().await {
-                    warn!(error = %e, "sweeping for lost orders failed");
-                }
+            if Schedule::due(&mut schedule.next_reclaim, schedule.reclaim_every)
+                && self.reclaim(&mut schedule.reclaim_cursor, &mut tasks, &mut held).await
+            {
+                continue;
             }
-            // Now and then, take over jobs a stopped or stalled worker left pending.
-            if tokio::time::Instant::now() >= next_reclaim {
-                next_reclaim = tokio::time::Instant::now() + reclaim_every;
-                match self
-                    .bus
-                    .reclaim(self.reader.consumer(), self.reclaim_idle, &reclaim_cursor, held.len() as u64)
-                    .await
-                {
-                    Ok((jobs, cursor)) if !jobs.is_empty() => {
-                        reclaim_cursor = cursor;
-                        info!(jobs = jobs.len(), "reclaimed jobs from an idle consumer");
-                        METRICS.reclaims.inc_by(jobs.len() as u64);
-                        let counts = self.bus.deliveries(&jobs).await.unwrap_or_else(|e| {
-                            warn!(error = %e, "could not read delivery counts");
-                            vec![0; jobs.len()]
-                        });
-                        let (mut retry, mut exhausted) = (Vec::new(), Vec::new());
-                        for (job, count) in jobs.into_iter().zip(counts) {
-                            if count > self.max_deliveries { exhausted.push(job) } else { retry.push(job) }
-                        }
-                        self.spawn_jobs(&mut tasks, &mut held, exhausted, true).await;
-                        self.spawn_jobs(&mut tasks, &mut held, retry, false).await;
-                        continue;
-                    }
-                    Ok((_, cursor)) => reclaim_cursor = cursor,
-                    Err(e) => warn!(error = %e, "reclaiming idle jobs failed"),
+            if self.own.take_left_pending() {
+                if Schedule::due(&mut schedule.next_resume, RESUME_EVERY) {
+                    self.resume_own_pending(&mut tasks, &mut held).await;
+                } else {
+                    self.own.leave_pending(); // not yet: keep the mark for a later turn
                 }
             }
-            let jobs = match self.reader.read(held.len() as u64, self.block).await {
-                Ok(jobs) => {
-                    backoff = Duration::from_millis(50);
-                    jobs
-                }
-                Err(e) => {
-                    // Redis lost its data (a restart without persistence): the group is
-                    // gone with the stream. Recreate it; the sweeper re-queues lost orders.
-                    if e.is_missing_group() {
-                        warn!("the consumer group is gone; recreating it");
-                        if let Err(e) = self.bus.ensure_group().await {
-                            warn!(error = %e, "could not recreate the consumer group");
-                        }
-                    }
-                    warn!(error = %e, retry_in_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX), "reading the job stream failed");
-                    tokio::select! {
-                        () = tokio::time::sleep(backoff) => {}
-                        () = shutdown.cancelled() => {}
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                    continue;
-                }
-            };
-            self.spawn_jobs(&mut tasks, &mut held, jobs, false).await;
+            self.read_new(&mut schedule, &mut tasks, &mut held, &shutdown).await;
         }
+        self.drain(tasks).await;
+        Ok(())
+    }
+
+    /// Sweeps for lost orders, logging a failure (the next sweep tries again).
+    async fn sweep_logged(&self) {
+        if let Err(e) = self.sweep().await {
+            warn!(error = %e, "sweeping for lost orders failed");
+        }
+    }
+
+    /// Takes over jobs a stopped or stalled worker left pending, from `cursor`
+    /// on, as many as `held` permits; those delivered too often are given up.
+    /// Returns whether it took any (the turn is then used up).
+    async fn reclaim(
+        &self,
+        cursor: &mut String,
+        tasks: &mut JoinSet<()>,
+        held: &mut Vec<OwnedSemaphorePermit>,
+    ) -> bool {
+        match self.bus.jobs.reclaim(self.reader.consumer(), self.reclaim_idle, cursor, held.len() as u64).await {
+            Ok((jobs, next)) => {
+                *cursor = next;
+                if jobs.is_empty() {
+                    return false;
+                }
+                info!(jobs = jobs.len(), "reclaimed jobs from an idle consumer");
+                METRICS.reclaims.inc_by(jobs.len() as u64);
+                self.spawn_counted(tasks, held, jobs).await;
+                true
+            }
+            Err(e) => {
+                warn!(error = %e, "reclaiming idle jobs failed");
+                false
+            }
+        }
+    }
+
+    /// Takes up again this consumer's own jobs that a store failure left
+    /// pending, skipping those still running.
+    async fn resume_own_pending(&self, tasks: &mut JoinSet<()>, held: &mut Vec<OwnedSemaphorePermit>) {
+        let jobs = match self.reader.read_own_pending(held.len() as u64 + self.concurrency as u64).await {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                warn!(error = %e, "could not read this worker's pending jobs");
+                self.own.leave_pending();
+                return;
+            }
+        };
+        let waiting: Vec<Job> = {
+            let running = self.own.running();
+            jobs.into_iter().filter(|job| !running.contains(&job.entry)).take(held.len()).collect()
+        };
+        if !waiting.is_empty() {
+            info!(jobs = waiting.len(), "taking up jobs left pending by a store failure");
+            self.spawn_counted(tasks, held, waiting).await;
+        }
+    }
+
+    /// Reads new jobs, as many as `held` permits, waiting up to the read block;
+    /// after a failed read, pauses with back-off (the reply may have been lost
+    /// with the connection: the jobs it handed out are taken up later).
+    async fn read_new(
+        &self,
+        schedule: &mut Schedule,
+        tasks: &mut JoinSet<()>,
+        held: &mut Vec<OwnedSemaphorePermit>,
+        shutdown: &CancellationToken,
+    ) {
+        match self.reader.read(held.len() as u64, self.block).await {
+            Ok(jobs) => {
+                schedule.read_backoff = READ_BACKOFF_MIN;
+                self.spawn_jobs(tasks, held, jobs, false).await;
+            }
+            Err(e) => {
+                self.own.leave_pending();
+                // Redis lost its data (a restart without persistence): the group is
+                // gone with the stream. Recreate it; the sweeper re-queues lost orders.
+                if e.is_missing_group() {
+                    warn!("the consumer group is gone; recreating it");
+                    if let Err(e) = self.bus.jobs.ensure_group().await {
+                        warn!(error = %e, "could not recreate the consumer group");
+                    }
+                }
+                let pause = schedule.read_backoff;
+                warn!(error = %e, retry_in_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX), "reading the job stream failed");
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    () = shutdown.cancelled() => {}
+                }
+                schedule.read_backoff = (pause * 2).min(READ_BACKOFF_MAX);
+            }
+        }
+    }
+
+    /// Waits up to the grace period for the jobs in flight; what is left stays
+    /// pending for another worker to reclaim.
+    async fn drain(&self, mut tasks: JoinSet<()>) {
         info!(
             in_flight = tasks.len(),
             grace_ms = u64::try_from(self.grace.as_millis()).unwrap_or(u64::MAX),
@@ -142,13 +294,27 @@ impl Consumer {
             warn!(left = tasks.len(), "grace period over; unfinished orders are left to be reclaimed");
             tasks.abort_all();
         }
-        Ok(())
+    }
+
+    /// Runs jobs delivered before, giving up those delivered more than
+    /// `max_deliveries` times.
+    async fn spawn_counted(&self, tasks: &mut JoinSet<()>, held: &mut Vec<OwnedSemaphorePermit>, jobs: Vec<Job>) {
+        let counts = self.bus.jobs.deliveries(&jobs).await.unwrap_or_else(|e| {
+            warn!(error = %e, "could not read delivery counts");
+            vec![0; jobs.len()]
+        });
+        let (mut retry, mut exhausted) = (Vec::new(), Vec::new());
+        for (job, count) in jobs.into_iter().zip(counts) {
+            if count > self.max_deliveries { exhausted.push(job) } else { retry.push(job) }
+        }
+        self.spawn_jobs(tasks, held, exhausted, true).await;
+        self.spawn_jobs(tasks, held, retry, false).await;
     }
 
     /// Processes whatever is in the stream now and returns when nothing is left:
     /// a deterministic way for tests to drive the worker. Returns the jobs handled.
     pub async fn run_until_idle(&self) -> Result<usize, StoreError> {
-        self.bus.ensure_group().await?;
+        self.bus.jobs.ensure_group().await?;
         let mut handled = 0;
         loop {
             let jobs = self.reader.read(self.concurrency as u64, Duration::from_millis(1)).await?;
@@ -175,10 +341,12 @@ impl Consumer {
         dead_letter: bool,
     ) {
         for (job, order) in self.load(jobs).await {
+            let Some(running) = Running::start(&self.own, &job.entry) else { continue };
             let permit = held.pop();
             let this = self.clone();
             tasks.spawn(async move {
                 let _counted = InFlight::start();
+                let _running = running;
                 if dead_letter {
                     this.dead_letter(job, order).await;
                 } else {
@@ -195,8 +363,9 @@ impl Consumer {
         let mut found: HashMap<Uuid, oee_store::OrderRecord> = match self.executor.orders.get_many(&ids).await {
             Ok(orders) => orders.into_iter().map(|o| (o.id, o)).collect(),
             Err(e) => {
-                // Leave the jobs pending: they are retried once reclaimed.
+                // Leave the jobs pending: taken up again once the store answers.
                 error!(error = %e, jobs = jobs.len(), "could not load orders; leaving their jobs pending");
+                self.own.leave_pending();
                 return Vec::new();
             }
         };
@@ -212,7 +381,7 @@ impl Consumer {
         let Some(order) = order else {
             // No order behind the job: nothing can ever execute it.
             warn!(entry = %job.entry, order_id = ?job.order_id, "job names no stored order; dead-lettering it");
-            match self.bus.dead_letter(&job, "the job names no stored order").await {
+            match self.bus.jobs.dead_letter(&job, "the job names no stored order").await {
                 Ok(()) => {
                     METRICS.dead_letters.get_or_create(&ReasonLabel { reason: "no_order" }).inc();
                 }
@@ -224,7 +393,11 @@ impl Consumer {
         // A finished order's job is acknowledged by the executor, with the
         // order's last event.
         match self.executor.run_job(order, &job.entry).await {
-            Ok(Outcome::Finished(_) | Outcome::Superseded) => {}
+            Ok(Outcome::Terminal(_) | Outcome::Superseded) => {}
+            Err(e) if e.is_unavailable() => {
+                warn!(order_id = %id, error = %e, "a store failed mid-order; the job is taken up again once it answers");
+                self.own.leave_pending();
+            }
             Err(e) => {
                 error!(order_id = %id, error = %e, "order processing stopped; the job stays pending")
             }
@@ -238,21 +411,18 @@ impl Consumer {
         let reason = format!("delivered more than {} times without finishing", self.max_deliveries);
         if let Some(order) = order {
             let error = oee_domain::ErrorInfo::new(oee_domain::FailureCode::DeadLettered, reason.clone());
-            match self.executor.give_up(order, error).await {
-                Ok(_) => {}
-                Err(e) => {
-                    warn!(entry = %job.entry, error = %e, "could not give the order up; the job stays pending");
-                    return;
-                }
+            if let Err(e) = self.executor.give_up(order, error).await {
+                warn!(entry = %job.entry, error = %e, "could not give the order up; the job stays pending");
+                return;
             }
         }
-        if let Err(e) = self.bus.dead_letter(&job, &reason).await {
+        if let Err(e) = self.bus.jobs.dead_letter(&job, &reason).await {
             warn!(entry = %job.entry, error = %e, "could not dead-letter a job; it stays pending");
             return;
         }
         METRICS.dead_letters.get_or_create(&ReasonLabel { reason: "max_deliveries" }).inc();
         if let Some(id) = job.order_id
-            && let Err(e) = self.bus.deactivate(id).await
+            && let Err(e) = self.bus.active.remove(id).await
         {
             warn!(order_id = %id, error = %e, "could not remove the order from the active set");
         }
@@ -265,18 +435,18 @@ impl Consumer {
     /// worker sweeps at a time; a duplicate job would be harmless anyway (every
     /// write is guarded), only wasteful.
     pub async fn sweep(&self) -> Result<usize, StoreError> {
-        if !self.bus.try_lock("sweeper", self.reader.consumer(), self.sweep_age).await? {
+        if !self.bus.locks.try_acquire(SWEEPER_LOCK, self.reader.consumer(), self.sweep_age).await? {
             return Ok(0);
         }
         // Acknowledged jobs are of no further use: keep the stream short.
-        match self.bus.trim_acknowledged().await {
+        match self.bus.jobs.trim_acknowledged().await {
             Ok(0) => {}
             Ok(removed) => tracing::debug!(removed, "trimmed acknowledged jobs from the stream"),
             Err(e) => warn!(error = %e, "could not trim the job stream"),
         }
         let before = chrono::Utc::now() - self.sweep_age;
-        let stale = self.executor.orders.stale_unfinished(before, 500).await?;
-        let lost = self.bus.inactive(&stale).await?;
+        let stale = self.executor.orders.stale_unfinished(before, SWEEP_BATCH).await?;
+        let lost = self.bus.active.absent(&stale).await?;
         for id in &lost {
             warn!(order_id = %id, "re-queueing an order whose job was lost");
             self.bus.enqueue(*id).await?;
@@ -284,4 +454,19 @@ impl Consumer {
         }
         Ok(lost.len())
     }
+}
+
+/// Waits for one free permit and takes every other free one, or `None` once
+/// `shutdown` is cancelled.
+async fn free_permits(permits: &Arc<Semaphore>, shutdown: &CancellationToken) -> Option<Vec<OwnedSemaphorePermit>> {
+    // The semaphore is never closed, so acquiring only waits.
+    let first = tokio::select! {
+        p = permits.clone().acquire_owned() => p.ok()?,
+        () = shutdown.cancelled() => return None,
+    };
+    let mut held = vec![first];
+    while let Ok(p) = permits.clone().try_acquire_owned() {
+        held.push(p);
+    }
+    Some(held)
 }

@@ -16,7 +16,7 @@
 
 use crate::metrics::{CodeLabel, METRICS};
 use chrono::Utc;
-use oee_domain::{ErrorInfo, EventDetail, FailureCode, OrderSpec, OrderStatus, OrderType, StatusEvent, Units};
+use oee_domain::{ErrorInfo, EventDetail, FailureCode, OrderSpec, OrderStatus, RecordedEvent, StatusEvent, Units};
 use oee_router::{Receipt, RouteError, Router, price, transaction_id};
 use oee_runtime::metrics::seconds_since;
 use oee_store::{Bus, EventWriter, OrderRecord, OrderStore, Run, StoreError};
@@ -42,11 +42,11 @@ impl RetryPolicy {
     }
 }
 
-/// How processing a job ended.
+/// How driving an order ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// The order is terminal (now or already): acknowledge the job.
-    Finished(OrderStatus),
+    /// The order is terminal (now or already), and its job is completed.
+    Terminal(OrderStatus),
     /// Another writer moved the order first; leave the job to whoever holds it.
     Superseded,
 }
@@ -74,8 +74,8 @@ struct Progress {
     status: OrderStatus,
     created_at: chrono::DateTime<Utc>,
     staged: Run,
-    /// The job to finish with the terminal event (none when giving an order up:
-    /// the dead-letter path moves its job itself).
+    /// The job to complete with the terminal event (none when giving an order
+    /// up: the dead-letter path moves its job itself).
     job: Option<String>,
 }
 
@@ -94,19 +94,12 @@ impl Progress {
     /// Makes the next event, stamped now, to be recorded by the next commit.
     fn stage(&mut self, detail: EventDetail) {
         let (seq, from) = match self.staged.last() {
-            Some((last, _)) => (last.seq + 1, last.status()),
+            Some(last) => (last.event.seq + 1, last.event.status()),
             None => (self.seq + 1, self.status),
         };
         debug_assert!(from.can_transition_to(detail.status()), "{from} -> {}", detail.status());
-        let event = StatusEvent::new(self.id, seq, Utc::now(), detail);
-        let json = event.to_json();
-        self.staged.push((event, json));
+        self.staged.push(RecordedEvent::new(StatusEvent::new(self.id, seq, Utc::now(), detail)));
     }
-}
-
-enum Step {
-    Done(OrderStatus),
-    Superseded,
 }
 
 impl Executor {
@@ -116,9 +109,10 @@ impl Executor {
     }
 
     /// Drives the order of job `entry` to a terminal status and, once it is
-    /// there, finishes the job (off the active set, acknowledged) in the same
-    /// round trip to Redis as the terminal event's publish. A job whose finish
-    /// fails stays pending, is delivered again, and finds its order terminal.
+    /// there, completes the job (off the active set, acknowledged) in the same
+    /// round trip to Redis as the terminal event's publish. A job whose
+    /// completion fails stays pending, is delivered again, and finds its order
+    /// terminal.
     pub async fn run_job(&self, order: OrderRecord, entry: &str) -> Result<Outcome, StoreError> {
         let span = info_span!("order", order_id = %order.id);
         self.run_inner(order, entry).instrument(span).await
@@ -128,19 +122,15 @@ impl Executor {
         let mut p = Progress::new(&order);
         p.job = Some(entry.to_owned());
         if p.status.is_terminal() {
-            if let Err(e) = self.bus.finish(p.id, entry).await {
-                warn!(entry, error = %e, "could not acknowledge the job of a finished order");
+            if let Err(e) = self.bus.complete_job(p.id, entry).await {
+                warn!(entry, error = %e, "could not acknowledge the job of a terminal order");
             }
-            return Ok(Outcome::Finished(p.status));
+            return Ok(Outcome::Terminal(p.status));
         }
         if p.status == OrderStatus::Pending && order.attempts == 0 {
             METRICS.queue_wait.observe(seconds_since(order.created_at));
         }
-        let Some(spec) = spec_of(&order) else {
-            let error =
-                ErrorInfo::new(FailureCode::InvalidOrder, format!("order type {:?} cannot run", order.order_type));
-            return self.finish(&mut p, EventDetail::Failed { error, attempts: order.attempts }).await;
-        };
+        let spec = &order.spec;
         // Picked up with an attempt already sent — by a worker that died or stalled.
         // That transaction can land until its validity runs out; only after that
         // does "has it landed?" have a final answer.
@@ -152,7 +142,7 @@ impl Executor {
             if attempt > 0
                 && let Some(done) = self.find_landed(order.id, attempt).await
             {
-                return self.confirm(&mut p, &spec, attempt, &done).await;
+                return self.confirm(&mut p, spec, attempt, &done).await;
             }
             if attempt >= self.retry.max_attempts {
                 let error = ErrorInfo::new(
@@ -162,14 +152,14 @@ impl Executor {
                         None => format!("gave up after {attempt} attempts"),
                     },
                 );
-                return self.finish(&mut p, EventDetail::Failed { error, attempts: attempt }).await;
+                return self.end(&mut p, EventDetail::Failed { error, attempts: attempt }).await;
             }
             if attempt > 0 && last_error.is_some() {
                 tokio::time::sleep(self.retry.delay_before(attempt + 1)).await;
             }
             attempt += 1;
-            match self.attempt(&mut p, &spec, attempt, last_error.take()).await? {
-                Attempt::Terminal(step) => return Ok(step.into()),
+            match self.attempt(&mut p, spec, attempt, last_error.take()).await? {
+                Attempt::Over(outcome) => return Ok(outcome),
                 Attempt::Transient(error) => {
                     METRICS.retries.get_or_create(&CodeLabel { code: error.code.as_str() }).inc();
                     warn!(attempt, code = %error.code, error = %error.message, "attempt failed transiently");
@@ -187,17 +177,16 @@ impl Executor {
         async move {
             let mut p = Progress::new(&order);
             if p.status.is_terminal() {
-                return Ok(Outcome::Finished(p.status));
+                return Ok(Outcome::Terminal(p.status));
             }
             self.wait_out_sent_attempt(&order).await;
             if order.attempts > 0
-                && let Some(spec) = spec_of(&order)
                 && let Some(done) = self.find_landed(order.id, order.attempts).await
             {
-                return self.confirm(&mut p, &spec, order.attempts, &done).await;
+                return self.confirm(&mut p, &order.spec, order.attempts, &done).await;
             }
             warn!(code = %error.code, error = %error.message, "giving the order up");
-            self.finish(&mut p, EventDetail::Failed { error, attempts: order.attempts }).await
+            self.end(&mut p, EventDetail::Failed { error, attempts: order.attempts }).await
         }
         .instrument(span)
         .await
@@ -232,9 +221,9 @@ impl Executor {
             biased;
             routed = &mut route => routed,
             () = tokio::time::sleep(self.coalesce) => {
-                let (committed, routed) = tokio::join!(self.commit(p), &mut route);
-                if let Step::Superseded = committed? {
-                    return Ok(Attempt::Terminal(Step::Superseded));
+                let (recorded, routed) = tokio::join!(self.commit(p), &mut route);
+                if !recorded? {
+                    return Ok(Attempt::Over(Outcome::Superseded));
                 }
                 routed
             }
@@ -244,14 +233,14 @@ impl Executor {
             Ok(plan) => plan,
             Err(e) if e.is_transient() => {
                 // The attempt is on record before the retry.
-                if let Step::Superseded = self.commit(p).await? {
-                    return Ok(Attempt::Terminal(Step::Superseded));
+                if !self.commit(p).await? {
+                    return Ok(Attempt::Over(Outcome::Superseded));
                 }
                 return Ok(Attempt::Transient(route_error(&e)));
             }
             Err(e) => {
                 let detail = EventDetail::Failed { error: route_error(&e), attempts: attempt };
-                return Ok(Attempt::Terminal(self.emit_final(p, detail).await?));
+                return Ok(Attempt::Over(self.end(p, detail).await?));
             }
         };
         info!(
@@ -269,19 +258,19 @@ impl Executor {
         let tx = self.router.build(spec, &plan, &transaction_id(p.id, attempt));
         p.stage(EventDetail::Submitted { attempt, tx_hash: tx.id.clone(), instructions: tx.instructions.clone() });
         // The transaction id is durable before the transaction is sent.
-        if let Step::Superseded = self.commit(p).await? {
-            return Ok(Attempt::Terminal(Step::Superseded));
+        if !self.commit(p).await? {
+            return Ok(Attempt::Over(Outcome::Superseded));
         }
         let sending = Instant::now();
         let sent = self.router.send(&tx).await;
         METRICS.execution.observe(sending.elapsed().as_secs_f64());
         match sent {
-            Ok(done) => Ok(Attempt::Terminal(self.confirm_step(p, spec, attempt, &done).await?)),
+            Ok(done) => Ok(Attempt::Over(self.confirm(p, spec, attempt, &done).await?)),
             Err(e) if e.is_transient() => Ok(Attempt::Transient(ErrorInfo::new(e.failure_code(), e.to_string()))),
             Err(e) => {
                 let detail =
                     EventDetail::Failed { error: ErrorInfo::new(e.failure_code(), e.to_string()), attempts: attempt };
-                Ok(Attempt::Terminal(self.emit_final(p, detail).await?))
+                Ok(Attempt::Over(self.end(p, detail).await?))
             }
         }
     }
@@ -300,6 +289,7 @@ impl Executor {
         None
     }
 
+    /// Ends the order `confirmed` with the receipt of `attempt`'s transaction.
     async fn confirm(
         &self,
         p: &mut Progress,
@@ -307,16 +297,6 @@ impl Executor {
         attempt: u32,
         done: &Receipt,
     ) -> Result<Outcome, StoreError> {
-        Ok(self.confirm_step(p, spec, attempt, done).await?.into())
-    }
-
-    async fn confirm_step(
-        &self,
-        p: &mut Progress,
-        spec: &OrderSpec,
-        attempt: u32,
-        done: &Receipt,
-    ) -> Result<Step, StoreError> {
         let detail = EventDetail::Confirmed {
             attempt,
             tx_hash: done.tx_id.clone(),
@@ -324,80 +304,61 @@ impl Executor {
             executed_price: price(spec, done.amount_in(), done.amount_out()),
             amount_out: Units { atoms: done.amount_out(), decimals: spec.token_out.decimals },
         };
-        self.emit_final(p, detail).await
+        self.end(p, detail).await
     }
 
-    async fn finish(&self, p: &mut Progress, detail: EventDetail) -> Result<Outcome, StoreError> {
-        Ok(self.emit_final(p, detail).await?.into())
-    }
-
-    /// Records a terminal event (with whatever is staged before it). Whoever
-    /// holds the order's job takes it off the active set with the job.
-    async fn emit_final(&self, p: &mut Progress, detail: EventDetail) -> Result<Step, StoreError> {
+    /// Records a terminal event (with whatever is staged before it); the job is
+    /// completed with its publish.
+    async fn end(&self, p: &mut Progress, detail: EventDetail) -> Result<Outcome, StoreError> {
         let code = match &detail {
             EventDetail::Failed { error, .. } => error.code.as_str(),
             _ => "",
         };
         p.stage(detail);
-        let step = self.commit(p).await?;
-        if let Step::Done(status) = step {
-            METRICS.finish(status.as_str(), code, seconds_since(p.created_at));
-            info!(status = %status, "order finished");
+        if !self.commit(p).await? {
+            return Ok(Outcome::Superseded);
         }
-        Ok(step)
+        METRICS.order_ended(p.status.as_str(), code, seconds_since(p.created_at));
+        info!(status = %p.status, "order ended");
+        Ok(Outcome::Terminal(p.status))
     }
 
-    /// Persists the staged events as one run, then publishes them in order.
-    async fn commit(&self, p: &mut Progress) -> Result<Step, StoreError> {
+    /// Records the staged events as one run, then publishes them in order (with
+    /// the job's completion, when the run ends the order). Returns `false` when
+    /// another writer moved the order first: nothing was recorded, and this
+    /// worker must stop touching it.
+    async fn commit(&self, p: &mut Progress) -> Result<bool, StoreError> {
         let run = std::mem::take(&mut p.staged);
-        let Some((last, _)) = run.last() else {
-            return Ok(Step::Done(p.status));
+        let Some(last) = run.last().map(|r| &r.event) else {
+            return Ok(true);
         };
         let (seq, status) = (last.seq, last.status());
         let (recorded, run) = self.events.record_run(run).await;
         if !recorded? {
             warn!(seq, status = %status, "the order moved on elsewhere; stopping");
-            return Ok(Step::Superseded);
+            return Ok(false);
         }
         p.seq = seq;
         p.status = status;
         // Pub/sub is at-most-once; the events are already durable, and followers
         // catch up from the log, so a failed publish is only logged.
-        let events = run.iter().map(|(_, json)| json.as_str());
-        let finish = if status.is_terminal() { p.job.take() } else { None };
-        if let Err(e) = self.bus.publish_all(p.id, events, finish.as_deref()).await {
+        let events = run.iter().map(|r| r.json.as_str());
+        let job = if status.is_terminal() { p.job.take() } else { None };
+        if let Err(e) = self.bus.publish_and_complete(p.id, events, job.as_deref()).await {
             warn!(seq, error = %e, "could not publish status events");
         }
-        Ok(Step::Done(p.status))
+        Ok(true)
     }
 }
 
+/// How one attempt ended.
 enum Attempt {
-    Terminal(Step),
+    /// The order is terminal, or another writer has it: no more attempts here.
+    Over(Outcome),
+    /// A transient failure: another attempt may succeed.
     Transient(ErrorInfo),
-}
-
-impl From<Step> for Outcome {
-    fn from(step: Step) -> Self {
-        match step {
-            Step::Done(status) => Self::Finished(status),
-            Step::Superseded => Self::Superseded,
-        }
-    }
 }
 
 fn route_error(e: &RouteError) -> ErrorInfo {
     ErrorInfo::new(e.failure_code(), e.to_string())
-}
-
-/// The executable order from its stored row, or `None` if it cannot run.
-fn spec_of(order: &OrderRecord) -> Option<OrderSpec> {
-    Some(OrderSpec {
-        order_type: OrderType::parse(&order.order_type)?,
-        token_in: order.token_in.clone(),
-        token_out: order.token_out.clone(),
-        amount_in: order.amount_in,
-        slippage_bps: order.slippage_bps,
-        user_id: order.user_id.clone(),
-    })
 }

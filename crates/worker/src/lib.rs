@@ -62,6 +62,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
         reclaim_idle: Duration::from_millis(settings.reclaim_idle_ms),
         sweep_age: Duration::from_millis(settings.sweep_age_ms),
         max_deliveries: settings.max_deliveries,
+        own: Default::default(),
     })
 }
 

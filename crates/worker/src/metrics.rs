@@ -132,8 +132,8 @@ impl WorkerMetrics {
         oee_runtime::metrics::render(&self.registry)
     }
 
-    /// Counts a terminal event.
-    pub fn finish(&self, status: &'static str, code: &'static str, since_accepted: f64) {
+    /// Counts an order that ended, by status and failure code, and times it.
+    pub fn order_ended(&self, status: &'static str, code: &'static str, since_accepted: f64) {
         self.finished.get_or_create(&FinishedLabels { status, code }).inc();
         self.order_duration.get_or_create(&StatusLabel { status }).observe(since_accepted);
     }

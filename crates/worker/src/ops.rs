@@ -76,7 +76,7 @@ pub async fn sample_queue(bus: Bus, stop: CancellationToken) {
             _ = every.tick() => {}
             () = stop.cancelled() => return,
         }
-        match bus.stats().await {
+        match bus.jobs.stats().await {
             Ok(s) => {
                 let gauge = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
                 METRICS.stream_length.set(gauge(s.length));

@@ -65,7 +65,7 @@ fn assert_well_formed(events: &[Value]) {
 }
 
 async fn pending_jobs(env: &TestEnv) -> u64 {
-    env.bus().await.expect("bus").stats().await.expect("stats").pending
+    env.bus().await.expect("bus").jobs.stats().await.expect("stats").pending
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,7 +83,7 @@ async fn run_until_idle_executes_every_queued_order() -> Result<(), StoreError> 
         assert_eq!(statuses(&e), ["pending", "routing", "building", "submitted", "confirmed"]);
     }
     assert_eq!(pending_jobs(&env).await, 0, "every job acknowledged");
-    assert!(env.bus().await.expect("bus").active().await?.is_empty(), "active set emptied");
+    assert!(env.bus().await.expect("bus").active.members().await?.is_empty(), "active set emptied");
     assert_eq!(worker.run_until_idle().await?, 0, "nothing left");
     env.cleanup().await.expect("cleanup");
     Ok(())
@@ -179,7 +179,7 @@ async fn a_job_naming_no_order_is_dead_lettered_without_blocking_others() -> Res
     let good = submit(&env, r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#).await;
     let worker = oee_worker::build(&env.settings).await.expect("worker");
     assert_eq!(worker.run_until_idle().await?, 2);
-    let stats = bus.stats().await?;
+    let stats = bus.jobs.stats().await?;
     assert_eq!((stats.pending, stats.dead_letters), (0, 1), "{stats:?}");
     assert_eq!(statuses(&events(&env, good).await).last(), Some(&"confirmed"), "the good order went through");
     env.cleanup().await.expect("cleanup");
@@ -393,7 +393,7 @@ async fn a_job_delivered_too_many_times_is_dead_lettered_and_its_order_failed() 
     env.settings.max_deliveries = 3;
     let id = submit(&env, r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#).await;
     let bus = env.bus().await.expect("bus");
-    bus.ensure_group().await?;
+    bus.jobs.ensure_group().await?;
     // Consumers that take the job and never finish it (crashing, say), again and again.
     let redis = env.settings.redis();
     let ghost = oee_store::StreamReader::new(
@@ -403,10 +403,10 @@ async fn a_job_delivered_too_many_times_is_dead_lettered_and_its_order_failed() 
     );
     assert_eq!(ghost.read(1, Duration::from_millis(10)).await?.len(), 1);
     for n in 1..=3 {
-        let (jobs, _) = bus.reclaim(&format!("ghost-{n}"), Duration::ZERO, "0-0", 10).await?;
+        let (jobs, _) = bus.jobs.reclaim(&format!("ghost-{n}"), Duration::ZERO, "0-0", 10).await?;
         assert_eq!(jobs.len(), 1);
     }
-    let pending = bus.stats().await?;
+    let pending = bus.jobs.stats().await?;
     assert_eq!(pending.pending, 1);
 
     let running = Running::start(&env).await;
@@ -423,9 +423,9 @@ async fn a_job_delivered_too_many_times_is_dead_lettered_and_its_order_failed() 
     assert_well_formed(&e);
     assert_eq!(statuses(&e), ["pending", "failed"], "nothing was executed");
     assert_eq!(e[1]["error"]["code"], "DEAD_LETTERED");
-    let stats = bus.stats().await?;
+    let stats = bus.jobs.stats().await?;
     assert_eq!((stats.pending, stats.dead_letters), (0, 1), "{stats:?}");
-    assert!(bus.active().await?.is_empty());
+    assert!(bus.active.members().await?.is_empty());
     env.cleanup().await.expect("cleanup");
     Ok(())
 }
@@ -450,11 +450,11 @@ async fn trimming_the_stream_removes_only_jobs_every_worker_is_done_with() -> Re
     assert_eq!(taken.iter().map(|j| j.order_id).collect::<Vec<_>>(), [Some(held)]);
     let waiting = submit(&env, r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"3"}"#).await;
 
-    let removed = bus.trim_acknowledged().await?;
+    let removed = bus.jobs.trim_acknowledged().await?;
     assert_eq!(removed, 5, "the five acknowledged jobs go");
-    let stats = bus.stats().await?;
+    let stats = bus.jobs.stats().await?;
     assert_eq!((stats.length, stats.pending, stats.lag), (2, 1, 1), "{stats:?}");
-    assert_eq!(bus.trim_acknowledged().await?, 0, "the pending job holds the line");
+    assert_eq!(bus.jobs.trim_acknowledged().await?, 0, "the pending job holds the line");
 
     // Both remaining jobs still run: the undelivered one now, the held one once reclaimed.
     assert_eq!(worker.run_until_idle().await?, 1);

@@ -116,7 +116,7 @@ async fn a_killed_workers_orders_are_finished_by_another_without_swapping_twice(
     // The killed worker's sent attempts never landed; they were waited out and retried.
     let retried = count(&db, "SELECT count(*) FROM orders WHERE attempts >= 2 AND status = 'confirmed'").await;
     assert!(retried >= 1, "the recovery path ran: a sent attempt was waited out and retried");
-    assert_eq!(env.bus().await.expect("bus").stats().await.expect("stats").pending, 0, "every job acknowledged");
+    assert_eq!(env.bus().await.expect("bus").jobs.stats().await.expect("stats").pending, 0, "every job acknowledged");
     env.cleanup().await.expect("cleanup");
 }
 

@@ -8,7 +8,7 @@ use serde_json::json;
 
 /// `GET /api/queue/stats`.
 pub async fn queue_stats(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let s = state.bus.stats().await?;
+    let s = state.bus.jobs.stats().await?;
     let consumers: Vec<_> =
         s.consumers.iter().map(|c| json!({"name": c.name, "pending": c.pending, "idleMs": c.idle_ms})).collect();
     Ok(HttpResponse::Ok().json(json!({

@@ -1,19 +1,14 @@
 //! Submitting and reading orders.
 
+use crate::accept::accept;
 use crate::body::read_json;
 use crate::error::ApiError;
-use crate::metrics::{ChannelLabel, METRICS};
 use crate::state::AppState;
 use crate::view::{Accepted, OrderView};
-use crate::ws::hub::Follower;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::Utc;
-use oee_domain::{
-    Channel, ErrorCode, EventDetail, OrderStatus, Rejection, StatusEvent, Submission, parse_order,
-    validate_idempotency_key,
-};
-use oee_store::{Inserted, ListFilter, NewOrder};
+use oee_domain::{Channel, ErrorCode, OrderStatus, Rejection, parse_order, validate_idempotency_key};
+use oee_store::ListFilter;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use uuid::Uuid;
@@ -61,89 +56,6 @@ fn invalid_key() -> Rejection {
         ErrorCode::InvalidIdempotencyKey,
         "the Idempotency-Key header must be 1–255 printable ASCII characters",
     )
-}
-
-/// Stores and queues a validated submission. Returns the order id, its status,
-/// and whether it was created now (rather than found by idempotency key).
-pub async fn accept(state: &AppState, submission: &Submission) -> Result<(Uuid, &'static str, bool), ApiError> {
-    let done = accept_with(state, submission, false).await?;
-    Ok((done.id, done.status, done.created))
-}
-
-/// What [`accept_following`] did.
-#[derive(Debug)]
-pub struct Acceptance {
-    pub id: Uuid,
-    pub status: &'static str,
-    /// Created now, rather than found by idempotency key.
-    pub created: bool,
-    /// For an order created now: its channel, joined before the order was
-    /// queued, and its `pending` event as stored.
-    pub follow: Option<(Follower, String)>,
-}
-
-/// As [`accept`], and for a new order also joins its channel *before* queueing
-/// it (alongside the insert), so that its events can be followed without
-/// reading the log: see [`crate::ws::pump::pump_new`].
-pub async fn accept_following(state: &AppState, submission: &Submission) -> Result<Acceptance, ApiError> {
-    accept_with(state, submission, true).await
-}
-
-async fn accept_with(state: &AppState, submission: &Submission, follow: bool) -> Result<Acceptance, ApiError> {
-    let spec = &submission.spec;
-    if !state.listing.has(&spec.token_in.mint, &spec.token_out.mint) {
-        return Err(ApiError::new(
-            ErrorCode::NoRoute,
-            format!("no venue lists {}/{}", spec.token_in.symbol, spec.token_out.symbol),
-        ));
-    }
-    let id = Uuid::now_v7();
-    let channel = submission.channel;
-    let at = Utc::now();
-    let insert = async {
-        match submission.idempotency_key.as_deref() {
-            // Most orders: through a shared commit with whatever else is arriving.
-            None => state.inserts.insert(NewOrder { id, spec: spec.clone(), at }).await.map(|()| Inserted::Created),
-            // A key must be checked against earlier orders: on its own.
-            Some(key) => state.orders.insert(id, spec, Some(key), at).await,
-        }
-    };
-    let (inserted, follower) = if follow {
-        let (inserted, follower) = tokio::join!(insert, state.hub.follow(id));
-        (inserted?, Some(follower))
-    } else {
-        (insert.await?, None)
-    };
-    match inserted {
-        Inserted::Created => {}
-        Inserted::Existing { id, status, same_request: true } => {
-            return Ok(Acceptance { id, status: status.as_str(), created: false, follow: None });
-        }
-        Inserted::Existing { same_request: false, .. } => {
-            return Err(ApiError::new(
-                ErrorCode::IdempotencyConflict,
-                "this Idempotency-Key was already used for a different order",
-            ));
-        }
-    }
-    if let Err(e) = state.bus.enqueue(id).await {
-        // Not queued: take the order back so a refused request leaves nothing behind.
-        match state.orders.remove_unqueued(id).await {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::warn!(order_id = %id, "order could not be queued nor removed: it moved on")
-            }
-            Err(remove) => {
-                tracing::error!(order_id = %id, error = %remove, "order could not be queued nor removed")
-            }
-        }
-        return Err(e.into());
-    }
-    tracing::debug!(order_id = %id, "order accepted");
-    METRICS.accepted.get_or_create(&ChannelLabel { channel: channel.as_str() }).inc();
-    // The text the insert stored as seq 1 (the same event, encoded the same way).
-    let follow = follower.map(|f| (f, StatusEvent::new(id, 1, at, EventDetail::Pending).to_json()));
-    Ok(Acceptance { id, status: OrderStatus::Pending.as_str(), created: true, follow })
 }
 
 /// Parses a path segment as an order id.
@@ -214,6 +126,6 @@ pub async fn list(query: web::Query<ListQuery>, state: web::Data<AppState>) -> R
 
 /// `GET /api/orders/active`.
 pub async fn active(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let ids = state.bus.active().await?;
+    let ids = state.bus.active.members().await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "count": ids.len(), "orderIds": ids })))
 }

@@ -12,9 +12,9 @@
 //! before the order is queued, so its pump needs no read of the log. The
 //! connection stays open until the client closes it.
 
+use crate::accept::accept_following;
 use crate::error::ApiError;
 use crate::metrics::{CodeLabel, METRICS};
-use crate::routes::orders::accept_following;
 use crate::state::AppState;
 use crate::ws::hub::Follower;
 use crate::ws::pump::{End, Frame, Inbound, SOCKET_QUEUE, pump, pump_new, write};

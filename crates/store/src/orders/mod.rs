@@ -5,36 +5,21 @@
 //! statuses. A stale or duplicate writer matches no row and changes nothing, so
 //! `seq` has no gaps and nothing follows a terminal event.
 
+mod record;
+mod runs;
+mod writers;
+
+pub use record::OrderRecord;
+pub use writers::{EventWriter, NewOrder, OrderWriter, Run};
+
 use crate::error::StoreError;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
-use oee_domain::{EventDetail, OrderSpec, OrderStatus, StatusEvent, Token};
-use serde_json::Value;
-use tokio_postgres::Row;
-use tokio_postgres::types::{Json, ToSql};
+use oee_domain::{EventDetail, OrderSpec, OrderStatus, RecordedEvent, StatusEvent};
+use record::COLUMNS;
+use runs::{EventColumns, RunColumns, is_consecutive};
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
-
-/// An order as stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OrderRecord {
-    pub id: Uuid,
-    pub user_id: String,
-    pub order_type: String,
-    pub token_in: Token,
-    pub token_out: Token,
-    pub amount_in: u64,
-    pub slippage_bps: u16,
-    pub status: OrderStatus,
-    pub last_seq: u32,
-    pub attempts: u32,
-    pub route: Option<Value>,
-    pub tx_hash: Option<String>,
-    pub executed_price: Option<String>,
-    pub amount_out: Option<u64>,
-    pub error: Option<Value>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
 
 /// What inserting a new order did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,10 +48,6 @@ pub struct Page {
     pub next: Option<Uuid>,
 }
 
-const COLUMNS: &str = "id, user_id, order_type, token_in, token_in_mint, token_in_decimals, token_out, \
-    token_out_mint, token_out_decimals, amount_in::text, slippage_bps, status, last_seq, attempts, route, \
-    tx_hash, executed_price, amount_out::text, error, created_at, updated_at";
-
 /// Orders and events in Postgres.
 #[derive(Debug, Clone)]
 pub struct OrderStore {
@@ -75,21 +56,6 @@ pub struct OrderStore {
 
 fn to_i32(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
-}
-
-/// The statuses an order may move to `status` from, comma-separated (statuses
-/// contain no commas), for `string_to_array` in SQL.
-fn predecessor_list(status: OrderStatus) -> &'static str {
-    static LISTS: std::sync::LazyLock<Vec<(OrderStatus, String)>> = std::sync::LazyLock::new(|| {
-        OrderStatus::ALL
-            .into_iter()
-            .map(|s| {
-                let list: Vec<&str> = OrderStatus::predecessors(s).into_iter().map(OrderStatus::as_str).collect();
-                (s, list.join(","))
-            })
-            .collect()
-    });
-    LISTS.iter().find(|(s, _)| *s == status).map_or("", |(_, list)| list.as_str())
 }
 
 impl OrderStore {
@@ -164,7 +130,7 @@ impl OrderStore {
 
     /// Stores new orders without idempotency keys, each with its `pending` event,
     /// in one statement (one commit).
-    pub async fn insert_new_many(&self, orders: &[&crate::batch::NewOrder]) -> Result<(), StoreError> {
+    pub async fn insert_new_many(&self, orders: &[&NewOrder]) -> Result<(), StoreError> {
         const SQL: &str = "WITH v AS (
                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int2[],
                     $7::text[], $8::text[], $9::int2[], $10::text[], $11::int4[], $12::text[], $13::timestamptz[],
@@ -259,14 +225,14 @@ impl OrderStore {
     pub async fn get(&self, id: Uuid) -> Result<Option<OrderRecord>, StoreError> {
         let client = self.pool.get().await?;
         let stmt = client.prepare_cached(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1")).await?;
-        client.query_opt(&stmt, &[&id]).await?.map(|r| decode(&r)).transpose()
+        client.query_opt(&stmt, &[&id]).await?.map(|r| OrderRecord::decode(&r)).transpose()
     }
 
     /// Several orders by id, in no particular order; missing ids are skipped.
     pub async fn get_many(&self, ids: &[Uuid]) -> Result<Vec<OrderRecord>, StoreError> {
         let client = self.pool.get().await?;
         let stmt = client.prepare_cached(&format!("SELECT {COLUMNS} FROM orders WHERE id = ANY($1)")).await?;
-        client.query(&stmt, &[&ids]).await?.iter().map(decode).collect()
+        client.query(&stmt, &[&ids]).await?.iter().map(OrderRecord::decode).collect()
     }
 
     /// The order's events with `seq > after`, in order, as their stored JSON text.
@@ -303,7 +269,8 @@ impl OrderStore {
 
         let client = self.pool.get().await?;
         let stmt = client.prepare_cached(&sql).await?;
-        let mut orders = client.query(&stmt, &params).await?.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        let mut orders =
+            client.query(&stmt, &params).await?.iter().map(OrderRecord::decode).collect::<Result<Vec<_>, _>>()?;
         let next = if orders.len() > filter.limit as usize {
             orders.truncate(filter.limit as usize);
             orders.last().map(|o| o.id)
@@ -317,8 +284,8 @@ impl OrderStore {
     /// the event's fields and appends the event, provided the order's latest seq
     /// is `event.seq - 1` and its status may move to the event's. Returns `false`
     /// (and changes nothing) when it may not — another writer got there first.
-    pub async fn record(&self, event: &StatusEvent, json: &str) -> Result<bool, StoreError> {
-        let run = [(event.clone(), json.to_owned())];
+    pub async fn record(&self, event: &RecordedEvent) -> Result<bool, StoreError> {
+        let run = [event.clone()];
         Ok(self.record_many(&[&run]).await?.first().copied().unwrap_or(false))
     }
 
@@ -329,7 +296,7 @@ impl OrderStore {
     /// up as its last event leaves it. Returns, per run, whether it was recorded.
     /// At most one run per order: an order's next run is only known once its
     /// previous one is recorded.
-    pub async fn record_many(&self, runs: &[&[(StatusEvent, String)]]) -> Result<Vec<bool>, StoreError> {
+    pub async fn record_many(&self, runs: &[&[RecordedEvent]]) -> Result<Vec<bool>, StoreError> {
         const SQL: &str = "WITH v AS (
                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::int4[], $5::timestamptz[],
                     $6::int4[], $7::jsonb[], $8::text[], $9::text[], $10::text[], $11::jsonb[], $12::text[])
@@ -400,163 +367,9 @@ impl OrderStore {
             .iter()
             .zip(legal)
             .map(|(run, legal)| {
-                legal && run.last().is_some_and(|(e, _)| recorded.contains(&(e.order_id, to_i32(e.seq))))
+                legal
+                    && run.last().is_some_and(|last| recorded.contains(&(last.event.order_id, to_i32(last.event.seq))))
             })
             .collect())
     }
-}
-
-/// Whether `run` is one order's events, seq +1 each, every status change legal.
-/// (An illegal run is a caller's bug: it is refused without being sent.)
-fn is_consecutive(run: &[(StatusEvent, String)]) -> bool {
-    !run.is_empty()
-        && run.windows(2).all(|w| {
-            let (a, b) = (&w[0].0, &w[1].0);
-            a.order_id == b.order_id && b.seq == a.seq + 1 && a.status().can_transition_to(b.status())
-        })
-}
-
-/// Per run: the order row's new values (the run's last event, and every field
-/// any of its events sets) and the guard (its first event).
-struct RunColumns<'a> {
-    ids: Vec<Uuid>,
-    statuses: Vec<&'static str>,
-    first_seqs: Vec<i32>,
-    last_seqs: Vec<i32>,
-    ats: Vec<DateTime<Utc>>,
-    attempts: Vec<Option<i32>>,
-    routes: Vec<Option<Json<&'a oee_domain::RouteRecord>>>,
-    tx_hashes: Vec<Option<&'a str>>,
-    prices: Vec<Option<&'a str>>,
-    amounts_out: Vec<Option<String>>,
-    errors: Vec<Option<Json<&'a oee_domain::ErrorInfo>>>,
-    predecessors: Vec<&'static str>,
-}
-
-impl<'a> RunColumns<'a> {
-    fn with_capacity(n: usize) -> Self {
-        Self {
-            ids: Vec::with_capacity(n),
-            statuses: Vec::with_capacity(n),
-            first_seqs: Vec::with_capacity(n),
-            last_seqs: Vec::with_capacity(n),
-            ats: Vec::with_capacity(n),
-            attempts: Vec::with_capacity(n),
-            routes: Vec::with_capacity(n),
-            tx_hashes: Vec::with_capacity(n),
-            prices: Vec::with_capacity(n),
-            amounts_out: Vec::with_capacity(n),
-            errors: Vec::with_capacity(n),
-            predecessors: Vec::with_capacity(n),
-        }
-    }
-
-    fn push(&mut self, run: &'a [(StatusEvent, String)]) {
-        let (Some((first, _)), Some((last, _))) = (run.first(), run.last()) else {
-            return;
-        };
-        self.ids.push(last.order_id);
-        self.statuses.push(last.status().as_str());
-        self.first_seqs.push(to_i32(first.seq));
-        self.last_seqs.push(to_i32(last.seq));
-        self.ats.push(last.at);
-        self.predecessors.push(predecessor_list(first.status()));
-        let (mut attempt, mut route, mut tx_hash, mut price, mut amount_out, mut error) =
-            (None, None, None, None, None, None);
-        for (event, _) in run {
-            match &event.detail {
-                EventDetail::Pending => {}
-                EventDetail::Routing { attempt: a, .. } => attempt = Some(to_i32(*a)),
-                EventDetail::Building { route: r, .. } => route = Some(Json(&**r)),
-                EventDetail::Submitted { tx_hash: h, .. } => tx_hash = Some(h.as_str()),
-                EventDetail::Confirmed { tx_hash: h, executed_price, amount_out: out, .. } => {
-                    tx_hash = Some(h.as_str());
-                    price = Some(executed_price.as_str());
-                    amount_out = Some(out.atoms.to_string());
-                }
-                EventDetail::Failed { error: e, attempts: a } => {
-                    attempt = Some(to_i32(*a));
-                    error = Some(Json(e));
-                }
-            }
-        }
-        self.attempts.push(attempt);
-        self.routes.push(route);
-        self.tx_hashes.push(tx_hash);
-        self.prices.push(price);
-        self.amounts_out.push(amount_out);
-        self.errors.push(error);
-    }
-}
-
-/// Every event of every run, with the last seq of its run (what the row update
-/// returns when the run's guard held).
-struct EventColumns<'a> {
-    ids: Vec<Uuid>,
-    run_lasts: Vec<i32>,
-    seqs: Vec<i32>,
-    statuses: Vec<&'static str>,
-    ats: Vec<DateTime<Utc>>,
-    payloads: Vec<&'a str>,
-}
-
-impl<'a> EventColumns<'a> {
-    fn with_capacity(runs: usize) -> Self {
-        let n = runs * 3;
-        Self {
-            ids: Vec::with_capacity(n),
-            run_lasts: Vec::with_capacity(n),
-            seqs: Vec::with_capacity(n),
-            statuses: Vec::with_capacity(n),
-            ats: Vec::with_capacity(n),
-            payloads: Vec::with_capacity(n),
-        }
-    }
-
-    fn push(&mut self, run: &'a [(StatusEvent, String)]) {
-        let Some((last, _)) = run.last() else { return };
-        for (event, json) in run {
-            self.ids.push(event.order_id);
-            self.run_lasts.push(to_i32(last.seq));
-            self.seqs.push(to_i32(event.seq));
-            self.statuses.push(event.status().as_str());
-            self.ats.push(event.at);
-            self.payloads.push(json.as_str());
-        }
-    }
-}
-
-fn decode(row: &Row) -> Result<OrderRecord, StoreError> {
-    let atoms = |i: usize| -> Result<Option<u64>, StoreError> {
-        row.get::<_, Option<&str>>(i)
-            .map(|s| s.parse::<u64>().map_err(|e| StoreError::corrupt(format!("amount {s:?}: {e}"))))
-            .transpose()
-    };
-    let small = |i: usize| -> Result<u8, StoreError> {
-        u8::try_from(row.get::<_, i16>(i)).map_err(|e| StoreError::corrupt(format!("decimals: {e}")))
-    };
-    let unsigned = |i: usize| -> Result<u32, StoreError> {
-        u32::try_from(row.get::<_, i32>(i)).map_err(|e| StoreError::corrupt(format!("counter: {e}")))
-    };
-    let status: &str = row.get(11);
-    Ok(OrderRecord {
-        id: row.get(0),
-        user_id: row.get(1),
-        order_type: row.get(2),
-        token_in: Token::stored(row.get(3), row.get(4), small(5)?),
-        token_out: Token::stored(row.get(6), row.get(7), small(8)?),
-        amount_in: atoms(9)?.ok_or_else(|| StoreError::corrupt("amount_in is null"))?,
-        slippage_bps: u16::try_from(row.get::<_, i32>(10))
-            .map_err(|e| StoreError::corrupt(format!("slippage: {e}")))?,
-        status: OrderStatus::parse(status).ok_or_else(|| StoreError::corrupt(format!("status {status:?}")))?,
-        last_seq: unsigned(12)?,
-        attempts: unsigned(13)?,
-        route: row.get(14),
-        tx_hash: row.get(15),
-        executed_price: row.get(16),
-        amount_out: atoms(17)?,
-        error: row.get(18),
-        created_at: row.get(19),
-        updated_at: row.get(20),
-    })
 }

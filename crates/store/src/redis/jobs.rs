@@ -1,92 +1,15 @@
-//! Redis connections and the engine's Redis operations: the job stream, the
-//! active-order set and status fan-out.
-//!
-//! Clients are built with a reconnect policy (fred never reconnects without one)
-//! and a command timeout (without one, commands queue forever while Redis is
-//! down). The blocking stream reader gets a client of its own, so a `BLOCK`ed
-//! `XREADGROUP` never stalls commands pipelined behind it.
+//! The job stream: one entry per order to execute, consumed by the workers'
+//! group, with the dead-letter stream beside it.
 
 use crate::error::StoreError;
 use crate::keys::Keys;
-use fred::clients::SubscriberClient;
+use fred::clients::Pipeline;
 use fred::prelude::*;
 use fred::types::streams::XReadResponse;
-use fred::types::{ClusterHash, CustomCommand, Expiration, SetOptions};
+use fred::types::{ClusterHash, CustomCommand};
 use std::collections::HashMap;
 use std::time::Duration;
 use uuid::Uuid;
-
-/// How to reach Redis.
-#[derive(Debug, Clone)]
-pub struct RedisSettings {
-    pub url: String,
-    pub namespace: String,
-    /// Bound on each command (and on connecting).
-    pub timeout: Duration,
-}
-
-fn builder(settings: &RedisSettings) -> Result<Builder, StoreError> {
-    let config = Config::from_url(&settings.url)?;
-    let mut builder = Builder::from_config(config);
-    builder
-        .set_policy(ReconnectPolicy::new_exponential(0, 50, 2_000, 2))
-        .with_connection_config(|c| {
-            c.connection_timeout = settings.timeout;
-            c.internal_command_timeout = settings.timeout;
-            c.max_command_attempts = 2;
-            c.tcp = TcpConfig { nodelay: Some(true), ..Default::default() };
-        })
-        .with_performance_config(|p| {
-            p.default_command_timeout = settings.timeout;
-            p.broadcast_channel_capacity = 4_096;
-        });
-    Ok(builder)
-}
-
-/// Starts a client's connection task and waits (bounded) for the first connection.
-/// Starting while Redis is down is allowed: the task keeps reconnecting by the
-/// policy, and commands fail after their timeout until it is back.
-async fn start<C: ClientLike>(client: &C, timeout: Duration) {
-    let _task = client.connect();
-    match tokio::time::timeout(timeout, client.wait_for_connect()).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "redis is not reachable yet; reconnecting in the background")
-        }
-        Err(_) => tracing::warn!("redis did not answer in time; reconnecting in the background"),
-    }
-}
-
-/// A command client.
-pub async fn client(settings: &RedisSettings) -> Result<Client, StoreError> {
-    let client = builder(settings)?.build()?;
-    start(&client, settings.timeout).await;
-    Ok(client)
-}
-
-/// A subscriber client that re-subscribes its channels after a reconnect.
-pub async fn subscriber(settings: &RedisSettings) -> Result<SubscriberClient, StoreError> {
-    let client = builder(settings)?.build_subscriber_client()?;
-    start(&client, settings.timeout).await;
-    let _resubscriber = client.manage_subscriptions();
-    Ok(client)
-}
-
-/// A client for blocking reads: no command timeout (the `BLOCK` bounds each read).
-pub async fn blocking_client(settings: &RedisSettings) -> Result<Client, StoreError> {
-    let mut b = builder(settings)?;
-    b.with_performance_config(|p| p.default_command_timeout = Duration::ZERO);
-    let client = b.build()?;
-    start(&client, settings.timeout).await;
-    Ok(client)
-}
-
-/// The engine's Redis operations on one namespace.
-#[derive(Debug, Clone)]
-pub struct Bus {
-    client: Client,
-    keys: Keys,
-}
 
 /// One consumer's pending count and idle time, as `XINFO CONSUMERS` reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,76 +39,28 @@ pub struct Job {
     pub order_id: Option<Uuid>,
 }
 
-impl Bus {
-    pub fn new(client: Client, settings: &RedisSettings) -> Self {
-        Self { client, keys: Keys::new(&settings.namespace) }
+/// The job stream and its consumer group.
+#[derive(Debug, Clone)]
+pub struct JobQueue {
+    client: Client,
+    keys: Keys,
+}
+
+impl JobQueue {
+    pub fn new(client: Client, keys: Keys) -> Self {
+        Self { client, keys }
     }
 
-    pub fn keys(&self) -> &Keys {
-        &self.keys
-    }
-
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        let _: String = self.client.ping(None).await?;
+    /// Adds `order_id`'s job to a pipeline.
+    pub(super) async fn stage_push(&self, pipeline: &Pipeline<Client>, order_id: &str) -> Result<(), StoreError> {
+        let _: () = pipeline.xadd(self.keys.stream(), false, None, "*", vec![("order", order_id)]).await?;
         Ok(())
     }
 
-    /// Queues an order for the workers and marks it active, in one round trip.
-    pub async fn enqueue(&self, order_id: Uuid) -> Result<(), StoreError> {
-        let id = order_id.to_string();
-        let pipeline = self.client.pipeline();
-        let _: () = pipeline.xadd(self.keys.stream(), false, None, "*", vec![("order", id.as_str())]).await?;
-        let _: () = pipeline.sadd(self.keys.active(), id.as_str()).await?;
-        let _: Vec<Value> = pipeline.all().await?;
+    /// Adds the acknowledgement of job `entry` to a pipeline.
+    pub(super) async fn stage_ack(&self, pipeline: &Pipeline<Client>, entry: &str) -> Result<(), StoreError> {
+        let _: () = pipeline.xack(self.keys.stream(), self.keys.group(), entry).await?;
         Ok(())
-    }
-
-    /// Publishes a status event on the order's channel.
-    pub async fn publish(&self, order_id: Uuid, json: &str) -> Result<(), StoreError> {
-        let _: i64 = self.client.publish(self.keys.channel(order_id), json).await?;
-        Ok(())
-    }
-
-    /// Publishes several status events of one order, in order, in one round
-    /// trip — with the order's finished job (see [`Bus::finish`]), when given.
-    pub async fn publish_all<'a>(
-        &self,
-        order_id: Uuid,
-        events: impl Iterator<Item = &'a str>,
-        finish: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let channel = self.keys.channel(order_id);
-        let pipeline = self.client.pipeline();
-        for json in events {
-            let _: () = pipeline.publish(channel.as_str(), json).await?;
-        }
-        if let Some(entry) = finish {
-            let _: () = pipeline.srem(self.keys.active(), order_id.to_string()).await?;
-            let _: () = pipeline.xack(self.keys.stream(), self.keys.group(), entry).await?;
-        }
-        let _: Vec<Value> = pipeline.all().await?;
-        Ok(())
-    }
-
-    /// A finished order's job is done: takes the order off the active set and
-    /// acknowledges its job, in one round trip.
-    pub async fn finish(&self, order_id: Uuid, entry: &str) -> Result<(), StoreError> {
-        self.publish_all(order_id, std::iter::empty(), Some(entry)).await
-    }
-
-    /// Removes a finished order from the active set.
-    pub async fn deactivate(&self, order_id: Uuid) -> Result<(), StoreError> {
-        let _: i64 = self.client.srem(self.keys.active(), order_id.to_string()).await?;
-        Ok(())
-    }
-
-    /// The ids of orders not yet terminal.
-    pub async fn active(&self) -> Result<Vec<String>, StoreError> {
-        Ok(self.client.smembers(self.keys.active()).await?)
     }
 
     /// Creates the consumer group (and the stream) if missing.
@@ -239,29 +114,6 @@ impl Bus {
         Ok(QueueStats { stream, length, pending, lag, dead_letters, consumers })
     }
 
-    /// Removes every key of the namespace (tests and local resets only).
-    pub async fn purge_namespace(&self) -> Result<u64, StoreError> {
-        let pattern = format!("{}:*", self.keys.namespace());
-        let mut cursor = "0".to_owned();
-        let mut removed = 0u64;
-        loop {
-            let cmd = CustomCommand::new_static("SCAN", ClusterHash::FirstKey, false);
-            let (next, keys): (String, Vec<String>) = self
-                .client
-                .custom(cmd, vec![cursor.clone(), "MATCH".into(), pattern.clone(), "COUNT".into(), "1000".into()])
-                .await?;
-            if !keys.is_empty() {
-                removed += self.client.del::<u64, _>(keys).await?;
-            }
-            if next == "0" {
-                return Ok(removed);
-            }
-            cursor = next;
-        }
-    }
-}
-
-impl Bus {
     /// Moves a job that can never succeed to the dead-letter stream, with why, and
     /// acknowledges it, in one round trip.
     pub async fn dead_letter(&self, job: &Job, reason: &str) -> Result<(), StoreError> {
@@ -330,25 +182,6 @@ impl Bus {
             .collect())
     }
 
-    /// Of `ids`, those not in the active set.
-    pub async fn inactive(&self, ids: &[Uuid]) -> Result<Vec<Uuid>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let members: Vec<String> = ids.iter().map(Uuid::to_string).collect();
-        let flags: Vec<bool> = self.client.smismember(self.keys.active(), members).await?;
-        Ok(ids.iter().zip(flags).filter(|(_, active)| !active).map(|(id, _)| *id).collect())
-    }
-
-    /// Takes a short-lived lock, so only one worker at a time does a chore.
-    pub async fn try_lock(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
-        let key = format!("{}:lock:{name}", self.keys.namespace());
-        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
-        let set: Option<String> =
-            self.client.set(key, holder, Some(Expiration::PX(ttl_ms)), Some(SetOptions::NX), false).await?;
-        Ok(set.is_some())
-    }
-
     /// Takes over jobs that other consumers have held unacknowledged for at least
     /// `min_idle` (`XAUTOCLAIM`), at most `count`, scanning the pending list from
     /// `cursor`. Returns the jobs and the cursor to continue from (`0-0` when the
@@ -415,18 +248,23 @@ impl StreamReader {
 
     /// Waits up to `block` for at most `count` new jobs.
     pub async fn read(&self, count: u64, block: Duration) -> Result<Vec<Job>, StoreError> {
-        let block_ms = u64::try_from(block.as_millis()).unwrap_or(u64::MAX).max(1);
+        self.read_from(">", count, block).await
+    }
+
+    /// This consumer's own jobs delivered but not yet acknowledged, oldest first,
+    /// at most `count`: what it was handed before a failure it may not have seen
+    /// through (a reply lost with a connection, a store error mid-way).
+    pub async fn read_own_pending(&self, count: u64) -> Result<Vec<Job>, StoreError> {
+        self.read_from("0", count, Duration::ZERO).await
+    }
+
+    /// `XREADGROUP … STREAMS stream <from>`: new jobs (`>`, waiting up to
+    /// `block`) or this consumer's pending ones (`0`, at once).
+    async fn read_from(&self, from: &str, count: u64, block: Duration) -> Result<Vec<Job>, StoreError> {
+        let block_ms = (from == ">").then(|| u64::try_from(block.as_millis()).unwrap_or(u64::MAX).max(1));
         let reply: XReadResponse<String, String, String, String> = self
             .client
-            .xreadgroup_map(
-                self.keys.group(),
-                &self.consumer,
-                Some(count),
-                Some(block_ms),
-                false,
-                self.keys.stream(),
-                ">",
-            )
+            .xreadgroup_map(self.keys.group(), &self.consumer, Some(count), block_ms, false, self.keys.stream(), from)
             .await?;
         Ok(reply
             .into_values()

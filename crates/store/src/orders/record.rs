@@ -1,0 +1,90 @@
+//! An order as stored, decoded from its row once, by column name, into the
+//! domain's types.
+
+use crate::error::StoreError;
+use chrono::{DateTime, Utc};
+use oee_domain::{ErrorInfo, OrderSpec, OrderStatus, OrderType, RouteRecord, Token};
+use tokio_postgres::Row;
+use tokio_postgres::types::{FromSql, Json};
+use uuid::Uuid;
+
+/// An order as stored: the validated request, where it stands, and what came of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderRecord {
+    pub id: Uuid,
+    /// The order as submitted (validated then, so it runs as it is).
+    pub spec: OrderSpec,
+    pub status: OrderStatus,
+    /// The seq of the order's latest event.
+    pub last_seq: u32,
+    /// Attempts started so far.
+    pub attempts: u32,
+    /// The routing decision of the latest attempt that got one.
+    pub route: Option<RouteRecord>,
+    pub tx_hash: Option<String>,
+    pub executed_price: Option<String>,
+    pub amount_out: Option<u64>,
+    /// Why the order failed, once it has.
+    pub failure: Option<ErrorInfo>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The columns [`OrderRecord::decode`] reads, for `SELECT {COLUMNS} FROM orders`.
+/// Amounts are `numeric` in the table and read as text, so they stay exact.
+pub(crate) const COLUMNS: &str = "id, user_id, order_type, token_in, token_in_mint, token_in_decimals, \
+    token_out, token_out_mint, token_out_decimals, amount_in::text AS amount_in, slippage_bps, status, last_seq, \
+    attempts, route, tx_hash, executed_price, amount_out::text AS amount_out, error, created_at, updated_at";
+
+impl OrderRecord {
+    /// Decodes a row selected with [`COLUMNS`].
+    pub(crate) fn decode(row: &Row) -> Result<Self, StoreError> {
+        let token = |symbol: &str, mint: &str, decimals: &str| -> Result<Token, StoreError> {
+            let decimals = u8::try_from(column::<i16>(row, decimals)?).map_err(|e| corrupt(decimals, e))?;
+            Ok(Token::stored(column(row, symbol)?, column(row, mint)?, decimals))
+        };
+        let order_type: &str = column(row, "order_type")?;
+        let status: &str = column(row, "status")?;
+        let spec = OrderSpec {
+            order_type: OrderType::parse(order_type).ok_or_else(|| corrupt("order_type", order_type))?,
+            token_in: token("token_in", "token_in_mint", "token_in_decimals")?,
+            token_out: token("token_out", "token_out_mint", "token_out_decimals")?,
+            amount_in: atoms(row, "amount_in")?.ok_or_else(|| corrupt("amount_in", "null"))?,
+            slippage_bps: u16::try_from(column::<i32>(row, "slippage_bps")?).map_err(|e| corrupt("slippage_bps", e))?,
+            user_id: column(row, "user_id")?,
+        };
+        Ok(Self {
+            id: column(row, "id")?,
+            spec,
+            status: OrderStatus::parse(status).ok_or_else(|| corrupt("status", status))?,
+            last_seq: counter(row, "last_seq")?,
+            attempts: counter(row, "attempts")?,
+            route: column::<Option<Json<RouteRecord>>>(row, "route")?.map(|Json(route)| route),
+            tx_hash: column(row, "tx_hash")?,
+            executed_price: column(row, "executed_price")?,
+            amount_out: atoms(row, "amount_out")?,
+            failure: column::<Option<Json<ErrorInfo>>>(row, "error")?.map(|Json(error)| error),
+            created_at: column(row, "created_at")?,
+            updated_at: column(row, "updated_at")?,
+        })
+    }
+}
+
+fn corrupt(name: &str, what: impl std::fmt::Display) -> StoreError {
+    StoreError::corrupt(format!("orders.{name}: {what}"))
+}
+
+fn column<'a, T: FromSql<'a>>(row: &'a Row, name: &str) -> Result<T, StoreError> {
+    row.try_get(name).map_err(|e| corrupt(name, e))
+}
+
+/// A `numeric` amount read as text, in atoms.
+fn atoms(row: &Row, name: &str) -> Result<Option<u64>, StoreError> {
+    column::<Option<&str>>(row, name)?
+        .map(|s| s.parse::<u64>().map_err(|e| corrupt(name, format!("{s:?}: {e}"))))
+        .transpose()
+}
+
+fn counter(row: &Row, name: &str) -> Result<u32, StoreError> {
+    u32::try_from(column::<i32>(row, name)?).map_err(|e| corrupt(name, e))
+}
