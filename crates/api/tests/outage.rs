@@ -367,6 +367,9 @@ async fn sockets_open_across_a_redis_restart_still_get_every_event() {
 /// jobs up again can meet it.
 const BLIP_BOUND: Duration = Duration::from_secs(30);
 const BLIP_RECLAIM_IDLE_MS: u64 = 120_000;
+/// How long a blip keeps the store down: long enough that steps of the orders
+/// in flight fail on it, not just wait for it.
+const BLIP: Duration = Duration::from_secs(3);
 
 /// Submits ten orders to an engine with realistic venues and waits until at
 /// least five are mid-flight (past `pending`, not terminal).
@@ -430,6 +433,7 @@ async fn orders_in_flight_through_a_postgres_blip_finish_seconds_after_it() {
     let ids = ten_orders_in_flight(&engine).await;
 
     pg.crash();
+    tokio::time::sleep(BLIP).await;
     pg.start_server();
     let back = Instant::now();
 
@@ -457,6 +461,7 @@ async fn orders_in_flight_through_a_redis_blip_finish_seconds_after_it() {
     let ids = ten_orders_in_flight(&engine).await;
 
     redis.kill();
+    tokio::time::sleep(BLIP).await;
     redis.spawn();
     let back = Instant::now();
 

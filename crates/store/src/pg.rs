@@ -25,16 +25,13 @@ pub fn pool(settings: &PgSettings) -> Result<Pool, StoreError> {
     //
     // Every statement the engine runs looks rows up by key (an order, a batch of
     // orders or of event runs, a pool, a transaction id), and its tables grow far
-    // faster than autovacuum's ANALYZE (one pass a minute) follows. So:
-    // - never scan a whole table when an index can answer. With statistics from
-    //   when `orders` was small, the planner hash-joined a batch of event runs
-    //   against a sequential scan of the whole table: 7 ms instead of 0.2 ms per
-    //   statement, growing with the table (auto_explain, during the benchmarks).
-    //   A query with no usable index still runs: a full scan is the last resort;
-    // - plan each prepared statement once. PostgreSQL's default re-planned the
-    //   array (`unnest`, `= ANY`) statements on every execution, its generic
-    //   estimate for an array parameter looking dearer: ~30% of its CPU at 1,000
-    //   orders/s went to planning (pg_stat_statements), now ~0.
+    // faster than autovacuum's ANALYZE follows. So:
+    // - never scan a whole table when an index can answer: with statistics from
+    //   when `orders` was small, the planner picks a sequential scan whose cost
+    //   grows with the table. A query with no usable index still runs;
+    // - plan each prepared statement once: the default re-plans the array
+    //   (`unnest`, `= ANY`) statements on every execution.
+    // What each bought is in docs/BENCHMARKS.md ("What each change bought").
     let ms = settings.timeout.as_millis();
     config.options(format!(
         "-c statement_timeout={ms} -c idle_in_transaction_session_timeout={} \

@@ -90,9 +90,11 @@ impl Drop for Running {
     }
 }
 
-/// How often the loop takes its own left-pending jobs up again while a store
-/// is still failing them.
+/// How often the loop checks whether the stores answer again, while jobs a
+/// store failure left pending wait to be taken up.
 const RESUME_EVERY: Duration = Duration::from_millis(500);
+/// How long the stores may take to answer the ping that precedes a resume.
+const STORE_PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// The first pause after a failed read; it doubles up to [`READ_BACKOFF_MAX`].
 const READ_BACKOFF_MIN: Duration = Duration::from_millis(50);
 const READ_BACKOFF_MAX: Duration = Duration::from_secs(5);
@@ -178,7 +180,7 @@ impl Consumer {
                 continue;
             }
             if self.own.take_left_pending() {
-                if Schedule::due(&mut schedule.next_resume, RESUME_EVERY) {
+                if Schedule::due(&mut schedule.next_resume, RESUME_EVERY) && self.stores_answer().await {
                     self.resume_own_pending(&mut tasks, &mut held).await;
                 } else {
                     self.own.leave_pending(); // not yet: keep the mark for a later turn
@@ -224,8 +226,16 @@ impl Consumer {
         }
     }
 
+    /// Whether both stores answer a ping now.
+    async fn stores_answer(&self) -> bool {
+        oee_store::Readiness::check(self.executor.orders.pool(), &self.bus, STORE_PROBE_TIMEOUT).await.ready()
+    }
+
     /// Takes up again this consumer's own jobs that a store failure left
-    /// pending, skipping those still running.
+    /// pending, skipping those still running. Each is delivered once more
+    /// (re-reading counts as a delivery), so this runs only once the stores
+    /// answer, not on every turn of an outage; and a job is not given up here
+    /// for its count: its deliveries were this worker's, not crashes.
     async fn resume_own_pending(&self, tasks: &mut JoinSet<()>, held: &mut Vec<OwnedSemaphorePermit>) {
         let jobs = match self.reader.read_own_pending(held.len() as u64 + self.concurrency as u64).await {
             Ok(jobs) => jobs,
@@ -241,7 +251,7 @@ impl Consumer {
         };
         if !waiting.is_empty() {
             info!(jobs = waiting.len(), "taking up jobs left pending by a store failure");
-            self.spawn_counted(tasks, held, waiting).await;
+            self.spawn_jobs(tasks, held, waiting, false).await;
         }
     }
 
