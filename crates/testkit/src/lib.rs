@@ -5,11 +5,34 @@
 //! afterwards), so tests run in parallel without seeing each other. Where the
 //! stores live comes from `OEE_TEST_DATABASE_URL` (a URL of any database on the
 //! server, used to create and drop the test databases) and `OEE_TEST_REDIS_URL`.
+//!
+//! [`Engine`] runs API replicas and a worker in process over such an
+//! environment, with the HTTP and WebSocket helpers the integration tests share.
 
+mod engine;
+
+pub use engine::{
+    Engine, EngineBuilder, Followed, PATIENCE, RunningApi, RunningWorker, follow_url, start_api, start_worker,
+};
+
+use oee_domain::{Channel, parse_order};
 use oee_runtime::Settings;
-use oee_store::{Bus, RedisSettings};
+use oee_store::{Bus, OrderStore, RedisSettings};
 use rand::Rng;
 use tokio_postgres::NoTls;
+use uuid::Uuid;
+
+/// Asserts that `events` are one order's stream from seq `first`: every seq
+/// once, in order, exactly one terminal event, and it last.
+pub fn assert_gapless_from(events: &[serde_json::Value], first: u64) {
+    let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().expect("seq")).collect();
+    let expected: Vec<u64> = (first..first + seqs.len() as u64).collect();
+    assert_eq!(seqs, expected, "gap or duplicate: {events:?}");
+    let statuses: Vec<&str> = events.iter().map(|e| e["status"].as_str().expect("status")).collect();
+    let terminal = statuses.iter().filter(|s| matches!(**s, "confirmed" | "failed")).count();
+    assert_eq!(terminal, 1, "exactly one terminal event: {statuses:?}");
+    assert!(matches!(statuses.last(), Some(&("confirmed" | "failed"))), "terminal is last: {statuses:?}");
+}
 
 /// Prefix of every database a test creates; `scripts/test` drops leftovers.
 pub const DB_PREFIX: &str = "oee_test_";
@@ -93,6 +116,29 @@ impl TestEnv {
             let _ = connection.await;
         });
         Ok(client)
+    }
+
+    /// Stores an order given as a submit body and queues it, as the API does;
+    /// returns its id.
+    pub async fn queue_order(&self, body: &str) -> anyhow::Result<Uuid> {
+        let spec = parse_order(body.as_bytes(), &self.settings.registry()?, Channel::Http)
+            .map_err(|r| anyhow::anyhow!("invalid order {body}: {}", r.message))?
+            .spec;
+        let orders = OrderStore::new(oee_store::pg::pool(&self.settings.pg())?);
+        let id = Uuid::now_v7();
+        orders.insert(id, &spec, None, chrono::Utc::now()).await?;
+        self.bus().await?.enqueue(id).await?;
+        Ok(id)
+    }
+
+    /// The order's event log, in seq order, each event as JSON.
+    pub async fn events(&self, id: Uuid) -> anyhow::Result<Vec<serde_json::Value>> {
+        let rows = self
+            .db()
+            .await?
+            .query("SELECT payload::text FROM order_events WHERE order_id = $1 ORDER BY seq", &[&id])
+            .await?;
+        rows.iter().map(|r| Ok(serde_json::from_str(r.get::<_, &str>(0))?)).collect()
     }
 
     /// Drops the database and purges the namespace. Also attempted on drop.

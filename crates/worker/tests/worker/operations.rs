@@ -1,8 +1,5 @@
 //! The worker's operations endpoint: metrics that follow the work, and probes.
 
-use chrono::Utc;
-use oee_domain::{Channel, TokenRegistry, parse_order};
-use oee_store::OrderStore;
 use oee_testkit::{TestEnv, metric};
 use oee_worker::ops;
 use std::time::Duration;
@@ -10,12 +7,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 async fn submit(env: &TestEnv, body: &str) -> Uuid {
-    let spec = parse_order(body.as_bytes(), &TokenRegistry::default(), Channel::Http).expect("valid order").spec;
-    let orders = OrderStore::new(oee_store::pg::pool(&env.settings.pg()).expect("pool"));
-    let id = Uuid::now_v7();
-    orders.insert(id, &spec, None, Utc::now()).await.expect("insert");
-    env.bus().await.expect("bus").enqueue(id).await.expect("enqueue");
-    id
+    env.queue_order(body).await.expect("order queued")
 }
 
 async fn get(http: &reqwest::Client, url: &str) -> (u16, String) {

@@ -1,8 +1,6 @@
 //! Every refusal has its status and stable code, and leaves nothing behind.
 
-mod common;
-
-use common::Engine;
+use oee_testkit::Engine;
 use serde_json::Value;
 
 /// (body, expected status, expected code, expected field)
@@ -70,7 +68,7 @@ fn assert_error(status: u16, body: &Value, expected_status: u16, code: &str, fie
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_bad_body_is_refused_with_its_code_and_nothing_is_stored() {
-    let engine = Engine::start(1, false).await;
+    let engine = Engine::builder().without_worker().start().await;
     for (body, status, code, field) in BAD_BODIES {
         let (got, reply) = engine.submit(body).await;
         assert_error(got, &reply, *status, code, *field, body);
@@ -81,7 +79,7 @@ async fn every_bad_body_is_refused_with_its_code_and_nothing_is_stored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transport_level_refusals() {
-    let engine = Engine::start(1, false).await;
+    let engine = Engine::builder().without_worker().start().await;
     let url = engine.url(0, "/api/orders/execute");
     let body = r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#;
 
@@ -125,7 +123,7 @@ async fn transport_level_refusals() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_things_are_not_found_and_bad_ids_are_refused() {
-    let engine = Engine::start(1, false).await;
+    let engine = Engine::builder().without_worker().start().await;
     let missing = uuid::Uuid::now_v7();
     let (status, body) = engine.get(0, &format!("/api/orders/{missing}")).await;
     assert_error(status, &body, 404, "ORDER_NOT_FOUND", None, "unknown order");

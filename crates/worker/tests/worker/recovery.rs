@@ -3,14 +3,10 @@
 //! exactly one terminal status with a gapless log, and the shared chain must hold
 //! at most one landed swap per order.
 
-use chrono::Utc;
-use oee_domain::{Channel, TokenRegistry, parse_order};
-use oee_store::OrderStore;
 use oee_testkit::TestEnv;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
 /// Starts `oee-worker` as a child process over this test's stores.
 fn spawn_worker(env: &TestEnv) -> Child {
@@ -62,16 +58,10 @@ async fn scene(concurrency: usize, bodies: Vec<String>, in_flight: i64) -> Scene
     env.settings.worker_concurrency = concurrency;
     env.settings.tx_validity_secs = 3;
     env.settings.reclaim_idle_ms = 2_000;
-    let registry = TokenRegistry::default();
-    let orders = OrderStore::new(oee_store::pg::pool(&env.settings.pg()).expect("pool"));
-    let bus = env.bus().await.expect("bus");
     let db = env.db().await.expect("db");
     let first = Killed(spawn_worker(&env));
     for body in bodies {
-        let spec = parse_order(body.as_bytes(), &registry, Channel::Http).expect("valid").spec;
-        let id = Uuid::now_v7();
-        orders.insert(id, &spec, None, Utc::now()).await.expect("insert");
-        bus.enqueue(id).await.expect("enqueue");
+        env.queue_order(&body).await.expect("order queued");
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while count(&db, "SELECT count(*) FROM orders WHERE status = 'submitted'").await < in_flight {

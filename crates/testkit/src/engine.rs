@@ -1,11 +1,20 @@
-//! A running engine for tests: API replicas and a worker, in process, over this
+//! A running engine for tests: API replicas and a worker, in process, over one
 //! test's own database and Redis namespace.
-#![allow(dead_code)] // each test binary uses part of the harness
+//!
+//! ```no_run
+//! # async fn example() {
+//! use oee_testkit::Engine;
+//! let engine = Engine::builder().apis(2).configure(|s| s.max_sockets = 8).start().await;
+//! let id = engine.accepted(r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#).await;
+//! let order = engine.until_terminal(&id).await;
+//! engine.stop().await;
+//! # }
+//! ```
 
+use crate::TestEnv;
 use actix_web::dev::ServerHandle;
 use futures::{SinkExt, StreamExt};
 use oee_runtime::Settings;
-use oee_testkit::TestEnv;
 use serde_json::Value;
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
@@ -17,6 +26,8 @@ use tokio_util::sync::CancellationToken;
 /// Bound on anything a test waits for.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
+/// One API replica serving on a loopback port.
+#[derive(Debug)]
 pub struct RunningApi {
     pub addr: SocketAddr,
     pub stopper: oee_api::Stopper,
@@ -24,11 +35,14 @@ pub struct RunningApi {
     task: JoinHandle<std::io::Result<()>>,
 }
 
+/// A worker running on a task of the test's runtime.
+#[derive(Debug)]
 pub struct RunningWorker {
     stop: CancellationToken,
     task: JoinHandle<()>,
 }
 
+/// Builds and starts an API replica on a free loopback port.
 pub async fn start_api(settings: &Settings) -> RunningApi {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let api = oee_api::build(settings, listener).await.expect("api builds");
@@ -36,6 +50,7 @@ pub async fn start_api(settings: &Settings) -> RunningApi {
     RunningApi { addr, handle, stopper, task: tokio::spawn(api.server) }
 }
 
+/// Builds and starts a worker.
 pub async fn start_worker(settings: &Settings) -> RunningWorker {
     let worker = oee_worker::build(settings).await.expect("worker builds");
     let stop = CancellationToken::new();
@@ -45,6 +60,7 @@ pub async fn start_worker(settings: &Settings) -> RunningWorker {
 }
 
 impl RunningWorker {
+    /// Stops the worker as SIGTERM would, waiting (bounded) for its drain.
     pub async fn stop(self) {
         self.stop.cancel();
         let _ = tokio::time::timeout(PATIENCE, self.task).await;
@@ -52,13 +68,15 @@ impl RunningWorker {
 }
 
 impl RunningApi {
+    /// Stops the server at once (no drain).
     pub async fn stop(self) {
         self.handle.stop(false).await;
         let _ = tokio::time::timeout(PATIENCE, self.task).await;
     }
 }
 
-/// An engine: `apis` API replicas and optionally a worker.
+/// An engine: API replicas and optionally a worker.
+#[derive(Debug)]
 pub struct Engine {
     pub env: TestEnv,
     pub apis: Vec<RunningApi>,
@@ -66,21 +84,77 @@ pub struct Engine {
     pub http: reqwest::Client,
 }
 
-impl Engine {
-    pub async fn start(apis: usize, worker: bool) -> Self {
-        Self::start_with(apis, worker, |_| {}).await
+/// A change to the settings of an engine under test.
+type Tweak = Box<dyn Fn(&mut Settings)>;
+
+/// What [`Engine::builder`] starts: by default one API replica and a worker,
+/// with [`TestEnv`]'s settings (instant venues, no injected failures).
+#[must_use]
+pub struct EngineBuilder {
+    apis: usize,
+    worker: bool,
+    tweaks: Vec<Tweak>,
+}
+
+impl std::fmt::Debug for EngineBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineBuilder").field("apis", &self.apis).field("worker", &self.worker).finish_non_exhaustive()
+    }
+}
+
+impl EngineBuilder {
+    /// Runs `n` API replicas over the same stores.
+    pub fn apis(mut self, n: usize) -> Self {
+        self.apis = n;
+        self
     }
 
-    /// Starts with settings adjusted by `tweak` (applied to API and worker alike).
-    pub async fn start_with(apis: usize, worker: bool, tweak: impl Fn(&mut Settings)) -> Self {
+    /// Starts no worker: orders stay queued until the test starts one.
+    pub fn without_worker(mut self) -> Self {
+        self.worker = false;
+        self
+    }
+
+    /// Adjusts the settings of every process (applied in the order given).
+    pub fn configure(mut self, tweak: impl Fn(&mut Settings) + 'static) -> Self {
+        self.tweaks.push(Box::new(tweak));
+        self
+    }
+
+    /// Venues with mainnet-like latency (quotes ~200 ms, swaps 2–3 s).
+    pub fn realistic_venues(self) -> Self {
+        self.configure(|s| s.venue_latency = "realistic".into())
+    }
+
+    /// Creates the test's stores and starts the processes.
+    pub async fn start(self) -> Engine {
         let mut env = TestEnv::new().await.expect("test environment");
-        tweak(&mut env.settings);
-        let mut running = Vec::new();
-        for _ in 0..apis {
-            running.push(start_api(&env.settings).await);
+        for tweak in &self.tweaks {
+            tweak(&mut env.settings);
         }
-        let worker = if worker { Some(start_worker(&env.settings).await) } else { None };
-        Self { env, apis: running, worker, http: reqwest::Client::new() }
+        let mut apis = Vec::new();
+        for _ in 0..self.apis {
+            apis.push(start_api(&env.settings).await);
+        }
+        let worker = if self.worker { Some(start_worker(&env.settings).await) } else { None };
+        Engine { env, apis, worker, http: reqwest::Client::new() }
+    }
+}
+
+impl Engine {
+    /// An engine to be configured; see [`EngineBuilder`].
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder { apis: 1, worker: true, tweaks: Vec::new() }
+    }
+
+    /// One API replica and a worker, with the default test settings.
+    pub async fn start() -> Self {
+        Self::builder().start().await
+    }
+
+    /// Starts a worker (for an engine built without one).
+    pub async fn start_worker(&mut self) {
+        self.worker = Some(start_worker(&self.env.settings).await);
     }
 
     pub fn url(&self, replica: usize, path: &str) -> String {
@@ -172,17 +246,12 @@ impl Followed {
     /// Every seq from `first` up, each once, in order, ending with the one
     /// terminal event, and a normal close.
     pub fn assert_complete_from(&self, first: u64) {
-        let seqs = self.seqs();
-        let expected: Vec<u64> = (first..first + seqs.len() as u64).collect();
-        assert_eq!(seqs, expected, "gap or duplicate: {:?}", self.events);
-        let statuses = self.statuses();
-        let terminal = statuses.iter().filter(|s| matches!(**s, "confirmed" | "failed")).count();
-        assert_eq!(terminal, 1, "exactly one terminal event: {statuses:?}");
-        assert!(matches!(statuses.last(), Some(&("confirmed" | "failed"))), "terminal is last: {statuses:?}");
+        crate::assert_gapless_from(&self.events, first);
         assert_eq!(self.close, Some(CloseCode::Normal), "closes with 1000");
     }
 }
 
+/// Follows an order's socket at `url` until it closes (bounded by [`PATIENCE`]).
 pub async fn follow_url(url: &str) -> Followed {
     let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
     let mut events = Vec::new();

@@ -1,16 +1,14 @@
 //! Submitting and following on one WebSocket: `GET /api/orders/execute`.
 
-mod common;
-
-use common::{Engine, PATIENCE};
 use futures::{SinkExt, StreamExt};
+use oee_testkit::{Engine, PATIENCE};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_submitted_over_a_websocket_stream_their_events_on_it() {
-    let engine = Engine::start(2, true).await;
+    let engine = Engine::builder().apis(2).start().await;
     // Submit on replica 1 while the orders are executed by the worker.
     let (mut socket, _) =
         tokio_tungstenite::connect_async(engine.ws_url(1, "/api/orders/execute")).await.expect("upgrade");
@@ -79,7 +77,7 @@ async fn orders_submitted_over_a_websocket_stream_their_events_on_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sockets_beyond_the_limit_are_closed_with_a_clear_reason() {
     use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-    let engine = Engine::start_with(1, false, |s| s.max_sockets = 2).await;
+    let engine = Engine::builder().without_worker().configure(move |s| s.max_sockets = 2).start().await;
     let id = engine.accepted(r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#).await; // no worker: stays pending
     let url = engine.ws_url(0, &format!("/api/orders/{id}/ws"));
     let first_event = |text: &str| serde_json::from_str::<Value>(text).expect("json")["status"] == "pending";
@@ -118,11 +116,13 @@ async fn a_client_that_stops_reading_is_cut_off_while_others_keep_their_pace() {
     use std::time::{Duration, Instant};
     use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
     // A small kernel send buffer, so that what the client leaves unread fills it quickly.
-    let engine = Engine::start_with(1, true, |s| {
-        s.ws_send_timeout_ms = 1_000;
-        s.socket_send_buffer = 16_384;
-    })
-    .await;
+    let engine = Engine::builder()
+        .configure(move |s| {
+            s.ws_send_timeout_ms = 1_000;
+            s.socket_send_buffer = 16_384;
+        })
+        .start()
+        .await;
     // A client with a tiny receive buffer that submits many orders and never reads.
     let addr = engine.apis[0].addr;
     let tcp = tokio::net::TcpSocket::new_v4().expect("socket");
@@ -165,7 +165,7 @@ async fn a_client_that_stops_reading_is_cut_off_while_others_keep_their_pace() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_on_one_socket_is_answered_in_order_and_streamed_whole() {
     const ORDERS: usize = 400;
-    let engine = Engine::start(1, true).await;
+    let engine = Engine::start().await;
     let (socket, _) = tokio_tungstenite::connect_async(engine.ws_url(0, "/api/orders/execute")).await.expect("upgrade");
     let (mut tx, mut rx) = socket.split();
     // Far more orders at once than a socket queues frames: a client that reads
@@ -217,7 +217,7 @@ async fn a_burst_on_one_socket_is_answered_in_order_and_streamed_whole() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_sent_before_the_client_hangs_up_are_stored_queued_and_executed() {
     const ORDERS: usize = 50;
-    let engine = Engine::start(1, true).await;
+    let engine = Engine::start().await;
     let (mut socket, _) =
         tokio_tungstenite::connect_async(engine.ws_url(0, "/api/orders/execute")).await.expect("upgrade");
     for n in 0..ORDERS {

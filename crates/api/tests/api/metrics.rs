@@ -1,9 +1,7 @@
 //! `GET /metrics` and the replica header, against a running engine.
 
-mod common;
-
-use common::Engine;
 use futures::{SinkExt, StreamExt};
+use oee_testkit::Engine;
 use oee_testkit::metric;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
@@ -34,7 +32,7 @@ fn value(text: &str, series: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_orders_rejections_requests_sockets_and_fan_out() {
-    let engine = Engine::start_with(1, true, |s| s.instance = "api-under-test".to_owned()).await;
+    let engine = Engine::builder().configure(move |s| s.instance = "api-under-test".to_owned()).start().await;
     let before = scrape(&engine).await;
 
     let mut ids = Vec::new();
@@ -90,7 +88,7 @@ async fn metrics_count_orders_rejections_requests_sockets_and_fan_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_response_names_the_replica_that_answered() {
-    let engine = Engine::start_with(1, false, |s| s.instance = "api-7".to_owned()).await;
+    let engine = Engine::builder().without_worker().configure(move |s| s.instance = "api-7".to_owned()).start().await;
     for path in ["/health", "/api/orders/not-an-id", "/no/such/route"] {
         let response = engine.http.get(engine.url(0, path)).send().await.expect("request");
         assert_eq!(response.headers()["x-oee-instance"], "api-7", "{path}");

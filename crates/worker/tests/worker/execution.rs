@@ -4,64 +4,23 @@ use chrono::Utc;
 use oee_domain::{Channel, TokenRegistry, parse_order};
 use oee_router::transaction_id;
 use oee_store::{OrderStore, StoreError};
-use oee_testkit::TestEnv;
+use oee_testkit::{TestEnv, assert_gapless_from, start_worker};
 use serde_json::Value;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-
-/// A worker loop running in the background of a test.
-struct Running {
-    stop: CancellationToken,
-    task: tokio::task::JoinHandle<Result<(), StoreError>>,
-}
-
-impl Running {
-    async fn start(env: &TestEnv) -> Self {
-        let worker = oee_worker::build(&env.settings).await.expect("worker");
-        let stop = CancellationToken::new();
-        let token = stop.clone();
-        Self { stop, task: tokio::spawn(async move { worker.run(token).await }) }
-    }
-
-    async fn stop(self) -> Result<(), StoreError> {
-        self.stop.cancel();
-        self.task.await.expect("join")
-    }
-}
 
 /// Stores and queues an order as the API does.
 async fn submit(env: &TestEnv, body: &str) -> Uuid {
-    let spec = parse_order(body.as_bytes(), &TokenRegistry::default(), Channel::Http).expect("valid order").spec;
-    let orders = OrderStore::new(oee_store::pg::pool(&env.settings.pg()).expect("pool"));
-    let id = Uuid::now_v7();
-    orders.insert(id, &spec, None, Utc::now()).await.expect("insert");
-    env.bus().await.expect("bus").enqueue(id).await.expect("enqueue");
-    id
+    env.queue_order(body).await.expect("order queued")
 }
 
 /// The order's events, in seq order.
 async fn events(env: &TestEnv, id: Uuid) -> Vec<Value> {
-    let db = env.db().await.expect("db");
-    db.query("SELECT payload::text FROM order_events WHERE order_id = $1 ORDER BY seq", &[&id])
-        .await
-        .expect("events")
-        .iter()
-        .map(|r| serde_json::from_str(r.get::<_, &str>(0)).expect("json"))
-        .collect()
+    env.events(id).await.expect("events")
 }
 
 fn statuses(events: &[Value]) -> Vec<&str> {
     events.iter().map(|e| e["status"].as_str().expect("status")).collect()
-}
-
-/// seq 1..=n with no gap, exactly one terminal event, and it is last.
-fn assert_well_formed(events: &[Value]) {
-    let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().expect("seq")).collect();
-    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
-    let s = statuses(events);
-    assert_eq!(s.iter().filter(|s| matches!(**s, "confirmed" | "failed")).count(), 1, "{s:?}");
-    assert!(matches!(s.last(), Some(&("confirmed" | "failed"))), "{s:?}");
 }
 
 async fn pending_jobs(env: &TestEnv) -> u64 {
@@ -79,7 +38,7 @@ async fn run_until_idle_executes_every_queued_order() -> Result<(), StoreError> 
     assert_eq!(worker.run_until_idle().await?, 3);
     for id in &ids {
         let e = events(&env, *id).await;
-        assert_well_formed(&e);
+        assert_gapless_from(&e, 1);
         assert_eq!(statuses(&e), ["pending", "routing", "building", "submitted", "confirmed"]);
     }
     assert_eq!(pending_jobs(&env).await, 0, "every job acknowledged");
@@ -103,7 +62,7 @@ async fn transient_failures_are_retried_and_no_swap_lands_twice() -> Result<(), 
     let (mut confirmed, mut failed) = (0, 0);
     for id in ids {
         let e = events(&env, id).await;
-        assert_well_formed(&e);
+        assert_gapless_from(&e, 1);
         let routing: Vec<&Value> = e.iter().filter(|e| e["status"] == "routing").collect();
         assert!(routing.len() <= 3, "at most three attempts");
         for (n, r) in routing.iter().enumerate() {
@@ -148,7 +107,7 @@ async fn a_permanent_failure_fails_at_once() -> Result<(), StoreError> {
     let worker = oee_worker::build(&env.settings).await.expect("worker");
     worker.run_until_idle().await?;
     let e = events(&env, id).await;
-    assert_well_formed(&e);
+    assert_gapless_from(&e, 1);
     assert_eq!(statuses(&e), ["pending", "routing", "failed"]);
     assert_eq!(e[2]["error"]["code"], "INSUFFICIENT_LIQUIDITY");
     assert_eq!(e[2]["attempts"], 1);
@@ -195,7 +154,7 @@ async fn no_more_than_the_configured_concurrency_is_in_flight() -> Result<(), St
     for _ in 0..5 {
         ids.push(submit(&env, r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#).await);
     }
-    let running = Running::start(&env).await;
+    let running = start_worker(&env.settings).await;
     let db = env.db().await.expect("db");
     let (mut most, mut finished) = (0i64, 0i64);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -212,11 +171,11 @@ async fn no_more_than_the_configured_concurrency_is_in_flight() -> Result<(), St
         finished = row.get(1);
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    running.stop().await?;
+    running.stop().await;
     assert_eq!(finished, 5, "all orders finished");
     assert_eq!(most, 2, "two in flight at a time, never more");
     for id in ids {
-        assert_well_formed(&events(&env, id).await);
+        assert_gapless_from(&events(&env, id).await, 1);
     }
     env.cleanup().await.expect("cleanup");
     Ok(())
@@ -230,7 +189,7 @@ async fn a_tight_slippage_bound_fails_rather_than_fill_worse_during_heavy_tradin
     let registry = TokenRegistry::default();
     let sol = registry.by_symbol("SOL").expect("sol").mint.clone();
     // The worker seeds the shared chain; start it first.
-    let running = Running::start(&env).await;
+    let running = start_worker(&env.settings).await;
     let id = submit(&env, r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"2","slippageBps":1}"#).await;
 
     // Other traders sell SOL into both SOL/USDC pools the whole time the order is in
@@ -262,8 +221,8 @@ async fn a_tight_slippage_bound_fails_rather_than_fill_worse_during_heavy_tradin
         assert!(tokio::time::Instant::now() < deadline, "order did not finish: {e:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    running.stop().await?;
-    assert_well_formed(&last);
+    running.stop().await;
+    assert_gapless_from(&last, 1);
     let terminal = last.last().expect("terminal");
     assert_eq!(terminal["status"], "failed", "{terminal}");
     assert_eq!(terminal["error"]["code"], "SLIPPAGE_EXCEEDED", "{terminal}");
@@ -352,7 +311,7 @@ async fn concurrent_swaps_on_the_shared_chain_equal_applying_them_one_by_one() {
 async fn orders_whose_job_was_lost_are_swept_back_into_the_queue() -> Result<(), StoreError> {
     let mut env = TestEnv::new().await.expect("env");
     env.settings.sweep_age_ms = 500;
-    let running = Running::start(&env).await;
+    let running = start_worker(&env.settings).await;
     // Stored but never queued, as if the API died between its two writes…
     let registry = TokenRegistry::default();
     let orders = OrderStore::new(oee_store::pg::pool(&env.settings.pg()).expect("pool"));
@@ -374,14 +333,14 @@ async fn orders_whose_job_was_lost_are_swept_back_into_the_queue() -> Result<(),
         loop {
             let e = events(&env, *id).await;
             if e.last().is_some_and(|e| e["status"] == "confirmed") {
-                assert_well_formed(&e);
+                assert_gapless_from(&e, 1);
                 break;
             }
             assert!(tokio::time::Instant::now() < deadline, "order {id} was never swept back: {e:?}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    running.stop().await?;
+    running.stop().await;
     env.cleanup().await.expect("cleanup");
     Ok(())
 }
@@ -409,7 +368,7 @@ async fn a_job_delivered_too_many_times_is_dead_lettered_and_its_order_failed() 
     let pending = bus.jobs.stats().await?;
     assert_eq!(pending.pending, 1);
 
-    let running = Running::start(&env).await;
+    let running = start_worker(&env.settings).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     let e = loop {
         let e = events(&env, id).await;
@@ -419,8 +378,8 @@ async fn a_job_delivered_too_many_times_is_dead_lettered_and_its_order_failed() 
         assert!(tokio::time::Instant::now() < deadline, "never dead-lettered: {e:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    running.stop().await?;
-    assert_well_formed(&e);
+    running.stop().await;
+    assert_gapless_from(&e, 1);
     assert_eq!(statuses(&e), ["pending", "failed"], "nothing was executed");
     assert_eq!(e[1]["error"]["code"], "DEAD_LETTERED");
     let stats = bus.jobs.stats().await?;
@@ -469,7 +428,7 @@ async fn routing_is_on_record_while_slow_quotes_are_on_their_way() -> Result<(),
     let mut env = TestEnv::new().await.expect("env");
     env.settings.venue_latency = "realistic".into(); // quotes take ~200 ms
     env.settings.venue_failure_rate = 0.0;
-    let running = Running::start(&env).await;
+    let running = start_worker(&env.settings).await;
     let id = submit(&env, r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#).await;
     // The coalescing window (5 ms) runs out long before the quotes come back:
     // `routing` must be committed on its own, with `building` not yet there.
@@ -488,10 +447,10 @@ async fn routing_is_on_record_while_slow_quotes_are_on_their_way() -> Result<(),
         assert!(tokio::time::Instant::now() < deadline, "the order did not finish: {seen:?}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    running.stop().await?;
+    running.stop().await;
     assert!(seen.contains(&("routing".to_owned(), 2)), "routing was never on record alone: {seen:?}");
     let e = events(&env, id).await;
-    assert_well_formed(&e);
+    assert_gapless_from(&e, 1);
     assert_eq!(statuses(&e), ["pending", "routing", "building", "submitted", "confirmed"]);
     env.cleanup().await.expect("cleanup");
     Ok(())

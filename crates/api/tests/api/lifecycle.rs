@@ -1,8 +1,6 @@
 //! The whole pipeline: HTTP → Postgres → stream → worker → Postgres → pub/sub → WebSocket.
 
-mod common;
-
-use common::{Engine, follow_url};
+use oee_testkit::{Engine, follow_url};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -10,7 +8,7 @@ const SOL_USDC: &str = r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1.5"}"#
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_streams_from_pending_to_confirmed() {
-    let engine = Engine::start(1, true).await;
+    let engine = Engine::start().await;
     let (status, reply) = engine.submit(SOL_USDC).await;
     assert_eq!(status, 202, "{reply}");
     let id = reply["orderId"].as_str().expect("orderId").to_owned();
@@ -70,7 +68,7 @@ async fn an_order_streams_from_pending_to_confirmed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn from_seq_replays_only_what_follows_it() {
-    let engine = Engine::start(1, true).await;
+    let engine = Engine::start().await;
     let id = engine.accepted(SOL_USDC).await;
     engine.until_terminal(&id).await;
 
@@ -94,7 +92,7 @@ async fn from_seq_replays_only_what_follows_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn followers_joining_mid_flight_see_no_gap_and_no_duplicate() {
     // Realistic venue latency keeps orders in flight for ~2.5 s while followers arrive.
-    let engine = Engine::start_with(1, true, |s| s.venue_latency = "realistic".into()).await;
+    let engine = Engine::builder().realistic_venues().start().await;
     let mut ids = Vec::new();
     for _ in 0..6 {
         ids.push(engine.accepted(SOL_USDC).await);
@@ -119,7 +117,7 @@ async fn followers_joining_mid_flight_see_no_gap_and_no_duplicate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_socket_on_another_replica_sees_every_event() {
-    let engine = Engine::start_with(2, true, |s| s.venue_latency = "realistic".into()).await;
+    let engine = Engine::builder().apis(2).realistic_venues().start().await;
     let mut runs = Vec::new();
     for n in 0..4 {
         // Submitted to replica 0, followed on replica 1 while in flight.
@@ -142,7 +140,7 @@ async fn a_socket_on_another_replica_sees_every_event() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_orders_across_replicas_each_stream_completely() {
-    let engine = Engine::start(2, true).await;
+    let engine = Engine::builder().apis(2).start().await;
     let mut runs = Vec::new();
     for n in 0..40usize {
         let (status, reply) = engine.submit_to(n % 2, SOL_USDC, None).await;
@@ -159,7 +157,7 @@ async fn many_orders_across_replicas_each_stream_completely() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_earlier_implementations_request_shapes_are_accepted() {
-    let engine = Engine::start(1, true).await;
+    let engine = Engine::start().await;
     let cases = [
         (r#"{"type":"market","tokenIn":"SOL","tokenOut":"USDC","amountIn":100,"userId":"user123"}"#, "100", 50),
         (r#"{"type":"market","tokenIn":"SOL","tokenOut":"USDC","amount":10}"#, "10", 50),
@@ -178,7 +176,7 @@ async fn the_earlier_implementations_request_shapes_are_accepted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_listed_pair_executes_in_both_directions() {
-    let engine = Engine::start(1, true).await;
+    let engine = Engine::start().await;
     let pairs = [
         ("SOL", "USDC", "2"),
         ("SOL", "USDT", "2"),
@@ -209,7 +207,7 @@ async fn every_listed_pair_executes_in_both_directions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_is_paged_newest_first_and_filtered() {
-    let engine = Engine::start(1, true).await;
+    let engine = Engine::start().await;
     let mut alice = Vec::new();
     for _ in 0..5 {
         alice.push(engine.accepted(r#"{"tokenIn":"USDC","tokenOut":"SOL","amountIn":"10","userId":"alice"}"#).await);
@@ -255,7 +253,7 @@ async fn history_is_paged_newest_first_and_filtered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queued_orders_are_active_until_a_worker_finishes_them() {
-    let mut engine = Engine::start(1, false).await;
+    let mut engine = Engine::builder().without_worker().start().await;
     let mut ids = Vec::new();
     for _ in 0..3 {
         ids.push(engine.accepted(SOL_USDC).await);
@@ -276,7 +274,7 @@ async fn queued_orders_are_active_until_a_worker_finishes_them() {
     assert_eq!(stats["deadLetters"], 0, "{stats}");
     assert!(stats["stream"].as_str().is_some_and(|s| s.ends_with(":orders")));
 
-    engine.worker = Some(common::start_worker(&engine.env.settings).await);
+    engine.start_worker().await;
     for id in &ids {
         assert_eq!(engine.until_terminal(id).await["status"], "confirmed");
     }
@@ -290,7 +288,7 @@ async fn queued_orders_are_active_until_a_worker_finishes_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idempotency_key_names_one_order() {
-    let engine = Engine::start(1, false).await;
+    let engine = Engine::builder().without_worker().start().await;
     let (first_status, first) = engine.submit_to(0, SOL_USDC, Some("key-1")).await;
     assert_eq!(first_status, 202);
     // The same order written differently is the same request.
@@ -310,7 +308,7 @@ async fn an_idempotency_key_names_one_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_readiness() {
-    let engine = Engine::start(1, false).await;
+    let engine = Engine::builder().without_worker().start().await;
     let (status, body) = engine.get(0, "/health").await;
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
     let (status, body) = engine.get(0, "/ready").await;
@@ -321,7 +319,7 @@ async fn health_and_readiness() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_submissions_with_one_key_make_one_order() {
-    let engine = Engine::start(2, false).await;
+    let engine = Engine::builder().apis(2).without_worker().start().await;
     let mut sends = Vec::new();
     for n in 0..50usize {
         let (http, url) = (engine.http.clone(), engine.url(n % 2, "/api/orders/execute"));
@@ -359,7 +357,7 @@ async fn fifty_concurrent_submissions_with_one_key_make_one_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopping_replica_fails_readiness_then_closes_sockets_with_a_frame() {
     use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-    let engine = Engine::start(1, false).await;
+    let engine = Engine::builder().without_worker().start().await;
     let id = engine.accepted(SOL_USDC).await; // no worker: it stays pending
     let url = engine.ws_url(0, &format!("/api/orders/{id}/ws"));
     let follower = tokio::spawn(async move { follow_url(&url).await });
@@ -382,7 +380,7 @@ async fn a_stopping_replica_fails_readiness_then_closes_sockets_with_a_frame() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_order_followed_on_two_replicas_at_once_streams_whole_on_both() {
-    let engine = Engine::start_with(2, true, |s| s.venue_latency = "realistic".into()).await;
+    let engine = Engine::builder().apis(2).realistic_venues().start().await;
     let mut runs = Vec::new();
     for _ in 0..3 {
         let id = engine.accepted(SOL_USDC).await;

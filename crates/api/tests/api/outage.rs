@@ -1,9 +1,7 @@
 //! Outages with real processes: the test runs a Redis of its own (append-only
 //! persistence on), kills it mid-load and starts it again.
 
-mod common;
-
-use common::Engine;
+use oee_testkit::Engine;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -100,12 +98,14 @@ async fn assert_every_accepted_order_confirmed_once(engine: &Engine, accepted: &
 async fn a_redis_restart_mid_load_loses_nothing_accepted() {
     let mut redis = PrivateRedis::start();
     let url = redis.url();
-    let engine = Engine::start_with(1, true, |s| {
-        s.redis_url = url.clone();
-        s.store_timeout_ms = 1_000;
-        s.sweep_age_ms = 1_000;
-    })
-    .await;
+    let engine = Engine::builder()
+        .configure(move |s| {
+            s.redis_url = url.clone();
+            s.store_timeout_ms = 1_000;
+            s.sweep_age_ms = 1_000;
+        })
+        .start()
+        .await;
     let mut accepted = Vec::new();
     for _ in 0..30 {
         accepted.push(engine.accepted(ORDER).await);
@@ -230,16 +230,18 @@ async fn a_postgres_crash_mid_load_loses_nothing_accepted() {
     admin.batch_execute("CREATE DATABASE oee").await.expect("create");
     oee_store::migrate(&pg.url("oee")).await.expect("migrate");
     let url = pg.url("oee");
-    let engine = Engine::start_with(1, true, |s| {
-        s.database_url = url.clone();
-        s.venue_latency = "realistic".into();
-        s.worker_concurrency = 32;
-        s.store_timeout_ms = 1_000;
-        s.tx_validity_secs = 3;
-        s.reclaim_idle_ms = 2_000;
-        s.sweep_age_ms = 1_000;
-    })
-    .await;
+    let engine = Engine::builder()
+        .configure(move |s| {
+            s.database_url = url.clone();
+            s.venue_latency = "realistic".into();
+            s.worker_concurrency = 32;
+            s.store_timeout_ms = 1_000;
+            s.tx_validity_secs = 3;
+            s.reclaim_idle_ms = 2_000;
+            s.sweep_age_ms = 1_000;
+        })
+        .start()
+        .await;
     let mut accepted = Vec::new();
     for _ in 0..20 {
         accepted.push(engine.accepted(ORDER).await);
@@ -284,7 +286,7 @@ async fn follow_until_cut(url: &str) -> (Vec<serde_json::Value>, bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_of_a_killed_api_replica_reconnect_elsewhere_and_miss_nothing() {
-    let engine = Engine::start_with(1, true, |s| s.venue_latency = "realistic".into()).await;
+    let engine = Engine::builder().realistic_venues().start().await;
     // Replica A is a real process, so it can be killed with SIGKILL.
     let port = TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
     let s = &engine.env.settings;
@@ -318,7 +320,7 @@ async fn clients_of_a_killed_api_replica_reconnect_elsewhere_and_miss_nothing() 
         let last = events.last().and_then(|e| e["seq"].as_u64()).unwrap_or(0);
         // Reconnect to the surviving replica from the last seq seen.
         let url = engine.ws_url(0, &format!("/api/orders/{id}/ws?fromSeq={last}"));
-        let rest = common::follow_url(&url).await;
+        let rest = oee_testkit::follow_url(&url).await;
         events.extend(rest.events.iter().cloned());
         let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().expect("seq")).collect();
         assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "no gap, no duplicate for {id}");
@@ -335,17 +337,19 @@ async fn clients_of_a_killed_api_replica_reconnect_elsewhere_and_miss_nothing() 
 async fn sockets_open_across_a_redis_restart_still_get_every_event() {
     let mut redis = PrivateRedis::start();
     let url = redis.url();
-    let engine = Engine::start_with(1, true, |s| {
-        s.redis_url = url.clone();
-        s.venue_latency = "realistic".into();
-        s.store_timeout_ms = 1_000;
-    })
-    .await;
+    let engine = Engine::builder()
+        .configure(move |s| {
+            s.redis_url = url.clone();
+            s.venue_latency = "realistic".into();
+            s.store_timeout_ms = 1_000;
+        })
+        .start()
+        .await;
     let mut followers = Vec::new();
     for _ in 0..5 {
         let id = engine.accepted(ORDER).await;
         let ws = engine.ws_url(0, &format!("/api/orders/{id}/ws"));
-        followers.push(tokio::spawn(async move { common::follow_url(&ws).await }));
+        followers.push(tokio::spawn(async move { oee_testkit::follow_url(&ws).await }));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     // Redis goes away while the orders are in flight: publishes are lost, the
@@ -421,15 +425,17 @@ async fn orders_in_flight_through_a_postgres_blip_finish_seconds_after_it() {
     admin.batch_execute("CREATE DATABASE oee").await.expect("create");
     oee_store::migrate(&pg.url("oee")).await.expect("migrate");
     let url = pg.url("oee");
-    let engine = Engine::start_with(1, true, |s| {
-        s.database_url = url.clone();
-        s.venue_latency = "realistic".into();
-        s.venue_failure_rate = 0.0;
-        s.store_timeout_ms = 1_000;
-        s.tx_validity_secs = 3;
-        s.reclaim_idle_ms = BLIP_RECLAIM_IDLE_MS;
-    })
-    .await;
+    let engine = Engine::builder()
+        .configure(move |s| {
+            s.database_url = url.clone();
+            s.venue_latency = "realistic".into();
+            s.venue_failure_rate = 0.0;
+            s.store_timeout_ms = 1_000;
+            s.tx_validity_secs = 3;
+            s.reclaim_idle_ms = BLIP_RECLAIM_IDLE_MS;
+        })
+        .start()
+        .await;
     let ids = ten_orders_in_flight(&engine).await;
 
     pg.crash();
@@ -449,15 +455,17 @@ async fn orders_in_flight_through_a_postgres_blip_finish_seconds_after_it() {
 async fn orders_in_flight_through_a_redis_blip_finish_seconds_after_it() {
     let mut redis = PrivateRedis::start();
     let url = redis.url();
-    let engine = Engine::start_with(1, true, |s| {
-        s.redis_url = url.clone();
-        s.venue_latency = "realistic".into();
-        s.venue_failure_rate = 0.0;
-        s.store_timeout_ms = 1_000;
-        s.tx_validity_secs = 3;
-        s.reclaim_idle_ms = BLIP_RECLAIM_IDLE_MS;
-    })
-    .await;
+    let engine = Engine::builder()
+        .configure(move |s| {
+            s.redis_url = url.clone();
+            s.venue_latency = "realistic".into();
+            s.venue_failure_rate = 0.0;
+            s.store_timeout_ms = 1_000;
+            s.tx_validity_secs = 3;
+            s.reclaim_idle_ms = BLIP_RECLAIM_IDLE_MS;
+        })
+        .start()
+        .await;
     let ids = ten_orders_in_flight(&engine).await;
 
     redis.kill();

@@ -1,0 +1,9 @@
+//! The API's integration tests, one binary: each module a behaviour of the
+//! running engine (`oee_testkit::Engine`) over real PostgreSQL and Redis.
+
+mod hub;
+mod lifecycle;
+mod metrics;
+mod outage;
+mod submit_socket;
+mod validation;

@@ -1,0 +1,4 @@
+//! The store's integration tests, one binary, against a real PostgreSQL.
+
+mod chain;
+mod events;
