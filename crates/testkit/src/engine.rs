@@ -14,6 +14,7 @@
 use crate::TestEnv;
 use actix_web::dev::ServerHandle;
 use futures::{SinkExt, StreamExt};
+use oee_domain::OrderStatus;
 use oee_runtime::Settings;
 use serde_json::Value;
 use std::net::{SocketAddr, TcpListener};
@@ -202,7 +203,7 @@ impl Engine {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
             let (_, order) = self.get(0, &format!("/api/orders/{id}")).await;
-            if matches!(order["status"].as_str(), Some("confirmed" | "failed")) {
+            if crate::status_of(&order).is_some_and(OrderStatus::is_terminal) {
                 return order;
             }
             assert!(tokio::time::Instant::now() < deadline, "order {id} did not finish: {order}");

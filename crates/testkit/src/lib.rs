@@ -15,7 +15,7 @@ pub use engine::{
     Engine, EngineBuilder, Followed, PATIENCE, RunningApi, RunningWorker, follow_url, start_api, start_worker,
 };
 
-use oee_domain::{Channel, parse_order};
+use oee_domain::{Channel, OrderStatus, parse_order};
 use oee_runtime::Settings;
 use oee_store::{Bus, OrderStore, RedisSettings};
 use rand::Rng;
@@ -28,10 +28,15 @@ pub fn assert_gapless_from(events: &[serde_json::Value], first: u64) {
     let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().expect("seq")).collect();
     let expected: Vec<u64> = (first..first + seqs.len() as u64).collect();
     assert_eq!(seqs, expected, "gap or duplicate: {events:?}");
-    let statuses: Vec<&str> = events.iter().map(|e| e["status"].as_str().expect("status")).collect();
-    let terminal = statuses.iter().filter(|s| matches!(**s, "confirmed" | "failed")).count();
+    let statuses: Vec<OrderStatus> = events.iter().map(|e| status_of(e).expect("a known status")).collect();
+    let terminal = statuses.iter().filter(|s| s.is_terminal()).count();
     assert_eq!(terminal, 1, "exactly one terminal event: {statuses:?}");
-    assert!(matches!(statuses.last(), Some(&("confirmed" | "failed"))), "terminal is last: {statuses:?}");
+    assert!(statuses.last().is_some_and(|s| s.is_terminal()), "terminal is last: {statuses:?}");
+}
+
+/// The `status` of an order or event as JSON, if it names one.
+pub fn status_of(json: &serde_json::Value) -> Option<OrderStatus> {
+    json["status"].as_str().and_then(OrderStatus::parse)
 }
 
 /// Prefix of every database a test creates; `scripts/test` drops leftovers.
@@ -204,7 +209,7 @@ pub async fn ledger_violations(db: &tokio_postgres::Client) -> anyhow::Result<Ve
         if i64::from(last_seq) != events || top != Some(last_seq) {
             wrong.push(format!("{id}: seq gap (last_seq {last_seq}, {events} events, max {top:?})"));
         }
-        if terminals != 1 || !matches!(last.as_deref(), Some("confirmed" | "failed")) {
+        if terminals != 1 || !last.as_deref().and_then(OrderStatus::parse).is_some_and(OrderStatus::is_terminal) {
             wrong.push(format!("{id}: {terminals} terminal events, last {last:?}"));
         }
         let swaps = (1..=3).filter(|n| landed.contains(&oee_router::transaction_id(id, *n))).count();

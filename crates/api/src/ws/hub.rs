@@ -67,7 +67,9 @@ impl Resync {
 /// Subscription state of one channel: `None` while pending, then whether it took.
 type Ready = watch::Receiver<Option<bool>>;
 
-struct Channel {
+/// One order's channel as this process holds it: who listens, and whether the
+/// subscription is in force.
+struct Subscription {
     listeners: Vec<Listener>,
     ready: Ready,
 }
@@ -78,13 +80,13 @@ enum Command {
 }
 
 struct Shared {
-    channels: Mutex<HashMap<Uuid, Channel>>,
+    channels: Mutex<HashMap<Uuid, Subscription>>,
     commands: mpsc::UnboundedSender<Command>,
     next_id: AtomicU64,
 }
 
 impl Shared {
-    fn channels(&self) -> MutexGuard<'_, HashMap<Uuid, Channel>> {
+    fn channels(&self) -> MutexGuard<'_, HashMap<Uuid, Subscription>> {
         // Critical sections only push, remove and try_send: poison leaves the map consistent.
         self.channels.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -164,7 +166,7 @@ impl Hub {
             let channel = channels.entry(order).or_insert_with(|| {
                 let (ready_tx, ready) = watch::channel(None);
                 let _ = self.shared.commands.send(Command::Subscribe { order, ready: ready_tx });
-                Channel { listeners: Vec::new(), ready }
+                Subscription { listeners: Vec::new(), ready }
             });
             channel.listeners.push(Listener { id, tx, resync: resync.clone() });
             channel.ready.clone()
