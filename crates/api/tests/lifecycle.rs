@@ -2,6 +2,7 @@
 
 mod common;
 
+use oee_router::Latency;
 use common::{Engine, follow_url};
 use serde_json::Value;
 use std::time::Duration;
@@ -94,7 +95,7 @@ async fn from_seq_replays_only_what_follows_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn followers_joining_mid_flight_see_no_gap_and_no_duplicate() {
     // Realistic venue latency keeps orders in flight for ~2.5 s while followers arrive.
-    let engine = Engine::start_with(1, true, |s| s.venue_latency = "realistic".into()).await;
+    let engine = Engine::start_with(1, true, |s| s.venue_latency = Latency::Realistic).await;
     let mut ids = Vec::new();
     for _ in 0..6 {
         ids.push(engine.accepted(SOL_USDC).await);
@@ -119,7 +120,7 @@ async fn followers_joining_mid_flight_see_no_gap_and_no_duplicate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_socket_on_another_replica_sees_every_event() {
-    let engine = Engine::start_with(2, true, |s| s.venue_latency = "realistic".into()).await;
+    let engine = Engine::start_with(2, true, |s| s.venue_latency = Latency::Realistic).await;
     let mut runs = Vec::new();
     for n in 0..4 {
         // Submitted to replica 0, followed on replica 1 while in flight.
@@ -382,7 +383,7 @@ async fn a_stopping_replica_fails_readiness_then_closes_sockets_with_a_frame() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_order_followed_on_two_replicas_at_once_streams_whole_on_both() {
-    let engine = Engine::start_with(2, true, |s| s.venue_latency = "realistic".into()).await;
+    let engine = Engine::start_with(2, true, |s| s.venue_latency = Latency::Realistic).await;
     let mut runs = Vec::new();
     for _ in 0..3 {
         let id = engine.accepted(SOL_USDC).await;

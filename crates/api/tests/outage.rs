@@ -3,6 +3,7 @@
 
 mod common;
 
+use oee_router::Latency;
 use common::Engine;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -102,8 +103,8 @@ async fn a_redis_restart_mid_load_loses_nothing_accepted() {
     let url = redis.url();
     let engine = Engine::start_with(1, true, |s| {
         s.redis_url = url.clone();
-        s.store_timeout_ms = 1_000;
-        s.sweep_age_ms = 1_000;
+        s.store_timeout = Duration::from_millis(1_000);
+        s.sweep_age = Duration::from_millis(1_000);
     })
     .await;
     let mut accepted = Vec::new();
@@ -232,12 +233,12 @@ async fn a_postgres_crash_mid_load_loses_nothing_accepted() {
     let url = pg.url("oee");
     let engine = Engine::start_with(1, true, |s| {
         s.database_url = url.clone();
-        s.venue_latency = "realistic".into();
+        s.venue_latency = Latency::Realistic;
         s.worker_concurrency = 32;
-        s.store_timeout_ms = 1_000;
-        s.tx_validity_secs = 3;
-        s.reclaim_idle_ms = 2_000;
-        s.sweep_age_ms = 1_000;
+        s.store_timeout = Duration::from_millis(1_000);
+        s.tx_validity = Duration::from_secs(3);
+        s.reclaim_idle = Duration::from_millis(2_000);
+        s.sweep_age = Duration::from_millis(1_000);
     })
     .await;
     let mut accepted = Vec::new();
@@ -284,7 +285,7 @@ async fn follow_until_cut(url: &str) -> (Vec<serde_json::Value>, bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_of_a_killed_api_replica_reconnect_elsewhere_and_miss_nothing() {
-    let engine = Engine::start_with(1, true, |s| s.venue_latency = "realistic".into()).await;
+    let engine = Engine::start_with(1, true, |s| s.venue_latency = Latency::Realistic).await;
     // Replica A is a real process, so it can be killed with SIGKILL.
     let port = TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
     let s = &engine.env.settings;
@@ -337,8 +338,8 @@ async fn sockets_open_across_a_redis_restart_still_get_every_event() {
     let url = redis.url();
     let engine = Engine::start_with(1, true, |s| {
         s.redis_url = url.clone();
-        s.venue_latency = "realistic".into();
-        s.store_timeout_ms = 1_000;
+        s.venue_latency = Latency::Realistic;
+        s.store_timeout = Duration::from_millis(1_000);
     })
     .await;
     let mut followers = Vec::new();

@@ -42,6 +42,11 @@ impl Keys {
         format!("{}:order:{}", self.ns, order_id)
     }
 
+    /// The lock one process at a time holds to do the chore `name`.
+    pub fn lock(&self, name: &str) -> String {
+        format!("{}:lock:{name}", self.ns)
+    }
+
     /// The order id a channel name belongs to, if it is one of ours.
     pub fn order_of_channel(&self, channel: &str) -> Option<Uuid> {
         let rest = channel.strip_prefix(&self.ns)?.strip_prefix(":order:")?;
@@ -60,5 +65,11 @@ mod tests {
         assert_eq!(keys.order_of_channel(&keys.channel(id)), Some(id));
         assert_eq!(Keys::new("other").order_of_channel(&keys.channel(id)), None);
         assert_eq!(keys.stream(), "oee:orders");
+    }
+
+    /// Lock keys keep the layout deployed Redis instances already hold.
+    #[test]
+    fn locks_live_under_the_namespace() {
+        assert_eq!(Keys::new("oee").lock("sweeper"), "oee:lock:sweeper");
     }
 }

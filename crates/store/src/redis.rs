@@ -25,11 +25,16 @@ pub struct RedisSettings {
     pub timeout: Duration,
 }
 
+/// Reconnect back-off: the first retry after this many milliseconds, doubling…
+const RECONNECT_FIRST_MS: u32 = 50;
+/// …up to this many; retried for ever (a process without Redis waits for it).
+const RECONNECT_MAX_MS: u32 = 2_000;
+
 fn builder(settings: &RedisSettings) -> Result<Builder, StoreError> {
     let config = Config::from_url(&settings.url)?;
     let mut builder = Builder::from_config(config);
     builder
-        .set_policy(ReconnectPolicy::new_exponential(0, 50, 2_000, 2))
+        .set_policy(ReconnectPolicy::new_exponential(0, RECONNECT_FIRST_MS, RECONNECT_MAX_MS, 2))
         .with_connection_config(|c| {
             c.connection_timeout = settings.timeout;
             c.internal_command_timeout = settings.timeout;
@@ -342,7 +347,7 @@ impl Bus {
 
     /// Takes a short-lived lock, so only one worker at a time does a chore.
     pub async fn try_lock(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
-        let key = format!("{}:lock:{name}", self.keys.namespace());
+        let key = self.keys.lock(name);
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
         let set: Option<String> =
             self.client.set(key, holder, Some(Expiration::PX(ttl_ms)), Some(SetOptions::NX), false).await?;

@@ -6,9 +6,11 @@
 //! stores live comes from `OEE_TEST_DATABASE_URL` (a URL of any database on the
 //! server, used to create and drop the test databases) and `OEE_TEST_REDIS_URL`.
 
+use oee_router::Latency;
 use oee_runtime::Settings;
 use oee_store::{Bus, RedisSettings};
 use rand::Rng;
+use std::time::Duration;
 use tokio_postgres::NoTls;
 
 /// Prefix of every database a test creates; `scripts/test` drops leftovers.
@@ -69,11 +71,11 @@ impl TestEnv {
             namespace: format!("test-{tag:016x}"),
             http_addr: "127.0.0.1:0".to_owned(),
             http_workers: 1,
-            venue_latency: "instant".to_owned(),
+            venue_latency: Latency::Instant,
             venue_failure_rate: 0.0,
             pg_pool_size: 8,
-            retry_base_ms: 10,
-            shutdown_grace_ms: 2_000,
+            retry_base: Duration::from_millis(10),
+            shutdown_grace: Duration::from_secs(2),
             ..Settings::default()
         };
         settings.validate()?;

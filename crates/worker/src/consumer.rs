@@ -7,6 +7,7 @@
 
 use crate::executor::{Executor, Outcome};
 use crate::metrics::{InFlight, METRICS, ReasonLabel};
+use crate::pacing;
 use oee_store::{Bus, Job, StoreError, StreamReader};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -54,11 +55,11 @@ impl Consumer {
         info!(consumer = self.reader.consumer(), concurrency = self.concurrency, "worker consuming");
         let permits = Arc::new(Semaphore::new(self.concurrency));
         let mut tasks = JoinSet::new();
-        let mut backoff = Duration::from_millis(50);
-        let reclaim_every = (self.reclaim_idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(10));
+        let mut backoff = pacing::READ_RETRY_FIRST;
+        let reclaim_every = pacing::reclaim_every(self.reclaim_idle);
         let mut next_reclaim = tokio::time::Instant::now();
         let mut reclaim_cursor = "0-0".to_owned();
-        let sweep_every = (self.sweep_age / 2).clamp(Duration::from_millis(250), Duration::from_secs(30));
+        let sweep_every = pacing::sweep_every(self.sweep_age);
         let mut next_sweep = tokio::time::Instant::now() + sweep_every;
         while !shutdown.is_cancelled() {
             while tasks.try_join_next().is_some() {}
@@ -109,7 +110,7 @@ impl Consumer {
             }
             let jobs = match self.reader.read(held.len() as u64, self.block).await {
                 Ok(jobs) => {
-                    backoff = Duration::from_millis(50);
+                    backoff = pacing::READ_RETRY_FIRST;
                     jobs
                 }
                 Err(e) => {
@@ -126,7 +127,7 @@ impl Consumer {
                         () = tokio::time::sleep(backoff) => {}
                         () = shutdown.cancelled() => {}
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    backoff = (backoff * 2).min(pacing::READ_RETRY_MAX);
                     continue;
                 }
             };
@@ -151,7 +152,7 @@ impl Consumer {
         self.bus.ensure_group().await?;
         let mut handled = 0;
         loop {
-            let jobs = self.reader.read(self.concurrency as u64, Duration::from_millis(1)).await?;
+            let jobs = self.reader.read(self.concurrency as u64, pacing::IDLE_READ_BLOCK).await?;
             if jobs.is_empty() {
                 return Ok(handled);
             }
@@ -265,7 +266,7 @@ impl Consumer {
     /// worker sweeps at a time; a duplicate job would be harmless anyway (every
     /// write is guarded), only wasteful.
     pub async fn sweep(&self) -> Result<usize, StoreError> {
-        if !self.bus.try_lock("sweeper", self.reader.consumer(), self.sweep_age).await? {
+        if !self.bus.try_lock(pacing::SWEEPER_LOCK, self.reader.consumer(), self.sweep_age).await? {
             return Ok(0);
         }
         // Acknowledged jobs are of no further use: keep the stream short.
@@ -275,7 +276,7 @@ impl Consumer {
             Err(e) => warn!(error = %e, "could not trim the job stream"),
         }
         let before = chrono::Utc::now() - self.sweep_age;
-        let stale = self.executor.orders.stale_unfinished(before, 500).await?;
+        let stale = self.executor.orders.stale_unfinished(before, pacing::SWEEP_BATCH).await?;
         let lost = self.bus.inactive(&stale).await?;
         for id in &lost {
             warn!(order_id = %id, "re-queueing an order whose job was lost");
