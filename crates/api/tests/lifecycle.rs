@@ -2,8 +2,8 @@
 
 mod common;
 
-use oee_router::Latency;
 use common::{Engine, follow_url};
+use oee_router::Latency;
 use serde_json::Value;
 use std::time::Duration;
 

@@ -3,8 +3,8 @@
 
 mod common;
 
-use oee_router::Latency;
 use common::Engine;
+use oee_router::Latency;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

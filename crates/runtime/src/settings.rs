@@ -473,7 +473,8 @@ mod tests {
     #[test]
     fn a_file_names_durations_with_their_units() {
         let path = std::env::temp_dir().join(format!("oee-settings-units-{}.toml", std::process::id()));
-        std::fs::write(&path, "retry_base_ms = 30\ntx_validity_secs = 5\nvenue_latency = \"instant\"\n").expect("write");
+        std::fs::write(&path, "retry_base_ms = 30\ntx_validity_secs = 5\nvenue_latency = \"instant\"\n")
+            .expect("write");
         let path_str = path.to_string_lossy().into_owned();
         let s = load(&[("OEE_CONFIG", &path_str)]).expect("valid");
         std::fs::remove_file(&path).ok();
@@ -550,7 +551,10 @@ mod tests {
     #[test]
     fn refused_choices_keep_their_messages() {
         let message = |var, value| format!("{:#}", load(&[(var, value)]).expect_err(var));
-        assert_eq!(message("OEE_VENUE_LATENCY", "slow"), "OEE_VENUE_LATENCY must be realistic or instant; got \"slow\"");
+        assert_eq!(
+            message("OEE_VENUE_LATENCY", "slow"),
+            "OEE_VENUE_LATENCY must be realistic or instant; got \"slow\""
+        );
         assert_eq!(message("LOG_FORMAT", "xml"), "LOG_FORMAT must be pretty or json; got \"xml\"");
         assert_eq!(message("OEE_STORE_TIMEOUT_MS", "10"), "OEE_STORE_TIMEOUT_MS must be within 50..=60000; got 10");
         assert_eq!(message("OEE_TX_VALIDITY_SECS", "601"), "OEE_TX_VALIDITY_SECS must be within 1..=600; got 601");

@@ -1,8 +1,8 @@
 //! The worker against real Postgres and Redis, driven step by step.
 
-use oee_router::Latency;
 use chrono::Utc;
 use oee_domain::{Channel, TokenRegistry, parse_order};
+use oee_router::Latency;
 use oee_router::transaction_id;
 use oee_store::{OrderStore, StoreError};
 use oee_testkit::TestEnv;

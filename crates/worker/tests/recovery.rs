@@ -3,10 +3,10 @@
 //! exactly one terminal status with a gapless log, and the shared chain must hold
 //! at most one landed swap per order.
 
-use oee_runtime::settings::latency_name;
-use oee_router::Latency;
 use chrono::Utc;
 use oee_domain::{Channel, TokenRegistry, parse_order};
+use oee_router::Latency;
+use oee_runtime::settings::latency_name;
 use oee_store::OrderStore;
 use oee_testkit::TestEnv;
 use std::process::{Child, Command, Stdio};
