@@ -107,7 +107,7 @@ impl Default for Settings {
             log_format: LogFormat::Pretty,
             pg_pool_size: 16,
             store_timeout: Duration::from_millis(2_000),
-            max_attempts: MAX_ATTEMPTS,
+            max_attempts: 3,
             retry_base: Duration::from_millis(250),
             shutdown_grace: Duration::from_millis(10_000),
             shutdown_delay: Duration::ZERO,

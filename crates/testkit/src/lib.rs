@@ -163,7 +163,9 @@ pub async fn ledger_violations(db: &tokio_postgres::Client) -> anyhow::Result<Ve
         if terminals != 1 || !matches!(last.as_deref(), Some("confirmed" | "failed")) {
             wrong.push(format!("{id}: {terminals} terminal events, last {last:?}"));
         }
-        let swaps = (1..=3).filter(|n| landed.contains(&oee_router::transaction_id(id, *n))).count();
+        let swaps = (1..=oee_runtime::retry::MAX_ATTEMPTS)
+            .filter(|n| landed.contains(&oee_router::transaction_id(id, *n)))
+            .count();
         let expected = usize::from(status == "confirmed");
         if swaps != expected {
             wrong.push(format!("{id}: {status} with {swaps} landed swaps"));
