@@ -95,22 +95,22 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
         tracing::warn!(error = %e, "could not create the consumer group yet; workers will");
     }
     let subscriber = oee_store::redis::subscriber(&redis).await?;
-    let hub = ws::hub::Hub::start(subscriber, Keys::new(&redis.namespace), settings.store_timeout());
+    let hub = ws::hub::Hub::start(subscriber, Keys::new(&redis.namespace), settings.store_timeout);
     let draining = CancellationToken::new();
     let stopping = CancellationToken::new();
     let orders = OrderStore::new(pool);
     let state = AppState {
-        inserts: OrderWriter::start(orders.clone(), 2),
+        inserts: OrderWriter::start(orders.clone(), settings.order_lanes()),
         orders,
         bus,
         hub,
         listing: oee_router::Listing::new(&registry),
         registry,
-        store_timeout: settings.store_timeout(),
+        store_timeout: settings.store_timeout,
         draining: draining.clone(),
         stopping: stopping.clone(),
         sockets: Arc::new(tokio::sync::Semaphore::new(settings.max_sockets)),
-        send_timeout: std::time::Duration::from_millis(settings.ws_send_timeout_ms),
+        send_timeout: settings.ws_send_timeout,
     };
     let addr = listener.local_addr()?;
     let data = web::Data::new(state);

@@ -8,8 +8,8 @@ use clap::{Parser, Subcommand};
 use oee_runtime::{Settings, shutdown, telemetry};
 use std::process::ExitCode;
 
-/// mimalloc rather than glibc's malloc: allocation and free were a fifth of the
-/// worker's CPU under load (perf, see docs/BENCHMARKS.md).
+/// mimalloc rather than glibc's malloc: allocation and free weigh on the CPU
+/// under load (the measurement and the memory it costs: docs/BENCHMARKS.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -39,7 +39,7 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load()?;
-    telemetry::init(&settings.log_format);
+    telemetry::init(settings.log_format);
     let applied = oee_store::migrate(&settings.database_url).await.context("applying migrations")?;
     tracing::info!(applied, "database schema is current");
     if let Some(Command::Migrate) = cli.command {
@@ -50,7 +50,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let api = oee_api::build(&settings, listener).await?;
     tracing::info!(addr = %api.addr, "oee-api listening");
     let stopper = api.stopper();
-    let drain = std::time::Duration::from_millis(settings.shutdown_delay_ms);
+    let drain = settings.shutdown_delay;
     let stop = shutdown::on_signal();
     tokio::spawn(async move {
         stop.cancelled().await;

@@ -1,11 +1,15 @@
-//! What both services share at start-up: settings, logging and the stop signal.
+//! What both services share at start-up: settings, logging and the stop signal,
+//! and the retry policy the settings describe.
 
 pub mod metrics;
+pub mod retry;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
 
+pub use retry::RetryPolicy;
 pub use settings::Settings;
+pub use telemetry::LogFormat;
 
 use std::process::ExitCode;
 

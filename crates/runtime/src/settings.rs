@@ -3,20 +3,23 @@
 //! environment variables. Validated once at start: a bad value stops the process
 //! with a message naming it.
 
+use crate::retry::{MAX_ATTEMPTS, RetryPolicy};
+use crate::telemetry::LogFormat;
 use anyhow::{Context, bail};
-use config::{Config, Environment, File, FileFormat};
+use config::{Config, ConfigError, Environment, File, FileFormat};
 use oee_domain::{Token, TokenRegistry};
 use oee_router::{Latency, VenueProfile};
 use oee_store::{PgSettings, RedisSettings};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer, de};
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
 /// Every setting of both binaries. Field names are the environment variables
 /// without their `OEE_` prefix, lower-cased (`OEE_WORKER_CONCURRENCY` →
-/// `worker_concurrency`); `DATABASE_URL`, `REDIS_URL` and `LOG_FORMAT` are read
-/// without a prefix, as the contract names them.
+/// `worker_concurrency`); a duration drops its unit from the name
+/// (`OEE_RETRY_BASE_MS` → `retry_base`). `DATABASE_URL`, `REDIS_URL` and
+/// `LOG_FORMAT` are read without a prefix, as the contract names them.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct Settings {
@@ -34,44 +37,56 @@ pub struct Settings {
     pub namespace: String,
     pub worker_concurrency: usize,
     /// `realistic` or `instant`.
-    pub venue_latency: String,
+    #[serde(deserialize_with = "venue_latency")]
+    pub venue_latency: Latency,
     pub venue_failure_rate: f64,
     /// `pretty` or `json`.
-    pub log_format: String,
+    pub log_format: LogFormat,
     pub pg_pool_size: usize,
     /// Bound on any one store call (connect, statement, Redis command).
-    pub store_timeout_ms: u64,
-    /// Attempts per order, at most 3.
+    #[serde(rename = "store_timeout_ms", deserialize_with = "millis")]
+    pub store_timeout: Duration,
+    /// Attempts per order, at most [`MAX_ATTEMPTS`].
     pub max_attempts: u32,
-    /// First retry back-off; doubles per attempt, with jitter.
-    pub retry_base_ms: u64,
+    /// First retry back-off; doubles per attempt, with jitter (see [`RetryPolicy`]).
+    #[serde(rename = "retry_base_ms", deserialize_with = "millis")]
+    pub retry_base: Duration,
     /// How long a stopping process may take to finish in-flight work.
-    pub shutdown_grace_ms: u64,
+    #[serde(rename = "shutdown_grace_ms", deserialize_with = "millis")]
+    pub shutdown_grace: Duration,
     /// How long a stopping API keeps serving after failing readiness, so load
     /// balancers stop sending to it first (a Kubernetes preStop delay).
-    pub shutdown_delay_ms: u64,
-    /// How long a sent transaction can still land (Solana: ~150 blocks, about a minute).
-    pub tx_validity_secs: u64,
+    #[serde(rename = "shutdown_delay_ms", deserialize_with = "millis")]
+    pub shutdown_delay: Duration,
+    /// How long a sent transaction can still land (Solana: ~150 blocks, about a
+    /// minute); whole seconds.
+    #[serde(rename = "tx_validity_secs", deserialize_with = "secs")]
+    pub tx_validity: Duration,
     /// A job unacknowledged this long is taken over by another worker.
-    pub reclaim_idle_ms: u64,
+    #[serde(rename = "reclaim_idle_ms", deserialize_with = "millis")]
+    pub reclaim_idle: Duration,
     /// An unfinished order unchanged this long and absent from the active set is re-queued.
-    pub sweep_age_ms: u64,
+    #[serde(rename = "sweep_age_ms", deserialize_with = "millis")]
+    pub sweep_age: Duration,
     /// A job delivered more often than this goes to the dead-letter stream.
     pub max_deliveries: u64,
     /// WebSockets one API process holds at most; more are closed with 1013.
     pub max_sockets: usize,
     /// A socket whose send cannot complete this long is closed with 1013.
-    pub ws_send_timeout_ms: u64,
+    #[serde(rename = "ws_send_timeout_ms", deserialize_with = "millis")]
+    pub ws_send_timeout: Duration,
     /// The kernel send buffer of each API connection, in bytes (0: the
     /// kernel's own, auto-tuned up to `net.ipv4.tcp_wmem`'s maximum). It bounds
     /// what a client that stops reading holds in the kernel before its sends
     /// start to wait and the send timeout can see it.
     pub socket_send_buffer: usize,
-    /// How old a pool state a worker may quote from (0: read it for every quote).
-    pub pool_cache_ms: u64,
+    /// How old a pool state a worker may quote from (zero: read it for every quote).
+    #[serde(rename = "pool_cache_ms", deserialize_with = "millis")]
+    pub pool_cache: Duration,
     /// How long a worker waits for the quotes before recording `routing` on its
-    /// own; quotes back sooner are recorded with the route (0: never wait).
-    pub event_coalesce_ms: u64,
+    /// own; quotes back sooner are recorded with the route (zero: never wait).
+    #[serde(rename = "event_coalesce_ms", deserialize_with = "millis")]
+    pub event_coalesce: Duration,
     /// Tokens added to the built-in registry (config file only).
     pub tokens: Vec<Token>,
 }
@@ -87,24 +102,24 @@ impl Default for Settings {
             http_workers: 2,
             namespace: "oee".into(),
             worker_concurrency: 10,
-            venue_latency: "realistic".into(),
+            venue_latency: Latency::Realistic,
             venue_failure_rate: 0.05,
-            log_format: "pretty".into(),
+            log_format: LogFormat::Pretty,
             pg_pool_size: 16,
-            store_timeout_ms: 2_000,
+            store_timeout: Duration::from_millis(2_000),
             max_attempts: 3,
-            retry_base_ms: 250,
-            shutdown_grace_ms: 10_000,
-            shutdown_delay_ms: 0,
-            tx_validity_secs: 60,
-            reclaim_idle_ms: 120_000,
-            sweep_age_ms: 60_000,
+            retry_base: Duration::from_millis(250),
+            shutdown_grace: Duration::from_millis(10_000),
+            shutdown_delay: Duration::ZERO,
+            tx_validity: Duration::from_secs(60),
+            reclaim_idle: Duration::from_millis(120_000),
+            sweep_age: Duration::from_millis(60_000),
             max_deliveries: 5,
             max_sockets: 20_000,
-            ws_send_timeout_ms: 10_000,
+            ws_send_timeout: Duration::from_millis(10_000),
             socket_send_buffer: 262_144,
-            pool_cache_ms: 100,
-            event_coalesce_ms: 5,
+            pool_cache: Duration::from_millis(100),
+            event_coalesce: Duration::from_millis(5),
             tokens: Vec::new(),
         }
     }
@@ -113,6 +128,28 @@ impl Default for Settings {
 /// Environment variables the contract names without the `OEE_` prefix.
 const UNPREFIXED: &[(&str, &str)] =
     &[("DATABASE_URL", "database_url"), ("REDIS_URL", "redis_url"), ("LOG_FORMAT", "log_format")];
+
+/// The name `OEE_VENUE_LATENCY` gives `latency`.
+pub const fn latency_name(latency: Latency) -> &'static str {
+    match latency {
+        Latency::Realistic => "realistic",
+        Latency::Instant => "instant",
+    }
+}
+
+/// Longest realistic attempt: a quote and a send (~0.2 s + 2–3 s), rounded up.
+// LEAD: derive from the router's named venue latency figures once that branch lands.
+const REALISTIC_ATTEMPT_MAX: Duration = Duration::from_millis(3_500);
+/// Longest realistic swap (2–3 s).
+// LEAD: the router's named swap latency ceiling, once that branch lands.
+const REALISTIC_SWAP_MAX: Duration = Duration::from_millis(3_000);
+
+/// The share of the connection pool one event lane may count on.
+const POOL_SHARE_PER_EVENT_LANE: usize = 4;
+/// Most concurrent event batches in a worker.
+const MAX_EVENT_LANES: usize = 4;
+/// Concurrent order batches in an API process: its pool also serves every read.
+const ORDER_LANES: usize = 2;
 
 impl Settings {
     /// Loads defaults, the optional file and the process environment.
@@ -142,11 +179,7 @@ impl Settings {
         for (var, key) in UNPREFIXED {
             builder = builder.set_override_option(*key, env(var).filter(|v| !v.is_empty()))?;
         }
-        let settings: Self = builder
-            .build()
-            .context("reading configuration")?
-            .try_deserialize()
-            .context("configuration has a value of the wrong type")?;
+        let settings: Self = builder.build().context("reading configuration")?.try_deserialize().map_err(explain)?;
         settings.validate()?;
         Ok(settings)
     }
@@ -158,7 +191,6 @@ impl Settings {
         if !self.instance.bytes().all(|b| b.is_ascii_graphic()) || self.instance.len() > 64 {
             bail!("OEE_INSTANCE must be at most 64 printable characters without spaces; got {:?}", self.instance);
         }
-        self.latency()?;
         if self.namespace.is_empty()
             || !self.namespace.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         {
@@ -166,47 +198,44 @@ impl Settings {
         }
         within("OEE_WORKER_CONCURRENCY", self.worker_concurrency, 1..=10_000)?;
         within("OEE_VENUE_FAILURE_RATE", self.venue_failure_rate, 0.0..=1.0)?;
-        within("OEE_MAX_ATTEMPTS", self.max_attempts, 1..=3)?;
+        within("OEE_MAX_ATTEMPTS", self.max_attempts, 1..=MAX_ATTEMPTS)?;
         within("OEE_PG_POOL_SIZE", self.pg_pool_size, 1..=1_000)?;
         within("OEE_HTTP_WORKERS", self.http_workers, 1..=256)?;
-        within("OEE_STORE_TIMEOUT_MS", self.store_timeout_ms, 50..=60_000)?;
-        within("OEE_TX_VALIDITY_SECS", self.tx_validity_secs, 1..=600)?;
-        within("OEE_RECLAIM_IDLE_MS", self.reclaim_idle_ms, 1_000..=3_600_000)?;
-        within("OEE_SWEEP_AGE_MS", self.sweep_age_ms, 500..=86_400_000)?;
+        within("OEE_STORE_TIMEOUT_MS", self.store_timeout.as_millis(), 50..=60_000)?;
+        within("OEE_TX_VALIDITY_SECS", self.tx_validity.as_secs(), 1..=600)?;
+        within("OEE_RECLAIM_IDLE_MS", self.reclaim_idle.as_millis(), 1_000..=3_600_000)?;
+        within("OEE_SWEEP_AGE_MS", self.sweep_age.as_millis(), 500..=86_400_000)?;
         within("OEE_MAX_DELIVERIES", self.max_deliveries, 1..=1_000)?;
         within("OEE_MAX_SOCKETS", self.max_sockets, 1..=1_000_000)?;
-        within("OEE_WS_SEND_TIMEOUT_MS", self.ws_send_timeout_ms, 100..=600_000)?;
+        within("OEE_WS_SEND_TIMEOUT_MS", self.ws_send_timeout.as_millis(), 100..=600_000)?;
         if self.socket_send_buffer != 0 {
             within("OEE_SOCKET_SEND_BUFFER", self.socket_send_buffer, 4_096..=67_108_864)?;
         }
-        within("OEE_SHUTDOWN_DELAY_MS", self.shutdown_delay_ms, 0..=600_000)?;
-        within("OEE_POOL_CACHE_MS", self.pool_cache_ms, 0..=10_000)?;
-        within("OEE_EVENT_COALESCE_MS", self.event_coalesce_ms, 0..=1_000)?;
-        if !matches!(self.log_format.as_str(), "pretty" | "json") {
-            bail!("LOG_FORMAT must be pretty or json; got {:?}", self.log_format);
-        }
+        within("OEE_SHUTDOWN_DELAY_MS", self.shutdown_delay.as_millis(), 0..=600_000)?;
+        within("OEE_POOL_CACHE_MS", self.pool_cache.as_millis(), 0..=10_000)?;
+        within("OEE_EVENT_COALESCE_MS", self.event_coalesce.as_millis(), 0..=1_000)?;
         self.registry()?;
         if self.venue_failure_rate > 0.5 {
             tracing::warn!(rate = self.venue_failure_rate, "more than half of all swaps will fail transiently");
         }
+        let realistic = self.venue_latency == Latency::Realistic;
         // A job in flight for longer than the reclaim idle time is taken over while its
         // worker still runs it: safe (writes are guarded, attempts wait out the
         // validity window), but wasted work. The longest job: a resumed order waits
-        // out one sent transaction's validity, then runs every attempt (a quote and
-        // a send of at most ~3.5 s when realistic) with its back-off (+50% jitter).
-        let backoff_ms: u64 =
-            (2..=self.max_attempts).map(|a| self.retry_base_ms.saturating_mul(3 << (a - 2)) / 2).sum();
-        let longest_job_ms = self.tx_validity_secs * 1_000 + 3_500 * u64::from(self.max_attempts) + backoff_ms;
-        if self.latency()? == Latency::Realistic && self.reclaim_idle_ms < longest_job_ms {
+        // out one sent transaction's validity, then runs every attempt with its
+        // longest back-off.
+        let longest_job =
+            self.tx_validity + REALISTIC_ATTEMPT_MAX * self.max_attempts + self.retry().longest_total_delay();
+        if realistic && self.reclaim_idle < longest_job {
             tracing::warn!(
-                reclaim_idle_ms = self.reclaim_idle_ms,
-                longest_job_ms,
+                reclaim_idle_ms = millis_of(self.reclaim_idle),
+                longest_job_ms = millis_of(longest_job),
                 "OEE_RECLAIM_IDLE_MS is shorter than the longest job: live workers' orders may be taken over"
             );
         }
-        if self.latency()? == Latency::Realistic && self.shutdown_grace_ms < 3_000 {
+        if realistic && self.shutdown_grace < REALISTIC_SWAP_MAX {
             tracing::warn!(
-                grace_ms = self.shutdown_grace_ms,
+                grace_ms = millis_of(self.shutdown_grace),
                 "the shutdown grace period is shorter than a realistic swap (2–3 s): in-flight orders will be left to recovery"
             );
         }
@@ -235,33 +264,83 @@ impl Settings {
         format!("{host}-{}", std::process::id())
     }
 
-    pub fn latency(&self) -> anyhow::Result<Latency> {
-        match self.venue_latency.as_str() {
-            "realistic" => Ok(Latency::Realistic),
-            "instant" => Ok(Latency::Instant),
-            other => bail!("OEE_VENUE_LATENCY must be realistic or instant; got {other:?}"),
-        }
+    pub fn venue_profile(&self) -> VenueProfile {
+        VenueProfile { latency: self.venue_latency, failure_rate: self.venue_failure_rate }
     }
 
-    pub fn venue_profile(&self) -> anyhow::Result<VenueProfile> {
-        Ok(VenueProfile { latency: self.latency()?, failure_rate: self.venue_failure_rate })
+    /// How often and how patiently an order is retried.
+    pub fn retry(&self) -> RetryPolicy {
+        RetryPolicy { max_attempts: self.max_attempts, base_delay: self.retry_base }
+    }
+
+    /// Concurrent event batches in a worker: enough to keep commits overlapping,
+    /// well inside the connection pool (the chain and order loads need
+    /// connections too).
+    pub fn event_lanes(&self) -> usize {
+        (self.pg_pool_size / POOL_SHARE_PER_EVENT_LANE).clamp(1, MAX_EVENT_LANES)
+    }
+
+    /// Concurrent order batches in an API process.
+    pub fn order_lanes(&self) -> usize {
+        ORDER_LANES
     }
 
     pub fn registry(&self) -> anyhow::Result<TokenRegistry> {
         TokenRegistry::with_extra(self.tokens.clone()).context("tokens in the configuration")
     }
 
-    pub fn store_timeout(&self) -> Duration {
-        Duration::from_millis(self.store_timeout_ms)
-    }
-
     pub fn pg(&self) -> PgSettings {
-        PgSettings { url: self.database_url.clone(), pool_size: self.pg_pool_size, timeout: self.store_timeout() }
+        PgSettings { url: self.database_url.clone(), pool_size: self.pg_pool_size, timeout: self.store_timeout }
     }
 
     pub fn redis(&self) -> RedisSettings {
-        RedisSettings { url: self.redis_url.clone(), namespace: self.namespace.clone(), timeout: self.store_timeout() }
+        RedisSettings { url: self.redis_url.clone(), namespace: self.namespace.clone(), timeout: self.store_timeout }
     }
+}
+
+/// A duration as whole milliseconds, for log fields.
+fn millis_of(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Reads a `*_ms` value: whole milliseconds.
+fn millis<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    u64::deserialize(d).map(Duration::from_millis)
+}
+
+/// Reads a `*_secs` value: whole seconds.
+fn secs<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    u64::deserialize(d).map(Duration::from_secs)
+}
+
+/// Reads `OEE_VENUE_LATENCY` by a [`latency_name`].
+fn venue_latency<'de, D: Deserializer<'de>>(d: D) -> Result<Latency, D::Error> {
+    let name = String::deserialize(d)?;
+    [Latency::Realistic, Latency::Instant]
+        .into_iter()
+        .find(|l| latency_name(*l) == name)
+        .ok_or_else(|| de::Error::custom(format!("OEE_VENUE_LATENCY must be realistic or instant; got {name:?}")))
+}
+
+/// A configuration error as one line: a value refused by its own check
+/// already names its variable and is shown alone; any other is a value of the
+/// wrong type.
+fn explain(e: ConfigError) -> anyhow::Error {
+    if let ConfigError::At { error, key: Some(key), .. } = &e
+        && let ConfigError::Message(message) = error.as_ref()
+        && message.starts_with(&variable(key))
+    {
+        return anyhow::anyhow!("{message}");
+    }
+    anyhow::Error::new(e).context("configuration has a value of the wrong type")
+}
+
+/// The environment variable that sets `key`.
+fn variable(key: &str) -> String {
+    UNPREFIXED
+        .iter()
+        .find(|(_, k)| *k == key)
+        .map_or_else(|| format!("OEE_{}", key.to_ascii_uppercase()), |(var, _)| (*var).to_owned())
 }
 
 /// Fails unless `value` lies in `range`, naming the variable.
@@ -311,6 +390,7 @@ mod tests {
         Settings::load_from(|k| map.get(k).cloned())
     }
 
+    /// With nothing set, every value is the documented default.
     #[test]
     fn defaults_match_the_contract() {
         let s = load(&[]).expect("defaults");
@@ -319,11 +399,23 @@ mod tests {
         assert_eq!(s.http_addr, "127.0.0.1:8080");
         assert_eq!(s.namespace, "oee");
         assert_eq!(s.worker_concurrency, 10);
-        assert_eq!(s.latency().expect("latency"), Latency::Realistic);
+        assert_eq!(s.venue_latency, Latency::Realistic);
         assert!((s.venue_failure_rate - 0.05).abs() < f64::EPSILON);
-        assert_eq!(s.log_format, "pretty");
+        assert_eq!(s.log_format, LogFormat::Pretty);
+        assert_eq!(s.store_timeout, Duration::from_millis(2_000));
+        assert_eq!(s.retry(), RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(250) });
+        assert_eq!(s.shutdown_grace, Duration::from_secs(10));
+        assert_eq!(s.shutdown_delay, Duration::ZERO);
+        assert_eq!(s.tx_validity, Duration::from_secs(60));
+        assert_eq!(s.reclaim_idle, Duration::from_secs(120));
+        assert_eq!(s.sweep_age, Duration::from_secs(60));
+        assert_eq!(s.ws_send_timeout, Duration::from_secs(10));
+        assert_eq!(s.pool_cache, Duration::from_millis(100));
+        assert_eq!(s.event_coalesce, Duration::from_millis(5));
+        assert_eq!((s.event_lanes(), s.order_lanes()), (4, 2));
     }
 
+    /// Each variable overrides its default.
     #[test]
     fn environment_overrides_defaults() {
         let s = load(&[
@@ -342,11 +434,74 @@ mod tests {
         assert_eq!(s.http_addr, "0.0.0.0:9000");
         assert_eq!(s.namespace, "blue");
         assert_eq!(s.worker_concurrency, 64);
-        assert_eq!(s.latency().expect("latency"), Latency::Instant);
+        assert_eq!(s.venue_latency, Latency::Instant);
         assert_eq!(s.venue_failure_rate, 0.0);
-        assert_eq!(s.log_format, "json");
+        assert_eq!(s.log_format, LogFormat::Json);
     }
 
+    /// Every duration is read from its variable, in the unit the variable names.
+    #[test]
+    fn durations_are_read_in_their_variables_units() {
+        let s = load(&[
+            ("OEE_STORE_TIMEOUT_MS", "1500"),
+            ("OEE_RETRY_BASE_MS", "40"),
+            ("OEE_SHUTDOWN_GRACE_MS", "4000"),
+            ("OEE_SHUTDOWN_DELAY_MS", "700"),
+            ("OEE_TX_VALIDITY_SECS", "7"),
+            ("OEE_RECLAIM_IDLE_MS", "90000"),
+            ("OEE_SWEEP_AGE_MS", "2500"),
+            ("OEE_WS_SEND_TIMEOUT_MS", "300"),
+            ("OEE_POOL_CACHE_MS", "0"),
+            ("OEE_EVENT_COALESCE_MS", "12"),
+        ])
+        .expect("valid");
+        assert_eq!(s.store_timeout, Duration::from_millis(1_500));
+        assert_eq!(s.retry_base, Duration::from_millis(40));
+        assert_eq!(s.shutdown_grace, Duration::from_millis(4_000));
+        assert_eq!(s.shutdown_delay, Duration::from_millis(700));
+        assert_eq!(s.tx_validity, Duration::from_secs(7));
+        assert_eq!(s.reclaim_idle, Duration::from_millis(90_000));
+        assert_eq!(s.sweep_age, Duration::from_millis(2_500));
+        assert_eq!(s.ws_send_timeout, Duration::from_millis(300));
+        assert_eq!(s.pool_cache, Duration::ZERO);
+        assert_eq!(s.event_coalesce, Duration::from_millis(12));
+        assert_eq!(s.pg().timeout, Duration::from_millis(1_500));
+        assert_eq!(s.redis().timeout, Duration::from_millis(1_500));
+    }
+
+    /// A file names durations by the same keys as the variables, with their units.
+    #[test]
+    fn a_file_names_durations_with_their_units() {
+        let path = std::env::temp_dir().join(format!("oee-settings-units-{}.toml", std::process::id()));
+        std::fs::write(&path, "retry_base_ms = 30\ntx_validity_secs = 5\nvenue_latency = \"instant\"\n")
+            .expect("write");
+        let path_str = path.to_string_lossy().into_owned();
+        let s = load(&[("OEE_CONFIG", &path_str)]).expect("valid");
+        std::fs::remove_file(&path).ok();
+        assert_eq!(s.retry_base, Duration::from_millis(30));
+        assert_eq!(s.tx_validity, Duration::from_secs(5));
+        assert_eq!(s.venue_latency, Latency::Instant);
+    }
+
+    /// The event lanes grow with the pool, a lane per four connections, from one to four.
+    #[test]
+    fn event_lanes_follow_the_pool() {
+        for (pool, lanes) in [(1, 1), (8, 2), (16, 4), (1_000, 4)] {
+            let s = Settings { pg_pool_size: pool, ..Settings::default() };
+            assert_eq!(s.event_lanes(), lanes, "pool of {pool}");
+        }
+    }
+
+    /// Each latency's name reads back as that latency.
+    #[test]
+    fn latency_names_round_trip() {
+        for latency in [Latency::Realistic, Latency::Instant] {
+            let s = load(&[("OEE_VENUE_LATENCY", latency_name(latency))]).expect("valid");
+            assert_eq!(s.venue_latency, latency);
+        }
+    }
+
+    /// The file overrides defaults; the environment overrides the file.
     #[test]
     fn a_file_sits_between_defaults_and_environment() {
         let path = std::env::temp_dir().join(format!("oee-settings-{}.toml", std::process::id()));
@@ -363,6 +518,7 @@ mod tests {
         assert_eq!(s.registry().expect("registry").resolve("wif").map(|t| t.decimals), Some(6));
     }
 
+    /// A value that cannot work stops the start, with a message naming its variable.
     #[test]
     fn bad_values_are_refused_with_their_name() {
         for (var, value) in [
@@ -373,11 +529,34 @@ mod tests {
             ("OEE_NAMESPACE", "a b"),
             ("LOG_FORMAT", "xml"),
             ("OEE_MAX_ATTEMPTS", "4"),
+            ("OEE_STORE_TIMEOUT_MS", "10"),
+            ("OEE_STORE_TIMEOUT_MS", "soon"),
+            ("OEE_TX_VALIDITY_SECS", "0"),
+            ("OEE_RECLAIM_IDLE_MS", "999"),
+            ("OEE_SWEEP_AGE_MS", "499"),
+            ("OEE_WS_SEND_TIMEOUT_MS", "99"),
+            ("OEE_SHUTDOWN_DELAY_MS", "600001"),
+            ("OEE_POOL_CACHE_MS", "10001"),
+            ("OEE_EVENT_COALESCE_MS", "1001"),
+            ("OEE_RETRY_BASE_MS", "-1"),
         ] {
             let err = load(&[(var, value)]).expect_err(var);
             let text = format!("{err:#}");
             assert!(text.contains(var) || text.contains("wrong type"), "{var}: {text}");
         }
         assert!(load(&[("OEE_CONFIG", "/nonexistent/oee.toml")]).is_err());
+    }
+
+    /// A refused choice reads exactly as before the settings were typed.
+    #[test]
+    fn refused_choices_keep_their_messages() {
+        let message = |var, value| format!("{:#}", load(&[(var, value)]).expect_err(var));
+        assert_eq!(
+            message("OEE_VENUE_LATENCY", "slow"),
+            "OEE_VENUE_LATENCY must be realistic or instant; got \"slow\""
+        );
+        assert_eq!(message("LOG_FORMAT", "xml"), "LOG_FORMAT must be pretty or json; got \"xml\"");
+        assert_eq!(message("OEE_STORE_TIMEOUT_MS", "10"), "OEE_STORE_TIMEOUT_MS must be within 50..=60000; got 10");
+        assert_eq!(message("OEE_TX_VALIDITY_SECS", "601"), "OEE_TX_VALIDITY_SECS must be within 1..=600; got 601");
     }
 }

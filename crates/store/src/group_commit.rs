@@ -20,6 +20,9 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 /// Most writes stored by one statement.
 pub const MAX_BATCH: usize = 256;
 
+/// Full batches each lane's queue holds before writers wait for room.
+const QUEUED_BATCHES_PER_LANE: usize = 4;
+
 /// How a kind of write is stored: many at once, or one alone.
 pub(crate) trait Committer: Clone + Send + Sync + 'static {
     type Item: Send + Sync + 'static;
@@ -55,9 +58,10 @@ impl<C: Committer> Lanes<C> {
     /// Starts `lanes` batch loops (each holds at most one connection at a time).
     /// They end when every clone is dropped.
     pub(crate) fn start(committer: C, lanes: usize, max_batch: usize) -> Self {
-        let (queue, rx) = mpsc::channel::<Pending<C>>(max_batch * lanes.max(1) * 4);
+        let lanes = lanes.max(1);
+        let (queue, rx) = mpsc::channel::<Pending<C>>(max_batch * lanes * QUEUED_BATCHES_PER_LANE);
         let rx = Arc::new(Mutex::new(rx));
-        for _ in 0..lanes.max(1) {
+        for _ in 0..lanes {
             tokio::spawn(lane(committer.clone(), rx.clone(), max_batch));
         }
         Self { queue }

@@ -71,4 +71,10 @@ mod tests {
         assert_eq!(Keys::new("other").order_of_channel(&keys.channel(id)), None);
         assert_eq!(keys.stream(), "oee:orders");
     }
+
+    /// Lock keys keep the layout deployed Redis instances already hold.
+    #[test]
+    fn locks_live_under_the_namespace() {
+        assert_eq!(Keys::new("oee").lock("sweeper"), "oee:lock:sweeper");
+    }
 }

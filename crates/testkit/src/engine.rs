@@ -15,6 +15,7 @@ use crate::TestEnv;
 use actix_web::dev::ServerHandle;
 use futures::{SinkExt, StreamExt};
 use oee_domain::OrderStatus;
+use oee_router::Latency;
 use oee_runtime::Settings;
 use serde_json::Value;
 use std::net::{SocketAddr, TcpListener};
@@ -124,7 +125,7 @@ impl EngineBuilder {
 
     /// Venues with mainnet-like latency (quotes ~200 ms, swaps 2–3 s).
     pub fn realistic_venues(self) -> Self {
-        self.configure(|s| s.venue_latency = "realistic".into())
+        self.configure(|s| s.venue_latency = Latency::Realistic)
     }
 
     /// Creates the test's stores and starts the processes.

@@ -16,9 +16,11 @@ pub use engine::{
 };
 
 use oee_domain::{Channel, OrderStatus, parse_order};
+use oee_router::Latency;
 use oee_runtime::Settings;
 use oee_store::{Bus, OrderStore, RedisSettings};
 use rand::Rng;
+use std::time::Duration;
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
@@ -97,11 +99,11 @@ impl TestEnv {
             namespace: format!("test-{tag:016x}"),
             http_addr: "127.0.0.1:0".to_owned(),
             http_workers: 1,
-            venue_latency: "instant".to_owned(),
+            venue_latency: Latency::Instant,
             venue_failure_rate: 0.0,
             pg_pool_size: 8,
-            retry_base_ms: 10,
-            shutdown_grace_ms: 2_000,
+            retry_base: Duration::from_millis(10),
+            shutdown_grace: Duration::from_secs(2),
             ..Settings::default()
         };
         settings.validate()?;
@@ -212,7 +214,9 @@ pub async fn ledger_violations(db: &tokio_postgres::Client) -> anyhow::Result<Ve
         if terminals != 1 || !last.as_deref().and_then(OrderStatus::parse).is_some_and(OrderStatus::is_terminal) {
             wrong.push(format!("{id}: {terminals} terminal events, last {last:?}"));
         }
-        let swaps = (1..=3).filter(|n| landed.contains(&oee_router::transaction_id(id, *n))).count();
+        let swaps = (1..=oee_runtime::retry::MAX_ATTEMPTS)
+            .filter(|n| landed.contains(&oee_router::transaction_id(id, *n)))
+            .count();
         let expected = usize::from(status == "confirmed");
         if swaps != expected {
             wrong.push(format!("{id}: {status} with {swaps} landed swaps"));

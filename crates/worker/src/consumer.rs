@@ -14,6 +14,7 @@
 
 use crate::executor::{Executor, Outcome};
 use crate::metrics::{InFlight, METRICS, ReasonLabel};
+use crate::pacing;
 use oee_store::{Bus, Job, StoreError, StreamReader};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -90,23 +91,6 @@ impl Drop for Running {
     }
 }
 
-/// How often the loop checks whether the stores answer again, while jobs a
-/// store failure left pending wait to be taken up.
-const RESUME_EVERY: Duration = Duration::from_millis(500);
-/// How long the stores may take to answer the ping that precedes a resume.
-const STORE_PROBE_TIMEOUT: Duration = Duration::from_secs(1);
-/// The first pause after a failed read; it doubles up to [`READ_BACKOFF_MAX`].
-const READ_BACKOFF_MIN: Duration = Duration::from_millis(50);
-const READ_BACKOFF_MAX: Duration = Duration::from_secs(5);
-/// Bounds on how often the loop reclaims and sweeps, whatever the settings.
-const CHORE_EVERY_MIN: Duration = Duration::from_millis(250);
-const RECLAIM_EVERY_MAX: Duration = Duration::from_secs(10);
-const SWEEP_EVERY_MAX: Duration = Duration::from_secs(30);
-/// Most lost orders one sweep re-queues.
-const SWEEP_BATCH: i64 = 500;
-/// The lease one worker holds while sweeping.
-const SWEEPER_LOCK: &str = "sweeper";
-
 /// When the loop's chores are next due, and where reclaiming goes on from.
 struct Schedule {
     next_sweep: Instant,
@@ -121,15 +105,15 @@ struct Schedule {
 impl Schedule {
     fn new(consumer: &Consumer) -> Self {
         let now = Instant::now();
-        let sweep_every = (consumer.sweep_age / 2).clamp(CHORE_EVERY_MIN, SWEEP_EVERY_MAX);
+        let sweep_every = pacing::sweep_every(consumer.sweep_age);
         Self {
             next_sweep: now + sweep_every,
             sweep_every,
             next_reclaim: now,
-            reclaim_every: (consumer.reclaim_idle / 4).clamp(CHORE_EVERY_MIN, RECLAIM_EVERY_MAX),
+            reclaim_every: pacing::reclaim_every(consumer.reclaim_idle),
             reclaim_cursor: "0-0".to_owned(),
             next_resume: now,
-            read_backoff: READ_BACKOFF_MIN,
+            read_backoff: pacing::READ_RETRY_FIRST,
         }
     }
 
@@ -180,7 +164,7 @@ impl Consumer {
                 continue;
             }
             if self.own.take_left_pending() {
-                if Schedule::due(&mut schedule.next_resume, RESUME_EVERY) && self.stores_answer().await {
+                if Schedule::due(&mut schedule.next_resume, pacing::RESUME_EVERY) && self.stores_answer().await {
                     self.resume_own_pending(&mut tasks, &mut held).await;
                 } else {
                     self.own.leave_pending(); // not yet: keep the mark for a later turn
@@ -228,7 +212,7 @@ impl Consumer {
 
     /// Whether both stores answer a ping now.
     async fn stores_answer(&self) -> bool {
-        oee_store::Readiness::check(self.executor.orders.pool(), &self.bus, STORE_PROBE_TIMEOUT).await.ready()
+        oee_store::Readiness::check(self.executor.orders.pool(), &self.bus, pacing::STORE_PROBE_TIMEOUT).await.ready()
     }
 
     /// Takes up again this consumer's own jobs that a store failure left
@@ -267,7 +251,7 @@ impl Consumer {
     ) {
         match self.reader.read(held.len() as u64, self.block).await {
             Ok(jobs) => {
-                schedule.read_backoff = READ_BACKOFF_MIN;
+                schedule.read_backoff = pacing::READ_RETRY_FIRST;
                 self.spawn_jobs(tasks, held, jobs, false).await;
             }
             Err(e) => {
@@ -286,7 +270,7 @@ impl Consumer {
                     () = tokio::time::sleep(pause) => {}
                     () = shutdown.cancelled() => {}
                 }
-                schedule.read_backoff = (pause * 2).min(READ_BACKOFF_MAX);
+                schedule.read_backoff = (pause * 2).min(pacing::READ_RETRY_MAX);
             }
         }
     }
@@ -327,7 +311,7 @@ impl Consumer {
         self.bus.jobs.ensure_group().await?;
         let mut handled = 0;
         loop {
-            let jobs = self.reader.read(self.concurrency as u64, Duration::from_millis(1)).await?;
+            let jobs = self.reader.read(self.concurrency as u64, pacing::IDLE_READ_BLOCK).await?;
             if jobs.is_empty() {
                 return Ok(handled);
             }
@@ -445,7 +429,7 @@ impl Consumer {
     /// worker sweeps at a time; a duplicate job would be harmless anyway (every
     /// write is guarded), only wasteful.
     pub async fn sweep(&self) -> Result<usize, StoreError> {
-        if !self.bus.locks.try_acquire(SWEEPER_LOCK, self.reader.consumer(), self.sweep_age).await? {
+        if !self.bus.locks.try_acquire(pacing::SWEEPER_LOCK, self.reader.consumer(), self.sweep_age).await? {
             return Ok(0);
         }
         // Acknowledged jobs are of no further use: keep the stream short.
@@ -455,7 +439,7 @@ impl Consumer {
             Err(e) => warn!(error = %e, "could not trim the job stream"),
         }
         let before = chrono::Utc::now() - self.sweep_age;
-        let stale = self.executor.orders.stale_unfinished(before, SWEEP_BATCH).await?;
+        let stale = self.executor.orders.stale_unfinished(before, pacing::SWEEP_BATCH).await?;
         let lost = self.bus.active.absent(&stale).await?;
         for id in &lost {
             warn!(order_id = %id, "re-queueing an order whose job was lost");

@@ -18,29 +18,12 @@ use crate::metrics::{CodeLabel, METRICS};
 use chrono::Utc;
 use oee_domain::{ErrorInfo, EventDetail, FailureCode, OrderSpec, OrderStatus, RecordedEvent, StatusEvent, Units};
 use oee_router::{Receipt, RouteError, Router, price, transaction_id};
+use oee_runtime::RetryPolicy;
 use oee_runtime::metrics::seconds_since;
 use oee_store::{Bus, EventWriter, OrderRecord, OrderStore, Run, StoreError};
-use rand::Rng;
 use std::time::{Duration, Instant};
 use tracing::{Instrument, info, info_span, warn};
 use uuid::Uuid;
-
-/// Retry policy.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    /// Attempts in all, 1..=3.
-    pub max_attempts: u32,
-    /// Back-off before the second attempt; doubles after, plus up to 50% jitter.
-    pub base_delay: Duration,
-}
-
-impl RetryPolicy {
-    fn delay_before(&self, attempt: u32) -> Duration {
-        let exp = self.base_delay.saturating_mul(1 << attempt.saturating_sub(2).min(16));
-        let jitter_ms = u64::try_from(exp.as_millis() / 2).unwrap_or(0);
-        exp + Duration::from_millis(rand::rng().random_range(0..=jitter_ms))
-    }
-}
 
 /// How driving an order ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,16 +5,17 @@ pub mod consumer;
 pub mod executor;
 pub mod metrics;
 pub mod ops;
+pub mod pacing;
 
 pub use consumer::Consumer;
-pub use executor::{Executor, Outcome, RetryPolicy};
+pub use executor::{Executor, Outcome};
+pub use oee_runtime::RetryPolicy;
 
 use anyhow::Context;
 use oee_router::{Ledger, Network, system_clock};
 use oee_runtime::Settings;
 use oee_store::{Bus, EventWriter, Keys, OrderStore, PgLedger, StreamReader};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Builds a worker from settings: pools, clients, venues. Contacts nothing that
 /// must be up; stores that are down are retried by the loop.
@@ -35,41 +36,32 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
     if let Err(e) = ledger.seed(oee_router::seed_pools(&registry, now)).await {
         tracing::warn!(error = %e, "could not seed the simulated chain yet");
     }
-    let network = Network::new(ledger, settings.venue_profile()?, system_clock())
-        .with_validity(settings.tx_validity_secs)
-        .with_pool_cache(Duration::from_millis(settings.pool_cache_ms));
+    let network = Network::new(ledger, settings.venue_profile(), system_clock())
+        .with_validity(settings.tx_validity.as_secs())
+        .with_pool_cache(settings.pool_cache);
     let router = oee_router::simulated(&registry, network);
     let orders = OrderStore::new(pool);
     let executor = Executor {
-        events: EventWriter::start(orders.clone(), event_lanes(settings)),
+        events: EventWriter::start(orders.clone(), settings.event_lanes()),
         orders,
         bus: bus.clone(),
         router,
-        retry: RetryPolicy {
-            max_attempts: settings.max_attempts,
-            base_delay: Duration::from_millis(settings.retry_base_ms),
-        },
-        tx_validity: Duration::from_secs(settings.tx_validity_secs),
-        coalesce: Duration::from_millis(settings.event_coalesce_ms),
+        retry: settings.retry(),
+        tx_validity: settings.tx_validity,
+        coalesce: settings.event_coalesce,
     };
     Ok(Consumer {
         executor,
         bus,
         reader,
         concurrency: settings.worker_concurrency,
-        block: Duration::from_millis(500),
-        grace: Duration::from_millis(settings.shutdown_grace_ms),
-        reclaim_idle: Duration::from_millis(settings.reclaim_idle_ms),
-        sweep_age: Duration::from_millis(settings.sweep_age_ms),
+        block: pacing::READ_BLOCK,
+        grace: settings.shutdown_grace,
+        reclaim_idle: settings.reclaim_idle,
+        sweep_age: settings.sweep_age,
         max_deliveries: settings.max_deliveries,
         own: Default::default(),
     })
-}
-
-/// Concurrent event batches: enough to keep commits overlapping, well inside
-/// the connection pool (the chain and order loads need connections too).
-fn event_lanes(settings: &Settings) -> usize {
-    (settings.pg_pool_size / 4).clamp(1, 4)
 }
 
 /// A consumer name unique to this process: its instance name and a random

@@ -1,6 +1,7 @@
 //! Outages with real processes: the test runs a Redis of its own (append-only
 //! persistence on), kills it mid-load and starts it again.
 
+use oee_router::Latency;
 use oee_testkit::Engine;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -101,8 +102,8 @@ async fn a_redis_restart_mid_load_loses_nothing_accepted() {
     let engine = Engine::builder()
         .configure(move |s| {
             s.redis_url = url.clone();
-            s.store_timeout_ms = 1_000;
-            s.sweep_age_ms = 1_000;
+            s.store_timeout = Duration::from_millis(1_000);
+            s.sweep_age = Duration::from_millis(1_000);
         })
         .start()
         .await;
@@ -233,12 +234,12 @@ async fn a_postgres_crash_mid_load_loses_nothing_accepted() {
     let engine = Engine::builder()
         .configure(move |s| {
             s.database_url = url.clone();
-            s.venue_latency = "realistic".into();
+            s.venue_latency = Latency::Realistic;
             s.worker_concurrency = 32;
-            s.store_timeout_ms = 1_000;
-            s.tx_validity_secs = 3;
-            s.reclaim_idle_ms = 2_000;
-            s.sweep_age_ms = 1_000;
+            s.store_timeout = Duration::from_millis(1_000);
+            s.tx_validity = Duration::from_secs(3);
+            s.reclaim_idle = Duration::from_millis(2_000);
+            s.sweep_age = Duration::from_millis(1_000);
         })
         .start()
         .await;
@@ -340,8 +341,8 @@ async fn sockets_open_across_a_redis_restart_still_get_every_event() {
     let engine = Engine::builder()
         .configure(move |s| {
             s.redis_url = url.clone();
-            s.venue_latency = "realistic".into();
-            s.store_timeout_ms = 1_000;
+            s.venue_latency = Latency::Realistic;
+            s.store_timeout = Duration::from_millis(1_000);
         })
         .start()
         .await;
@@ -428,11 +429,11 @@ async fn orders_in_flight_through_a_postgres_blip_finish_seconds_after_it() {
     let engine = Engine::builder()
         .configure(move |s| {
             s.database_url = url.clone();
-            s.venue_latency = "realistic".into();
+            s.venue_latency = Latency::Realistic;
             s.venue_failure_rate = 0.0;
-            s.store_timeout_ms = 1_000;
-            s.tx_validity_secs = 3;
-            s.reclaim_idle_ms = BLIP_RECLAIM_IDLE_MS;
+            s.store_timeout = Duration::from_millis(1_000);
+            s.tx_validity = Duration::from_secs(3);
+            s.reclaim_idle = Duration::from_millis(BLIP_RECLAIM_IDLE_MS);
         })
         .start()
         .await;
@@ -458,11 +459,11 @@ async fn orders_in_flight_through_a_redis_blip_finish_seconds_after_it() {
     let engine = Engine::builder()
         .configure(move |s| {
             s.redis_url = url.clone();
-            s.venue_latency = "realistic".into();
+            s.venue_latency = Latency::Realistic;
             s.venue_failure_rate = 0.0;
-            s.store_timeout_ms = 1_000;
-            s.tx_validity_secs = 3;
-            s.reclaim_idle_ms = BLIP_RECLAIM_IDLE_MS;
+            s.store_timeout = Duration::from_millis(1_000);
+            s.tx_validity = Duration::from_secs(3);
+            s.reclaim_idle = Duration::from_millis(BLIP_RECLAIM_IDLE_MS);
         })
         .start()
         .await;

@@ -118,7 +118,7 @@ async fn a_client_that_stops_reading_is_cut_off_while_others_keep_their_pace() {
     // A small kernel send buffer, so that what the client leaves unread fills it quickly.
     let engine = Engine::builder()
         .configure(move |s| {
-            s.ws_send_timeout_ms = 1_000;
+            s.ws_send_timeout = Duration::from_millis(1_000);
             s.socket_send_buffer = 16_384;
         })
         .start()

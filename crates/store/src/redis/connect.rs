@@ -19,11 +19,16 @@ pub struct RedisSettings {
     pub timeout: Duration,
 }
 
+/// Reconnect back-off: the first retry after this many milliseconds, doubling…
+const RECONNECT_FIRST_MS: u32 = 50;
+/// …up to this many; retried for ever (a process without Redis waits for it).
+const RECONNECT_MAX_MS: u32 = 2_000;
+
 fn builder(settings: &RedisSettings) -> Result<Builder, StoreError> {
     let config = Config::from_url(&settings.url)?;
     let mut builder = Builder::from_config(config);
     builder
-        .set_policy(ReconnectPolicy::new_exponential(0, 50, 2_000, 2))
+        .set_policy(ReconnectPolicy::new_exponential(0, RECONNECT_FIRST_MS, RECONNECT_MAX_MS, 2))
         .with_connection_config(|c| {
             c.connection_timeout = settings.timeout;
             c.internal_command_timeout = settings.timeout;

@@ -2,6 +2,7 @@
 
 use chrono::Utc;
 use oee_domain::{Channel, TokenRegistry, parse_order};
+use oee_router::Latency;
 use oee_router::transaction_id;
 use oee_store::{OrderStore, StoreError};
 use oee_testkit::{TestEnv, assert_gapless_from, start_worker};
@@ -149,7 +150,7 @@ async fn a_job_naming_no_order_is_dead_lettered_without_blocking_others() -> Res
 async fn no_more_than_the_configured_concurrency_is_in_flight() -> Result<(), StoreError> {
     let mut env = TestEnv::new().await.expect("env");
     env.settings.worker_concurrency = 2;
-    env.settings.venue_latency = "realistic".into();
+    env.settings.venue_latency = Latency::Realistic;
     let mut ids = Vec::new();
     for _ in 0..5 {
         ids.push(submit(&env, r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#).await);
@@ -185,7 +186,7 @@ async fn no_more_than_the_configured_concurrency_is_in_flight() -> Result<(), St
 async fn a_tight_slippage_bound_fails_rather_than_fill_worse_during_heavy_trading() -> Result<(), StoreError> {
     use oee_router::{Ledger, SwapLeg, Transaction};
     let mut env = TestEnv::new().await.expect("env");
-    env.settings.venue_latency = "realistic".into();
+    env.settings.venue_latency = Latency::Realistic;
     let registry = TokenRegistry::default();
     let sol = registry.by_symbol("SOL").expect("sol").mint.clone();
     // The worker seeds the shared chain; start it first.
@@ -310,7 +311,7 @@ async fn concurrent_swaps_on_the_shared_chain_equal_applying_them_one_by_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_whose_job_was_lost_are_swept_back_into_the_queue() -> Result<(), StoreError> {
     let mut env = TestEnv::new().await.expect("env");
-    env.settings.sweep_age_ms = 500;
+    env.settings.sweep_age = Duration::from_millis(500);
     let running = start_worker(&env.settings).await;
     // Stored but never queued, as if the API died between its two writes…
     let registry = TokenRegistry::default();
@@ -348,7 +349,7 @@ async fn orders_whose_job_was_lost_are_swept_back_into_the_queue() -> Result<(),
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_delivered_too_many_times_is_dead_lettered_and_its_order_failed() -> Result<(), StoreError> {
     let mut env = TestEnv::new().await.expect("env");
-    env.settings.reclaim_idle_ms = 1_000;
+    env.settings.reclaim_idle = Duration::from_millis(1_000);
     env.settings.max_deliveries = 3;
     let id = submit(&env, r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#).await;
     let bus = env.bus().await.expect("bus");
@@ -426,7 +427,7 @@ async fn trimming_the_stream_removes_only_jobs_every_worker_is_done_with() -> Re
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routing_is_on_record_while_slow_quotes_are_on_their_way() -> Result<(), StoreError> {
     let mut env = TestEnv::new().await.expect("env");
-    env.settings.venue_latency = "realistic".into(); // quotes take ~200 ms
+    env.settings.venue_latency = Latency::Realistic; // quotes take ~200 ms
     env.settings.venue_failure_rate = 0.0;
     let running = start_worker(&env.settings).await;
     let id = submit(&env, r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#).await;

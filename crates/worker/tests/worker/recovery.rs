@@ -3,6 +3,8 @@
 //! exactly one terminal status with a gapless log, and the shared chain must hold
 //! at most one landed swap per order.
 
+use oee_router::Latency;
+use oee_runtime::settings::latency_name;
 use oee_testkit::TestEnv;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -17,11 +19,11 @@ fn spawn_worker(env: &TestEnv) -> Child {
         .env("OEE_NAMESPACE", &s.namespace)
         // Several workers run at once across tests: each takes a free port.
         .env("OEE_METRICS_ADDR", "127.0.0.1:0")
-        .env("OEE_VENUE_LATENCY", &s.venue_latency)
+        .env("OEE_VENUE_LATENCY", latency_name(s.venue_latency))
         .env("OEE_VENUE_FAILURE_RATE", "0")
         .env("OEE_WORKER_CONCURRENCY", s.worker_concurrency.to_string())
-        .env("OEE_TX_VALIDITY_SECS", s.tx_validity_secs.to_string())
-        .env("OEE_RECLAIM_IDLE_MS", s.reclaim_idle_ms.to_string())
+        .env("OEE_TX_VALIDITY_SECS", s.tx_validity.as_secs().to_string())
+        .env("OEE_RECLAIM_IDLE_MS", s.reclaim_idle.as_millis().to_string())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -54,10 +56,10 @@ struct Scene {
 /// once at least `in_flight` orders have a swap sent but not landed.
 async fn scene(concurrency: usize, bodies: Vec<String>, in_flight: i64) -> Scene {
     let mut env = TestEnv::new().await.expect("env");
-    env.settings.venue_latency = "realistic".into();
+    env.settings.venue_latency = Latency::Realistic;
     env.settings.worker_concurrency = concurrency;
-    env.settings.tx_validity_secs = 3;
-    env.settings.reclaim_idle_ms = 2_000;
+    env.settings.tx_validity = Duration::from_secs(3);
+    env.settings.reclaim_idle = Duration::from_millis(2_000);
     let db = env.db().await.expect("db");
     let first = Killed(spawn_worker(&env));
     for body in bodies {
