@@ -1,7 +1,8 @@
 //! `oee-api`: see the crate docs.
 //!
 //! `oee-api` applies pending migrations (under an advisory lock) and serves;
-//! `oee-api migrate` applies them and exits.
+//! `oee-api migrate` applies them and exits; `oee-api metrics --list` prints the
+//! series names `/metrics` can expose.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -26,6 +27,11 @@ enum Command {
     Migrate,
     /// Serve the API (the default).
     Serve,
+    /// Print what `/metrics` exposes (`metrics --list`).
+    Metrics {
+        #[arg(long, required = true, help = "Print every series name /metrics can expose", long_help = oee_runtime::metrics::LIST_HELP)]
+        list: bool,
+    },
 }
 
 // The HTTP and WebSocket work runs on actix's own worker threads
@@ -38,6 +44,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::Metrics { .. }) = cli.command {
+        return oee_runtime::metrics::print_names(&oee_api::metrics::METRICS.series_names());
+    }
     let settings = Settings::load()?;
     telemetry::init(settings.log_format);
     let applied = oee_store::migrate(&settings.database_url).await.context("applying migrations")?;
@@ -45,8 +54,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Migrate) = cli.command {
         return Ok(());
     }
-    let addr = settings.http_socket_addr()?;
-    let listener = std::net::TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
+    let listener = settings.bind_http()?;
     let api = oee_api::build(&settings, listener).await?;
     tracing::info!(addr = %api.addr, "oee-api listening");
     let stopper = api.stopper();

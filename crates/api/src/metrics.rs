@@ -2,13 +2,12 @@
 //! docs/OPERATIONS.md; the Grafana dashboard in deploy/grafana reads them.
 
 pub use oee_runtime::metrics::CodeLabel;
-use oee_runtime::metrics::{ProcessGauges, latency_histogram};
+use oee_runtime::metrics::{MetricRegistry, ProcessGauges, latency_histogram};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
-use prometheus_client::registry::Registry;
 use std::sync::LazyLock;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -36,7 +35,7 @@ pub struct StoreLabel {
 /// Every metric `oee-api` exports.
 #[derive(Debug)]
 pub struct ApiMetrics {
-    registry: Registry,
+    registry: MetricRegistry,
     process: ProcessGauges,
     /// Orders created (an idempotent repeat is not counted again).
     pub accepted: Family<ChannelLabel, Counter>,
@@ -58,7 +57,7 @@ pub struct ApiMetrics {
 
 impl ApiMetrics {
     fn new() -> Self {
-        let mut registry = Registry::default();
+        let mut registry = MetricRegistry::default();
         let process = ProcessGauges::register(&mut registry);
         let m = Self {
             process,
@@ -71,7 +70,7 @@ impl ApiMetrics {
             slow_closes: Counter::default(),
             pubsub_delay: latency_histogram(),
             store_unavailable: Family::default(),
-            registry: Registry::default(),
+            registry: MetricRegistry::default(),
         };
         registry.register("oee_orders_accepted", "Orders accepted, by channel", m.accepted.clone());
         registry.register("oee_orders_rejected", "Order submissions refused, by error code", m.rejected.clone());
@@ -108,7 +107,13 @@ impl ApiMetrics {
     /// The exposition, with process gauges read now.
     pub fn render(&self) -> String {
         self.process.refresh();
-        oee_runtime::metrics::render(&self.registry)
+        self.registry.render()
+    }
+
+    /// Every sample name `/metrics` can hold, one per metric type's suffix
+    /// (`oee-api metrics --list`; see [`MetricRegistry::series_names`]).
+    pub fn series_names(&self) -> Vec<String> {
+        self.registry.series_names()
     }
 }
 
@@ -129,5 +134,34 @@ impl OpenSocket {
 impl Drop for OpenSocket {
     fn drop(&mut self) {
         METRICS.sockets.get_or_create(&KindLabel { kind: self.0 }).dec();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn the_list_holds_every_series_the_exposition_writes_once() {
+        let m = ApiMetrics::new();
+        m.accepted.get_or_create(&ChannelLabel { channel: "http" }).inc();
+        m.rejected.get_or_create(&CodeLabel { code: "invalid_amount" }).inc();
+        m.requests.get_or_create(&RequestLabels { method: "GET", route: "/health", status: 200 }).inc();
+        m.sockets.get_or_create(&KindLabel { kind: "follow" }).inc();
+        m.store_unavailable.get_or_create(&StoreLabel { store: "redis" }).inc();
+        let names = m.series_names();
+        let unique: BTreeSet<&String> = names.iter().collect();
+        assert_eq!(unique.len(), names.len(), "a name listed twice: {names:?}");
+        for line in m.render().lines().filter(|l| !l.starts_with('#')) {
+            let sample = line.split([' ', '{']).next().unwrap_or_default();
+            assert!(unique.contains(&sample.to_owned()), "{sample} is exposed but not listed: {names:?}");
+        }
+        for known in
+            ["oee_orders_accepted_total", "oee_accept_duration_seconds_bucket", "process_resident_memory_bytes"]
+        {
+            assert!(unique.contains(&known.to_owned()), "{known} missing: {names:?}");
+        }
+        assert_eq!(names, METRICS.series_names(), "the process's registry is built the same way");
     }
 }

@@ -11,7 +11,7 @@ use oee_domain::{Token, TokenRegistry};
 use oee_router::{Latency, VenueProfile};
 use oee_store::{PgSettings, RedisSettings};
 use serde::{Deserialize, Deserializer, de};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener};
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
@@ -250,6 +250,21 @@ impl Settings {
         self.metrics_addr.parse().with_context(|| format!("OEE_METRICS_ADDR {:?} is not host:port", self.metrics_addr))
     }
 
+    /// Listens on `OEE_HTTP_ADDR`, or fails saying which variable to change.
+    pub fn bind_http(&self) -> anyhow::Result<TcpListener> {
+        bind(self.http_socket_addr()?, "OEE_HTTP_ADDR", "the address oee-api serves HTTP and WebSockets on", "API")
+    }
+
+    /// Listens on `OEE_METRICS_ADDR`, or fails saying which variable to change.
+    pub fn bind_metrics(&self) -> anyhow::Result<TcpListener> {
+        bind(
+            self.metrics_socket_addr()?,
+            "OEE_METRICS_ADDR",
+            "the address oee-worker serves /metrics, /health and /ready on",
+            "worker",
+        )
+    }
+
     /// `OEE_INSTANCE`, or `<hostname>-<pid>`.
     pub fn instance_name(&self) -> String {
         if !self.instance.is_empty() {
@@ -379,6 +394,23 @@ const KNOWN: &[&str] = &[
     "pool_cache_ms",
     "event_coalesce_ms",
 ];
+
+/// Listens on `addr`, the value of `var`. A failure names the variable and what
+/// it is for: a second process started with the defaults on one host otherwise
+/// only learns that an address is in use.
+fn bind(addr: SocketAddr, var: &str, purpose: &str, process: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).map_err(|e| {
+        let advice = match addr.port().checked_add(1) {
+            Some(next) if e.kind() == std::io::ErrorKind::AddrInUse && addr.port() != 0 => format!(
+                "another process listens there (another {process} on this host?): give this one its own, \
+                 e.g. {var}={}",
+                SocketAddr::new(addr.ip(), next)
+            ),
+            _ => format!("set {var} to a host:port this host can listen on"),
+        };
+        anyhow::anyhow!("binding {addr}: {e}. {var} is {purpose}; {advice}")
+    })
+}
 
 #[cfg(test)]
 mod tests {
@@ -558,5 +590,28 @@ mod tests {
         assert_eq!(message("LOG_FORMAT", "xml"), "LOG_FORMAT must be pretty or json; got \"xml\"");
         assert_eq!(message("OEE_STORE_TIMEOUT_MS", "10"), "OEE_STORE_TIMEOUT_MS must be within 50..=60000; got 10");
         assert_eq!(message("OEE_TX_VALIDITY_SECS", "601"), "OEE_TX_VALIDITY_SECS must be within 1..=600; got 601");
+    }
+
+    #[test]
+    fn a_taken_address_is_refused_naming_the_variable_to_set() {
+        let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = taken.local_addr().expect("addr").to_string();
+        let next = format!("127.0.0.1:{}", taken.local_addr().expect("addr").port() + 1);
+        let s = load(&[("OEE_METRICS_ADDR", &addr), ("OEE_HTTP_ADDR", &addr)]).expect("valid");
+        let text = format!("{:#}", s.bind_metrics().expect_err("the port is taken"));
+        assert!(text.starts_with(&format!("binding {addr}: ")), "{text}");
+        assert!(text.contains("OEE_METRICS_ADDR is the address oee-worker serves /metrics"), "{text}");
+        assert!(
+            text.contains(&format!(
+                "another worker on this host?): give this one its own, e.g. OEE_METRICS_ADDR={next}"
+            )),
+            "{text}"
+        );
+        let text = format!("{:#}", s.bind_http().expect_err("the port is taken"));
+        assert!(text.contains("OEE_HTTP_ADDR is the address oee-api serves HTTP"), "{text}");
+        assert!(text.contains(&format!("e.g. OEE_HTTP_ADDR={next}")), "{text}");
+        drop(taken);
+        let free = load(&[("OEE_METRICS_ADDR", "127.0.0.1:0")]).expect("valid");
+        assert!(free.bind_metrics().is_ok());
     }
 }

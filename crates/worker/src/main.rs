@@ -1,6 +1,9 @@
 //! `oee-worker`: see the crate docs.
+//!
+//! `oee-worker` runs the worker; `oee-worker metrics --list` prints the series
+//! names `/metrics` can expose.
 
-use anyhow::Context;
+use clap::{Parser, Subcommand};
 use oee_runtime::{Settings, shutdown, telemetry};
 use oee_worker::ops;
 use std::process::ExitCode;
@@ -10,21 +13,42 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[derive(Parser)]
+#[command(name = "oee-worker", version, about = "Order execution engine: the worker that routes and executes orders")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the worker (the default).
+    Run,
+    /// Print what `/metrics` exposes (`metrics --list`).
+    Metrics {
+        #[arg(long, required = true, help = "Print every series name /metrics can expose", long_help = oee_runtime::metrics::LIST_HELP)]
+        list: bool,
+    },
+}
+
 // One thread: a worker's work is waiting on its stores, its CPU per order is
 // small, and a process is the unit it scales by. On one thread no task wakes
 // another across cores (what that saves: docs/BENCHMARKS.md).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    oee_runtime::exit("oee-worker", run().await)
+    let cli = Cli::parse();
+    oee_runtime::exit("oee-worker", run(cli).await)
 }
 
-async fn run() -> anyhow::Result<()> {
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::Metrics { .. }) = cli.command {
+        return oee_runtime::metrics::print_names(&oee_worker::metrics::METRICS.series_names());
+    }
     let settings = Settings::load()?;
     telemetry::init(settings.log_format);
     let stop = shutdown::on_signal();
     let worker = oee_worker::build(&settings).await?;
-    let addr = settings.metrics_socket_addr()?;
-    let listener = std::net::TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
+    let listener = settings.bind_metrics()?;
     let addr = listener.local_addr()?; // the port chosen, when asked for port 0
     let probe = ops::Probe::new(&worker, stop.clone(), settings.store_timeout);
     let server = ops::serve(listener, probe)?;

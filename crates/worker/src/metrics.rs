@@ -2,13 +2,12 @@
 //! and meanings are listed in docs/OPERATIONS.md.
 
 pub use oee_runtime::metrics::CodeLabel;
-use oee_runtime::metrics::{ProcessGauges, latency_histogram};
+use oee_runtime::metrics::{MetricRegistry, ProcessGauges, latency_histogram};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
-use prometheus_client::registry::Registry;
 use std::sync::LazyLock;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -33,7 +32,7 @@ type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 /// Every metric `oee-worker` exports.
 #[derive(Debug)]
 pub struct WorkerMetrics {
-    registry: Registry,
+    registry: MetricRegistry,
     process: ProcessGauges,
     pub finished: Family<FinishedLabels, Counter>,
     /// Accepted to first picked up by a worker.
@@ -60,10 +59,10 @@ pub struct WorkerMetrics {
 
 impl WorkerMetrics {
     fn new() -> Self {
-        let mut registry = Registry::default();
+        let mut registry = MetricRegistry::default();
         let process = ProcessGauges::register(&mut registry);
         let m = Self {
-            registry: Registry::default(),
+            registry: MetricRegistry::default(),
             process,
             finished: Family::default(),
             queue_wait: latency_histogram(),
@@ -129,7 +128,13 @@ impl WorkerMetrics {
     /// The exposition, with process gauges read now.
     pub fn render(&self) -> String {
         self.process.refresh();
-        oee_runtime::metrics::render(&self.registry)
+        self.registry.render()
+    }
+
+    /// Every sample name `/metrics` can hold, one per metric type's suffix
+    /// (`oee-worker metrics --list`; see [`MetricRegistry::series_names`]).
+    pub fn series_names(&self) -> Vec<String> {
+        self.registry.series_names()
     }
 
     /// Counts an order that ended, by status and failure code, and times it.
@@ -156,5 +161,30 @@ impl InFlight {
 impl Drop for InFlight {
     fn drop(&mut self) {
         METRICS.in_flight.dec();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn the_list_holds_every_series_the_exposition_writes_once() {
+        let m = WorkerMetrics::new();
+        m.order_ended("confirmed", "", 1.0);
+        m.retries.get_or_create(&CodeLabel { code: "slippage" }).inc();
+        m.dead_letters.get_or_create(&ReasonLabel { reason: "no_order" }).inc();
+        let names = m.series_names();
+        let unique: BTreeSet<&String> = names.iter().collect();
+        assert_eq!(unique.len(), names.len(), "a name listed twice: {names:?}");
+        for line in m.render().lines().filter(|l| !l.starts_with('#')) {
+            let sample = line.split([' ', '{']).next().unwrap_or_default();
+            assert!(unique.contains(&sample.to_owned()), "{sample} is exposed but not listed: {names:?}");
+        }
+        for known in ["oee_orders_finished_total", "oee_order_duration_seconds_bucket", "oee_stream_lag"] {
+            assert!(unique.contains(&known.to_owned()), "{known} missing: {names:?}");
+        }
+        assert_eq!(names, METRICS.series_names(), "the process's registry is built the same way");
     }
 }

@@ -100,3 +100,27 @@ async fn every_response_names_the_replica_that_answered() {
     assert_eq!(upgrade.headers()["x-oee-instance"], "api-7", "the upgrade names its replica too");
     engine.stop().await;
 }
+
+#[test]
+fn metrics_list_prints_every_series_name_once_without_any_store() {
+    // No configuration, database or Redis: an unreachable store must not matter.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_oee-api"))
+        .args(["metrics", "--list"])
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .env("REDIS_URL", "redis://127.0.0.1:1")
+        .output()
+        .expect("oee-api runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8(output.stdout).expect("utf-8");
+    let names: Vec<&str> = text.lines().collect();
+    for known in ["oee_orders_accepted_total", "oee_accept_duration_seconds_bucket", "oee_ws_sockets_open"] {
+        assert!(names.contains(&known), "{known} missing:\n{text}");
+    }
+    let unique: std::collections::BTreeSet<&str> = names.iter().copied().collect();
+    assert_eq!(unique.len(), names.len(), "a name listed twice:\n{text}");
+    assert_eq!(names, oee_api::metrics::METRICS.series_names(), "the binary lists its registry");
+
+    let bare = std::process::Command::new(env!("CARGO_BIN_EXE_oee-api")).arg("metrics").output().expect("runs");
+    assert!(!bare.status.success(), "`metrics` alone is a usage error");
+    assert!(String::from_utf8_lossy(&bare.stderr).contains("--list"));
+}

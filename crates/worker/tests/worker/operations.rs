@@ -2,6 +2,7 @@
 
 use oee_testkit::{TestEnv, metric};
 use oee_worker::ops;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -72,5 +73,67 @@ async fn metrics_follow_the_work_and_probes_answer() {
     assert_eq!((status, body.contains("stopping")), (503, true), "a stopping worker is not ready: {body}");
     sampler.await.expect("the sampler ends with the stop");
     endpoint.stop(true).await;
+    env.cleanup().await.expect("cleanup");
+}
+
+#[test]
+fn metrics_list_prints_every_series_name_once_without_any_store() {
+    // No configuration, database or Redis: an unreachable store must not matter.
+    let output = Command::new(env!("CARGO_BIN_EXE_oee-worker"))
+        .args(["metrics", "--list"])
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .env("REDIS_URL", "redis://127.0.0.1:1")
+        .output()
+        .expect("oee-worker runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8(output.stdout).expect("utf-8");
+    let names: Vec<&str> = text.lines().collect();
+    for known in ["oee_orders_finished_total", "oee_order_duration_seconds_bucket", "oee_stream_lag"] {
+        assert!(names.contains(&known), "{known} missing:\n{text}");
+    }
+    let unique: std::collections::BTreeSet<&str> = names.iter().copied().collect();
+    assert_eq!(unique.len(), names.len(), "a name listed twice:\n{text}");
+    assert_eq!(names, oee_worker::metrics::METRICS.series_names(), "the binary lists its registry");
+}
+
+/// A second worker started with the defaults on one host used to stop with only
+/// "Address already in use"; it must say which variable gives it its own address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_metrics_address_stops_the_worker_naming_the_variable() {
+    let env = TestEnv::new().await.expect("env");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr");
+    let s = &env.settings;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oee-worker"))
+        .env("DATABASE_URL", &s.database_url)
+        .env("REDIS_URL", &s.redis_url)
+        .env("OEE_NAMESPACE", &s.namespace)
+        .env("OEE_METRICS_ADDR", addr.to_string())
+        .env("RUST_LOG", "off")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("oee-worker starts");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().ok();
+            panic!("oee-worker kept running on a taken OEE_METRICS_ADDR");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr).expect("read");
+    assert!(!status.success());
+    assert!(stderr.contains(&format!("binding {addr}: ")), "{stderr}");
+    assert!(
+        stderr.contains("OEE_METRICS_ADDR is the address oee-worker serves /metrics, /health and /ready"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("e.g. OEE_METRICS_ADDR=127.0.0.1:"), "{stderr}");
+    drop(taken);
     env.cleanup().await.expect("cleanup");
 }
