@@ -31,7 +31,7 @@ def machine() -> list[str]:
     return [
         f"- CPU: {cpu}, {os.cpu_count()} logical cores; {mem_kib / 1024 / 1024:.0f} GiB RAM",
         f"- Kernel {platform.release()}; {sh('psql', '--version')}; {sh('redis-server', '--version').split(' sha=')[0]}",
-        f"- {sh('rustc', '--version')}; commit {sh('git', 'rev-parse', '--short', 'HEAD')}",
+        f"- {sh('rustc', '--version')}; binaries: {os.environ.get('OEE_BENCH_BINARIES') or 'commit ' + sh('git', 'rev-parse', '--short', 'HEAD')}",
         "- Everything on this one machine and on loopback: PostgreSQL, Redis, every oee process and the load generator"
         " share the same 2 cores. PostgreSQL with its stock settings, autovacuum on.",
     ]
