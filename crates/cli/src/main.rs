@@ -5,21 +5,24 @@
 //! oee submit '{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1.5"}'  # print the 202 reply
 //! oee follow 0193b0c4-... [--from-seq 3]                             # one JSON event per line
 //! ```
+//!
+//! A thin shell over [`oee_client`]: with several `--url`s (comma-separated),
+//! a follow that loses its connection resumes on the next one.
 
 #![allow(clippy::print_stdout, reason = "printing replies and events is this program's job")]
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Parser, Subcommand};
-use futures::{SinkExt, StreamExt};
+use oee_client::Client;
 use std::io::Write;
-use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
 
 #[derive(Parser)]
 #[command(name = "oee", version, about = "Submit orders to the engine and follow them live")]
 struct Cli {
-    /// The API's base URL.
-    #[arg(long, env = "OEE_URL", default_value = "http://127.0.0.1:8080", global = true)]
-    url: String,
+    /// The API's base URL; several, comma-separated, to fail over between replicas.
+    #[arg(long, env = "OEE_URL", default_value = "http://127.0.0.1:8080", global = true, value_delimiter = ',')]
+    url: Vec<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -34,7 +37,7 @@ enum Command {
     },
     /// Print an order's status events, one JSON object per line, until it ends.
     Follow {
-        order_id: String,
+        order_id: Uuid,
         #[arg(long, default_value_t = 0)]
         from_seq: u32,
     },
@@ -49,61 +52,35 @@ enum Command {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let base = cli.url.trim_end_matches('/').to_owned();
+    let client = Client::builder().urls(cli.url).build()?;
     match cli.command {
         Command::Submit { body, idempotency_key } => {
-            let reply = submit(&base, &body, idempotency_key.as_deref()).await?;
-            println!("{reply}");
+            submit(&client, &body, idempotency_key.as_deref()).await?;
         }
-        Command::Follow { order_id, from_seq } => follow(&base, &order_id, from_seq).await?,
+        Command::Follow { order_id, from_seq } => follow(&client, order_id, from_seq).await?,
         Command::Trade { body, idempotency_key } => {
-            let reply = submit(&base, &body, idempotency_key.as_deref()).await?;
-            println!("{reply}");
-            let id = reply["orderId"].as_str().context("the reply has no orderId")?.to_owned();
-            follow(&base, &id, 0).await?;
+            let order_id = submit(&client, &body, idempotency_key.as_deref()).await?;
+            follow(&client, order_id, 0).await?;
         }
     }
     Ok(())
 }
 
-async fn submit(base: &str, body: &str, key: Option<&str>) -> anyhow::Result<serde_json::Value> {
-    let mut request = reqwest::Client::new()
-        .post(format!("{base}/api/orders/execute"))
-        .header("content-type", "application/json")
-        .body(body.to_owned());
-    if let Some(key) = key {
-        request = request.header("idempotency-key", key);
-    }
-    let response = request.send().await.with_context(|| format!("cannot reach {base}"))?;
-    let status = response.status();
-    let reply: serde_json::Value = response.json().await.context("the reply is not JSON")?;
-    if !status.is_success() {
-        bail!("{status}: {reply}");
-    }
-    Ok(reply)
+/// Submits `body` as is and prints the reply; the order's id.
+async fn submit(client: &Client, body: &str, key: Option<&str>) -> anyhow::Result<Uuid> {
+    let accepted = client.submit_json(body, key).await.context("submitting")?;
+    println!("{}", serde_json::to_string(&accepted)?);
+    Ok(accepted.order_id)
 }
 
-async fn follow(base: &str, order_id: &str, from_seq: u32) -> anyhow::Result<()> {
-    let ws_base = base.replacen("http://", "ws://", 1).replacen("https://", "wss://", 1);
-    let url = format!("{ws_base}/api/orders/{order_id}/ws?fromSeq={from_seq}");
-    let (mut socket, _) =
-        tokio_tungstenite::connect_async(&url).await.with_context(|| format!("connecting to {url}"))?;
+/// Prints every event of the order after `from_seq`, as the engine sent it.
+async fn follow(client: &Client, order_id: Uuid, from_seq: u32) -> anyhow::Result<()> {
+    let mut events = client.follow_from(order_id, from_seq);
     let mut out = std::io::stdout().lock();
-    while let Some(message) = socket.next().await {
-        match message? {
-            Message::Text(text) => {
-                writeln!(out, "{text}")?;
-                out.flush()?;
-            }
-            Message::Ping(data) => socket.send(Message::Pong(data)).await?,
-            Message::Close(frame) => {
-                if let Some(frame) = frame {
-                    eprintln!("closed: {} {}", u16::from(frame.code), frame.reason);
-                }
-                break;
-            }
-            _ => {}
-        }
+    while let Some(event) = events.next().await {
+        let event = event.with_context(|| format!("following {order_id}"))?;
+        writeln!(out, "{}", event.json)?;
+        out.flush()?;
     }
     Ok(())
 }

@@ -39,6 +39,41 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, for lookups by wire name.
+    pub const ALL: [Self; 26] = [
+        Self::InvalidJson,
+        Self::UnknownField,
+        Self::DuplicateField,
+        Self::MissingField,
+        Self::InvalidOrderType,
+        Self::UnsupportedOrderType,
+        Self::InvalidAmount,
+        Self::TooManyDecimals,
+        Self::AmountTooLarge,
+        Self::UnknownToken,
+        Self::SameToken,
+        Self::InvalidSlippage,
+        Self::InvalidUserId,
+        Self::InvalidIdempotencyKey,
+        Self::IdempotencyConflict,
+        Self::NoRoute,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::InvalidOrderId,
+        Self::InvalidParameter,
+        Self::OrderNotFound,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::RateLimited,
+        Self::Unavailable,
+        Self::Internal,
+    ];
+
+    /// Parses the wire name (exact, upper case), e.g. `INVALID_AMOUNT`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|code| code.as_str() == s)
+    }
+
     /// The stable wire name, e.g. `INVALID_AMOUNT`.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -81,6 +116,13 @@ impl fmt::Display for ErrorCode {
 impl Serialize for ErrorCode {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Self::parse(&name).ok_or_else(|| serde::de::Error::custom(format_args!("unknown error code {name:?}")))
     }
 }
 
@@ -134,6 +176,23 @@ pub enum FailureCode {
 }
 
 impl FailureCode {
+    /// Every code, for lookups by wire name.
+    pub const ALL: [Self; 8] = [
+        Self::SlippageExceeded,
+        Self::NoRoute,
+        Self::InsufficientLiquidity,
+        Self::BlockhashExpired,
+        Self::VenueTimeout,
+        Self::RetriesExhausted,
+        Self::DeadLettered,
+        Self::InvalidOrder,
+    ];
+
+    /// Parses the wire name (exact, upper case), e.g. `SLIPPAGE_EXCEEDED`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|code| code.as_str() == s)
+    }
+
     /// The stable wire name, e.g. `SLIPPAGE_EXCEEDED`.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -165,5 +224,25 @@ pub struct ErrorInfo {
 impl ErrorInfo {
     pub fn new(code: FailureCode, message: impl Into<String>) -> Self {
         Self { code, message: message.into() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every code's wire name parses back to it, through `parse` and through serde.
+    #[test]
+    fn codes_round_trip_by_wire_name() {
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+            let json = serde_json::to_string(&code).expect("json");
+            assert_eq!(serde_json::from_str::<ErrorCode>(&json).expect("decodes"), code);
+        }
+        for code in FailureCode::ALL {
+            assert_eq!(FailureCode::parse(code.as_str()), Some(code));
+        }
+        assert_eq!(ErrorCode::parse("invalid_amount"), None);
+        assert!(serde_json::from_str::<ErrorCode>(r#""NO_SUCH_CODE""#).is_err());
     }
 }

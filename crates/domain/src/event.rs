@@ -165,6 +165,65 @@ impl EventHead {
     }
 }
 
+/// A status event decoded from its JSON: what a client receives.
+///
+/// The other side of [`StatusEvent`]'s serialization, flat: the fields a status
+/// does not carry are `None` (see the table in the contract). Amounts and prices
+/// stay decimal text, as sent: a client does not know every token's decimals.
+/// Fields this version does not know are ignored, so a newer server's events
+/// still decode.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceivedEvent {
+    pub order_id: Uuid,
+    /// 1 for `pending`, then one more per event of the order.
+    pub seq: u32,
+    pub status: OrderStatus,
+    pub at: DateTime<Utc>,
+    /// The execution attempt (`routing`, `building`, `submitted`, `confirmed`).
+    #[serde(default)]
+    pub attempt: Option<u32>,
+    /// Why the previous attempt failed (`routing` on a retry).
+    #[serde(default)]
+    pub last_error: Option<ErrorInfo>,
+    /// The chosen route (`building`).
+    #[serde(default)]
+    pub route: Option<RouteRecord>,
+    /// The transaction (`submitted`, `confirmed`).
+    #[serde(default)]
+    pub tx_hash: Option<String>,
+    /// The built transaction's instructions (`submitted`), in order.
+    #[serde(default)]
+    pub instructions: Vec<Instruction>,
+    /// The venue that executed, or `split` (`confirmed`).
+    #[serde(default)]
+    pub dex: Option<String>,
+    /// Units of tokenOut per unit of tokenIn (`confirmed`).
+    #[serde(default)]
+    pub executed_price: Option<String>,
+    /// What the order received, in tokenOut units (`confirmed`).
+    #[serde(default)]
+    pub amount_out: Option<String>,
+    /// Why the order failed (`failed`).
+    #[serde(default)]
+    pub error: Option<ErrorInfo>,
+    /// How many attempts were made (`failed`).
+    #[serde(default)]
+    pub attempts: Option<u32>,
+}
+
+impl ReceivedEvent {
+    /// Decodes one event's JSON text.
+    pub fn parse(json: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    /// Whether this is the order's last event (`confirmed` or `failed`).
+    pub const fn is_terminal(&self) -> bool {
+        self.status.is_terminal()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +267,49 @@ mod tests {
                 at: StatusEvent::new(id, 1, at(), EventDetail::Pending).at
             })
         );
+    }
+
+    /// What the engine serializes, a client decodes field for field.
+    #[test]
+    fn every_status_decodes_as_received() {
+        let id = Uuid::now_v7();
+        let confirmed = StatusEvent::new(
+            id,
+            5,
+            at(),
+            EventDetail::Confirmed {
+                attempt: 2,
+                tx_hash: "tx".into(),
+                dex: "meteora".into(),
+                executed_price: "154.26".into(),
+                amount_out: Units { atoms: 231_402_117, decimals: 6 },
+            },
+        );
+        let received = ReceivedEvent::parse(&confirmed.to_json()).expect("decodes");
+        assert_eq!((received.order_id, received.seq, received.status), (id, 5, OrderStatus::Confirmed));
+        assert_eq!(received.at, confirmed.at);
+        assert_eq!(received.attempt, Some(2));
+        assert_eq!(received.amount_out.as_deref(), Some("231.402117"));
+        assert_eq!(received.executed_price.as_deref(), Some("154.26"));
+        assert!(received.is_terminal());
+
+        let error = ErrorInfo::new(FailureCode::BlockhashExpired, "expired");
+        let routing =
+            StatusEvent::new(id, 3, at(), EventDetail::Routing { attempt: 2, last_error: Some(error.clone()) });
+        let received = ReceivedEvent::parse(&routing.to_json()).expect("decodes");
+        assert!(!received.is_terminal());
+        assert_eq!((received.last_error, received.error), (Some(error.clone()), None));
+
+        let failed = StatusEvent::new(id, 9, at(), EventDetail::Failed { error: error.clone(), attempts: 3 });
+        let received = ReceivedEvent::parse(&failed.to_json()).expect("decodes");
+        assert_eq!((received.error, received.attempts), (Some(error), Some(3)));
+
+        let pending = ReceivedEvent::parse(
+            r#"{"orderId":"00000000-0000-0000-0000-000000000000","seq":1,
+            "status":"pending","at":"2026-11-21T10:00:01.234Z","fromTheFuture":true}"#,
+        )
+        .expect("unknown fields are ignored");
+        assert_eq!((pending.seq, pending.attempt, pending.instructions.len()), (1, None, 0));
     }
 
     #[test]

@@ -44,6 +44,14 @@ impl OrderType {
     }
 }
 
+/// Decodes the wire name as [`OrderType::parse`] does (for clients reading an order).
+impl<'de> serde::Deserialize<'de> for OrderType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+        Self::parse(&name).ok_or_else(|| serde::de::Error::custom(format_args!("unknown order type {name:?}")))
+    }
+}
+
 /// Where a submission came from: the WebSocket submit path also carries
 /// `idempotencyKey` and `clientRef` inside the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

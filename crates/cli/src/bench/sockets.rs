@@ -7,9 +7,8 @@
 //! event's `at` (stamped by the worker as it records it) to its arrival here.
 
 use anyhow::{Context, bail};
-use futures::StreamExt;
+use oee_client::{Client, OrderRequest};
 use std::time::{Duration, Instant};
-use tokio_tungstenite::tungstenite::Message;
 
 #[derive(Debug, clap::Args)]
 pub struct SocketsArgs {
@@ -50,14 +49,12 @@ fn percentile(sorted: &[f64], pct: usize) -> f64 {
 
 pub async fn run(args: SocketsArgs) -> anyhow::Result<()> {
     let SocketsArgs { url, api_pid, count, rate, seconds } = args;
-    let ws = url.replacen("http://", "ws://", 1);
+    let client = Client::new(&url)?;
     let before = rss_kib(api_pid)?;
     let mut idle = Vec::with_capacity(count);
     let opened = Instant::now();
     for n in 0..count {
-        let (socket, _) = tokio_tungstenite::connect_async(format!("{ws}/api/orders/execute"))
-            .await
-            .with_context(|| format!("socket {n}"))?;
+        let socket = client.submit_socket().await.with_context(|| format!("socket {n}"))?;
         idle.push(socket);
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -72,7 +69,6 @@ pub async fn run(args: SocketsArgs) -> anyhow::Result<()> {
     println!("API CPU at rest with {count} sockets: {:.1}% of one core", (cpu_seconds(api_pid)? - cpu0) * 10.0);
 
     // Orders at `rate`/s for `seconds`, each followed on its own socket.
-    let http = reqwest::Client::new();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<f64>();
     let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
     let total = rate * seconds;
@@ -81,29 +77,16 @@ pub async fn run(args: SocketsArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     for _ in 0..total {
         ticker.tick().await;
-        let (http, url, ws, tx) = (http.clone(), url.clone(), ws.clone(), tx.clone());
+        let (client, tx) = (client.clone(), tx.clone());
         followers.push(tokio::spawn(async move {
-            let reply: serde_json::Value = http
-                .post(format!("{url}/api/orders/execute"))
-                .header("content-type", "application/json")
-                .body(r#"{"tokenIn":"USDC","tokenOut":"SOL","amountIn":"1"}"#)
-                .send()
-                .await?
-                .json()
-                .await?;
-            let id = reply["orderId"].as_str().context("no orderId")?.to_owned();
-            let (mut socket, _) = tokio_tungstenite::connect_async(format!("{ws}/api/orders/{id}/ws")).await?;
-            while let Some(Ok(message)) = socket.next().await {
-                let Message::Text(text) = message else { continue };
+            let id = client.submit(&OrderRequest::market("USDC", "SOL", "1")).await?.order_id;
+            let mut events = client.follow(id);
+            while let Some(event) = events.next().await {
                 let arrived = chrono::Utc::now();
-                let event: serde_json::Value = serde_json::from_str(&text)?;
+                let event = event?;
                 // Events sent live (not the replayed history) measure the path worker → client.
-                if event["seq"].as_u64().is_some_and(|s| s > 1)
-                    && let Some(at) = event["at"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                {
-                    let _ = tx.send(
-                        (arrived - at.with_timezone(&chrono::Utc)).num_microseconds().unwrap_or(0) as f64 / 1000.0,
-                    );
+                if event.seq > 1 {
+                    let _ = tx.send((arrived - event.at).num_microseconds().unwrap_or(0) as f64 / 1000.0);
                 }
             }
             anyhow::Ok(())

@@ -11,14 +11,17 @@
 use super::Ctx;
 use super::Job;
 use super::args::Target;
+use super::clock::now_micros;
 use super::sequence::{Arrival, SeqCheck};
 use super::stats::Recorder;
-use super::wire::{Event, Incoming, failure_kind, now_micros};
 use futures::StreamExt;
+use oee_client::TransportKind;
+use oee_client::frame::{EventHead, Frame};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
 
 pub type Socket = WebSocketStream<TcpStream>;
 
@@ -38,7 +41,7 @@ pub struct Failure {
 
 impl Failure {
     pub fn of(context: &str, error: &(dyn std::error::Error + 'static)) -> Self {
-        Self { key: format!("{context}: {}", failure_kind(error)), message: error.to_string() }
+        Self { key: format!("{context}: {}", TransportKind::of(error)), message: error.to_string() }
     }
 }
 
@@ -75,11 +78,11 @@ impl Tracked {
     }
 
     /// Checks and times one event of this order.
-    pub fn on_event(&mut self, recorder: &Recorder, event: &Event<'_>) {
+    pub fn on_event(&mut self, recorder: &Recorder, event: &EventHead) {
         let arrived_us = now_micros();
-        let arrival = self.check.observe(event.seq, event.terminal);
+        let arrival = self.check.observe(event.seq, event.status.is_terminal());
         if matches!(arrival, Arrival::New | Arrival::Terminal)
-            && let Some(at_ms) = event.at_ms
+            && let Some(at_ms) = event.at.map(|at| at.timestamp_millis())
             && at_ms >= self.live_from_ms
         {
             recorder.event_delay(&self.job, at_ms, arrived_us);
@@ -100,7 +103,7 @@ enum Outcome {
 
 /// Follows `order_id` to its end, on URL `first_url` (see
 /// [`super::args::Plan::target`]), then the next ones when the socket breaks.
-pub async fn follow(ctx: &Ctx, mut tracked: Tracked, order_id: &str, first_url: u64) {
+pub async fn follow(ctx: &Ctx, mut tracked: Tracked, order_id: Uuid, first_url: u64) {
     let mut attempt = 0;
     let mut stopped = false;
     loop {
@@ -158,7 +161,7 @@ async fn stream(ctx: &Ctx, target: &Target, url: &str, tracked: &mut Tracked) ->
         };
         match next {
             None => break,
-            Some(Ok(Message::Text(text))) => match Incoming::parse(&text).and_then(|i| i.event()) {
+            Some(Ok(Message::Text(text))) => match Frame::parse(&text).and_then(|f| f.event()) {
                 Some(event) => tracked.on_event(&ctx.recorder, &event),
                 None => ctx.recorder.follow_failed("a frame that is not an event".into(), sample(&text)),
             },

@@ -7,11 +7,14 @@
 //! read, before following, so slow orders never hold up submissions.
 
 use super::follow::{Tracked, follow, sample};
-use super::wire::{Incoming, failure_kind};
 use super::{Ctx, Job};
+use oee_client::TransportKind;
+use oee_client::frame::Frame;
+use oee_domain::ErrorCode;
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use uuid::Uuid;
 
 /// The submission client: a keep-alive pool of at most `connections` idle
 /// connections per API, no proxy lookup, no Nagle delay.
@@ -34,12 +37,12 @@ pub async fn run_order(ctx: Arc<Ctx>, job: Job) {
     if job.follow {
         // Followed on the next URL; listening starts when the socket is open.
         let first_url = job.index + 1;
-        follow(&ctx, Tracked::new(job, i64::MAX), &order_id, first_url).await;
+        follow(&ctx, Tracked::new(job, i64::MAX), order_id, first_url).await;
     }
 }
 
 /// Posts the order; its id when accepted. Every outcome is recorded here.
-async fn submit(ctx: &Ctx, job: &Job) -> Option<String> {
+async fn submit(ctx: &Ctx, job: &Job) -> Option<Uuid> {
     let target = ctx.plan.target(job.index);
     let body = ctx.plan.mix.body(job.index).json.clone();
     let slot = tokio::select! {
@@ -68,21 +71,21 @@ async fn submit(ctx: &Ctx, job: &Job) -> Option<String> {
         exchange = exchange => match exchange {
             Ok(reply) => reply,
             Err(e) => {
-                ctx.recorder.submit_failed(format!("submit: {}", failure_kind(&e)), e.to_string());
+                ctx.recorder.submit_failed(format!("submit: {}", TransportKind::of(&e)), e.to_string());
                 return None;
             }
         },
     };
     let answered = Instant::now();
     drop(slot);
-    let reply = Incoming::parse_bytes(&bytes);
+    let reply = Frame::parse_bytes(&bytes);
     if status.is_success()
-        && let Some(id) = reply.as_ref().and_then(|r| r.order_id)
+        && let Some(id) = reply.and_then(|r| r.order_id)
     {
         ctx.recorder.accepted(job, answered);
-        return Some(id.to_owned());
+        return Some(id);
     }
-    let code = reply.as_ref().and_then(Incoming::error_code).unwrap_or("-");
+    let code = reply.and_then(|r| r.rejection()).map_or("-", ErrorCode::as_str);
     ctx.recorder.rejected(format!("HTTP {} {code}", status.as_u16()), sample(&String::from_utf8_lossy(&bytes)));
     None
 }

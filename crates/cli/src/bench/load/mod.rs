@@ -39,13 +39,14 @@
 //!
 //! One tokio runtime (2 worker threads by default) runs everything: a task per
 //! order in flight, no thread per order. Bodies are serialized once; replies
-//! and events are parsed into a small struct borrowing from the frame; counts
+//! and events are read as `oee_client::frame::Frame`s, borrowing from the frame; counts
 //! and HDR histograms sit behind one briefly held mutex. Sockets are opened on
 //! addresses resolved at start, with small read buffers, so a follow socket
 //! costs the generator well under 10 KiB. The open-file limit is raised
 //! at start, with a warning when it is still too low for the run.
 
 mod args;
+mod clock;
 mod follow;
 mod http;
 mod orders;
@@ -55,7 +56,6 @@ mod schedule;
 mod sequence;
 mod stats;
 mod submit_ws;
-mod wire;
 
 pub use args::LoadArgs;
 

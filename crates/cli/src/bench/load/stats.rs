@@ -12,8 +12,9 @@
 
 use super::Job;
 use super::sequence::{Findings, SeqCheck};
-use super::wire::Event;
 use hdrhistogram::Histogram;
+use oee_client::frame::EventHead;
+use oee_domain::{FailureCode, OrderStatus};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -286,25 +287,29 @@ impl Recorder {
     }
 
     /// The order's terminal event arrived at `at`.
-    pub fn terminal(&self, job: &Job, at: Instant, event: &Event<'_>) {
+    pub fn terminal(&self, job: &Job, at: Instant, event: &EventHead) {
+        let confirmed = event.status == OrderStatus::Confirmed;
         Live::bump(&self.live.finished);
         let measured = self.measured(job);
         let elapsed = micros(at.saturating_duration_since(job.intended));
         self.with(|t| {
             let second = t.second(self.origin, at);
-            if event.confirmed {
+            if confirmed {
                 second.confirmed += 1;
                 t.orders.confirmed += 1;
             } else {
                 second.failed += 1;
                 t.orders.failed += 1;
-                *t.errors.order_failures.entry(event.failure.unwrap_or("UNKNOWN").to_owned()).or_default() += 1;
+                *t.errors
+                    .order_failures
+                    .entry(event.failure.map_or("UNKNOWN", FailureCode::as_str).to_owned())
+                    .or_default() += 1;
             }
             if !measured {
                 return;
             }
             t.latency.to_terminal.saturating_record(elapsed);
-            if event.confirmed {
+            if confirmed {
                 t.latency.to_confirmed.saturating_record(elapsed);
                 t.window.confirmed += 1;
             } else {
@@ -355,7 +360,7 @@ mod tests {
             recorder.sent(j, j.intended + Duration::from_millis(1));
             recorder.accepted(j, j.intended + Duration::from_millis(4));
         }
-        let event = Event { seq: 5, terminal: true, confirmed: true, at_ms: None, failure: None };
+        let event = EventHead { seq: 5, status: OrderStatus::Confirmed, at: None, failure: None };
         recorder.terminal(&late, late.intended + Duration::from_millis(30), &event);
         let t = recorder.take();
         assert_eq!((t.orders.sent, t.orders.accepted, t.orders.warmup, t.orders.confirmed), (2, 2, 1, 1));
@@ -376,7 +381,7 @@ mod tests {
         recorder.rejected("HTTP 503 UNAVAILABLE".into(), "second".into());
         recorder.submit_failed("connection refused".into(), String::new());
         let failed =
-            Event { seq: 4, terminal: true, confirmed: false, at_ms: None, failure: Some("SLIPPAGE_EXCEEDED") };
+            EventHead { seq: 4, status: OrderStatus::Failed, at: None, failure: Some(FailureCode::SlippageExceeded) };
         recorder.terminal(&job(0, Instant::now()), Instant::now(), &failed);
         let t = recorder.take();
         assert_eq!(t.errors.submit.get("HTTP 503 UNAVAILABLE"), Some(&2));

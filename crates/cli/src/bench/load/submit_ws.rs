@@ -16,11 +16,13 @@
 //! reopened, on the next URL, for the orders still to come.
 
 use super::args::Plan;
+use super::clock::now_micros;
 use super::follow::{Failure, Socket, Tracked, connect, follow, sample};
-use super::wire::{Incoming, now_micros};
 use super::{Ctx, Job, SocketConfig};
 use futures::stream::SplitSink;
 use futures::{SinkExt, StreamExt};
+use oee_client::frame::{Frame, ReplyKind};
+use oee_domain::ErrorCode;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -224,19 +226,18 @@ async fn serve(ctx: &Arc<Ctx>, ws: Socket, url: u64, jobs: &mut mpsc::Receiver<J
 
 impl Book {
     fn on_text(&mut self, ctx: &Ctx, text: &str) {
-        let Some(incoming) = Incoming::parse(text) else {
+        let Some(frame) = Frame::parse(text) else {
             ctx.recorder.follow_failed("submit socket: an unreadable frame".into(), sample(text));
             return;
         };
-        match incoming.kind {
-            Some(kind @ ("accepted" | "rejected")) => {
-                let Some((job, sent_ms)) = self.answered(incoming.client_ref) else {
+        match frame.reply {
+            Some(kind) => {
+                let Some((job, sent_ms)) = self.answered(frame.client_ref) else {
                     ctx.recorder.follow_failed("submit socket: a reply to no order".into(), sample(text));
                     return;
                 };
-                let id = incoming.order_id.and_then(|id| Uuid::parse_str(id).ok());
-                match (kind, id) {
-                    ("accepted", Some(id)) => {
+                match (kind, frame.order_id) {
+                    (ReplyKind::Accepted, Some(id)) => {
                         ctx.recorder.accepted(&job, Instant::now());
                         if job.follow {
                             self.orders.insert(id.as_u128(), Tracked::new(job, sent_ms));
@@ -244,16 +245,13 @@ impl Book {
                         }
                     }
                     _ => {
-                        let code = incoming.error_code().unwrap_or("-");
+                        let code = frame.rejection().map_or("-", ErrorCode::as_str);
                         ctx.recorder.rejected(format!("rejected {code}"), sample(text));
                     }
                 }
             }
-            Some(_) => ctx.recorder.follow_failed("submit socket: an unknown reply".into(), sample(text)),
             None => {
-                let event = incoming.event();
-                let id = incoming.order_id.and_then(|id| Uuid::parse_str(id).ok());
-                let (Some(event), Some(id)) = (event, id) else {
+                let (Some(event), Some(id)) = (frame.event(), frame.order_id) else {
                     ctx.recorder.follow_failed("submit socket: a frame that is not an event".into(), sample(text));
                     return;
                 };
@@ -293,8 +291,7 @@ impl Book {
                     ctx.recorder.reconnected();
                     let ctx2 = ctx.clone();
                     ctx.tracker.spawn(async move {
-                        let order_id = Uuid::from_u128(id).to_string();
-                        follow(&ctx2, tracked, &order_id, url + 1).await;
+                        follow(&ctx2, tracked, Uuid::from_u128(id), url + 1).await;
                     });
                 }
                 End::Stopped => ctx.recorder.stream_done(&tracked.check, true),

@@ -1,0 +1,229 @@
+//! The client against a live engine: API replicas and a worker in process,
+//! over this test's own database and Redis namespace.
+
+use oee_client::{Client, Error, Event, HistoryQuery, OrderRequest, Reconnect, SocketMessage};
+use oee_domain::{ErrorCode, OrderStatus};
+use oee_testkit::TestEnv;
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// Bound on anything a test waits for.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// An engine under test: API replicas and, once started, a worker.
+struct Engine {
+    env: TestEnv,
+    apis: Vec<Replica>,
+    worker: Option<(CancellationToken, JoinHandle<()>)>,
+}
+
+struct Replica {
+    addr: SocketAddr,
+    stopper: oee_api::Stopper,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Engine {
+    /// `apis` replicas, with or without a worker.
+    async fn start(apis: usize, worker: bool) -> Self {
+        let env = TestEnv::new().await.expect("test environment");
+        let mut replicas = Vec::new();
+        for _ in 0..apis {
+            let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+            let api = oee_api::build(&env.settings, listener).await.expect("api builds");
+            let (addr, stopper) = (api.addr, api.stopper());
+            replicas.push(Replica { addr, stopper, task: tokio::spawn(api.server) });
+        }
+        let mut engine = Self { env, apis: replicas, worker: None };
+        if worker {
+            engine.start_worker().await;
+        }
+        engine
+    }
+
+    async fn start_worker(&mut self) {
+        let worker = oee_worker::build(&self.env.settings).await.expect("worker builds");
+        let stop = CancellationToken::new();
+        let token = stop.clone();
+        let task = tokio::spawn(async move { worker.run(token).await.expect("worker runs") });
+        self.worker = Some((stop, task));
+    }
+
+    fn url(&self, replica: usize) -> String {
+        format!("http://{}", self.apis[replica].addr)
+    }
+
+    async fn stop(self) {
+        if let Some((stop, task)) = self.worker {
+            stop.cancel();
+            let _ = tokio::time::timeout(PATIENCE, task).await;
+        }
+        for api in self.apis {
+            api.stopper.stop(Duration::ZERO).await;
+            let _ = tokio::time::timeout(PATIENCE, api.task).await;
+        }
+        self.env.cleanup().await.expect("cleanup");
+    }
+}
+
+/// A base URL where nothing listens: connections to it are refused.
+fn refusing_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    format!("http://{addr}")
+}
+
+/// Reads a follow to its end, within [`PATIENCE`].
+async fn to_the_end(follow: &mut oee_client::Follow) -> Vec<Event> {
+    let mut events = Vec::new();
+    tokio::time::timeout(PATIENCE, async {
+        while let Some(event) = follow.next().await {
+            events.push(event.expect("an event"));
+        }
+    })
+    .await
+    .expect("the order finishes in time");
+    events
+}
+
+/// Asserts `events` run `first, first + 1, …` with exactly one terminal event, last.
+fn assert_complete_from(events: &[Event], first: u32) {
+    let seqs: Vec<u32> = events.iter().map(|e| e.seq).collect();
+    let expected: Vec<u32> = (first..first + u32::try_from(seqs.len()).expect("few")).collect();
+    assert_eq!(seqs, expected, "gap or duplicate");
+    assert_eq!(events.iter().filter(|e| e.is_terminal()).count(), 1, "exactly one terminal event");
+    assert!(events.last().is_some_and(|e| e.is_terminal()), "the terminal event is last");
+}
+
+/// Submit, idempotent resubmit, typed refusals, get, and history paged by cursor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submits_reads_and_pages_history() {
+    let engine = Engine::start(1, true).await;
+    let client = Client::new(&engine.url(0)).expect("client");
+    let user = format!("pager-{}", Uuid::now_v7().simple());
+
+    let keyed = OrderRequest::market("SOL", "USDC", "1.5").user_id(&user).idempotency_key("key-1");
+    let first = client.submit(&keyed).await.expect("accepted");
+    assert_eq!((first.status, first.replayed), (OrderStatus::Pending, false));
+    let again = client.submit(&keyed).await.expect("accepted again");
+    assert_eq!((again.order_id, again.replayed), (first.order_id, true));
+    let conflict = client.submit(&keyed.clone().slippage_bps(99)).await.expect_err("a different body");
+    assert_eq!((conflict.status(), conflict.code()), (Some(409), Some(ErrorCode::IdempotencyConflict)));
+    let unknown = client.submit(&OrderRequest::market("DOGE", "USDC", "1")).await.expect_err("unknown token");
+    let Error::Api { status: 400, body, .. } = &unknown else { panic!("{unknown:?}") };
+    assert_eq!((body.code, body.field.as_deref()), (ErrorCode::UnknownToken, Some("tokenIn")));
+
+    let mut ids = vec![first.order_id];
+    for amount in ["2", "3"] {
+        ids.push(
+            client.submit(&OrderRequest::market("USDC", "SOL", amount).user_id(&user)).await.expect("ok").order_id,
+        );
+    }
+    for &id in &ids {
+        assert_complete_from(&to_the_end(&mut client.follow(id)).await, 1);
+    }
+
+    let order = client.order(first.order_id).await.expect("the order");
+    assert!(order.status.is_terminal());
+    assert_eq!((order.user_id.as_str(), order.amount_in.as_str()), (user.as_str(), "1.5"));
+    assert_eq!(order.events.last().map(|e| e.status), Some(order.status));
+    let missing = client.order(Uuid::now_v7()).await.expect_err("no such order");
+    assert_eq!((missing.status(), missing.code()), (Some(404), Some(ErrorCode::OrderNotFound)));
+
+    let mut query = HistoryQuery { user_id: Some(user.clone()), limit: Some(2), ..HistoryQuery::default() };
+    let mut pages = Vec::new();
+    loop {
+        let page = client.history(&query).await.expect("a page");
+        pages.push(page.orders.iter().map(|o| o.order_id).collect::<Vec<_>>());
+        match query.next_page(&page) {
+            Some(next) => query = next,
+            None => break,
+        }
+    }
+    ids.reverse();
+    assert_eq!(pages, vec![ids[..2].to_vec(), ids[2..].to_vec()], "newest first, two per page");
+    engine.stop().await;
+}
+
+/// Following survives a first URL that refuses connections and a replica that
+/// goes away mid-stream: it moves on to the next URL and resumes from the last
+/// `seq` seen, so every event arrives once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_reconnects_elsewhere_from_the_last_seq() {
+    let mut engine = Engine::start(2, false).await;
+    let client = Client::builder()
+        .urls([refusing_url(), engine.url(0), engine.url(1)])
+        .reconnect(Reconnect { attempts: 5, backoff: Duration::from_millis(10) })
+        .build()
+        .expect("client");
+    let id = client.submit(&OrderRequest::market("SOL", "USDC", "1")).await.expect("accepted").order_id;
+
+    // No worker yet: the order waits in `pending`, its only event so far.
+    let mut follow = client.follow(id);
+    let pending = tokio::time::timeout(PATIENCE, follow.next()).await.expect("in time").expect("an event");
+    assert_eq!((pending.expect("pending").seq, follow.last_seq()), (1, 1));
+
+    // Replica 0 goes away (closing its sockets with 1001); the order then runs.
+    let stopper = engine.apis[0].stopper.clone();
+    tokio::spawn(async move { stopper.stop(Duration::ZERO).await });
+    engine.start_worker().await;
+    let rest = to_the_end(&mut follow).await;
+    assert_complete_from(&rest, 2);
+    assert!(follow.is_finished());
+
+    // Resuming from a given seq replays only what follows it.
+    let replay = to_the_end(&mut client.follow_from(id, 2)).await;
+    assert_complete_from(&replay, 3);
+    // An unknown order is refused, not retried.
+    let refused = client.follow(Uuid::now_v7()).next().await.expect("an answer").expect_err("unknown order");
+    assert_eq!(refused.code(), Some(ErrorCode::OrderNotFound));
+    engine.stop().await;
+}
+
+/// Several orders pipelined on one submit socket: replies in sending order,
+/// then each accepted order's events, complete, tagged by order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_submit_socket_pipelines_orders() {
+    let engine = Engine::start(1, true).await;
+    let client = Client::new(&engine.url(0)).expect("client");
+    let mut socket = client.submit_socket().await.expect("socket opens");
+    let orders = [
+        OrderRequest::market("SOL", "USDC", "1.5"),
+        OrderRequest::market("USDC", "SOL", "100").idempotency_key("ws-1"),
+        OrderRequest::market("DOGE", "USDC", "1"),
+        OrderRequest::market("SOL", "USDT", "0.25"),
+    ];
+    assert_eq!(socket.send_all(&orders).await.expect("sent"), vec![0, 1, 2, 3]);
+
+    let mut replies = Vec::new();
+    let mut events: HashMap<Uuid, Vec<Event>> = HashMap::new();
+    tokio::time::timeout(PATIENCE, async {
+        while replies.len() < orders.len() || events.values().any(|e| !e.last().is_some_and(|e| e.is_terminal())) {
+            match socket.next().await.expect("the socket stays open").expect("a message") {
+                SocketMessage::Accepted { client_ref, order_id } => {
+                    replies.push((client_ref, None));
+                    events.entry(order_id).or_default();
+                }
+                SocketMessage::Rejected { client_ref, error, .. } => replies.push((client_ref, Some(error.code))),
+                SocketMessage::Event(event) => {
+                    assert!(events.contains_key(&event.order_id), "the reply comes before the order's events");
+                    events.entry(event.order_id).or_default().push(*event);
+                }
+            }
+        }
+    })
+    .await
+    .expect("every order finishes in time");
+    assert_eq!(replies, vec![(0, None), (1, None), (2, Some(ErrorCode::UnknownToken)), (3, None)]);
+    assert_eq!(events.len(), 3);
+    for order_events in events.values() {
+        assert_complete_from(order_events, 1);
+    }
+    socket.close().await.expect("closes");
+    engine.stop().await;
+}
