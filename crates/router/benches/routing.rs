@@ -3,7 +3,9 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use oee_domain::{Dex, OrderSpec, OrderType, TokenRegistry};
-use oee_router::{Latency, Ledger, Market, MemoryLedger, Network, VenueProfile, best_split, seed_pools, simulated};
+use oee_router::{
+    Latency, Ledger, Market, MemoryLedger, SimulatedNetwork, VenueProfile, best_split, seed_pools, simulated,
+};
 use std::hint::black_box;
 use std::sync::Arc;
 
@@ -53,7 +55,11 @@ fn routes(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
     let ledger = Arc::new(MemoryLedger::default());
     runtime.block_on(ledger.seed(seed_pools(&registry, NOW))).expect("seed");
-    let network = Network::new(ledger, VenueProfile { latency: Latency::Instant, failure_rate: 0.0 }, Arc::new(|| NOW));
+    let network = Arc::new(SimulatedNetwork::new(
+        ledger,
+        VenueProfile { latency: Latency::Instant, failure_rate: 0.0 },
+        Arc::new(|| NOW),
+    ));
     let router = simulated(&registry, network);
     let small = spec(&registry, "SOL", "USDC", 1_500_000_000);
     let large = spec(&registry, "USDC", "SOL", 1_000_000_000_000);

@@ -9,20 +9,17 @@
 //! the running engine — and records a [`Receipt`] per transaction id, so sending
 //! the same id again returns the recorded result instead of swapping twice.
 //!
-//! [`Network`] adds what a real RPC endpoint adds: latency and transient failures,
-//! including the nasty one where the transaction lands but the answer is lost.
+//! This module is the ledger alone: how the chain is reached (latency, failures,
+//! caching) is [`crate::network`]'s concern and the simulator's ([`crate::rpc`]).
 
 use crate::pool::{Pool, PoolError};
-use crate::sim::{Latency, VenueProfile};
 use crate::venue::{TransientKind, VenueError};
 use async_trait::async_trait;
 use oee_domain::{Dex, Instruction};
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::{Mutex, PoisonError};
 
 /// One swap of a transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,147 +215,6 @@ impl Ledger for MemoryLedger {
 
     async fn receipt(&self, tx_id: &str) -> Result<Option<Receipt>, VenueError> {
         Ok(self.state().receipts.get(tx_id).cloned())
-    }
-}
-
-/// Reads the time the chain uses, in unix seconds.
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
-
-/// The system clock.
-pub fn system_clock() -> Clock {
-    Arc::new(|| chrono::Utc::now().timestamp())
-}
-
-/// The chain as a client reaches it: a ledger behind RPC latency and failures.
-///
-/// Pool states read for quotes are cached for a short while (as a real router
-/// keeps pool accounts from a subscription rather than fetching them per quote),
-/// and refreshed with the states this process's own swaps leave. A quote may
-/// therefore miss another process's last few swaps; that is what the slippage
-/// bound is for, and it is enforced by the chain at commit, against the live state.
-#[derive(Clone)]
-pub struct Network {
-    ledger: Arc<dyn Ledger>,
-    profile: VenueProfile,
-    clock: Clock,
-    validity_secs: i64,
-    cache: Arc<PoolCache>,
-}
-
-/// Recently read or written pool states, each with when it was current.
-#[derive(Debug, Default)]
-struct PoolCache {
-    max_age: Duration,
-    pools: Mutex<HashMap<String, (Pool, std::time::Instant)>>,
-}
-
-impl PoolCache {
-    fn get(&self, id: &str) -> Option<Pool> {
-        let pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
-        pools.get(id).filter(|(_, at)| at.elapsed() < self.max_age).map(|(pool, _)| pool.clone())
-    }
-
-    fn put(&self, pools: impl IntoIterator<Item = Pool>) {
-        if self.max_age.is_zero() {
-            return;
-        }
-        let now = std::time::Instant::now();
-        let mut cached = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
-        for pool in pools {
-            cached.insert(pool.id.clone(), (pool, now));
-        }
-    }
-}
-
-impl fmt::Debug for Network {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Network").field("ledger", &self.ledger).field("profile", &self.profile).finish()
-    }
-}
-
-impl Network {
-    pub fn new(ledger: Arc<dyn Ledger>, profile: VenueProfile, clock: Clock) -> Self {
-        Self { ledger, profile, clock, validity_secs: 60, cache: Arc::default() }
-    }
-
-    /// Serves quotes from pool states up to `max_age` old (zero: always read).
-    #[must_use]
-    pub fn with_pool_cache(mut self, max_age: Duration) -> Self {
-        self.cache = Arc::new(PoolCache { max_age, pools: Mutex::default() });
-        self
-    }
-
-    /// Sets how long a transaction can land after it is built.
-    #[must_use]
-    pub fn with_validity(mut self, secs: u64) -> Self {
-        self.validity_secs = i64::try_from(secs).unwrap_or(i64::MAX);
-        self
-    }
-
-    /// Seconds a transaction built now can still land.
-    pub fn validity_secs(&self) -> i64 {
-        self.validity_secs
-    }
-
-    pub fn ledger(&self) -> &Arc<dyn Ledger> {
-        &self.ledger
-    }
-
-    pub fn now(&self) -> i64 {
-        (self.clock)()
-    }
-
-    async fn delay(&self, base_ms: u64, jitter_ms: u64) {
-        if self.profile.latency == Latency::Realistic {
-            let extra = rand::rng().random_range(0..=jitter_ms);
-            tokio::time::sleep(Duration::from_millis(base_ms + extra)).await;
-        }
-    }
-
-    /// Fetches a pool's current state (a quote's round trip, ~200 ms when realistic).
-    pub async fn pool(&self, id: &str) -> Result<Option<Pool>, VenueError> {
-        self.delay(170, 60).await;
-        if let Some(pool) = self.cache.get(id) {
-            return Ok(Some(pool));
-        }
-        let pool = self.ledger.pools(&[id.to_owned()]).await?.into_iter().next();
-        self.cache.put(pool.clone());
-        Ok(pool)
-    }
-
-    /// Sends a transaction and waits for it to land (2–3 s when realistic). A
-    /// quarter of injected failures happen *after* it landed: the caller must ask
-    /// [`Network::landed`] before sending another attempt.
-    pub async fn send(&self, tx: &Transaction) -> Result<Receipt, VenueError> {
-        self.delay(2_000, 1_000).await;
-        let failure = self.draw_failure();
-        if let Some((kind, false)) = failure {
-            return Err(VenueError::Transient(kind));
-        }
-        let Landed { receipt, pools } = self.ledger.commit(tx, self.now()).await?;
-        self.cache.put(pools);
-        match failure {
-            Some((kind, true)) => Err(VenueError::Transient(kind)),
-            _ => Ok(receipt),
-        }
-    }
-
-    /// Whether `tx_id` landed, and how.
-    pub async fn landed(&self, tx_id: &str) -> Result<Option<Receipt>, VenueError> {
-        self.ledger.receipt(tx_id).await
-    }
-
-    fn draw_failure(&self) -> Option<(TransientKind, bool)> {
-        let mut rng = rand::rng();
-        if self.profile.failure_rate <= 0.0 || !rng.random_bool(self.profile.failure_rate.min(1.0)) {
-            return None;
-        }
-        Some(match rng.random_range(0..4) {
-            0 => (TransientKind::BlockhashNotFound, false),
-            1 => (TransientKind::BlockHeightExceeded, false),
-            2 => (TransientKind::RpcTimeout, false),
-            _ => (TransientKind::RpcTimeout, true),
-        })
     }
 }
 

@@ -1,34 +1,54 @@
 //! Venues, the simulated chain, and routing.
 //!
-//! - [`cpmm`] and [`dlmm`]: the swap math of Raydium's constant-product pools and
+//! Dependencies run one way, down this list:
+//!
+//! - [`cpmm`], [`dlmm`]: the swap math of Raydium's constant-product pools and
 //!   Meteora's liquidity bins, on integers.
-//! - [`pool::Pool`]: one venue's pool for a pair, with simulated outside trading.
-//! - [`chain`]: transactions, receipts, the [`chain::Ledger`] that makes them atomic
-//!   and durable, and the [`chain::Network`] that adds latency and failures.
-//! - [`venue::Venue`]: what a DEX offers a router — pool snapshots to quote against.
-//! - [`router::Router`]: best single venue or a better split, and execution.
+//! - [`pool`]: one venue's pool for a pair ([`Pool`]), with simulated outside trading.
+//! - [`market`]: the pools each venue starts with; which pairs are listed ([`Listing`]).
+//! - [`venue`]: what a DEX offers a router ([`Venue`]): pool snapshots to quote against.
+//! - [`chain`]: the ledger alone: transactions, receipts, [`chain::apply`], the
+//!   [`Ledger`] that makes them atomic and durable ([`MemoryLedger`] here).
+//! - [`network`]: the [`Network`] trait, the chain as a client reaches it —
+//!   **where a real Solana adapter plugs in**.
+//! - [`rpc`]: [`SimulatedNetwork`], a ledger behind RPC latency ([`Latency`]) and
+//!   injected failures, with a short-lived pool cache.
+//! - [`simulated_venue`]: Raydium and Meteora as [`SimulatedVenue`]s over a network.
+//! - [`search`]: the best venue or split for an amount; [`transaction`]: building
+//!   an attempt's transaction and its id; [`record`]: the route record and its reason.
+//! - [`router`]: [`Router`], which ties them together.
 
 pub mod chain;
 pub mod cpmm;
 pub mod dlmm;
 pub mod market;
+pub mod network;
 pub mod pool;
+pub mod record;
 pub mod router;
-pub mod sim;
+pub mod rpc;
+pub mod search;
+pub mod simulated_venue;
+pub mod transaction;
 pub mod venue;
 
-pub use chain::{Clock, Landed, Ledger, LegFill, MemoryLedger, Network, Receipt, SwapLeg, Transaction, system_clock};
+pub use chain::{Landed, Ledger, LegFill, MemoryLedger, Receipt, SwapLeg, Transaction};
 pub use market::Listing;
+pub use network::Network;
 pub use pool::Pool;
-pub use router::{PlannedLeg, RouteError, RoutePlan, Router, Split, best_split, price, transaction_id};
-pub use sim::{Latency, SimulatedVenue, VenueProfile};
+pub use record::price;
+pub use router::{PlannedLeg, RouteError, RoutePlan, Router};
+pub use rpc::{Clock, DelayRange, Latency, SimulatedNetwork, VenueProfile, system_clock};
+pub use search::{Split, best_split};
+pub use simulated_venue::SimulatedVenue;
+pub use transaction::transaction_id;
 pub use venue::{Market, Quote, TransientKind, Venue, VenueError};
 
 use oee_domain::{Dex, TokenRegistry};
 use std::sync::Arc;
 
 /// Raydium and Meteora, simulated over `network`, behind one router.
-pub fn simulated(registry: &TokenRegistry, network: Network) -> Router {
+pub fn simulated(registry: &TokenRegistry, network: Arc<dyn Network>) -> Router {
     let venues = Dex::ALL
         .into_iter()
         .map(|dex| Arc::new(SimulatedVenue::new(dex, registry, network.clone())) as Arc<dyn Venue>)

@@ -1,9 +1,10 @@
 //! Route choice and execution against the simulated venues on an in-memory chain.
 
 use oee_domain::{Dex, Instruction, OrderSpec, OrderType, TokenRegistry};
+use oee_router::Network;
 use oee_router::{
-    Latency, Ledger, MemoryLedger, Network, RouteError, Router, VenueError, VenueProfile, seed_pools, simulated,
-    transaction_id,
+    Latency, Ledger, MemoryLedger, RouteError, Router, SimulatedNetwork, VenueError, VenueProfile, seed_pools,
+    simulated, transaction_id,
 };
 use std::sync::Arc;
 use uuid::Uuid;
@@ -28,7 +29,7 @@ async fn market(profile: VenueProfile) -> (Router, Arc<MemoryLedger>) {
     let registry = TokenRegistry::default();
     let ledger = Arc::new(MemoryLedger::default());
     ledger.seed(seed_pools(&registry, T0)).await.expect("seed");
-    let network = Network::new(ledger.clone(), profile, Arc::new(|| T0));
+    let network = Arc::new(SimulatedNetwork::new(ledger.clone(), profile, Arc::new(|| T0)));
     (simulated(&registry, network), ledger)
 }
 
@@ -243,9 +244,9 @@ async fn quotes_come_from_recent_pool_states_and_own_swaps_refresh_them() {
     let registry = TokenRegistry::default();
     let ledger = Arc::new(MemoryLedger::default());
     ledger.seed(seed_pools(&registry, T0)).await.expect("seed");
-    let cached =
-        Network::new(ledger.clone(), CALM, Arc::new(|| T0)).with_pool_cache(std::time::Duration::from_secs(60));
-    let uncached = Network::new(ledger.clone(), CALM, Arc::new(|| T0));
+    let cached = SimulatedNetwork::new(ledger.clone(), CALM, Arc::new(|| T0))
+        .with_pool_cache(std::time::Duration::from_secs(60));
+    let uncached = SimulatedNetwork::new(ledger.clone(), CALM, Arc::new(|| T0));
     let pool_id = "raydium:SOL-USDC";
     let before = cached.pool(pool_id).await.expect("read").expect("pool");
 

@@ -137,13 +137,6 @@ pub const fn latency_name(latency: Latency) -> &'static str {
     }
 }
 
-/// Longest realistic attempt: a quote and a send (~0.2 s + 2–3 s), rounded up.
-// LEAD: derive from the router's named venue latency figures once that branch lands.
-const REALISTIC_ATTEMPT_MAX: Duration = Duration::from_millis(3_500);
-/// Longest realistic swap (2–3 s).
-// LEAD: the router's named swap latency ceiling, once that branch lands.
-const REALISTIC_SWAP_MAX: Duration = Duration::from_millis(3_000);
-
 /// The share of the connection pool one event lane may count on.
 const POOL_SHARE_PER_EVENT_LANE: usize = 4;
 /// Most concurrent event batches in a worker.
@@ -224,8 +217,9 @@ impl Settings {
         // validity window), but wasted work. The longest job: a resumed order waits
         // out one sent transaction's validity, then runs every attempt with its
         // longest back-off.
-        let longest_job =
-            self.tx_validity + REALISTIC_ATTEMPT_MAX * self.max_attempts + self.retry().longest_total_delay();
+        let longest_job = self.tx_validity
+            + self.venue_latency.longest_attempt() * self.max_attempts
+            + self.retry().longest_total_delay();
         if realistic && self.reclaim_idle < longest_job {
             tracing::warn!(
                 reclaim_idle_ms = millis_of(self.reclaim_idle),
@@ -233,10 +227,11 @@ impl Settings {
                 "OEE_RECLAIM_IDLE_MS is shorter than the longest job: live workers' orders may be taken over"
             );
         }
-        if realistic && self.shutdown_grace < REALISTIC_SWAP_MAX {
+        if realistic && self.shutdown_grace < self.venue_latency.longest_swap() {
             tracing::warn!(
                 grace_ms = millis_of(self.shutdown_grace),
-                "the shutdown grace period is shorter than a realistic swap (2–3 s): in-flight orders will be left to recovery"
+                longest_swap_ms = millis_of(self.venue_latency.longest_swap()),
+                "the shutdown grace period is shorter than a realistic swap: in-flight orders will be left to recovery"
             );
         }
         Ok(())

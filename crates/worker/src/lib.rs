@@ -12,7 +12,7 @@ pub use executor::{Executor, Outcome};
 pub use oee_runtime::RetryPolicy;
 
 use anyhow::Context;
-use oee_router::{Ledger, Network, system_clock};
+use oee_router::{Ledger, SimulatedNetwork, system_clock};
 use oee_runtime::Settings;
 use oee_store::{Bus, EventWriter, Keys, OrderStore, PgLedger, StreamReader};
 use std::sync::Arc;
@@ -36,10 +36,10 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
     if let Err(e) = ledger.seed(oee_router::seed_pools(&registry, now)).await {
         tracing::warn!(error = %e, "could not seed the simulated chain yet");
     }
-    let network = Network::new(ledger, settings.venue_profile(), system_clock())
+    let network = SimulatedNetwork::new(ledger, settings.venue_profile(), system_clock())
         .with_validity(settings.tx_validity.as_secs())
         .with_pool_cache(settings.pool_cache);
-    let router = oee_router::simulated(&registry, network);
+    let router = oee_router::simulated(&registry, Arc::new(network));
     let orders = OrderStore::new(pool);
     let executor = Executor {
         events: EventWriter::start(orders.clone(), settings.event_lanes()),

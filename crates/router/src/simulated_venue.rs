@@ -1,35 +1,12 @@
-//! The simulated venues: Raydium and Meteora programs over the shared chain, with
-//! the latency and failure behaviour of a public RPC endpoint.
+//! The simulated venues: Raydium's and Meteora's programs over a [`Network`]
+//! (the simulated chain, in the engine).
 
-use crate::chain::Network;
 use crate::market::seed_pools;
+use crate::network::Network;
 use crate::venue::{Market, Venue, VenueError};
 use async_trait::async_trait;
 use oee_domain::{Dex, TokenRegistry};
-
-/// How long venue calls take.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Latency {
-    /// Quotes ~200 ms, swaps 2–3 s, as on mainnet through a public RPC.
-    #[default]
-    Realistic,
-    /// No delay: for tests and throughput benchmarks.
-    Instant,
-}
-
-/// Latency and failure behaviour of the simulated network.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct VenueProfile {
-    pub latency: Latency,
-    /// Share of swaps that fail transiently, `0.0..=1.0`.
-    pub failure_rate: f64,
-}
-
-impl Default for VenueProfile {
-    fn default() -> Self {
-        Self { latency: Latency::Realistic, failure_rate: 0.05 }
-    }
-}
+use std::sync::Arc;
 
 /// A simulated DEX: its listed pools live on the shared chain.
 #[derive(Debug)]
@@ -37,11 +14,11 @@ pub struct SimulatedVenue {
     dex: Dex,
     /// `(pool id, base mint, quote mint)` of every listed pool.
     listings: Vec<(String, String, String)>,
-    network: Network,
+    network: Arc<dyn Network>,
 }
 
 impl SimulatedVenue {
-    pub fn new(dex: Dex, registry: &TokenRegistry, network: Network) -> Self {
+    pub fn new(dex: Dex, registry: &TokenRegistry, network: Arc<dyn Network>) -> Self {
         let listings = seed_pools(dex, registry, 0).into_iter().map(|p| (p.id, p.mint_base, p.mint_quote)).collect();
         Self { dex, listings, network }
     }
