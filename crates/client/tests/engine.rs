@@ -3,72 +3,11 @@
 
 use oee_client::{Client, Error, Event, HistoryQuery, OrderRequest, Reconnect, SocketMessage};
 use oee_domain::{ErrorCode, OrderStatus};
-use oee_testkit::TestEnv;
+use oee_testkit::{Engine, PATIENCE};
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::time::Duration;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-
-/// Bound on anything a test waits for.
-const PATIENCE: Duration = Duration::from_secs(20);
-
-/// An engine under test: API replicas and, once started, a worker.
-struct Engine {
-    env: TestEnv,
-    apis: Vec<Replica>,
-    worker: Option<(CancellationToken, JoinHandle<()>)>,
-}
-
-struct Replica {
-    addr: SocketAddr,
-    stopper: oee_api::Stopper,
-    task: JoinHandle<std::io::Result<()>>,
-}
-
-impl Engine {
-    /// `apis` replicas, with or without a worker.
-    async fn start(apis: usize, worker: bool) -> Self {
-        let env = TestEnv::new().await.expect("test environment");
-        let mut replicas = Vec::new();
-        for _ in 0..apis {
-            let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-            let api = oee_api::build(&env.settings, listener).await.expect("api builds");
-            let (addr, stopper) = (api.addr, api.stopper());
-            replicas.push(Replica { addr, stopper, task: tokio::spawn(api.server) });
-        }
-        let mut engine = Self { env, apis: replicas, worker: None };
-        if worker {
-            engine.start_worker().await;
-        }
-        engine
-    }
-
-    async fn start_worker(&mut self) {
-        let worker = oee_worker::build(&self.env.settings).await.expect("worker builds");
-        let stop = CancellationToken::new();
-        let token = stop.clone();
-        let task = tokio::spawn(async move { worker.run(token).await.expect("worker runs") });
-        self.worker = Some((stop, task));
-    }
-
-    fn url(&self, replica: usize) -> String {
-        format!("http://{}", self.apis[replica].addr)
-    }
-
-    async fn stop(self) {
-        if let Some((stop, task)) = self.worker {
-            stop.cancel();
-            let _ = tokio::time::timeout(PATIENCE, task).await;
-        }
-        for api in self.apis {
-            api.stopper.stop(Duration::ZERO).await;
-            let _ = tokio::time::timeout(PATIENCE, api.task).await;
-        }
-        self.env.cleanup().await.expect("cleanup");
-    }
-}
 
 /// A base URL where nothing listens: connections to it are refused.
 fn refusing_url() -> String {
@@ -103,8 +42,8 @@ fn assert_complete_from(events: &[Event], first: u32) {
 /// Submit, idempotent resubmit, typed refusals, get, and history paged by cursor.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn submits_reads_and_pages_history() {
-    let engine = Engine::start(1, true).await;
-    let client = Client::new(&engine.url(0)).expect("client");
+    let engine = Engine::start().await;
+    let client = engine.client();
     let user = format!("pager-{}", Uuid::now_v7().simple());
 
     let keyed = OrderRequest::market("SOL", "USDC", "1.5").user_id(&user).idempotency_key("key-1");
@@ -155,9 +94,9 @@ async fn submits_reads_and_pages_history() {
 /// `seq` seen, so every event arrives once, in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follow_reconnects_elsewhere_from_the_last_seq() {
-    let mut engine = Engine::start(2, false).await;
+    let mut engine = Engine::builder().apis(2).without_worker().start().await;
     let client = Client::builder()
-        .urls([refusing_url(), engine.url(0), engine.url(1)])
+        .urls([refusing_url(), engine.url(0, ""), engine.url(1, "")])
         .reconnect(Reconnect { attempts: 5, backoff: Duration::from_millis(10) })
         .build()
         .expect("client");
@@ -189,8 +128,8 @@ async fn follow_reconnects_elsewhere_from_the_last_seq() {
 /// then each accepted order's events, complete, tagged by order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_submit_socket_pipelines_orders() {
-    let engine = Engine::start(1, true).await;
-    let client = Client::new(&engine.url(0)).expect("client");
+    let engine = Engine::start().await;
+    let client = engine.client();
     let mut socket = client.submit_socket().await.expect("socket opens");
     let orders = [
         OrderRequest::market("SOL", "USDC", "1.5"),

@@ -95,6 +95,21 @@ scripts/check-deploy checks the Grafana dashboard's queries against it.";
 
 /// What `metrics --list` prints: one name a line on stdout (a reader that
 /// stops early, such as `head`, is not an error).
+/// What is wrong between a `--list` and an exposition: names listed twice, and
+/// series the exposition writes that the list lacks (empty when they agree).
+pub fn list_mismatches(names: &[String], exposition: &str) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut wrong: Vec<String> =
+        names.iter().filter(|n| !seen.insert(n.as_str())).map(|n| format!("{n} listed twice")).collect();
+    for line in exposition.lines().filter(|l| !l.starts_with('#')) {
+        let sample = line.split([' ', '{']).next().unwrap_or_default();
+        if !sample.is_empty() && !seen.contains(sample) {
+            wrong.push(format!("{sample} is exposed but not listed"));
+        }
+    }
+    wrong
+}
+
 pub fn print_names(names: &[String]) -> anyhow::Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();

@@ -159,6 +159,13 @@ impl Engine {
         self.worker = Some(start_worker(&self.env.settings).await);
     }
 
+    /// A typed client over every replica (following moves to the next one when
+    /// a replica goes away).
+    pub fn client(&self) -> oee_client::Client {
+        let urls = (0..self.apis.len()).map(|replica| self.url(replica, ""));
+        oee_client::Client::builder().urls(urls).build().expect("a client of the engine")
+    }
+
     pub fn url(&self, replica: usize, path: &str) -> String {
         format!("http://{}{path}", self.apis[replica].addr)
     }
@@ -253,9 +260,18 @@ impl Followed {
     }
 }
 
+/// A WebSocket client connection, as `tokio_tungstenite::connect_async` opens it.
+pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
 /// Follows an order's socket at `url` until it closes (bounded by [`PATIENCE`]).
 pub async fn follow_url(url: &str) -> Followed {
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
+    let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
+    follow_socket(socket).await
+}
+
+/// Reads an open follow socket until it closes (bounded by [`PATIENCE`]),
+/// answering pings.
+pub async fn follow_socket(mut socket: Socket) -> Followed {
     let mut events = Vec::new();
     let mut close = None;
     let outcome = tokio::time::timeout(PATIENCE, async {

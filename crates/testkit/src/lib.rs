@@ -12,7 +12,8 @@
 mod engine;
 
 pub use engine::{
-    Engine, EngineBuilder, Followed, PATIENCE, RunningApi, RunningWorker, follow_url, start_api, start_worker,
+    Engine, EngineBuilder, Followed, PATIENCE, RunningApi, RunningWorker, Socket, follow_socket, follow_url, start_api,
+    start_worker,
 };
 
 use oee_domain::{Channel, OrderStatus, parse_order};

@@ -2,7 +2,7 @@
 //! persistence on), kills it mid-load and starts it again.
 
 use oee_router::Latency;
-use oee_testkit::Engine;
+use oee_testkit::{Engine, EngineBuilder};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -200,6 +200,14 @@ impl PrivatePostgres {
         format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
     }
 
+    /// An engine whose database lives on this cluster (created and migrated).
+    async fn engine(&self) -> EngineBuilder {
+        self.connect("postgres").await.batch_execute("CREATE DATABASE oee").await.expect("create");
+        let url = self.url("oee");
+        oee_store::migrate(&url).await.expect("migrate");
+        Engine::builder().configure(move |s| s.database_url = url.clone())
+    }
+
     async fn connect(&self, db: &str) -> tokio_postgres::Client {
         let (client, connection) =
             tokio_postgres::connect(&self.url(db), tokio_postgres::NoTls).await.expect("connect");
@@ -227,13 +235,10 @@ fn run(command: &mut Command) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_crash_mid_load_loses_nothing_accepted() {
     let pg = PrivatePostgres::start();
-    let admin = pg.connect("postgres").await;
-    admin.batch_execute("CREATE DATABASE oee").await.expect("create");
-    oee_store::migrate(&pg.url("oee")).await.expect("migrate");
-    let url = pg.url("oee");
-    let engine = Engine::builder()
-        .configure(move |s| {
-            s.database_url = url.clone();
+    let engine = pg
+        .engine()
+        .await
+        .configure(|s| {
             s.venue_latency = Latency::Realistic;
             s.worker_concurrency = 32;
             s.store_timeout = Duration::from_millis(1_000);
@@ -422,13 +427,10 @@ async fn assert_finished_soon_after(engine: &Engine, ids: &[String], back: Insta
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_in_flight_through_a_postgres_blip_finish_seconds_after_it() {
     let pg = PrivatePostgres::start();
-    let admin = pg.connect("postgres").await;
-    admin.batch_execute("CREATE DATABASE oee").await.expect("create");
-    oee_store::migrate(&pg.url("oee")).await.expect("migrate");
-    let url = pg.url("oee");
-    let engine = Engine::builder()
-        .configure(move |s| {
-            s.database_url = url.clone();
+    let engine = pg
+        .engine()
+        .await
+        .configure(|s| {
             s.venue_latency = Latency::Realistic;
             s.venue_failure_rate = 0.0;
             s.store_timeout = Duration::from_millis(1_000);

@@ -9,7 +9,6 @@
 //! (`cargo build --workspace --bins` first; `scripts/test` does), or from
 //! `OEE_BIN_DIR`.
 
-use futures::{SinkExt, StreamExt};
 use oee_testkit::TestEnv;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,7 +16,6 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 /// Bound on any one wait for the cluster's orders or sockets.
@@ -30,8 +28,6 @@ const APIS: u16 = 2;
 const WORKERS: u16 = 2;
 const ORDERS: usize = 20;
 const INSTANCE: &str = "x-oee-instance";
-
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -253,30 +249,6 @@ impl Drop for Cluster {
     }
 }
 
-/// A follow socket's whole stream: its events and how it closed.
-async fn follow(mut socket: Socket) -> (Vec<Value>, Option<CloseCode>) {
-    let mut events = Vec::new();
-    let mut close = None;
-    let finished = tokio::time::timeout(PATIENCE, async {
-        while let Some(message) = socket.next().await {
-            match message.expect("websocket message") {
-                Message::Text(text) => events.push(serde_json::from_str(&text).expect("event is JSON")),
-                Message::Close(frame) => {
-                    close = frame.map(|f| f.code);
-                    break;
-                }
-                Message::Ping(data) => {
-                    let _ = socket.send(Message::Pong(data)).await;
-                }
-                _ => {}
-            }
-        }
-    })
-    .await;
-    assert!(finished.is_ok(), "socket did not finish in {PATIENCE:?}; got {events:?}");
-    (events, close)
-}
-
 /// Polls `probe` until it yields a value; fails after `PATIENCE`.
 async fn eventually<T, F: std::future::Future<Output = Option<T>>>(what: &str, probe: impl Fn() -> F) -> T {
     let deadline = Instant::now() + PATIENCE;
@@ -347,7 +319,15 @@ async fn a_cluster_behind_nginx_spreads_orders_and_sockets_over_its_replicas() {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
             .unwrap_or_else(|| panic!("no {INSTANCE} header on the 101 reply"));
-        followers.push((id, accepted, served, tokio::spawn(follow(socket))));
+        followers.push((
+            id,
+            accepted,
+            served,
+            tokio::spawn(async move {
+                let f = oee_testkit::follow_socket(socket).await;
+                (f.events, f.close)
+            }),
+        ));
     }
 
     let mut followed_on = BTreeMap::<String, usize>::new();
