@@ -7,6 +7,7 @@
 pub mod accept;
 pub mod body;
 pub mod error;
+pub mod keys;
 pub mod metrics;
 pub mod routes;
 pub mod state;

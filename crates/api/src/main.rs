@@ -2,7 +2,8 @@
 //!
 //! `oee-api` applies pending migrations (under an advisory lock) and serves;
 //! `oee-api migrate` applies them and exits; `oee-api metrics --list` prints the
-//! series names `/metrics` can expose.
+//! series names `/metrics` can expose; `oee-api keys create|list|revoke` manages
+//! API keys.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -27,11 +28,39 @@ enum Command {
     Migrate,
     /// Serve the API (the default).
     Serve,
+    /// Manage API keys (a key is printed once, by `create`).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Print what `/metrics` exposes (`metrics --list`).
     Metrics {
         #[arg(long, required = true, help = "Print every series name /metrics can expose", long_help = oee_runtime::metrics::LIST_HELP)]
         list: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key and print it, with its id, as one JSON line: the only time it is shown.
+    Create {
+        /// The account the key acts for.
+        #[arg(long)]
+        account: String,
+        /// Comma-separated: read, trade, admin.
+        #[arg(long, default_value = "trade,read")]
+        scopes: String,
+        /// Orders per second this key may submit (default: OEE_RATE_PER_SEC).
+        #[arg(long)]
+        rate: Option<u32>,
+        /// Orders allowed in a burst on top of the rate (default: OEE_RATE_BURST).
+        #[arg(long)]
+        burst: Option<u32>,
+    },
+    /// Print every key as one JSON line (never the key itself).
+    List,
+    /// Revoke a key by its id.
+    Revoke { key_id: uuid::Uuid },
 }
 
 // The HTTP and WebSocket work runs on actix's own worker threads
@@ -48,6 +77,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return oee_runtime::metrics::print_names(&oee_api::metrics::METRICS.series_names());
     }
     let settings = Settings::load()?;
+    if let Some(Command::Keys { command }) = cli.command {
+        // Stdout carries the commands' JSON lines only: no logging here.
+        oee_store::migrate(&settings.database_url).await.context("applying migrations")?;
+        return keys(&settings, command).await;
+    }
     telemetry::init(settings.log_format);
     let applied = oee_store::migrate(&settings.database_url).await.context("applying migrations")?;
     tracing::info!(applied, "database schema is current");
@@ -66,4 +100,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     });
     api.server.await?;
     Ok(())
+}
+
+async fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<()> {
+    use oee_api::keys;
+    let store = oee_store::KeyStore::new(oee_store::pg::pool(&settings.pg()).context("postgres settings")?);
+    let mut out = std::io::stdout().lock();
+    match command {
+        KeysCommand::Create { account, scopes, rate, burst } => {
+            let new = oee_store::NewKey { account, scopes: keys::scopes_arg(Some(&scopes))?, rate, burst };
+            keys::create_command(&store, &new, &mut out).await
+        }
+        KeysCommand::List => keys::list_command(&store, &mut out).await,
+        KeysCommand::Revoke { key_id } => keys::revoke_command(&store, key_id).await,
+    }
 }

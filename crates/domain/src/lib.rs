@@ -3,6 +3,7 @@
 //! the timestamps callers pass in.
 
 pub mod amount;
+pub mod apikey;
 pub mod error;
 pub mod event;
 pub mod request;
@@ -11,6 +12,7 @@ pub mod status;
 pub mod token;
 
 pub use amount::{AmountError, Units, format_ratio, format_units, parse_units};
+pub use apikey::{ApiKey, KEY_RANDOM_LEN, KeyFormatError, Scope, Scopes};
 pub use error::{ErrorCode, ErrorInfo, FailureCode, Rejection};
 pub use event::{EventDetail, EventHead, RecordedEvent, StatusEvent, format_time};
 pub use request::{Channel, OrderSpec, OrderType, RawOrder, Submission, parse_order, validate_idempotency_key};

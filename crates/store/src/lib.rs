@@ -9,10 +9,12 @@
 //! - [`chain`]: [`PgLedger`], the simulated chain's pools and landed transactions.
 //! - [`redis`]: clients, and one type per concern: [`JobQueue`], [`ActiveSet`],
 //!   [`Fanout`], [`Locks`], with [`Bus`] for round trips that span them.
+//! - [`api_keys`]: [`KeyStore`], API keys stored as hashes, and their records.
 //! - [`keys`]: every Redis key under the namespace.
 //! - [`pg`]: the connection pool and its session settings; [`migrate`]: migrations.
 //! - [`error`]: [`StoreError`], an outage told apart from a bug.
 
+pub mod api_keys;
 pub mod chain;
 pub mod error;
 mod group_commit;
@@ -22,6 +24,7 @@ pub mod orders;
 pub mod pg;
 pub mod redis;
 
+pub use api_keys::{KeyRecord, KeyStore, NewKey};
 pub use chain::PgLedger;
 pub use error::{Backend, StoreError};
 pub use keys::Keys;

@@ -1,4 +1,5 @@
 //! The store's integration tests, one binary, against a real PostgreSQL.
 
+mod api_keys;
 mod chain;
 mod events;
