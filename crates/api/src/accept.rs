@@ -1,6 +1,7 @@
-//! Accepting an order, shared by HTTP submit and the submit socket: check that a
-//! venue lists the pair, store the order with its `pending` event, queue it,
-//! and only then answer. A refused request leaves nothing behind.
+//! Accepting an order, shared by HTTP submit and the submit socket: shed it if
+//! the queue is too far behind, check that a venue lists the pair, store the
+//! order with its `pending` event, queue it, and only then answer. A refused
+//! request leaves nothing behind.
 
 use crate::error::ApiError;
 use crate::metrics::{ChannelLabel, METRICS};
@@ -39,6 +40,7 @@ pub async fn accept_following(state: &AppState, submission: &Submission) -> Resu
 
 async fn accept_with(state: &AppState, submission: &Submission, follow: bool) -> Result<Acceptance, ApiError> {
     let spec = &submission.spec;
+    state.shedder.check()?;
     if !state.listing.has(&spec.token_in.mint, &spec.token_out.mint) {
         return Err(ApiError::new(
             ErrorCode::NoRoute,

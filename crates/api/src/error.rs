@@ -118,7 +118,7 @@ pub const fn status_of(code: ErrorCode) -> StatusCode {
         OrderNotFound | NotFound => StatusCode::NOT_FOUND,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Overloaded | Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -131,7 +131,7 @@ struct Body<'a> {
 /// The contract's error body for a rejection.
 pub fn error_response(rejection: &Rejection) -> HttpResponse {
     let mut response = HttpResponse::build(status_of(rejection.code)).json(Body { error: rejection });
-    if matches!(rejection.code, ErrorCode::Unavailable | ErrorCode::RateLimited) {
+    if matches!(rejection.code, ErrorCode::Unavailable | ErrorCode::Overloaded | ErrorCode::RateLimited) {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
     }
     response

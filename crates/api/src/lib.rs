@@ -10,6 +10,7 @@ pub mod error;
 pub mod keys;
 pub mod metrics;
 pub mod routes;
+pub mod shedding;
 pub mod state;
 pub mod view;
 pub mod ws;
@@ -103,9 +104,10 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
     let state = AppState {
         inserts: OrderWriter::start(orders.clone(), settings.order_lanes()),
         orders,
-        bus,
+        bus: bus.clone(),
         hub,
         listing: oee_router::Listing::new(&registry),
+        shedder: shedding::Shedder::start(bus.jobs.clone(), settings.max_queue_lag, stopping.clone()),
         registry,
         store_timeout: settings.store_timeout,
         draining: draining.clone(),

@@ -1,5 +1,6 @@
 //! What every handler shares.
 
+use crate::shedding::Shedder;
 use crate::ws::hub::Hub;
 use oee_domain::TokenRegistry;
 use oee_router::Listing;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub registry: TokenRegistry,
     /// Which pairs a venue lists (`NO_ROUTE`).
     pub listing: Listing,
+    /// Sheds new orders while the queue is too far behind (`OEE_MAX_QUEUE_LAG`).
+    pub shedder: Shedder,
     /// Bound on store calls made for a request.
     pub store_timeout: Duration,
     /// Cancelled when the process starts stopping: readiness fails.

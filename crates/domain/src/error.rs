@@ -34,13 +34,16 @@ pub enum ErrorCode {
     NotFound,
     MethodNotAllowed,
     RateLimited,
+    /// The job queue is further behind than the deployment allows: new orders
+    /// are shed (nothing stored) until the workers catch up.
+    Overloaded,
     Unavailable,
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, for lookups by wire name.
-    pub const ALL: [Self; 26] = [
+    pub const ALL: [Self; 27] = [
         Self::InvalidJson,
         Self::UnknownField,
         Self::DuplicateField,
@@ -65,6 +68,7 @@ impl ErrorCode {
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::RateLimited,
+        Self::Overloaded,
         Self::Unavailable,
         Self::Internal,
     ];
@@ -101,6 +105,7 @@ impl ErrorCode {
             Self::NotFound => "NOT_FOUND",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::RateLimited => "RATE_LIMITED",
+            Self::Overloaded => "OVERLOADED",
             Self::Unavailable => "UNAVAILABLE",
             Self::Internal => "INTERNAL",
         }

@@ -70,6 +70,9 @@ pub struct Settings {
     pub sweep_age: Duration,
     /// A job delivered more often than this goes to the dead-letter stream.
     pub max_deliveries: u64,
+    /// New orders are shed (503 `OVERLOADED`, nothing stored) while the job
+    /// stream's lag — jobs no worker has taken yet — is above this (0: never).
+    pub max_queue_lag: u64,
     /// WebSockets one API process holds at most; more are closed with 1013.
     pub max_sockets: usize,
     /// A socket whose send cannot complete this long is closed with 1013.
@@ -115,6 +118,7 @@ impl Default for Settings {
             reclaim_idle: Duration::from_millis(120_000),
             sweep_age: Duration::from_millis(60_000),
             max_deliveries: 5,
+            max_queue_lag: 10_000,
             max_sockets: 20_000,
             ws_send_timeout: Duration::from_millis(10_000),
             socket_send_buffer: 262_144,
@@ -199,6 +203,7 @@ impl Settings {
         within("OEE_RECLAIM_IDLE_MS", self.reclaim_idle.as_millis(), 1_000..=3_600_000)?;
         within("OEE_SWEEP_AGE_MS", self.sweep_age.as_millis(), 500..=86_400_000)?;
         within("OEE_MAX_DELIVERIES", self.max_deliveries, 1..=1_000)?;
+        within("OEE_MAX_QUEUE_LAG", self.max_queue_lag, 0..=100_000_000)?;
         within("OEE_MAX_SOCKETS", self.max_sockets, 1..=1_000_000)?;
         within("OEE_WS_SEND_TIMEOUT_MS", self.ws_send_timeout.as_millis(), 100..=600_000)?;
         if self.socket_send_buffer != 0 {
@@ -383,6 +388,7 @@ const KNOWN: &[&str] = &[
     "reclaim_idle_ms",
     "sweep_age_ms",
     "max_deliveries",
+    "max_queue_lag",
     "max_sockets",
     "ws_send_timeout_ms",
     "socket_send_buffer",

@@ -6,5 +6,6 @@ mod keys;
 mod lifecycle;
 mod metrics;
 mod outage;
+mod shedding;
 mod submit_socket;
 mod validation;

@@ -83,6 +83,26 @@ impl JobQueue {
         Ok(())
     }
 
+    /// Jobs in the stream that no worker has taken yet (the group's `lag`; the
+    /// stream's length when Redis cannot tell, after a trim). 0 before any group.
+    pub async fn lag(&self) -> Result<u64, StoreError> {
+        let stream = self.keys.stream();
+        let groups: Value = self.client.xinfo_groups(&stream).await.or_else(no_such_key)?;
+        let group = self.keys.group();
+        let Some(info) = groups
+            .into_array()
+            .into_iter()
+            .map(as_map)
+            .find(|info| info.get("name").and_then(Value::as_string).as_deref() == Some(group.as_str()))
+        else {
+            return Ok(0);
+        };
+        match info.get("lag").and_then(Value::as_u64) {
+            Some(lag) => Ok(lag),
+            None => Ok(self.client.xlen(&stream).await?),
+        }
+    }
+
     /// The stream's length, pending count, lag, dead letters and consumers.
     pub async fn stats(&self) -> Result<QueueStats, StoreError> {
         let stream = self.keys.stream();
