@@ -117,6 +117,8 @@ pub const fn status_of(code: ErrorCode) -> StatusCode {
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         OrderNotFound | NotFound => StatusCode::NOT_FOUND,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        Unauthenticated => StatusCode::UNAUTHORIZED,
+        Forbidden => StatusCode::FORBIDDEN,
         RateLimited => StatusCode::TOO_MANY_REQUESTS,
         Overloaded | Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -133,6 +135,9 @@ pub fn error_response(rejection: &Rejection) -> HttpResponse {
     let mut response = HttpResponse::build(status_of(rejection.code)).json(Body { error: rejection });
     if matches!(rejection.code, ErrorCode::Unavailable | ErrorCode::Overloaded | ErrorCode::RateLimited) {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+    }
+    if rejection.code == ErrorCode::Unauthenticated {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     response
 }

@@ -40,20 +40,25 @@ pub async fn create(store: &KeyStore, new: &NewKey) -> anyhow::Result<(KeyRecord
         bail!("a key needs at least one scope (read, trade, admin)");
     }
     let key = generate();
-    let record = store.create(&key, new, Utc::now()).await.context("storing the key")?;
+    let record = store.create(&key, new, Utc::now()).await?;
     Ok((record, key))
+}
+
+impl Created {
+    pub fn new(record: KeyRecord, key: &ApiKey) -> Self {
+        Self {
+            key_id: record.key_id,
+            key: key.as_str().to_owned(),
+            account: record.account,
+            scopes: record.scopes.iter().map(Scope::as_str).collect(),
+        }
+    }
 }
 
 /// `oee-api keys create`: prints `{"keyId", "key", "account", "scopes"}`.
 pub async fn create_command(store: &KeyStore, new: &NewKey, out: &mut impl Write) -> anyhow::Result<()> {
     let (record, key) = create(store, new).await?;
-    let created = Created {
-        key_id: record.key_id,
-        key: key.as_str().to_owned(),
-        account: record.account,
-        scopes: record.scopes.iter().map(Scope::as_str).collect(),
-    };
-    writeln!(out, "{}", serde_json::to_string(&created)?)?;
+    writeln!(out, "{}", serde_json::to_string(&Created::new(record, &key))?)?;
     Ok(())
 }
 

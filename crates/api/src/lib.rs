@@ -5,6 +5,7 @@
 //! bind `127.0.0.1:0` and run several instances side by side.
 
 pub mod accept;
+pub mod auth;
 pub mod body;
 pub mod error;
 pub mod keys;
@@ -26,7 +27,7 @@ use actix_web::{App, web};
 use anyhow::Context;
 use metrics::METRICS;
 use oee_runtime::Settings;
-use oee_store::{Bus, Keys, OrderStore, OrderWriter};
+use oee_store::{Bus, KeyStore, Keys, OrderStore, OrderWriter};
 use state::AppState;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -100,12 +101,15 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
     let hub = ws::hub::Hub::start(subscriber, Keys::new(&redis.namespace), settings.store_timeout);
     let draining = CancellationToken::new();
     let stopping = CancellationToken::new();
+    let keys = KeyStore::new(pool.clone());
     let orders = OrderStore::new(pool);
     let state = AppState {
         inserts: OrderWriter::start(orders.clone(), settings.order_lanes()),
         orders,
         bus: bus.clone(),
         hub,
+        auth: auth::Authenticator::new(settings.auth, keys.clone()),
+        keys,
         listing: oee_router::Listing::new(&registry),
         shedder: shedding::Shedder::start(bus.jobs.clone(), settings.max_queue_lag, stopping.clone()),
         registry,

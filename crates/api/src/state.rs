@@ -1,10 +1,11 @@
 //! What every handler shares.
 
+use crate::auth::Authenticator;
 use crate::shedding::Shedder;
 use crate::ws::hub::Hub;
 use oee_domain::TokenRegistry;
 use oee_router::Listing;
-use oee_store::{Bus, OrderStore, OrderWriter};
+use oee_store::{Bus, KeyStore, OrderStore, OrderWriter};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -17,6 +18,10 @@ pub struct AppState {
     pub inserts: OrderWriter,
     pub bus: Bus,
     pub hub: Hub,
+    /// Who is calling, from the API key (`OEE_AUTH`).
+    pub auth: Authenticator,
+    /// API keys, for the admin routes.
+    pub keys: KeyStore,
     pub registry: TokenRegistry,
     /// Which pairs a venue lists (`NO_ROUTE`).
     pub listing: Listing,

@@ -33,6 +33,10 @@ pub enum ErrorCode {
     OrderNotFound,
     NotFound,
     MethodNotAllowed,
+    /// No API key, or one that is malformed, unknown or revoked.
+    Unauthenticated,
+    /// A valid key without the scope the route needs.
+    Forbidden,
     RateLimited,
     /// The job queue is further behind than the deployment allows: new orders
     /// are shed (nothing stored) until the workers catch up.
@@ -43,7 +47,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for lookups by wire name.
-    pub const ALL: [Self; 27] = [
+    pub const ALL: [Self; 29] = [
         Self::InvalidJson,
         Self::UnknownField,
         Self::DuplicateField,
@@ -67,6 +71,8 @@ impl ErrorCode {
         Self::OrderNotFound,
         Self::NotFound,
         Self::MethodNotAllowed,
+        Self::Unauthenticated,
+        Self::Forbidden,
         Self::RateLimited,
         Self::Overloaded,
         Self::Unavailable,
@@ -104,6 +110,8 @@ impl ErrorCode {
             Self::OrderNotFound => "ORDER_NOT_FOUND",
             Self::NotFound => "NOT_FOUND",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
             Self::RateLimited => "RATE_LIMITED",
             Self::Overloaded => "OVERLOADED",
             Self::Unavailable => "UNAVAILABLE",

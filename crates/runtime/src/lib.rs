@@ -8,7 +8,7 @@ pub mod shutdown;
 pub mod telemetry;
 
 pub use retry::RetryPolicy;
-pub use settings::Settings;
+pub use settings::{AuthMode, Settings};
 pub use telemetry::LogFormat;
 
 use std::process::ExitCode;

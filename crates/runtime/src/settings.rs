@@ -36,6 +36,9 @@ pub struct Settings {
     pub http_workers: usize,
     pub namespace: String,
     pub worker_concurrency: usize,
+    /// Whether `/api` routes need an API key (`required`) or not (`off`: every
+    /// request acts as the account `anonymous` with every scope).
+    pub auth: AuthMode,
     /// `realistic` or `instant`.
     #[serde(deserialize_with = "venue_latency")]
     pub venue_latency: Latency,
@@ -105,6 +108,7 @@ impl Default for Settings {
             http_workers: 2,
             namespace: "oee".into(),
             worker_concurrency: 10,
+            auth: AuthMode::Off,
             venue_latency: Latency::Realistic,
             venue_failure_rate: 0.05,
             log_format: LogFormat::Pretty,
@@ -329,6 +333,36 @@ fn secs<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
 }
 
 /// Reads `OEE_VENUE_LATENCY` by a [`latency_name`].
+/// Whether requests need an API key (`OEE_AUTH`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthMode {
+    /// Every `/api` route needs `Authorization: Bearer <key>`.
+    Required,
+    /// Nothing is checked: local experiments only.
+    #[default]
+    Off,
+}
+
+impl AuthMode {
+    /// The name `OEE_AUTH` gives this mode.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Required => "required",
+            Self::Off => "off",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AuthMode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        [Self::Required, Self::Off]
+            .into_iter()
+            .find(|m| m.as_str() == name)
+            .ok_or_else(|| de::Error::custom(format!("OEE_AUTH must be required or off; got {name:?}")))
+    }
+}
+
 fn venue_latency<'de, D: Deserializer<'de>>(d: D) -> Result<Latency, D::Error> {
     let name = String::deserialize(d)?;
     [Latency::Realistic, Latency::Instant]
@@ -370,6 +404,7 @@ fn within<T: PartialOrd + std::fmt::Display>(name: &str, value: T, range: RangeI
 /// Settings read from `OEE_*` variables even when the process environment is
 /// replaced by a test's map.
 const KNOWN: &[&str] = &[
+    "auth",
     "http_addr",
     "metrics_addr",
     "instance",

@@ -2,6 +2,7 @@
 //! table configures the app and names the `route` label of the request metrics,
 //! so a route cannot be served without being counted under its own name.
 
+pub mod admin;
 pub mod ops;
 pub mod orders;
 
@@ -23,7 +24,7 @@ struct Route {
     json_errors: bool,
 }
 
-const ROUTES: [Route; 9] = [
+const ROUTES: [Route; 11] = [
     Route { pattern: SUBMIT, handlers: submit, json_errors: true },
     Route { pattern: "/api/orders/active", handlers: |r| r.route(web::get().to(orders::active)), json_errors: true },
     Route { pattern: "/api/orders", handlers: |r| r.route(web::get().to(orders::list)), json_errors: true },
@@ -33,6 +34,16 @@ const ROUTES: [Route; 9] = [
         json_errors: true,
     },
     Route { pattern: "/api/orders/{id}", handlers: |r| r.route(web::get().to(orders::get)), json_errors: true },
+    Route {
+        pattern: "/api/admin/keys",
+        handlers: |r| r.route(web::post().to(admin::create_key)).route(web::get().to(admin::list_keys)),
+        json_errors: true,
+    },
+    Route {
+        pattern: "/api/admin/keys/{keyId}",
+        handlers: |r| r.route(web::delete().to(admin::revoke_key)),
+        json_errors: true,
+    },
     Route { pattern: "/api/queue/stats", handlers: |r| r.route(web::get().to(ops::queue_stats)), json_errors: true },
     Route { pattern: "/health", handlers: |r| r.route(web::get().to(ops::health)), json_errors: false },
     Route { pattern: "/ready", handlers: |r| r.route(web::get().to(ops::ready)), json_errors: false },

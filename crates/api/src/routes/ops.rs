@@ -2,12 +2,14 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
+use oee_domain::Scope;
 use oee_store::Readiness;
 use serde_json::json;
 
 /// `GET /api/queue/stats`.
-pub async fn queue_stats(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn queue_stats(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.auth.require(&req, Scope::Admin).await?;
     let s = state.bus.jobs.stats().await?;
     let consumers: Vec<_> =
         s.consumers.iter().map(|c| json!({"name": c.name, "pending": c.pending, "idleMs": c.idle_ms})).collect();

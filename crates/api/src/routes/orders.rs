@@ -7,7 +7,7 @@ use crate::state::AppState;
 use crate::view::{Accepted, OrderView};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use oee_domain::{Channel, ErrorCode, OrderStatus, Rejection, parse_order, validate_idempotency_key};
+use oee_domain::{Channel, ErrorCode, OrderStatus, Rejection, Scope, parse_order, validate_idempotency_key};
 use oee_store::ListFilter;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -35,6 +35,7 @@ async fn submit_inner(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    state.auth.require(&req, Scope::Trade).await?;
     let key = match req.headers().get("idempotency-key") {
         None => None,
         Some(v) => {
@@ -68,7 +69,12 @@ fn not_found(id: Uuid) -> ApiError {
 }
 
 /// `GET /api/orders/{id}`.
-pub async fn get(path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    state.auth.require(&req, Scope::Read).await?;
     let id = order_id(&path)?;
     let (order, events) = tokio::try_join!(state.orders.get(id), state.orders.events_after(id, 0))?;
     let order = order.ok_or_else(|| not_found(id))?;
@@ -90,7 +96,12 @@ pub struct ListQuery {
 }
 
 /// `GET /api/orders?userId=&status=&limit=&before=`.
-pub async fn list(query: web::Query<ListQuery>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    req: HttpRequest,
+    query: web::Query<ListQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    state.auth.require(&req, Scope::Read).await?;
     let q = query.into_inner();
     let limit = match q.limit.as_deref() {
         None => DEFAULT_LIMIT,
@@ -125,7 +136,8 @@ pub async fn list(query: web::Query<ListQuery>, state: web::Data<AppState>) -> R
 }
 
 /// `GET /api/orders/active`.
-pub async fn active(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn active(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.auth.require(&req, Scope::Read).await?;
     let ids = state.bus.active.members().await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "count": ids.len(), "orderIds": ids })))
 }

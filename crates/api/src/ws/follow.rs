@@ -8,7 +8,7 @@ use crate::state::AppState;
 use crate::ws::pump::{End, Inbound, SOCKET_QUEUE, close, pump, write};
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::CloseCode;
-use oee_domain::ErrorCode;
+use oee_domain::{ErrorCode, Scope};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -22,7 +22,8 @@ pub struct FollowQuery {
     from_seq: Option<String>,
 }
 
-/// Upgrades after checking the order exists (404 before upgrading otherwise).
+/// Upgrades after checking the key and that the order exists (401 or 404
+/// before upgrading otherwise).
 pub async fn follow(
     req: HttpRequest,
     path: web::Path<String>,
@@ -30,6 +31,7 @@ pub async fn follow(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    state.auth.require(&req, Scope::Read).await?;
     let id = order_id(&path)?;
     let from_seq = match query.from_seq.as_deref() {
         None => 0,

@@ -20,7 +20,7 @@ use crate::ws::hub::Follower;
 use crate::ws::pump::{End, Frame, Inbound, SOCKET_QUEUE, pump, pump_new, write};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures::future::LocalBoxFuture;
-use oee_domain::{Channel, ErrorCode, RawOrder, Rejection};
+use oee_domain::{Channel, ErrorCode, RawOrder, Rejection, Scope};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::collections::HashSet;
@@ -31,12 +31,13 @@ use uuid::Uuid;
 /// Largest message accepted: the same bound as a POST body.
 const MAX_MESSAGE: usize = crate::body::MAX_BODY;
 
-/// Upgrades the submit path.
+/// Upgrades the submit path for a key with the `trade` scope.
 pub async fn submit_socket(
     req: HttpRequest,
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    state.auth.require(&req, Scope::Trade).await?;
     let (response, mut session, messages) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::new(ErrorCode::InvalidParameter, format!("not a WebSocket upgrade: {e}")))?;
     let state = state.into_inner();
