@@ -7,7 +7,8 @@
 //! ```
 //!
 //! A thin shell over [`oee_client`]: with several `--url`s (comma-separated),
-//! a follow that loses its connection resumes on the next one.
+//! a follow that loses its connection resumes on the next one. `--key` (or
+//! `OEE_API_KEY`) is the API key it presents.
 
 #![allow(clippy::print_stdout, reason = "printing replies and events is this program's job")]
 
@@ -23,6 +24,9 @@ struct Cli {
     /// The API's base URL; several, comma-separated, to fail over between replicas.
     #[arg(long, env = "OEE_URL", default_value = "http://127.0.0.1:8080", global = true, value_delimiter = ',')]
     url: Vec<String>,
+    /// The API key to present (`Authorization: Bearer`); needed when the engine runs with OEE_AUTH=required.
+    #[arg(long, env = "OEE_API_KEY", hide_env_values = true, global = true)]
+    key: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -52,7 +56,11 @@ enum Command {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let client = Client::builder().urls(cli.url).build()?;
+    let mut builder = Client::builder().urls(cli.url);
+    if let Some(key) = cli.key {
+        builder = builder.api_key(key);
+    }
+    let client = builder.build()?;
     match cli.command {
         Command::Submit { body, idempotency_key } => {
             submit(&client, &body, idempotency_key.as_deref()).await?;

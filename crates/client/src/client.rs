@@ -30,6 +30,8 @@ struct Inner {
     bases: Vec<Base>,
     reconnect: Reconnect,
     connect_timeout: Duration,
+    /// `Bearer <key>`, sent on every request and upgrade.
+    authorization: Option<HeaderValue>,
 }
 
 /// One API replica's address, for HTTP and for WebSockets.
@@ -54,15 +56,34 @@ impl Base {
 }
 
 /// Builds a [`Client`] with more than the defaults.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientBuilder {
     urls: Vec<String>,
     request_timeout: Duration,
     connect_timeout: Duration,
     reconnect: Reconnect,
+    api_key: Option<String>,
+}
+
+/// Never prints the API key.
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("urls", &self.urls)
+            .field("api_key", &self.api_key.as_ref().map(|_| "…"))
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClientBuilder {
+    /// The API key every request and socket presents (`Authorization: Bearer`);
+    /// an engine with `OEE_AUTH=required` answers 401 without one.
+    #[must_use]
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
     /// Adds a base URL (`http://host:port`); URLs are tried in the order added.
     #[must_use]
     pub fn url(mut self, url: impl Into<String>) -> Self {
@@ -104,13 +125,32 @@ impl ClientBuilder {
             return Err(Error::InvalidUrl(String::new()));
         }
         let bases = self.urls.iter().map(|url| Base::parse(url)).collect::<Result<Vec<_>, _>>()?;
+        let authorization = match &self.api_key {
+            None => None,
+            Some(key) => {
+                let mut value = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| Error::InvalidApiKey)?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+        };
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(value) = &authorization {
+            headers.insert(reqwest::header::AUTHORIZATION, value.clone());
+        }
         let http = reqwest::Client::builder()
+            .default_headers(headers)
             .connect_timeout(self.connect_timeout)
             .timeout(self.request_timeout)
             .tcp_nodelay(true)
             .build()?;
         Ok(Client {
-            inner: Arc::new(Inner { http, bases, reconnect: self.reconnect, connect_timeout: self.connect_timeout }),
+            inner: Arc::new(Inner {
+                http,
+                bases,
+                reconnect: self.reconnect,
+                connect_timeout: self.connect_timeout,
+                authorization,
+            }),
         })
     }
 }
@@ -121,13 +161,14 @@ impl Client {
         Self::builder().url(base_url).build()
     }
 
-    /// A builder: several base URLs, timeouts, the reconnect policy.
+    /// A builder: several base URLs, the API key, timeouts, the reconnect policy.
     pub fn builder() -> ClientBuilder {
         ClientBuilder {
             urls: Vec::new(),
             request_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             reconnect: Reconnect::default(),
+            api_key: None,
         }
     }
 
@@ -192,7 +233,13 @@ impl Client {
     pub async fn submit_socket(&self) -> Result<SubmitSocket, Error> {
         let mut last = None;
         for base in &self.inner.bases {
-            match crate::follow::open(&format!("{}/api/orders/execute", base.ws), self.inner.connect_timeout).await {
+            match crate::follow::open(
+                &format!("{}/api/orders/execute", base.ws),
+                self.inner.connect_timeout,
+                self.authorization(),
+            )
+            .await
+            {
                 Ok(socket) => return Ok(SubmitSocket::new(socket)),
                 Err(e @ Error::Transport(_)) => last = Some(e),
                 Err(e) => return Err(e),
@@ -211,6 +258,11 @@ impl Client {
 
     pub(crate) fn connect_timeout(&self) -> Duration {
         self.inner.connect_timeout
+    }
+
+    /// The `Authorization` value sockets present, if the client has a key.
+    pub(crate) fn authorization(&self) -> Option<&HeaderValue> {
+        self.inner.authorization.as_ref()
     }
 
     /// Sends the request `build` makes for a base URL, to the first base URL

@@ -37,6 +37,9 @@ pub enum Error {
     /// A base URL that is not `http://…` or `https://…`, or no URL at all.
     #[error("invalid base URL {0:?}: expected http://host:port")]
     InvalidUrl(String),
+    /// An API key that cannot be sent in a header (it is never printed).
+    #[error("the API key holds characters a header cannot carry")]
+    InvalidApiKey,
 }
 
 impl Error {

@@ -157,7 +157,7 @@ impl Follow {
             let bases = self.client.bases();
             let base = &bases[self.base % bases.len()];
             let url = format!("{}/api/orders/{}/ws?fromSeq={}", base.ws, self.order_id, self.last_seq);
-            match open(&url, self.client.connect_timeout()).await {
+            match open(&url, self.client.connect_timeout(), self.client.authorization()).await {
                 Ok(socket) => return Ok(socket),
                 Err(e) if !e.is_retryable() => return Err(e),
                 Err(e) => {
@@ -174,8 +174,18 @@ impl Follow {
 
 /// Opens a WebSocket to `url` within `timeout`; a refused upgrade with the
 /// contract's error body is that error.
-pub(crate) async fn open(url: &str, timeout: Duration) -> Result<Socket, Error> {
-    match tokio::time::timeout(timeout, tokio_tungstenite::connect_async(url)).await {
+pub(crate) async fn open(
+    url: &str,
+    timeout: Duration,
+    authorization: Option<&reqwest::header::HeaderValue>,
+) -> Result<Socket, Error> {
+    use tungstenite::client::IntoClientRequest;
+    let mut request = url.into_client_request()?;
+    if let Some(value) = authorization {
+        let value = tungstenite::http::HeaderValue::from_bytes(value.as_bytes()).map_err(|_| Error::InvalidApiKey)?;
+        request.headers_mut().insert(tungstenite::http::header::AUTHORIZATION, value);
+    }
+    match tokio::time::timeout(timeout, tokio_tungstenite::connect_async(request)).await {
         Err(_) => Err(TransportError::timed_out(format!("{url}: no upgrade in time")).into()),
         Ok(Ok((socket, _))) => Ok(socket),
         Ok(Err(tungstenite::Error::Http(response))) => {

@@ -166,3 +166,28 @@ async fn the_submit_socket_pipelines_orders() {
     socket.close().await.expect("closes");
     engine.stop().await;
 }
+
+/// Against an engine that requires keys: without one every call is refused
+/// with `UNAUTHENTICATED`; with one, HTTP calls and both sockets carry it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_key_goes_with_every_request_and_socket() {
+    let engine = Engine::builder().configure(|s| s.auth = oee_runtime::AuthMode::Required).start().await;
+    let store = oee_store::KeyStore::new(oee_store::pg::pool(&engine.env.settings.pg()).expect("pool"));
+    let new =
+        oee_store::NewKey { account: "desk".into(), scopes: oee_domain::Scopes::DEFAULT, rate: None, burst: None };
+    let (_, key) = oee_api::keys::create(&store, &new).await.expect("a key");
+
+    let anonymous = engine.client();
+    let refused = anonymous.submit(&OrderRequest::market("SOL", "USDC", "1")).await.expect_err("no key");
+    assert_eq!((refused.status(), refused.code()), (Some(401), Some(ErrorCode::Unauthenticated)));
+    let refused = anonymous.submit_socket().await.expect_err("no key");
+    assert_eq!(refused.code(), Some(ErrorCode::Unauthenticated));
+
+    let client = Client::builder().url(engine.url(0, "")).api_key(key.as_str()).build().expect("client");
+    assert!(!format!("{client:?}").contains(key.as_str()), "the key is never printed");
+    let id = client.submit(&OrderRequest::market("SOL", "USDC", "1")).await.expect("accepted").order_id;
+    assert_complete_from(&to_the_end(&mut client.follow(id)).await, 1);
+    let socket = client.submit_socket().await.expect("the socket opens with the key");
+    socket.close().await.expect("closes");
+    engine.stop().await;
+}
