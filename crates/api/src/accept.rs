@@ -3,19 +3,25 @@
 //! order with its `pending` event, queue it, and only then answer. A refused
 //! request leaves nothing behind.
 
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::metrics::{ChannelLabel, METRICS};
 use crate::state::AppState;
 use crate::ws::hub::Follower;
 use chrono::Utc;
+use oee_domain::request::DEFAULT_USER_ID;
 use oee_domain::{ErrorCode, EventDetail, OrderStatus, StatusEvent, Submission};
 use oee_store::{Inserted, NewOrder};
 use uuid::Uuid;
 
 /// Stores and queues a validated submission. Returns the order id, its status,
 /// and whether it was created now (rather than found by idempotency key).
-pub async fn accept(state: &AppState, submission: &Submission) -> Result<(Uuid, &'static str, bool), ApiError> {
-    let done = accept_with(state, submission, false).await?;
+pub async fn accept(
+    state: &AppState,
+    caller: &Caller,
+    submission: &Submission,
+) -> Result<(Uuid, &'static str, bool), ApiError> {
+    let done = accept_with(state, caller, submission, false).await?;
     Ok((done.id, done.status, done.created))
 }
 
@@ -34,12 +40,26 @@ pub struct Acceptance {
 /// As [`accept`], and for a new order also joins its channel *before* queueing
 /// it (alongside the insert), so that its events can be followed without
 /// reading the log: see [`crate::ws::pump::pump_new`].
-pub async fn accept_following(state: &AppState, submission: &Submission) -> Result<Acceptance, ApiError> {
-    accept_with(state, submission, true).await
+pub async fn accept_following(
+    state: &AppState,
+    caller: &Caller,
+    submission: &Submission,
+) -> Result<Acceptance, ApiError> {
+    accept_with(state, caller, submission, true).await
 }
 
-async fn accept_with(state: &AppState, submission: &Submission, follow: bool) -> Result<Acceptance, ApiError> {
-    let spec = &submission.spec;
+async fn accept_with(
+    state: &AppState,
+    caller: &Caller,
+    submission: &Submission,
+    follow: bool,
+) -> Result<Acceptance, ApiError> {
+    let mut spec = submission.spec.clone();
+    // `userId` is a label within the account; without one, the account's name.
+    if spec.user_id == DEFAULT_USER_ID {
+        spec.user_id.clone_from(&caller.account);
+    }
+    let spec = &spec;
     state.shedder.check()?;
     if !state.listing.has(&spec.token_in.mint, &spec.token_out.mint) {
         return Err(ApiError::new(
@@ -50,12 +70,13 @@ async fn accept_with(state: &AppState, submission: &Submission, follow: bool) ->
     let id = Uuid::now_v7();
     let channel = submission.channel;
     let at = Utc::now();
+    let new_order = || NewOrder { id, account: caller.account.clone(), spec: spec.clone(), at };
     let insert = async {
         match submission.idempotency_key.as_deref() {
             // Most orders: through a shared commit with whatever else is arriving.
-            None => state.inserts.insert(NewOrder { id, spec: spec.clone(), at }).await.map(|()| Inserted::Created),
-            // A key must be checked against earlier orders: on its own.
-            Some(key) => state.orders.insert(id, spec, Some(key), at).await,
+            None => state.inserts.insert(new_order()).await.map(|()| Inserted::Created),
+            // A key must be checked against the account's earlier orders: on its own.
+            Some(key) => state.orders.insert(&new_order(), Some(key)).await,
         }
     };
     let (inserted, follower) = if follow {

@@ -19,7 +19,7 @@ pub use engine::{
 use oee_domain::{Channel, OrderStatus, parse_order};
 use oee_router::Latency;
 use oee_runtime::Settings;
-use oee_store::{Bus, OrderStore, RedisSettings};
+use oee_store::{Bus, NewOrder, OrderStore, RedisSettings};
 use rand::Rng;
 use std::time::Duration;
 use tokio_postgres::NoTls;
@@ -134,7 +134,8 @@ impl TestEnv {
             .spec;
         let orders = OrderStore::new(oee_store::pg::pool(&self.settings.pg())?);
         let id = Uuid::now_v7();
-        orders.insert(id, &spec, None, chrono::Utc::now()).await?;
+        let order = NewOrder { id, account: oee_api::auth::ANONYMOUS.to_owned(), spec, at: chrono::Utc::now() };
+        orders.insert(&order, None).await?;
         self.bus().await?.enqueue(id).await?;
         Ok(id)
     }

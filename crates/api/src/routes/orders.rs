@@ -35,7 +35,7 @@ async fn submit_inner(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    state.auth.require(&req, Scope::Trade).await?;
+    let caller = state.auth.require(&req, Scope::Trade).await?;
     let key = match req.headers().get("idempotency-key") {
         None => None,
         Some(v) => {
@@ -47,7 +47,7 @@ async fn submit_inner(
     let body = read_json(&req, payload).await?;
     let mut submission = parse_order(&body, &state.registry, Channel::Http)?;
     submission.idempotency_key = key;
-    let (id, status, created) = accept(&state, &submission).await?;
+    let (id, status, created) = accept(&state, &caller, &submission).await?;
     let code = if created { StatusCode::ACCEPTED } else { StatusCode::OK };
     Ok(HttpResponse::build(code).json(Accepted::new(id, status)))
 }
@@ -74,10 +74,11 @@ pub async fn get(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    state.auth.require(&req, Scope::Read).await?;
+    let caller = state.auth.require(&req, Scope::Read).await?;
     let id = order_id(&path)?;
     let (order, events) = tokio::try_join!(state.orders.get(id), state.orders.events_after(id, 0))?;
-    let order = order.ok_or_else(|| not_found(id))?;
+    // Another account's order does not exist, as far as this caller can tell.
+    let order = order.filter(|o| o.account == caller.account).ok_or_else(|| not_found(id))?;
     let events = events
         .into_iter()
         .map(RawValue::from_string)
@@ -101,7 +102,7 @@ pub async fn list(
     query: web::Query<ListQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    state.auth.require(&req, Scope::Read).await?;
+    let caller = state.auth.require(&req, Scope::Read).await?;
     let q = query.into_inner();
     let limit = match q.limit.as_deref() {
         None => DEFAULT_LIMIT,
@@ -130,14 +131,17 @@ pub async fn list(
             })
         })
         .transpose()?;
-    let page = state.orders.list(&ListFilter { user_id: q.user_id, status, before, limit }).await?;
+    let page =
+        state.orders.list(&ListFilter { account: caller.account, user_id: q.user_id, status, before, limit }).await?;
     let orders: Vec<OrderView<'_>> = page.orders.iter().map(|order| OrderView { order, events: None }).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "orders": orders, "nextCursor": page.next })))
 }
 
 /// `GET /api/orders/active`.
 pub async fn active(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.auth.require(&req, Scope::Read).await?;
-    let ids = state.bus.active.members().await?;
+    let caller = state.auth.require(&req, Scope::Read).await?;
+    let members = state.bus.active.members().await?;
+    let ids: Vec<Uuid> = members.iter().filter_map(|id| Uuid::parse_str(id).ok()).collect();
+    let ids = state.orders.owned_by(&ids, &caller.account).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "count": ids.len(), "orderIds": ids })))
 }

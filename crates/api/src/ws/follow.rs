@@ -31,7 +31,7 @@ pub async fn follow(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    state.auth.require(&req, Scope::Read).await?;
+    let caller = state.auth.require(&req, Scope::Read).await?;
     let id = order_id(&path)?;
     let from_seq = match query.from_seq.as_deref() {
         None => 0,
@@ -39,8 +39,9 @@ pub async fn follow(
             ApiError::field(ErrorCode::InvalidParameter, "fromSeq", "fromSeq must be a non-negative integer")
         })?,
     };
-    let order =
-        state.orders.get(id).await?.ok_or_else(|| ApiError::new(ErrorCode::OrderNotFound, format!("no order {id}")))?;
+    let order = (state.orders.get(id).await?)
+        .filter(|o| o.account == caller.account)
+        .ok_or_else(|| ApiError::new(ErrorCode::OrderNotFound, format!("no order {id}")))?;
     if from_seq > order.last_seq {
         return Err(ApiError::field(
             ErrorCode::InvalidParameter,

@@ -13,6 +13,7 @@
 //! connection stays open until the client closes it.
 
 use crate::accept::accept_following;
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::metrics::{CodeLabel, METRICS};
 use crate::state::AppState;
@@ -37,13 +38,13 @@ pub async fn submit_socket(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    state.auth.require(&req, Scope::Trade).await?;
+    let caller = Arc::new(state.auth.require(&req, Scope::Trade).await?);
     let (response, mut session, messages) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::new(ErrorCode::InvalidParameter, format!("not a WebSocket upgrade: {e}")))?;
     let state = state.into_inner();
     let (out, frames) = mpsc::channel(SOCKET_QUEUE);
     actix_web::rt::spawn(async move {
-        let mut inbound = Submissions { state: state.clone(), out, following: HashSet::new() };
+        let mut inbound = Submissions { state: state.clone(), caller, out, following: HashSet::new() };
         let reason = write(&state, &mut session, messages.max_frame_size(MAX_MESSAGE), frames, &mut inbound).await;
         tracing::debug!(?reason, "submit socket closing");
         let _ = session.close(reason).await;
@@ -66,6 +67,8 @@ struct Reply<'a> {
 
 struct Submissions {
     state: Arc<AppState>,
+    /// Whose key opened the socket: every order on it is theirs.
+    caller: Arc<Caller>,
     out: mpsc::Sender<Frame>,
     /// Orders this socket already streams (an idempotent repeat is not streamed twice).
     following: HashSet<Uuid>,
@@ -85,7 +88,7 @@ enum Stream {
 }
 
 /// Validates, stores and queues one message's order, joining its channel.
-async fn submit(state: Arc<AppState>, text: String) -> Submitted {
+async fn submit(state: Arc<AppState>, caller: Arc<Caller>, text: String) -> Submitted {
     let started = std::time::Instant::now();
     let raw = match RawOrder::parse(text.as_bytes()) {
         Ok(raw) => raw,
@@ -96,7 +99,7 @@ async fn submit(state: Arc<AppState>, text: String) -> Submitted {
         Ok(submission) => submission,
         Err(r) => return rejected(&r, client_ref),
     };
-    match accept_following(&state, &submission).await {
+    match accept_following(&state, &caller, &submission).await {
         Ok(done) => {
             METRICS.accept_latency.observe(started.elapsed().as_secs_f64());
             let reply = Reply { kind: "accepted", order_id: Some(done.id), error: None, client_ref }.to_json();
@@ -130,7 +133,7 @@ impl Inbound for Submissions {
     /// meanwhile, an order it sent is still stored *and queued* (or not stored at
     /// all), never left half-way for the sweeper.
     fn text(&mut self, text: &str) -> Option<LocalBoxFuture<'static, Submitted>> {
-        let work = actix_web::rt::spawn(submit(self.state.clone(), text.to_owned()));
+        let work = actix_web::rt::spawn(submit(self.state.clone(), self.caller.clone(), text.to_owned()));
         Some(Box::pin(async move {
             work.await.unwrap_or_else(|e| {
                 tracing::error!(error = %e, "a submission task failed");

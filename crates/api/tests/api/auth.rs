@@ -59,8 +59,8 @@ async fn every_route_refuses_each_bad_credential_with_its_status_and_code() {
     let engine = Engine::builder().configure(|s| s.auth = AuthMode::Required).start().await;
     let (read, _) = key(&engine, "desk-1", &[Scope::Read]).await;
     let (trade, _) = key(&engine, "desk-1", &[Scope::Trade]).await;
-    let (admin, _) = key(&engine, "ops", &[Scope::Admin]).await;
-    let (revoked, revoked_id) = key(&engine, "desk-2", &[Scope::Admin]).await;
+    let (admin, _) = key(&engine, "desk-1", &[Scope::Admin]).await;
+    let (revoked, revoked_id) = key(&engine, "desk-1", &[Scope::Admin]).await;
     let store = KeyStore::new(oee_store::pg::pool(&engine.env.settings.pg()).expect("pool"));
     store.revoke(revoked_id, chrono::Utc::now()).await.expect("revoked");
     let unknown = ApiKey::from_random("ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ").expect("well formed");
@@ -183,5 +183,54 @@ async fn admin_keys_are_managed_over_http_and_a_revoked_key_stops_on_every_repli
         .await
         .expect("revoke");
     assert_eq!(missing.status().as_u16(), 404);
+    engine.stop().await;
+}
+
+/// An order belongs to the account of the key that submitted it: to any other
+/// account it does not exist (404 on every route and socket, absent from lists);
+/// idempotency keys are per account; `userId` defaults to the account's name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_accounts_orders_do_not_exist() {
+    let engine = Engine::builder().configure(|s| s.auth = AuthMode::Required).start().await;
+    let (alice, _) = key(&engine, "alice", &[Scope::Trade]).await;
+    let (bob, _) = key(&engine, "bob", &[Scope::Trade]).await;
+    let submit = |key: &ApiKey, idempotency: &str| {
+        let request = engine
+            .http
+            .post(engine.url(0, "/api/orders/execute"))
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {}", key.as_str()))
+            .header("idempotency-key", idempotency.to_owned())
+            .body(ORDER);
+        async move {
+            let response = request.send().await.expect("submit");
+            assert_eq!(response.status().as_u16(), 202);
+            response.json::<Value>().await.expect("body")["orderId"].as_str().expect("id").to_owned()
+        }
+    };
+    // The same idempotency key in two accounts makes two orders.
+    let (a, b) = (submit(&alice, "same-key").await, submit(&bob, "same-key").await);
+    assert_ne!(a, b);
+
+    let as_of = |key: &ApiKey, path: String| {
+        let request = engine.http.get(engine.url(0, &path)).header("authorization", format!("Bearer {}", key.as_str()));
+        async move {
+            let response = request.send().await.expect("request");
+            (response.status().as_u16(), response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, own) = as_of(&alice, format!("/api/orders/{a}")).await;
+    assert_eq!((status, own["userId"].as_str()), (200, Some("alice")), "{own}");
+    let (status, body) = as_of(&bob, format!("/api/orders/{a}")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("ORDER_NOT_FOUND")));
+    let (_, listed) = as_of(&bob, "/api/orders".to_owned()).await;
+    let ids: Vec<&str> =
+        listed["orders"].as_array().expect("orders").iter().filter_map(|o| o["orderId"].as_str()).collect();
+    assert_eq!(ids, vec![b.as_str()], "bob lists only his own");
+    let (_, active) = as_of(&alice, "/api/orders/active".to_owned()).await;
+    assert!(!active["orderIds"].to_string().contains(&b), "{active}");
+    let follow = format!("/api/orders/{a}/ws");
+    let (status, code, _) = call(&engine, "GET", &follow, Some(&format!("Bearer {}", bob.as_str()))).await;
+    assert_eq!((status, code.as_str()), (404, "ORDER_NOT_FOUND"), "no socket on another account's order");
     engine.stop().await;
 }

@@ -15,7 +15,7 @@ pub use writers::{EventWriter, NewOrder, OrderWriter, Run};
 use crate::error::StoreError;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
-use oee_domain::{EventDetail, OrderSpec, OrderStatus, RecordedEvent, StatusEvent};
+use oee_domain::{EventDetail, OrderStatus, RecordedEvent, StatusEvent};
 use record::COLUMNS;
 use runs::{EventColumns, RunColumns, is_consecutive};
 use tokio_postgres::types::ToSql;
@@ -33,6 +33,8 @@ pub enum Inserted {
 /// Filters for a page of order history.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
+    /// The account whose orders to list.
+    pub account: String,
     pub user_id: Option<String>,
     pub status: Option<OrderStatus>,
     /// Only orders older than this one (the previous page's cursor).
@@ -70,19 +72,15 @@ impl OrderStore {
     /// Stores a new order and its `pending` event (seq 1) in one statement.
     /// With an idempotency key that is already taken, stores nothing and reports
     /// the existing order and whether it was made from the same request.
-    pub async fn insert(
-        &self,
-        id: Uuid,
-        spec: &OrderSpec,
-        idempotency_key: Option<&str>,
-        at: DateTime<Utc>,
-    ) -> Result<Inserted, StoreError> {
+    pub async fn insert(&self, order: &NewOrder, idempotency_key: Option<&str>) -> Result<Inserted, StoreError> {
+        let (id, spec, at) = (order.id, &order.spec, order.at);
         const SQL: &str = "WITH o AS (
                 INSERT INTO orders (id, user_id, order_type, token_in, token_in_mint, token_in_decimals,
                     token_out, token_out_mint, token_out_decimals, amount_in, slippage_bps, status, last_seq,
-                    idempotency_key, request_fingerprint, created_at, updated_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::numeric, $11, 'pending', 1, $12, $13, $14, $14)
-                ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+                    idempotency_key, request_fingerprint, created_at, updated_at, account)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::numeric, $11, 'pending', 1, $12, $13, $14, $14,
+                    $16)
+                ON CONFLICT (account, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 RETURNING id)
             INSERT INTO order_events (order_id, seq, status, at, payload)
             SELECT id, 1, 'pending', $14, $15::text::json FROM o";
@@ -109,6 +107,7 @@ impl OrderStore {
                     &fingerprint,
                     &event.at,
                     &event.to_json(),
+                    &order.account,
                 ],
             )
             .await?;
@@ -117,7 +116,10 @@ impl OrderStore {
         }
         let key = idempotency_key.ok_or_else(|| StoreError::corrupt("insert without a key stored nothing"))?;
         let row = client
-            .query_one("SELECT id, status, request_fingerprint FROM orders WHERE idempotency_key = $1", &[&key])
+            .query_one(
+                "SELECT id, status, request_fingerprint FROM orders WHERE account = $1 AND idempotency_key = $2",
+                &[&order.account, &key],
+            )
             .await?;
         let status: &str = row.get(1);
         let existing: Option<&str> = row.get(2);
@@ -134,15 +136,16 @@ impl OrderStore {
         const SQL: &str = "WITH v AS (
                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int2[],
                     $7::text[], $8::text[], $9::int2[], $10::text[], $11::int4[], $12::text[], $13::timestamptz[],
-                    $14::text[])
+                    $14::text[], $15::text[])
                 AS v(id, user_id, order_type, token_in, token_in_mint, token_in_decimals, token_out, token_out_mint,
-                    token_out_decimals, amount_in, slippage_bps, fingerprint, at, payload)
+                    token_out_decimals, amount_in, slippage_bps, fingerprint, at, payload, account)
             ), o AS (
                 INSERT INTO orders (id, user_id, order_type, token_in, token_in_mint, token_in_decimals,
                     token_out, token_out_mint, token_out_decimals, amount_in, slippage_bps, status, last_seq,
-                    request_fingerprint, created_at, updated_at)
+                    request_fingerprint, created_at, updated_at, account)
                 SELECT id, user_id, order_type, token_in, token_in_mint, token_in_decimals, token_out, token_out_mint,
-                    token_out_decimals, amount_in::numeric, slippage_bps, 'pending', 1, fingerprint, at, at FROM v
+                    token_out_decimals, amount_in::numeric, slippage_bps, 'pending', 1, fingerprint, at, at, account
+                FROM v
                 RETURNING id)
             INSERT INTO order_events (order_id, seq, status, at, payload)
             SELECT v.id, 1, 'pending', v.at, v.payload::json FROM v JOIN o ON o.id = v.id";
@@ -154,7 +157,8 @@ impl OrderStore {
             (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
         let (mut amounts, mut slippages, mut fingerprints) =
             (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-        let (mut ats, mut payloads) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut ats, mut payloads, mut accounts) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
         for order in orders {
             let spec = &order.spec;
             let event = StatusEvent::new(order.id, 1, order.at, EventDetail::Pending);
@@ -172,6 +176,7 @@ impl OrderStore {
             fingerprints.push(spec.fingerprint());
             ats.push(event.at);
             payloads.push(event.to_json());
+            accounts.push(order.account.as_str());
         }
         let client = self.pool.get().await?;
         let stmt = client.prepare_cached(SQL).await?;
@@ -193,6 +198,7 @@ impl OrderStore {
                     &fingerprints,
                     &ats,
                     &payloads,
+                    &accounts,
                 ],
             )
             .await?;
@@ -235,6 +241,13 @@ impl OrderStore {
         client.query(&stmt, &[&ids]).await?.iter().map(OrderRecord::decode).collect()
     }
 
+    /// Of `ids`, those that belong to `account`.
+    pub async fn owned_by(&self, ids: &[Uuid], account: &str) -> Result<Vec<Uuid>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached("SELECT id FROM orders WHERE id = ANY($1) AND account = $2").await?;
+        Ok(client.query(&stmt, &[&ids, &account]).await?.iter().map(|r| r.get(0)).collect())
+    }
+
     /// The order's events with `seq > after`, in order, as their stored JSON text.
     pub async fn events_after(&self, id: Uuid, after: u32) -> Result<Vec<String>, StoreError> {
         let client = self.pool.get().await?;
@@ -250,7 +263,8 @@ impl OrderStore {
         let mut sql = format!("SELECT {COLUMNS} FROM orders WHERE true");
         let status = filter.status.map(OrderStatus::as_str);
         let limit = i64::from(filter.limit) + 1;
-        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::new();
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&filter.account];
+        sql.push_str(" AND account = $1");
         if let Some(user) = &filter.user_id {
             params.push(user);
             sql.push_str(&format!(" AND user_id = ${}", params.len()));

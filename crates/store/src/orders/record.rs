@@ -12,6 +12,8 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderRecord {
     pub id: Uuid,
+    /// The account of the key that submitted it.
+    pub account: String,
     /// The order as submitted (validated then, so it runs as it is).
     pub spec: OrderSpec,
     pub status: OrderStatus,
@@ -32,7 +34,7 @@ pub struct OrderRecord {
 
 /// The columns [`OrderRecord::decode`] reads, for `SELECT {COLUMNS} FROM orders`.
 /// Amounts are `numeric` in the table and read as text, so they stay exact.
-pub(crate) const COLUMNS: &str = "id, user_id, order_type, token_in, token_in_mint, token_in_decimals, \
+pub(crate) const COLUMNS: &str = "id, account, user_id, order_type, token_in, token_in_mint, token_in_decimals, \
     token_out, token_out_mint, token_out_decimals, amount_in::text AS amount_in, slippage_bps, status, last_seq, \
     attempts, route, tx_hash, executed_price, amount_out::text AS amount_out, error, created_at, updated_at";
 
@@ -55,6 +57,7 @@ impl OrderRecord {
         };
         Ok(Self {
             id: column(row, "id")?,
+            account: column(row, "account")?,
             spec,
             status: OrderStatus::parse(status).ok_or_else(|| corrupt("status", status))?,
             last_seq: counter(row, "last_seq")?,

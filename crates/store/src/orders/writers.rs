@@ -60,10 +60,13 @@ impl EventWriter {
     }
 }
 
-/// A new order without an idempotency key, as [`OrderStore::insert_new_many`] stores it.
+/// A new order: stored by [`OrderStore::insert`] (with an idempotency key) or
+/// through shared commits by [`OrderWriter`] (without one).
 #[derive(Debug, Clone)]
 pub struct NewOrder {
     pub id: Uuid,
+    /// The account of the key that submitted it.
+    pub account: String,
     pub spec: OrderSpec,
     pub at: DateTime<Utc>,
 }

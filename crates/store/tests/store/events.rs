@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use oee_domain::{Channel, EventDetail, RecordedEvent, StatusEvent, TokenRegistry, parse_order};
-use oee_store::{EventWriter, OrderStore};
+use oee_store::{EventWriter, NewOrder, OrderStore};
 use oee_testkit::TestEnv;
 use uuid::Uuid;
 
@@ -14,7 +14,7 @@ async fn new_order(orders: &OrderStore) -> Uuid {
     let body = br#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#;
     let spec = parse_order(body, &TokenRegistry::default(), Channel::Http).expect("valid").spec;
     let id = Uuid::now_v7();
-    orders.insert(id, &spec, None, Utc::now()).await.expect("insert");
+    orders.insert(&NewOrder { id, account: "anonymous".into(), spec, at: Utc::now() }, None).await.expect("insert");
     id
 }
 
@@ -228,7 +228,7 @@ async fn the_order_writer_stores_each_order_with_its_pending_event() {
         let (writer, spec) = (writer.clone(), spec.clone());
         tasks.spawn(async move {
             let id = Uuid::now_v7();
-            writer.insert(oee_store::NewOrder { id, spec, at: Utc::now() }).await.expect("stored");
+            writer.insert(NewOrder { id, account: "anonymous".into(), spec, at: Utc::now() }).await.expect("stored");
             id
         });
     }

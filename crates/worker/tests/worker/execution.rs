@@ -4,7 +4,7 @@ use chrono::Utc;
 use oee_domain::{Channel, TokenRegistry, parse_order};
 use oee_router::Latency;
 use oee_router::transaction_id;
-use oee_store::{OrderStore, StoreError};
+use oee_store::{NewOrder, OrderStore, StoreError};
 use oee_testkit::{TestEnv, assert_gapless_from, start_worker};
 use serde_json::Value;
 use std::time::Duration;
@@ -321,7 +321,7 @@ async fn orders_whose_job_was_lost_are_swept_back_into_the_queue() -> Result<(),
         let body = format!(r#"{{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"{amount}"}}"#);
         let spec = parse_order(body.as_bytes(), &registry, Channel::Http).expect("valid").spec;
         let id = Uuid::now_v7();
-        orders.insert(id, &spec, None, Utc::now()).await?;
+        orders.insert(&NewOrder { id, account: "anonymous".into(), spec, at: Utc::now() }, None).await?;
         ids.push(id);
     }
     // …and Redis losing its data under a running worker (stream, group and set gone).
