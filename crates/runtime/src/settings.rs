@@ -108,7 +108,7 @@ impl Default for Settings {
             http_workers: 2,
             namespace: "oee".into(),
             worker_concurrency: 10,
-            auth: AuthMode::Off,
+            auth: AuthMode::Required,
             venue_latency: Latency::Realistic,
             venue_failure_rate: 0.05,
             log_format: LogFormat::Pretty,
@@ -337,9 +337,9 @@ fn secs<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AuthMode {
     /// Every `/api` route needs `Authorization: Bearer <key>`.
+    #[default]
     Required,
     /// Nothing is checked: local experiments only.
-    #[default]
     Off,
 }
 
@@ -468,6 +468,7 @@ mod tests {
         assert_eq!(s.namespace, "oee");
         assert_eq!(s.worker_concurrency, 10);
         assert_eq!(s.venue_latency, Latency::Realistic);
+        assert_eq!(s.auth, AuthMode::Required, "secure by default");
         assert!((s.venue_failure_rate - 0.05).abs() < f64::EPSILON);
         assert_eq!(s.log_format, LogFormat::Pretty);
         assert_eq!(s.store_timeout, Duration::from_millis(2_000));

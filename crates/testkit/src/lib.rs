@@ -48,7 +48,8 @@ pub const DB_PREFIX: &str = "oee_test_";
 /// One test's own database and namespace, with settings pointing at them.
 #[derive(Debug)]
 pub struct TestEnv {
-    /// Settings for services under test: instant venues, no injected failures.
+    /// Settings for services under test: instant venues, no injected failures,
+    /// no API keys (`OEE_AUTH=off`).
     pub settings: Settings,
     admin_url: String,
     db_name: String,
@@ -100,6 +101,8 @@ impl TestEnv {
             namespace: format!("test-{tag:016x}"),
             http_addr: "127.0.0.1:0".to_owned(),
             http_workers: 1,
+            // Authentication has tests of its own; the others test as `anonymous`.
+            auth: oee_runtime::AuthMode::Off,
             venue_latency: Latency::Instant,
             venue_failure_rate: 0.0,
             pg_pool_size: 8,

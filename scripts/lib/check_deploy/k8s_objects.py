@@ -118,6 +118,19 @@ def check_rendered(where: str, docs: list[dict], deployable: bool, prod: bool) -
     check_ingresses(r)
     check_disruption_budgets(r)
     check_autoscalers(r)
+    check_authentication(r)
+
+
+def check_authentication(r: Rendered) -> None:
+    """Production never runs without API keys: OEE_AUTH=off is for local experiments."""
+    auth = r.config.get("OEE_AUTH", "required")
+    if r.prod and auth != "required":
+        r.problem(f"OEE_AUTH={auth!r} in production: every /api route must need an API key")
+    for w in r.workloads:
+        for c in pod_spec(w).get("containers") or []:
+            for env in c.get("env") or []:
+                if r.prod and env.get("name") == "OEE_AUTH" and env.get("value") != "required":
+                    r.problem(f"{name_of(w)} container {c.get('name')}: OEE_AUTH={env.get('value')!r} in production")
 
 
 def check_namespaces(r: Rendered) -> None:

@@ -51,6 +51,8 @@ fn start(bin: &Path, env: &TestEnv, extra: &[(&str, String)]) -> Child {
         .env("OEE_NAMESPACE", &s.namespace)
         .env("OEE_VENUE_LATENCY", "instant")
         .env("OEE_VENUE_FAILURE_RATE", "0")
+        // oee-bench presents no API key yet.
+        .env("OEE_AUTH", "off")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
