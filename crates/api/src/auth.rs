@@ -9,11 +9,15 @@
 //! every caller is the account `anonymous` with every scope.
 
 use crate::error::ApiError;
-use actix_web::HttpRequest;
 use actix_web::http::header;
+use actix_web::{HttpRequest, web};
+use chrono::Utc;
 use oee_domain::{ApiKey, ErrorCode, Scope, Scopes};
 use oee_runtime::AuthMode;
-use oee_store::{KeyRecord, KeyStore};
+use oee_store::{KeyRecord, KeyStore, TICKET_TTL, Tickets};
+use rand::Rng;
+use rand::distr::slice::Choose;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -45,12 +49,51 @@ type Lookups = HashMap<String, (Option<KeyRecord>, Instant)>;
 pub struct Authenticator {
     mode: AuthMode,
     keys: KeyStore,
+    tickets: Tickets,
     cache: Arc<Mutex<Lookups>>,
 }
 
 impl Authenticator {
-    pub fn new(mode: AuthMode, keys: KeyStore) -> Self {
-        Self { mode, keys, cache: Arc::default() }
+    pub fn new(mode: AuthMode, keys: KeyStore, tickets: Tickets) -> Self {
+        Self { mode, keys, tickets, cache: Arc::default() }
+    }
+
+    /// As [`Authenticator::require`], for a WebSocket upgrade: `?ticket=` (from
+    /// [`Authenticator::issue_ticket`]; taken, so single use) stands in for the
+    /// header, which browsers cannot send on a WebSocket.
+    pub async fn require_socket(&self, req: &HttpRequest, scope: Scope) -> Result<Caller, ApiError> {
+        let ticket = web::Query::<TicketQuery>::from_query(req.query_string()).ok().and_then(|q| q.0.ticket);
+        let (Some(ticket), AuthMode::Required) = (ticket, self.mode) else {
+            return self.require(req, scope).await;
+        };
+        let grant = self
+            .tickets
+            .redeem(&ticket)
+            .await?
+            .and_then(|grant| serde_json::from_str::<Grant>(&grant).ok())
+            .ok_or_else(|| unauthenticated("unknown, used or expired ticket"))?;
+        let scopes = Scopes::new(grant.scopes.iter().filter_map(|s| Scope::parse(s)));
+        if !scopes.allows(scope) {
+            return Err(ApiError::new(ErrorCode::Forbidden, format!("this ticket lacks the {scope} scope")));
+        }
+        Ok(Caller { account: grant.account, scopes, key_id: grant.key_id })
+    }
+
+    /// A single-use ticket that opens one WebSocket as `caller`, within
+    /// [`TICKET_TTL`]: `(ticket, expiresAt)`.
+    pub async fn issue_ticket(&self, caller: &Caller) -> Result<(String, chrono::DateTime<Utc>), ApiError> {
+        let alphabet = Choose::new(oee_domain::apikey::BASE62).expect("a non-empty alphabet");
+        let random: String = rand::rng().sample_iter(alphabet).take(TICKET_LEN).map(|&b| char::from(b)).collect();
+        let ticket = format!("{TICKET_PREFIX}{random}");
+        let grant = Grant {
+            account: caller.account.clone(),
+            scopes: caller.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+            key_id: caller.key_id,
+        };
+        let expires = Utc::now() + chrono::Duration::from_std(TICKET_TTL).unwrap_or_default();
+        let grant = serde_json::to_string(&grant).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+        self.tickets.issue(&ticket, &grant).await?;
+        Ok((ticket, expires))
     }
 
     /// The caller of `req`, if its key is valid and holds `scope`: otherwise 401
@@ -93,6 +136,25 @@ impl Authenticator {
     fn cached(&self) -> std::sync::MutexGuard<'_, Lookups> {
         self.cache.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// Tickets start with this, so they are not mistaken for keys.
+const TICKET_PREFIX: &str = "oet_";
+/// Random characters of a ticket (base62, ~190 bits).
+const TICKET_LEN: usize = 32;
+
+/// What a ticket grants, as stored.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Grant {
+    account: String,
+    scopes: Vec<String>,
+    key_id: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TicketQuery {
+    ticket: Option<String>,
 }
 
 /// The well-formed key of `Authorization: Bearer <key>`.

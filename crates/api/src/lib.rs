@@ -108,7 +108,7 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
         orders,
         bus: bus.clone(),
         hub,
-        auth: auth::Authenticator::new(settings.auth, keys.clone()),
+        auth: auth::Authenticator::new(settings.auth, keys.clone(), bus.tickets.clone()),
         keys,
         listing: oee_router::Listing::new(&registry),
         shedder: shedding::Shedder::start(bus.jobs.clone(), settings.max_queue_lag, stopping.clone()),

@@ -42,6 +42,11 @@ impl Keys {
         format!("{}:lock:{name}", self.ns)
     }
 
+    /// A WebSocket ticket (see `Tickets`).
+    pub fn ticket(&self, ticket: &str) -> String {
+        format!("{}:ticket:{ticket}", self.ns)
+    }
+
     /// Every key of the namespace, as a `SCAN MATCH` pattern.
     pub fn pattern(&self) -> String {
         format!("{}:*", self.ns)

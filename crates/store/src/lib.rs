@@ -31,7 +31,10 @@ pub use keys::Keys;
 pub use migrate::migrate;
 pub use orders::{EventWriter, Inserted, ListFilter, NewOrder, OrderRecord, OrderStore, OrderWriter, Page, Run};
 pub use pg::PgSettings;
-pub use redis::{ActiveSet, Bus, ConsumerStats, Fanout, Job, JobQueue, Locks, QueueStats, RedisSettings, StreamReader};
+pub use redis::{
+    ActiveSet, Bus, ConsumerStats, Fanout, Job, JobQueue, Locks, QueueStats, RedisSettings, StreamReader, TICKET_TTL,
+    Tickets,
+};
 
 /// Whether each store answers, as `/ready` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

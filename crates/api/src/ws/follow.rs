@@ -31,7 +31,7 @@ pub async fn follow(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = state.auth.require(&req, Scope::Read).await?;
+    let caller = state.auth.require_socket(&req, Scope::Read).await?;
     let id = order_id(&path)?;
     let from_seq = match query.from_seq.as_deref() {
         None => 0,

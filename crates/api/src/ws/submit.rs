@@ -38,7 +38,7 @@ pub async fn submit_socket(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = Arc::new(state.auth.require(&req, Scope::Trade).await?);
+    let caller = Arc::new(state.auth.require_socket(&req, Scope::Trade).await?);
     let (response, mut session, messages) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::new(ErrorCode::InvalidParameter, format!("not a WebSocket upgrade: {e}")))?;
     let state = state.into_inner();

@@ -234,3 +234,55 @@ async fn another_accounts_orders_do_not_exist() {
     assert_eq!((status, code.as_str()), (404, "ORDER_NOT_FOUND"), "no socket on another account's order");
     engine.stop().await;
 }
+
+/// A browser's WebSocket ticket: issued for a key, it opens one socket once,
+/// with that key's account and scopes; used or expired, it is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_ticket_opens_one_socket_once() {
+    let engine = Engine::builder().configure(|s| s.auth = AuthMode::Required).start().await;
+    let (trade, _) = key(&engine, "desk-1", &[Scope::Trade]).await;
+    let (read, _) = key(&engine, "desk-1", &[Scope::Read]).await;
+    let ticket = |key: Option<&ApiKey>| {
+        let mut request = engine.http.post(engine.url(0, "/api/ws-tickets"));
+        if let Some(key) = key {
+            request = request.header("authorization", format!("Bearer {}", key.as_str()));
+        }
+        async move {
+            let response = request.send().await.expect("request");
+            (response.status().as_u16(), response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let open = |path: String| {
+        let url = engine.url(0, &path).replacen("http", "ws", 1);
+        async move {
+            match tokio_tungstenite::connect_async(url).await {
+                Ok(_) => 101,
+                Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+                Err(e) => panic!("{e}"),
+            }
+        }
+    };
+    assert_eq!(ticket(None).await.0, 401, "a ticket needs a key");
+
+    let (status, issued) = ticket(Some(&trade)).await;
+    assert_eq!(status, 201, "{issued}");
+    assert!(issued["expiresAt"].is_string(), "{issued}");
+    let t = issued["ticket"].as_str().expect("ticket").to_owned();
+    assert_eq!(open(format!("/api/orders/execute?ticket={t}")).await, 101, "the ticket opens the submit socket");
+    assert_eq!(open(format!("/api/orders/execute?ticket={t}")).await, 401, "once");
+
+    let (_, issued) = ticket(Some(&read)).await;
+    let t = issued["ticket"].as_str().expect("ticket");
+    assert_eq!(open(format!("/api/orders/execute?ticket={t}")).await, 403, "a read key's ticket cannot trade");
+
+    // A ticket left unused past its time is refused.
+    let (_, issued) = ticket(Some(&read)).await;
+    let t = issued["ticket"].as_str().expect("ticket");
+    let bus = engine.env.bus().await.expect("bus");
+    let expired: bool =
+        fred::interfaces::KeysInterface::pexpire(bus.client(), bus.keys().ticket(t), 1, None).await.expect("expire");
+    assert!(expired);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(open(format!("/api/orders/execute?ticket={t}")).await, 401, "expired");
+    engine.stop().await;
+}

@@ -6,6 +6,7 @@
 //! - [`active`]: the set of orders not yet terminal ([`ActiveSet`]).
 //! - [`fanout`]: each order's status events on its channel ([`Fanout`]).
 //! - [`locks`]: short leases for chores one process does at a time ([`Locks`]).
+//! - [`tickets`]: single-use WebSocket tickets ([`Tickets`]).
 //!
 //! [`Bus`] holds one of each on a shared client, and makes the two round trips
 //! that span concerns: queueing an order (job + active set) and completing its
@@ -16,12 +17,14 @@ pub mod connect;
 pub mod fanout;
 pub mod jobs;
 pub mod locks;
+pub mod tickets;
 
 pub use active::ActiveSet;
 pub use connect::{RedisSettings, blocking_client, client, subscriber};
 pub use fanout::Fanout;
 pub use jobs::{ConsumerStats, Job, JobQueue, QueueStats, StreamReader};
 pub use locks::Locks;
+pub use tickets::{TICKET_TTL, Tickets};
 
 use crate::error::StoreError;
 use crate::keys::Keys;
@@ -37,6 +40,7 @@ pub struct Bus {
     pub active: ActiveSet,
     pub fanout: Fanout,
     pub locks: Locks,
+    pub tickets: Tickets,
     client: Client,
     keys: Keys,
 }
@@ -49,6 +53,7 @@ impl Bus {
             active: ActiveSet::new(client.clone(), keys.clone()),
             fanout: Fanout::new(client.clone(), keys.clone()),
             locks: Locks::new(client.clone(), keys.clone()),
+            tickets: Tickets::new(client.clone(), keys.clone()),
             client,
             keys,
         }
