@@ -1,5 +1,5 @@
-//! Accepting an order, shared by HTTP submit and the submit socket: shed it if
-//! the queue is too far behind, check that a venue lists the pair, store the
+//! Accepting an order, shared by HTTP submit and the submit socket: count it
+//! against its key's rate limit, shed it if the queue is too far behind, check that a venue lists the pair, store the
 //! order with its `pending` event, queue it, and only then answer. A refused
 //! request leaves nothing behind.
 
@@ -11,27 +11,37 @@ use crate::ws::hub::Follower;
 use chrono::Utc;
 use oee_domain::request::DEFAULT_USER_ID;
 use oee_domain::{ErrorCode, EventDetail, OrderStatus, StatusEvent, Submission};
-use oee_store::{Inserted, NewOrder};
+use oee_store::{Decision, Inserted, Limit, NewOrder};
+use std::time::Duration;
 use uuid::Uuid;
 
-/// Stores and queues a validated submission. Returns the order id, its status,
-/// and whether it was created now (rather than found by idempotency key).
-pub async fn accept(
-    state: &AppState,
-    caller: &Caller,
-    submission: &Submission,
-) -> Result<(Uuid, &'static str, bool), ApiError> {
-    let done = accept_with(state, caller, submission, false).await?;
-    Ok((done.id, done.status, done.created))
+/// Stores and queues a validated submission: the order's id and status,
+/// whether it was created now (rather than found by idempotency key), and where
+/// the key stands in its rate limit.
+pub async fn accept(state: &AppState, caller: &Caller, submission: &Submission) -> Result<Acceptance, ApiError> {
+    accept_with(state, caller, submission, false).await
 }
 
-/// What [`accept_following`] did.
+/// A submission's place in its key's rate limit (the `RateLimit-*` headers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateState {
+    /// Orders per second.
+    pub limit: u32,
+    /// Orders that would pass right now.
+    pub remaining: u64,
+    /// Until the key is back to a full burst.
+    pub reset: Duration,
+}
+
+/// What accepting did.
 #[derive(Debug)]
 pub struct Acceptance {
     pub id: Uuid,
     pub status: &'static str,
     /// Created now, rather than found by idempotency key.
     pub created: bool,
+    /// The key's rate limit after this submission (none with `OEE_AUTH=off`).
+    pub rate: Option<RateState>,
     /// For an order created now: its channel, joined before the order was
     /// queued, and its `pending` event as stored.
     pub follow: Option<(Follower, String)>,
@@ -60,6 +70,7 @@ async fn accept_with(
         spec.user_id.clone_from(&caller.account);
     }
     let spec = &spec;
+    let rate = count_against_limit(state, caller).await?;
     state.shedder.check()?;
     if !state.listing.has(&spec.token_in.mint, &spec.token_out.mint) {
         return Err(ApiError::new(
@@ -88,7 +99,7 @@ async fn accept_with(
     match inserted {
         Inserted::Created => {}
         Inserted::Existing { id, status, same_request: true } => {
-            return Ok(Acceptance { id, status: status.as_str(), created: false, follow: None });
+            return Ok(Acceptance { id, status: status.as_str(), created: false, rate, follow: None });
         }
         Inserted::Existing { same_request: false, .. } => {
             return Err(ApiError::new(
@@ -114,5 +125,20 @@ async fn accept_with(
     METRICS.accepted.get_or_create(&ChannelLabel { channel: channel.as_str() }).inc();
     // The text the insert stored as seq 1 (the same event, encoded the same way).
     let follow = follower.map(|f| (f, StatusEvent::new(id, 1, at, EventDetail::Pending).to_json()));
-    Ok(Acceptance { id, status: OrderStatus::Pending.as_str(), created: true, follow })
+    Ok(Acceptance { id, status: OrderStatus::Pending.as_str(), created: true, rate, follow })
+}
+
+/// Counts a submission against its key's limit (its own, or the deployment's
+/// `OEE_RATE_PER_SEC` and `OEE_RATE_BURST`), shared by every replica. Nothing is
+/// limited with `OEE_AUTH=off`.
+async fn count_against_limit(state: &AppState, caller: &Caller) -> Result<Option<RateState>, ApiError> {
+    let Some(key_id) = caller.key_id else { return Ok(None) };
+    let limit = Limit {
+        per_sec: caller.rate.unwrap_or(state.rate_limit.per_sec),
+        burst: caller.burst.unwrap_or(state.rate_limit.burst),
+    };
+    match state.bus.rates.check(&key_id.to_string(), limit).await? {
+        Decision::Allowed { remaining, reset } => Ok(Some(RateState { limit: limit.per_sec, remaining, reset })),
+        Decision::Limited { retry_after, .. } => Err(ApiError::Limited { retry_after, limit: limit.per_sec }),
+    }
 }

@@ -39,6 +39,9 @@ pub struct Caller {
     pub scopes: Scopes,
     /// The key used; `None` with `OEE_AUTH=off`.
     pub key_id: Option<Uuid>,
+    /// The key's own rate and burst, where it has them.
+    pub rate: Option<u32>,
+    pub burst: Option<u32>,
 }
 
 /// Recent lookups: a presented key, what the store said of it, and when.
@@ -76,7 +79,7 @@ impl Authenticator {
         if !scopes.allows(scope) {
             return Err(ApiError::new(ErrorCode::Forbidden, format!("this ticket lacks the {scope} scope")));
         }
-        Ok(Caller { account: grant.account, scopes, key_id: grant.key_id })
+        Ok(Caller { account: grant.account, scopes, key_id: grant.key_id, rate: grant.rate, burst: grant.burst })
     }
 
     /// A single-use ticket that opens one WebSocket as `caller`, within
@@ -89,6 +92,8 @@ impl Authenticator {
             account: caller.account.clone(),
             scopes: caller.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
             key_id: caller.key_id,
+            rate: caller.rate,
+            burst: caller.burst,
         };
         let expires = Utc::now() + chrono::Duration::from_std(TICKET_TTL).unwrap_or_default();
         let grant = serde_json::to_string(&grant).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
@@ -101,7 +106,13 @@ impl Authenticator {
     /// `FORBIDDEN` (a valid key without the scope).
     pub async fn require(&self, req: &HttpRequest, scope: Scope) -> Result<Caller, ApiError> {
         if self.mode == AuthMode::Off {
-            return Ok(Caller { account: ANONYMOUS.to_owned(), scopes: Scopes::new(Scope::ALL), key_id: None });
+            return Ok(Caller {
+                account: ANONYMOUS.to_owned(),
+                scopes: Scopes::new(Scope::ALL),
+                key_id: None,
+                rate: None,
+                burst: None,
+            });
         }
         let key = bearer(req)?;
         let record = self.lookup(&key).await?;
@@ -113,7 +124,13 @@ impl Authenticator {
         if !record.scopes.allows(scope) {
             return Err(ApiError::new(ErrorCode::Forbidden, format!("this API key lacks the {scope} scope")));
         }
-        Ok(Caller { account: record.account, scopes: record.scopes, key_id: Some(record.key_id) })
+        Ok(Caller {
+            account: record.account,
+            scopes: record.scopes,
+            key_id: Some(record.key_id),
+            rate: record.rate,
+            burst: record.burst,
+        })
     }
 
     /// The key's record, from the cache while it is fresh.
@@ -150,6 +167,8 @@ struct Grant {
     account: String,
     scopes: Vec<String>,
     key_id: Option<Uuid>,
+    rate: Option<u32>,
+    burst: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

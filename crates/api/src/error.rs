@@ -3,7 +3,7 @@
 
 use crate::metrics::{CodeLabel, METRICS, StoreLabel};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use oee_domain::{ErrorCode, Rejection};
 use oee_store::StoreError;
@@ -19,6 +19,8 @@ pub enum ApiError {
     Rejected(Rejection),
     /// A store failed.
     Store(StoreError),
+    /// Over the key's rate limit: retry after `retry_after`.
+    Limited { retry_after: std::time::Duration, limit: u32 },
 }
 
 impl ApiError {
@@ -43,15 +45,18 @@ impl ApiError {
                 METRICS.store_unavailable.get_or_create(&StoreLabel { store: backend.as_str() }).inc();
             }
             Self::Store(e) => tracing::error!(error = %oee_store::error::cause_chain(e), "unexpected store error"),
-            Self::Rejected(_) => {}
+            Self::Rejected(_) | Self::Limited { .. } => {}
         }
     }
 
     /// Counts a refused submission by its code (store outages are counted apart).
     pub fn count_rejected_submission(&self) {
-        if let Self::Rejected(r) = self {
-            METRICS.rejected.get_or_create(&CodeLabel { code: r.code.as_str() }).inc();
-        }
+        let code = match self {
+            Self::Rejected(r) => r.code,
+            Self::Limited { .. } => ErrorCode::RateLimited,
+            Self::Store(_) => return,
+        };
+        METRICS.rejected.get_or_create(&CodeLabel { code: code.as_str() }).inc();
     }
 
     fn rejection(&self) -> Rejection {
@@ -67,6 +72,18 @@ impl ApiError {
                 },
             ),
             Self::Store(_) => Rejection::new(ErrorCode::Internal, "internal error"),
+            Self::Limited { retry_after, limit } => Rejection::new(
+                ErrorCode::RateLimited,
+                format!("over this key's limit of {limit} orders per second; retry in {} ms", retry_after.as_millis()),
+            ),
+        }
+    }
+
+    /// How long to wait before retrying, for a rate-limited request.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::Limited { retry_after, .. } => Some(*retry_after),
+            _ => None,
         }
     }
 }
@@ -88,6 +105,7 @@ impl fmt::Display for ApiError {
         match self {
             Self::Rejected(r) => write!(f, "{r}"),
             Self::Store(e) => write!(f, "{e}"),
+            Self::Limited { .. } => write!(f, "{}", self.rejection()),
         }
     }
 }
@@ -149,6 +167,15 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         self.observe();
-        error_response(&self.rejection())
+        let mut response = error_response(&self.rejection());
+        if let Self::Limited { retry_after, limit } = self {
+            let secs = u64::try_from(retry_after.as_micros().div_ceil(1_000_000).max(1)).unwrap_or(u64::MAX);
+            let headers = response.headers_mut();
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            headers.insert(HeaderName::from_static("ratelimit-limit"), HeaderValue::from(*limit));
+            headers.insert(HeaderName::from_static("ratelimit-remaining"), HeaderValue::from(0u32));
+            headers.insert(HeaderName::from_static("ratelimit-reset"), HeaderValue::from(secs));
+        }
+        response
     }
 }

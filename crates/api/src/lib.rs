@@ -111,6 +111,7 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
         auth: auth::Authenticator::new(settings.auth, keys.clone(), bus.tickets.clone()),
         keys,
         listing: oee_router::Listing::new(&registry),
+        rate_limit: oee_store::Limit { per_sec: settings.rate_per_sec, burst: settings.rate_burst },
         shedder: shedding::Shedder::start(bus.jobs.clone(), settings.max_queue_lag, stopping.clone()),
         registry,
         store_timeout: settings.store_timeout,

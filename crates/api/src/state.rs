@@ -5,7 +5,7 @@ use crate::shedding::Shedder;
 use crate::ws::hub::Hub;
 use oee_domain::TokenRegistry;
 use oee_router::Listing;
-use oee_store::{Bus, KeyStore, OrderStore, OrderWriter};
+use oee_store::{Bus, KeyStore, Limit, OrderStore, OrderWriter};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -27,6 +27,8 @@ pub struct AppState {
     pub listing: Listing,
     /// Sheds new orders while the queue is too far behind (`OEE_MAX_QUEUE_LAG`).
     pub shedder: Shedder,
+    /// A key's rate limit unless it has its own (`OEE_RATE_PER_SEC`, `OEE_RATE_BURST`).
+    pub rate_limit: Limit,
     /// Bound on store calls made for a request.
     pub store_timeout: Duration,
     /// Cancelled when the process starts stopping: readiness fails.

@@ -76,6 +76,10 @@ pub struct Settings {
     /// New orders are shed (503 `OVERLOADED`, nothing stored) while the job
     /// stream's lag — jobs no worker has taken yet — is above this (0: never).
     pub max_queue_lag: u64,
+    /// Orders per second one API key may submit, unless the key says otherwise.
+    pub rate_per_sec: u32,
+    /// Orders one key may submit at once on top of its rate, unless it says otherwise.
+    pub rate_burst: u32,
     /// WebSockets one API process holds at most; more are closed with 1013.
     pub max_sockets: usize,
     /// A socket whose send cannot complete this long is closed with 1013.
@@ -123,6 +127,8 @@ impl Default for Settings {
             sweep_age: Duration::from_millis(60_000),
             max_deliveries: 5,
             max_queue_lag: 10_000,
+            rate_per_sec: 100,
+            rate_burst: 100,
             max_sockets: 20_000,
             ws_send_timeout: Duration::from_millis(10_000),
             socket_send_buffer: 262_144,
@@ -208,6 +214,8 @@ impl Settings {
         within("OEE_SWEEP_AGE_MS", self.sweep_age.as_millis(), 500..=86_400_000)?;
         within("OEE_MAX_DELIVERIES", self.max_deliveries, 1..=1_000)?;
         within("OEE_MAX_QUEUE_LAG", self.max_queue_lag, 0..=100_000_000)?;
+        within("OEE_RATE_PER_SEC", self.rate_per_sec, 1..=1_000_000)?;
+        within("OEE_RATE_BURST", self.rate_burst, 0..=1_000_000)?;
         within("OEE_MAX_SOCKETS", self.max_sockets, 1..=1_000_000)?;
         within("OEE_WS_SEND_TIMEOUT_MS", self.ws_send_timeout.as_millis(), 100..=600_000)?;
         if self.socket_send_buffer != 0 {
@@ -424,6 +432,8 @@ const KNOWN: &[&str] = &[
     "sweep_age_ms",
     "max_deliveries",
     "max_queue_lag",
+    "rate_per_sec",
+    "rate_burst",
     "max_sockets",
     "ws_send_timeout_ms",
     "socket_send_buffer",

@@ -42,6 +42,11 @@ impl Keys {
         format!("{}:lock:{name}", self.ns)
     }
 
+    /// A rate-limited subject's state (see `RateLimiter`).
+    pub fn rate(&self, subject: &str) -> String {
+        format!("{}:rate:{subject}", self.ns)
+    }
+
     /// A WebSocket ticket (see `Tickets`).
     pub fn ticket(&self, ticket: &str) -> String {
         format!("{}:ticket:{ticket}", self.ns)

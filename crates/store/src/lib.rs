@@ -32,8 +32,8 @@ pub use migrate::migrate;
 pub use orders::{EventWriter, Inserted, ListFilter, NewOrder, OrderRecord, OrderStore, OrderWriter, Page, Run};
 pub use pg::PgSettings;
 pub use redis::{
-    ActiveSet, Bus, ConsumerStats, Fanout, Job, JobQueue, Locks, QueueStats, RedisSettings, StreamReader, TICKET_TTL,
-    Tickets,
+    ActiveSet, Bus, ConsumerStats, Decision, Fanout, Job, JobQueue, Limit, Locks, QueueStats, RateLimiter,
+    RedisSettings, StreamReader, TICKET_TTL, Tickets,
 };
 
 /// Whether each store answers, as `/ready` reports it.

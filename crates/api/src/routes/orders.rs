@@ -47,9 +47,16 @@ async fn submit_inner(
     let body = read_json(&req, payload).await?;
     let mut submission = parse_order(&body, &state.registry, Channel::Http)?;
     submission.idempotency_key = key;
-    let (id, status, created) = accept(&state, &caller, &submission).await?;
-    let code = if created { StatusCode::ACCEPTED } else { StatusCode::OK };
-    Ok(HttpResponse::build(code).json(Accepted::new(id, status)))
+    let done = accept(&state, &caller, &submission).await?;
+    let code = if done.created { StatusCode::ACCEPTED } else { StatusCode::OK };
+    let mut response = HttpResponse::build(code);
+    if let Some(rate) = done.rate {
+        response
+            .insert_header(("RateLimit-Limit", rate.limit))
+            .insert_header(("RateLimit-Remaining", rate.remaining))
+            .insert_header(("RateLimit-Reset", rate.reset.as_micros().div_ceil(1_000_000).to_string()));
+    }
+    Ok(response.json(Accepted::new(done.id, done.status)))
 }
 
 fn invalid_key() -> Rejection {

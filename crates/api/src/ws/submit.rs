@@ -63,6 +63,9 @@ struct Reply<'a> {
     error: Option<&'a Rejection>,
     #[serde(skip_serializing_if = "Option::is_none")]
     client_ref: Option<&'a RawValue>,
+    /// With `RATE_LIMITED`: how long to wait before sending the order again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after_ms: Option<u64>,
 }
 
 struct Submissions {
@@ -102,7 +105,9 @@ async fn submit(state: Arc<AppState>, caller: Arc<Caller>, text: String) -> Subm
     match accept_following(&state, &caller, &submission).await {
         Ok(done) => {
             METRICS.accept_latency.observe(started.elapsed().as_secs_f64());
-            let reply = Reply { kind: "accepted", order_id: Some(done.id), error: None, client_ref }.to_json();
+            let reply =
+                Reply { kind: "accepted", order_id: Some(done.id), error: None, client_ref, retry_after_ms: None }
+                    .to_json();
             let stream = match done.follow {
                 Some((follower, first)) => Stream::New { id: done.id, follower, first },
                 None => Stream::Existing(done.id),
@@ -111,7 +116,15 @@ async fn submit(state: Arc<AppState>, caller: Arc<Caller>, text: String) -> Subm
         }
         Err(e) => {
             e.count_rejected_submission();
-            Submitted { reply: rejection_reply(&e.into_rejection(), client_ref), stream: None }
+            let retry_after_ms = e.retry_after().map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1));
+            let reply = Reply {
+                kind: "rejected",
+                order_id: None,
+                error: Some(&e.into_rejection()),
+                client_ref,
+                retry_after_ms,
+            };
+            Submitted { reply: reply.to_json(), stream: None }
         }
     }
 }
@@ -122,7 +135,7 @@ fn rejected(rejection: &Rejection, client_ref: Option<&RawValue>) -> Submitted {
 }
 
 fn rejection_reply(rejection: &Rejection, client_ref: Option<&RawValue>) -> String {
-    Reply { kind: "rejected", order_id: None, error: Some(rejection), client_ref }.to_json()
+    Reply { kind: "rejected", order_id: None, error: Some(rejection), client_ref, retry_after_ms: None }.to_json()
 }
 
 impl Inbound for Submissions {

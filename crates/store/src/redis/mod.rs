@@ -7,6 +7,7 @@
 //! - [`fanout`]: each order's status events on its channel ([`Fanout`]).
 //! - [`locks`]: short leases for chores one process does at a time ([`Locks`]).
 //! - [`tickets`]: single-use WebSocket tickets ([`Tickets`]).
+//! - [`rate`]: rate limits shared by every replica ([`RateLimiter`], GCRA).
 //!
 //! [`Bus`] holds one of each on a shared client, and makes the two round trips
 //! that span concerns: queueing an order (job + active set) and completing its
@@ -17,6 +18,7 @@ pub mod connect;
 pub mod fanout;
 pub mod jobs;
 pub mod locks;
+pub mod rate;
 pub mod tickets;
 
 pub use active::ActiveSet;
@@ -24,6 +26,7 @@ pub use connect::{RedisSettings, blocking_client, client, subscriber};
 pub use fanout::Fanout;
 pub use jobs::{ConsumerStats, Job, JobQueue, QueueStats, StreamReader};
 pub use locks::Locks;
+pub use rate::{Decision, Limit, RateLimiter};
 pub use tickets::{TICKET_TTL, Tickets};
 
 use crate::error::StoreError;
@@ -41,6 +44,7 @@ pub struct Bus {
     pub fanout: Fanout,
     pub locks: Locks,
     pub tickets: Tickets,
+    pub rates: RateLimiter,
     client: Client,
     keys: Keys,
 }
@@ -54,6 +58,7 @@ impl Bus {
             fanout: Fanout::new(client.clone(), keys.clone()),
             locks: Locks::new(client.clone(), keys.clone()),
             tickets: Tickets::new(client.clone(), keys.clone()),
+            rates: RateLimiter::new(client.clone(), keys.clone()),
             client,
             keys,
         }
