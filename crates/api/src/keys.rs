@@ -62,6 +62,13 @@ pub async fn create_command(store: &KeyStore, new: &NewKey, out: &mut impl Write
     Ok(())
 }
 
+/// `oee-api keys generate`: a fresh key on stdout, stored nowhere (for
+/// `OEE_BOOTSTRAP_ADMIN_KEY` in a Secret).
+pub fn generate_command(out: &mut impl Write) -> anyhow::Result<()> {
+    writeln!(out, "{}", generate().as_str())?;
+    Ok(())
+}
+
 /// `oee-api keys list`: one JSON line per key, never the key itself.
 pub async fn list_command(store: &KeyStore, out: &mut impl Write) -> anyhow::Result<()> {
     for record in store.list().await.context("listing keys")? {
@@ -85,6 +92,22 @@ pub fn scopes_arg(text: Option<&str>) -> anyhow::Result<Scopes> {
         Some(text) => Scopes::parse_list(text).map_err(anyhow::Error::msg),
     }
 }
+
+/// Stores `text` as an admin key of `account` unless a key with that text is
+/// stored already (revoked or not: a revoked bootstrap key stays revoked).
+/// Returns the id of the key stored now, if one was.
+pub async fn bootstrap(store: &KeyStore, text: &str, account: &str) -> anyhow::Result<Option<Uuid>> {
+    let key = ApiKey::parse(text.trim()).map_err(|e| anyhow::anyhow!("OEE_BOOTSTRAP_ADMIN_KEY: {e}"))?;
+    if store.find(&key).await.context("looking the bootstrap key up")?.is_some() {
+        return Ok(None);
+    }
+    let new = NewKey { account: account.to_owned(), scopes: Scopes::new([Scope::Admin]), rate: None, burst: None };
+    let record = store.create(&key, &new, Utc::now()).await.context("storing the bootstrap key")?;
+    Ok(Some(record.key_id))
+}
+
+/// The account a bootstrap key acts for.
+pub const BOOTSTRAP_ACCOUNT: &str = "admin";
 
 #[cfg(test)]
 mod tests {

@@ -59,6 +59,8 @@ enum KeysCommand {
     },
     /// Print every key as one JSON line (never the key itself).
     List,
+    /// Print a fresh key without storing it (for OEE_BOOTSTRAP_ADMIN_KEY in a Secret).
+    Generate,
     /// Revoke a key by its id.
     Revoke { key_id: uuid::Uuid },
 }
@@ -76,6 +78,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Metrics { .. }) = cli.command {
         return oee_runtime::metrics::print_names(&oee_api::metrics::METRICS.series_names());
     }
+    if let Some(Command::Keys { command: KeysCommand::Generate }) = cli.command {
+        return oee_api::keys::generate_command(&mut std::io::stdout().lock());
+    }
     let settings = Settings::load()?;
     if let Some(Command::Keys { command }) = cli.command {
         // Stdout carries the commands' JSON lines only: no logging here.
@@ -85,6 +90,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     telemetry::init(settings.log_format);
     let applied = oee_store::migrate(&settings.database_url).await.context("applying migrations")?;
     tracing::info!(applied, "database schema is current");
+    if let Some(text) = settings.bootstrap_admin_key.get() {
+        let store = oee_store::KeyStore::new(oee_store::pg::pool(&settings.pg()).context("postgres settings")?);
+        match oee_api::keys::bootstrap(&store, text, oee_api::keys::BOOTSTRAP_ACCOUNT).await? {
+            Some(key_id) => tracing::info!(%key_id, "stored the bootstrap admin key"),
+            None => tracing::debug!("the bootstrap admin key is stored already"),
+        }
+    }
     if let Some(Command::Migrate) = cli.command {
         return Ok(());
     }
@@ -112,6 +124,7 @@ async fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<()> {
             keys::create_command(&store, &new, &mut out).await
         }
         KeysCommand::List => keys::list_command(&store, &mut out).await,
+        KeysCommand::Generate => keys::generate_command(&mut out),
         KeysCommand::Revoke { key_id } => keys::revoke_command(&store, key_id).await,
     }
 }

@@ -39,6 +39,9 @@ pub struct Settings {
     /// Whether `/api` routes need an API key (`required`) or not (`off`: every
     /// request acts as the account `anonymous` with every scope).
     pub auth: AuthMode,
+    /// An admin key `oee-api` stores (if it is not stored yet) when it applies
+    /// migrations: how a deployment gets its first key from a Secret.
+    pub bootstrap_admin_key: SecretText,
     /// `realistic` or `instant`.
     #[serde(deserialize_with = "venue_latency")]
     pub venue_latency: Latency,
@@ -113,6 +116,7 @@ impl Default for Settings {
             namespace: "oee".into(),
             worker_concurrency: 10,
             auth: AuthMode::Required,
+            bootstrap_admin_key: SecretText::default(),
             venue_latency: Latency::Realistic,
             venue_failure_rate: 0.05,
             log_format: LogFormat::Pretty,
@@ -341,6 +345,24 @@ fn secs<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
 }
 
 /// Reads `OEE_VENUE_LATENCY` by a [`latency_name`].
+/// A setting that is a secret: read like any other, never printed.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct SecretText(Option<String>);
+
+impl SecretText {
+    /// The value, if set and not empty.
+    pub fn get(&self) -> Option<&str> {
+        self.0.as_deref().filter(|s| !s.is_empty())
+    }
+}
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.get().is_some() { "SecretText(set)" } else { "SecretText(unset)" })
+    }
+}
+
 /// Whether requests need an API key (`OEE_AUTH`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AuthMode {
@@ -413,6 +435,7 @@ fn within<T: PartialOrd + std::fmt::Display>(name: &str, value: T, range: RangeI
 /// replaced by a test's map.
 const KNOWN: &[&str] = &[
     "auth",
+    "bootstrap_admin_key",
     "http_addr",
     "metrics_addr",
     "instance",

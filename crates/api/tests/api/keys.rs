@@ -67,3 +67,45 @@ async fn bad_key_commands_fail_with_a_reason_and_store_nothing() {
     assert!(lines(&oee_api(&env, &["keys", "list"])).is_empty(), "nothing stored");
     env.cleanup().await.expect("cleanup");
 }
+
+/// A deployment's first admin key comes from a Secret: `oee-api keys generate`
+/// makes one (storing nothing), and `oee-api migrate` with it in
+/// `OEE_BOOTSTRAP_ADMIN_KEY` stores it once, however often it runs; a malformed
+/// one stops the process with the variable named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bootstrap_admin_key_is_stored_once_by_migrate() {
+    let env = TestEnv::new().await.expect("env");
+    let generated = oee_api(&env, &["keys", "generate"]);
+    assert!(generated.status.success());
+    let key = String::from_utf8_lossy(&generated.stdout).trim().to_owned();
+    ApiKey::parse(&key).expect("a well-formed key");
+    assert!(lines(&oee_api(&env, &["keys", "list"])).is_empty(), "generate stores nothing");
+
+    let migrate = || {
+        Command::new(env!("CARGO_BIN_EXE_oee-api"))
+            .arg("migrate")
+            .env("DATABASE_URL", &env.settings.database_url)
+            .env("REDIS_URL", &env.settings.redis_url)
+            .env("OEE_BOOTSTRAP_ADMIN_KEY", &key)
+            .output()
+            .expect("runs")
+    };
+    for _ in 0..2 {
+        let output = migrate();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(!String::from_utf8_lossy(&output.stdout).contains(&key), "the key is never logged");
+    }
+    let listed = lines(&oee_api(&env, &["keys", "list"]));
+    assert_eq!(listed.len(), 1, "stored once: {listed:?}");
+    assert_eq!((listed[0]["account"].as_str(), &listed[0]["scopes"]), (Some("admin"), &serde_json::json!(["admin"])));
+
+    let bad = Command::new(env!("CARGO_BIN_EXE_oee-api"))
+        .arg("migrate")
+        .env("DATABASE_URL", &env.settings.database_url)
+        .env("OEE_BOOTSTRAP_ADMIN_KEY", "oee_not-a-key")
+        .output()
+        .expect("runs");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("OEE_BOOTSTRAP_ADMIN_KEY"));
+    env.cleanup().await.expect("cleanup");
+}
