@@ -1,6 +1,6 @@
-//! `oee-bench load` against a real engine: one `oee-api` and one `oee-worker`
-//! started from the target directory, over this test's own database and Redis
-//! namespace. A small open-loop run over each transport must see every order
+//! `oee-bench load` against a real engine: one `oee-api` (requiring API keys)
+//! and one `oee-worker` started from the target directory, over this test's own
+//! database and Redis namespace. A small open-loop run over each transport must see every order
 //! confirmed and every stream whole, and write a report that says so.
 //!
 //! The engine's binaries come from the target directory this test was built
@@ -51,8 +51,6 @@ fn start(bin: &Path, env: &TestEnv, extra: &[(&str, String)]) -> Child {
         .env("OEE_NAMESPACE", &s.namespace)
         .env("OEE_VENUE_LATENCY", "instant")
         .env("OEE_VENUE_FAILURE_RATE", "0")
-        // oee-bench presents no API key yet.
-        .env("OEE_AUTH", "off")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -109,6 +107,16 @@ async fn every_order_is_confirmed_and_every_stream_is_whole() {
         ),
     ]);
     wait_ready(&base).await;
+    // The engine requires keys (the default): the generator presents one whose
+    // limit does not bind.
+    let created = Command::new(dir.join("oee-api"))
+        .args(["keys", "create", "--account", "bench", "--rate", "1000000", "--burst", "1000000"])
+        .env("DATABASE_URL", &env.settings.database_url)
+        .output()
+        .expect("oee-api keys create");
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let created: Value = serde_json::from_slice(&created.stdout).expect("one JSON line");
+    let key = created["key"].as_str().expect("key").to_owned();
     let scratch = std::env::temp_dir().join(format!("oee-bench-load-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).expect("scratch directory");
 
@@ -116,7 +124,20 @@ async fn every_order_is_confirmed_and_every_stream_is_whole() {
     for transport in ["http", "ws"] {
         let json = scratch.join(format!("{transport}.json"));
         let (code, report) = bench(
-            &["--url", &base, "--transport", transport, "--connections", "2", "--rate", "100", "--count", &count],
+            &[
+                "--url",
+                &base,
+                "--key",
+                &key,
+                "--transport",
+                transport,
+                "--connections",
+                "2",
+                "--rate",
+                "100",
+                "--count",
+                &count,
+            ],
             &json,
         );
         assert_eq!(code, Some(0), "{transport}: oee-bench failed");
@@ -136,7 +157,8 @@ async fn every_order_is_confirmed_and_every_stream_is_whole() {
 
     // A sample: every fourth order followed, the rest only submitted.
     let json = scratch.join("sample.json");
-    let (code, report) = bench(&["--url", &base, "--concurrency", "8", "--count", "40", "--follow", "0.25"], &json);
+    let (code, report) =
+        bench(&["--url", &base, "--key", &key, "--concurrency", "8", "--count", "40", "--follow", "0.25"], &json);
     assert_eq!(code, Some(0));
     let report = report.expect("a JSON report");
     assert_eq!(report["orders"]["accepted"], 40);

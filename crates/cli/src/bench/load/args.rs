@@ -44,6 +44,9 @@ pub struct LoadArgs {
     /// each order is followed on the next one.
     #[arg(long = "url", value_delimiter = ',', default_value = "http://127.0.0.1:8080")]
     pub urls: Vec<String>,
+    /// The API key every request and socket presents (`Authorization: Bearer`).
+    #[arg(long, env = "OEE_API_KEY", hide_env_values = true)]
+    pub key: Option<String>,
     /// How orders are submitted.
     #[arg(long, value_enum, default_value_t = Transport::Http)]
     pub transport: Transport,
@@ -129,6 +132,8 @@ pub struct Target {
     pub ws_base: String,
     /// Where to connect.
     pub addr: SocketAddr,
+    /// `Bearer <key>`, when the run presents an API key.
+    pub authorization: Option<reqwest::header::HeaderValue>,
 }
 
 impl Target {
@@ -153,7 +158,13 @@ impl Target {
             .ok_or_else(|| UsageError(format!("--url {text:?}: {with_port} resolves to nothing")))?;
         let submit_url = reqwest::Url::parse(&format!("{base}/api/orders/execute"))
             .map_err(|e| UsageError(format!("--url {text:?}: {e}")))?;
-        Ok(Self { base: base.to_owned(), submit_url, ws_base: format!("ws://{authority}{path}"), addr })
+        Ok(Self {
+            base: base.to_owned(),
+            submit_url,
+            ws_base: format!("ws://{authority}{path}"),
+            addr,
+            authorization: None,
+        })
     }
 }
 
@@ -216,7 +227,15 @@ impl Plan {
                 args.max_in_flight
             )));
         }
-        let targets = args.urls.iter().map(|u| Target::parse(u)).collect::<Result<Vec<_>, _>>()?;
+        let mut targets = args.urls.iter().map(|u| Target::parse(u)).collect::<Result<Vec<_>, _>>()?;
+        if let Some(key) = &args.key {
+            let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {key}"))
+                .map_err(|_| UsageError("--key holds characters a header cannot carry".into()))?;
+            value.set_sensitive(true);
+            for target in &mut targets {
+                target.authorization = Some(value.clone());
+            }
+        }
         if targets.is_empty() {
             return Err(UsageError("give at least one --url".into()));
         }

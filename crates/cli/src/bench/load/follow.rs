@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use uuid::Uuid;
 
 pub type Socket = WebSocketStream<TcpStream>;
@@ -50,7 +51,13 @@ pub async fn connect(target: &Target, url: &str, config: super::SocketConfig) ->
     let open = async {
         let tcp = TcpStream::connect(target.addr).await.map_err(|e| Failure::of("connect", &e))?;
         tcp.set_nodelay(true).map_err(|e| Failure::of("connect", &e))?;
-        let (socket, _) = tokio_tungstenite::client_async_with_config(url, tcp, Some(config))
+        let mut request = url.into_client_request().map_err(|e| Failure::of("upgrade", &e))?;
+        if let Some(value) = &target.authorization {
+            let value = tokio_tungstenite::tungstenite::http::HeaderValue::from_bytes(value.as_bytes())
+                .map_err(|e| Failure::of("upgrade", &e))?;
+            request.headers_mut().insert("authorization", value);
+        }
+        let (socket, _) = tokio_tungstenite::client_async_with_config(request, tcp, Some(config))
             .await
             .map_err(|e| Failure::of("upgrade", &e))?;
         Ok(socket)

@@ -52,13 +52,12 @@ async fn submit(ctx: &Ctx, job: &Job) -> Option<Uuid> {
     };
     ctx.recorder.sent(job, Instant::now());
     let exchange = async {
-        let response = ctx
-            .http
-            .post(target.submit_url.clone())
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .body(body)
-            .send()
-            .await?;
+        let mut request =
+            ctx.http.post(target.submit_url.clone()).header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(value) = &target.authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, value.clone());
+        }
+        let response = request.body(body).send().await?;
         let status = response.status();
         Ok::<_, reqwest::Error>((status, response.bytes().await?))
     };
