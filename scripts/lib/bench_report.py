@@ -81,7 +81,8 @@ def main() -> None:
     lines += ["Produced by `scripts/bench" + (" --quick" if quick else "") + "`; raw reports in `target/bench/`.", ""]
     lines += machine() + [""]
 
-    named = ("sustained", "sustained-http", "sustained-2x2", "accept", "accept-ws", "confirm", "confirm-ws")
+    named = ("sustained", "sustained-noauth", "sustained-http", "sustained-2x2", "accept", "accept-ws", "confirm",
+             "confirm-ws")
     got = {n: load(results, n) for n in named}
     family = lambda *names: [got[n] for n in names if got[n]]  # noqa: E731
     scale = {n: load(results, f"scale-{n}") for n in (1, 2, 4)}
@@ -117,6 +118,14 @@ def main() -> None:
         linear = all(scale[n]["throughput"]["terminalPerSec"] >= 0.85 * n * r1 for n in (2, 4))
         lines.append(f"| throughput linear in workers (1, 2, 4) with realistic venues | {ratios} "
                      f"| {'yes' if linear else 'no'} | see scaling below |")
+    with_keys, without = got["sustained"], got["sustained-noauth"]
+    if with_keys and without:
+        on = with_keys["throughput"]["terminalPerSec"] or 0.0
+        off = without["throughput"]["terminalPerSec"] or 0.0
+        cost = (1 - on / off) * 100 if off else 0.0
+        lines.append(f"| authentication and rate limiting cost < 5% of sustained throughput | {on:.0f}/s with keys, "
+                     f"{off:.0f}/s with OEE_AUTH=off: {cost:.1f}% | {'yes' if cost < 5 else 'no'} "
+                     f"| sustained, run back to back |")
     mem = memory_summary(results)
     if mem:
         lines.append(f"| memory flat over the long run | {mem['verdict']} | {'yes' if mem['flat'] else 'no'} "
