@@ -139,6 +139,8 @@ async fn count_against_limit(state: &AppState, caller: &Caller) -> Result<Option
     };
     match state.bus.rates.check(&key_id.to_string(), limit).await? {
         Decision::Allowed { remaining, reset } => Ok(Some(RateState { limit: limit.per_sec, remaining, reset })),
-        Decision::Limited { retry_after, .. } => Err(ApiError::Limited { retry_after, limit: limit.per_sec }),
+        Decision::Limited { retry_after, .. } => {
+            Err(ApiError::Limited { retry_after, limit: limit.per_sec, per: "orders for this key" })
+        }
     }
 }

@@ -13,8 +13,8 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, web};
 use chrono::Utc;
 use oee_domain::{ApiKey, ErrorCode, Scope, Scopes};
-use oee_runtime::AuthMode;
-use oee_store::{KeyRecord, KeyStore, TICKET_TTL, Tickets};
+use oee_runtime::{AuthMode, Settings};
+use oee_store::{Bus, Decision, KeyRecord, KeyStore, Limit, RateLimiter, TICKET_TTL, Tickets};
 use rand::Rng;
 use rand::distr::slice::Choose;
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,8 @@ pub const CACHE_TTL: Duration = Duration::from_secs(2);
 /// Most lookups cached; past it the cache starts afresh (a flood of random keys
 /// cannot grow it without bound).
 const CACHE_MAX: usize = 100_000;
+/// What the failure limit counts, for its 429.
+const FAILURES: &str = "failed authentications from this address";
 /// The account every request acts as with `OEE_AUTH=off`.
 pub const ANONYMOUS: &str = "anonymous";
 
@@ -53,12 +55,26 @@ pub struct Authenticator {
     mode: AuthMode,
     keys: KeyStore,
     tickets: Tickets,
+    /// Failed authentication per address.
+    rates: RateLimiter,
+    /// `OEE_TRUSTED_PROXY_HOPS`.
+    proxy_hops: u8,
+    /// Failed authentications per address (`OEE_AUTH_FAILURE_RATE`, `_BURST`).
+    failure_limit: Limit,
     cache: Arc<Mutex<Lookups>>,
 }
 
 impl Authenticator {
-    pub fn new(mode: AuthMode, keys: KeyStore, tickets: Tickets) -> Self {
-        Self { mode, keys, tickets, cache: Arc::default() }
+    pub fn new(settings: &Settings, keys: KeyStore, bus: &Bus) -> Self {
+        Self {
+            mode: settings.auth,
+            keys,
+            tickets: bus.tickets.clone(),
+            rates: bus.rates.clone(),
+            proxy_hops: settings.trusted_proxy_hops,
+            failure_limit: Limit { per_sec: settings.auth_failure_rate, burst: settings.auth_failure_burst },
+            cache: Arc::default(),
+        }
     }
 
     /// As [`Authenticator::require`], for a WebSocket upgrade: `?ticket=` (from
@@ -114,13 +130,7 @@ impl Authenticator {
                 burst: None,
             });
         }
-        let key = bearer(req)?;
-        let record = self.lookup(&key).await?;
-        let record = match record {
-            None => return Err(unauthenticated("unknown API key")),
-            Some(r) if r.is_revoked() => return Err(unauthenticated("this API key was revoked")),
-            Some(r) => r,
-        };
+        let record = self.authenticate(req).await?;
         if !record.scopes.allows(scope) {
             return Err(ApiError::new(ErrorCode::Forbidden, format!("this API key lacks the {scope} scope")));
         }
@@ -131,6 +141,63 @@ impl Authenticator {
             rate: record.rate,
             burst: record.burst,
         })
+    }
+
+    /// The valid key of `req`. Failures are limited per client address: an
+    /// address over `OEE_AUTH_FAILURE_RATE` (+ `_BURST`) gets 429 `RATE_LIMITED`
+    /// before any lookup, unless it presents a key this process knows to be valid.
+    async fn authenticate(&self, req: &HttpRequest) -> Result<KeyRecord, ApiError> {
+        let key = bearer(req);
+        let known_valid = key.as_ref().ok().and_then(|k| self.fresh(k)).flatten().filter(|r| !r.is_revoked());
+        if let Some(record) = known_valid {
+            return Ok(record);
+        }
+        let address = format!("auth-failures:{}", self.client_address(req));
+        if let Decision::Limited { retry_after, .. } = self.rates.peek(&address, self.failure_limit).await? {
+            return Err(ApiError::Limited { retry_after, limit: self.failure_limit.per_sec, per: FAILURES });
+        }
+        let result = match key {
+            Err(e) => Err(e),
+            Ok(key) => match self.lookup(&key).await? {
+                None => Err(unauthenticated("unknown API key")),
+                Some(r) if r.is_revoked() => Err(unauthenticated("this API key was revoked")),
+                Some(r) => Ok(r),
+            },
+        };
+        if result.is_err() {
+            self.rates.check(&address, self.failure_limit).await?;
+        }
+        result
+    }
+
+    /// The client's address: the TCP peer, or with `OEE_TRUSTED_PROXY_HOPS` = N,
+    /// the `X-Forwarded-For` entry the outermost of N trusted proxies appended
+    /// (entries to its left came from the client and are not trusted).
+    fn client_address(&self, req: &HttpRequest) -> String {
+        let peer = || req.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+        if self.proxy_hops == 0 {
+            return peer();
+        }
+        let forwarded: Vec<&str> = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .collect();
+        forwarded
+            .len()
+            .checked_sub(usize::from(self.proxy_hops))
+            .and_then(|i| forwarded.get(i))
+            .map_or_else(peer, |a| (*a).to_owned())
+    }
+
+    /// What this process last heard of `key`, while that is fresh.
+    fn fresh(&self, key: &ApiKey) -> Option<Option<KeyRecord>> {
+        let cache = self.cached();
+        let (record, at) = cache.get(key.as_str())?;
+        (at.elapsed() < CACHE_TTL).then(|| record.clone())
     }
 
     /// The key's record, from the cache while it is fresh.

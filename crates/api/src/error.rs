@@ -19,8 +19,8 @@ pub enum ApiError {
     Rejected(Rejection),
     /// A store failed.
     Store(StoreError),
-    /// Over the key's rate limit: retry after `retry_after`.
-    Limited { retry_after: std::time::Duration, limit: u32 },
+    /// Over a rate limit of `limit` `per` second: retry after `retry_after`.
+    Limited { retry_after: std::time::Duration, limit: u32, per: &'static str },
 }
 
 impl ApiError {
@@ -72,9 +72,9 @@ impl ApiError {
                 },
             ),
             Self::Store(_) => Rejection::new(ErrorCode::Internal, "internal error"),
-            Self::Limited { retry_after, limit } => Rejection::new(
+            Self::Limited { retry_after, limit, per } => Rejection::new(
                 ErrorCode::RateLimited,
-                format!("over this key's limit of {limit} orders per second; retry in {} ms", retry_after.as_millis()),
+                format!("over the limit of {limit} {per} a second; retry in {} ms", retry_after.as_millis()),
             ),
         }
     }
@@ -168,7 +168,7 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         self.observe();
         let mut response = error_response(&self.rejection());
-        if let Self::Limited { retry_after, limit } = self {
+        if let Self::Limited { retry_after, limit, .. } = self {
             let secs = u64::try_from(retry_after.as_micros().div_ceil(1_000_000).max(1)).unwrap_or(u64::MAX);
             let headers = response.headers_mut();
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));

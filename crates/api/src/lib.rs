@@ -108,7 +108,7 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
         orders,
         bus: bus.clone(),
         hub,
-        auth: auth::Authenticator::new(settings.auth, keys.clone(), bus.tickets.clone()),
+        auth: auth::Authenticator::new(settings, keys.clone(), &bus),
         keys,
         listing: oee_router::Listing::new(&registry),
         rate_limit: oee_store::Limit { per_sec: settings.rate_per_sec, burst: settings.rate_burst },

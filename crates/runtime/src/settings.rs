@@ -42,6 +42,14 @@ pub struct Settings {
     /// An admin key `oee-api` stores (if it is not stored yet) when it applies
     /// migrations: how a deployment gets its first key from a Secret.
     pub bootstrap_admin_key: SecretText,
+    /// Proxies in front of the API that append to `X-Forwarded-For` (nginx, an
+    /// Ingress): the client's address is the one the outermost of them saw.
+    /// 0: the TCP peer is the client. Failed authentication is limited per address.
+    pub trusted_proxy_hops: u8,
+    /// Failed authentications one client address may make a second…
+    pub auth_failure_rate: u32,
+    /// …and at once on top of that; past them, 429 before any key lookup.
+    pub auth_failure_burst: u32,
     /// `realistic` or `instant`.
     #[serde(deserialize_with = "venue_latency")]
     pub venue_latency: Latency,
@@ -117,6 +125,9 @@ impl Default for Settings {
             worker_concurrency: 10,
             auth: AuthMode::Required,
             bootstrap_admin_key: SecretText::default(),
+            trusted_proxy_hops: 0,
+            auth_failure_rate: 5,
+            auth_failure_burst: 20,
             venue_latency: Latency::Realistic,
             venue_failure_rate: 0.05,
             log_format: LogFormat::Pretty,
@@ -220,6 +231,9 @@ impl Settings {
         within("OEE_MAX_QUEUE_LAG", self.max_queue_lag, 0..=100_000_000)?;
         within("OEE_RATE_PER_SEC", self.rate_per_sec, 1..=1_000_000)?;
         within("OEE_RATE_BURST", self.rate_burst, 0..=1_000_000)?;
+        within("OEE_TRUSTED_PROXY_HOPS", self.trusted_proxy_hops, 0..=8)?;
+        within("OEE_AUTH_FAILURE_RATE", self.auth_failure_rate, 1..=1_000_000)?;
+        within("OEE_AUTH_FAILURE_BURST", self.auth_failure_burst, 0..=1_000_000)?;
         within("OEE_MAX_SOCKETS", self.max_sockets, 1..=1_000_000)?;
         within("OEE_WS_SEND_TIMEOUT_MS", self.ws_send_timeout.as_millis(), 100..=600_000)?;
         if self.socket_send_buffer != 0 {
@@ -436,6 +450,9 @@ fn within<T: PartialOrd + std::fmt::Display>(name: &str, value: T, range: RangeI
 const KNOWN: &[&str] = &[
     "auth",
     "bootstrap_admin_key",
+    "trusted_proxy_hops",
+    "auth_failure_rate",
+    "auth_failure_burst",
     "http_addr",
     "metrics_addr",
     "instance",

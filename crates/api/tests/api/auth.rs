@@ -56,7 +56,13 @@ async fn call(engine: &Engine, method: &str, path: &str, authorization: Option<&
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_refuses_each_bad_credential_with_its_status_and_code() {
-    let engine = Engine::builder().configure(|s| s.auth = AuthMode::Required).start().await;
+    let engine = Engine::builder()
+        .configure(|s| {
+            s.auth = AuthMode::Required;
+            s.auth_failure_burst = 1_000; // this test fails on purpose, often
+        })
+        .start()
+        .await;
     let (read, _) = key(&engine, "desk-1", &[Scope::Read]).await;
     let (trade, _) = key(&engine, "desk-1", &[Scope::Trade]).await;
     let (admin, _) = key(&engine, "desk-1", &[Scope::Admin]).await;
@@ -284,5 +290,47 @@ async fn a_websocket_ticket_opens_one_socket_once() {
     assert!(expired);
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert_eq!(open(format!("/api/orders/execute?ticket={t}")).await, 401, "expired");
+    engine.stop().await;
+}
+
+/// Failed authentication is limited per client address: past the burst, the
+/// address gets 429 before any lookup, while a key the process knows to be valid
+/// keeps working; behind a trusted proxy the address is the one the proxy saw,
+/// so one client's failures do not lock out another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failed_authentication_from_one_address_is_limited() {
+    const BURST: u32 = 5;
+    let engine = Engine::builder()
+        .configure(|s| {
+            s.auth = AuthMode::Required;
+            s.auth_failure_rate = 1;
+            s.auth_failure_burst = BURST;
+            s.trusted_proxy_hops = 1;
+        })
+        .start()
+        .await;
+    let (good, _) = key(&engine, "desk-1", &[Scope::Read]).await;
+    let unknown = ApiKey::from_random("YYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYY").expect("well formed");
+    // The proxy appended the client's address; anything left of it is the client's own claim.
+    let from = |client: &str, key: &ApiKey| {
+        let request = engine
+            .http
+            .get(engine.url(0, "/api/orders"))
+            .header("x-forwarded-for", format!("6.6.6.6, {client}"))
+            .header("authorization", format!("Bearer {}", key.as_str()));
+        async move {
+            let response = request.send().await.expect("request");
+            (response.status().as_u16(), response.headers().contains_key("retry-after"))
+        }
+    };
+    assert_eq!(from("10.0.0.1", &good).await.0, 200, "the good key is known");
+    let mut statuses = Vec::new();
+    for _ in 0..BURST + 3 {
+        statuses.push(from("10.0.0.1", &unknown).await);
+    }
+    assert!(statuses[..=BURST as usize].iter().all(|s| s.0 == 401), "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&(429, true)), "limited, with Retry-After: {statuses:?}");
+    assert_eq!(from("10.0.0.1", &good).await.0, 200, "a known-good key still works from there");
+    assert_eq!(from("10.0.0.2", &unknown).await.0, 401, "another client is not limited");
     engine.stop().await;
 }

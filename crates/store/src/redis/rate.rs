@@ -14,7 +14,8 @@ use fred::prelude::*;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-/// KEYS[1]: the subject's TAT; ARGV: T and burst·T in microseconds. Times are
+/// KEYS[1]: the subject's TAT; ARGV: T and burst·T in microseconds, and
+/// `count` or `peek` (decide without counting). Times are
 /// written with `%d`: Lua would print a 16-digit number in exponent form.
 /// Returns {allowed (1/0), remaining or µs until allowed, µs until fully idle}.
 const GCRA: &str = r"
@@ -26,6 +27,9 @@ local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
 if tat - tolerance > now then
   return {0, tat - tolerance - now, tat - now}
+end
+if ARGV[3] == 'peek' then
+  return {1, math.floor((tolerance - (tat - now)) / interval) + 1, tat - now}
 end
 local new_tat = tat + interval
 redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', string.format('%d', math.floor((new_tat - now) / 1000) + 1))
@@ -67,8 +71,17 @@ impl RateLimiter {
 
     /// Counts one request of `subject` against `limit`.
     pub async fn check(&self, subject: &str, limit: Limit) -> Result<Decision, StoreError> {
+        self.run(subject, limit, "count").await
+    }
+
+    /// Whether a request of `subject` would pass now, without counting it.
+    pub async fn peek(&self, subject: &str, limit: Limit) -> Result<Decision, StoreError> {
+        self.run(subject, limit, "peek").await
+    }
+
+    async fn run(&self, subject: &str, limit: Limit, mode: &str) -> Result<Decision, StoreError> {
         let interval = 1_000_000 / u64::from(limit.per_sec.max(1));
-        let args = vec![interval.to_string(), (interval * u64::from(limit.burst)).to_string()];
+        let args = vec![interval.to_string(), (interval * u64::from(limit.burst)).to_string(), mode.to_owned()];
         let key = self.keys.rate(subject);
         let sha = self.sha.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let reply: Vec<i64> = match sha {
