@@ -10,6 +10,7 @@ pub mod body;
 pub mod error;
 pub mod keys;
 pub mod metrics;
+pub mod openapi;
 pub mod routes;
 pub mod shedding;
 pub mod state;

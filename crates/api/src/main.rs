@@ -3,7 +3,7 @@
 //! `oee-api` applies pending migrations (under an advisory lock) and serves;
 //! `oee-api migrate` applies them and exits; `oee-api metrics --list` prints the
 //! series names `/metrics` can expose; `oee-api keys create|list|revoke` manages
-//! API keys.
+//! API keys; `oee-api openapi` prints the OpenAPI document.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -33,6 +33,8 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Print the OpenAPI document `/api/openapi.json` serves (docs/openapi.json is this output).
+    Openapi,
     /// Print what `/metrics` exposes (`metrics --list`).
     Metrics {
         #[arg(long, required = true, help = "Print every series name /metrics can expose", long_help = oee_runtime::metrics::LIST_HELP)]
@@ -77,6 +79,10 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Metrics { .. }) = cli.command {
         return oee_runtime::metrics::print_names(&oee_api::metrics::METRICS.series_names());
+    }
+    if let Some(Command::Openapi) = cli.command {
+        use std::io::Write;
+        return Ok(std::io::stdout().lock().write_all(oee_api::openapi::to_json().as_bytes())?);
     }
     if let Some(Command::Keys { command: KeysCommand::Generate }) = cli.command {
         return oee_api::keys::generate_command(&mut std::io::stdout().lock());

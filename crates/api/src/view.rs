@@ -8,12 +8,19 @@ use serde_json::value::RawValue;
 use uuid::Uuid;
 
 /// `202 Accepted` (or `200` for an idempotent repeat) on submit.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"orderId": "019ac5d2-5d0e-7c31-9a4e-3b5f0c2d9e11", "status": "pending",
+    "statusUrl": "/api/orders/019ac5d2-5d0e-7c31-9a4e-3b5f0c2d9e11",
+    "wsUrl": "/api/orders/019ac5d2-5d0e-7c31-9a4e-3b5f0c2d9e11/ws"}))]
 pub struct Accepted {
     pub order_id: Uuid,
+    /// `pending` when new; the order's current status for an idempotent repeat.
+    #[schema(value_type = oee_domain::OrderStatus)]
     pub status: &'static str,
+    /// Where to read the order.
     pub status_url: String,
+    /// Where to follow it (WebSocket).
     pub ws_url: String,
 }
 

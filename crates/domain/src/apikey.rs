@@ -95,6 +95,21 @@ pub enum Scope {
     Admin,
 }
 
+/// A scope's wire name, from [`Scope::ALL`].
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Scope {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("What a key may do: trade (submit, cancel, and read), read, admin (everything)."))
+            .enum_values(Some(Self::ALL.map(Self::as_str)))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Scope {}
+
 impl Scope {
     /// In the order they are listed.
     pub const ALL: [Self; 3] = [Self::Trade, Self::Read, Self::Admin];

@@ -139,6 +139,22 @@ impl<'de> Deserialize<'de> for ErrorCode {
     }
 }
 
+/// The schema lists every code, from [`ErrorCode::ALL`], so the API's
+/// description cannot lag behind the codes the server can send.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("Why the request was refused: a stable, machine-readable code."))
+            .enum_values(Some(Self::ALL.map(Self::as_str)))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ErrorCode {}
+
 /// A refused request: the body of every error response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rejection {
@@ -169,6 +185,7 @@ impl std::error::Error for Rejection {}
 /// Why an accepted order ended `failed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum FailureCode {
     /// The pool moved so far that the output fell below `minAmountOut`.
     SlippageExceeded,
@@ -229,6 +246,7 @@ impl fmt::Display for FailureCode {
 
 /// An error carried by a status event or an order: `{code, message}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorInfo {
     pub code: FailureCode,
     pub message: String,

@@ -10,6 +10,7 @@ use std::fmt;
 /// A venue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Dex {
     Raydium,
     Meteora,
@@ -35,6 +36,7 @@ impl fmt::Display for Dex {
 /// The whole routing decision, as stored on the order and sent in `building`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RouteRecord {
     /// `raydium`, `meteora`, or `split` when several legs share the order.
     pub dex: String,
@@ -49,6 +51,7 @@ pub struct RouteRecord {
 /// One venue's share of an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LegRecord {
     pub dex: Dex,
     pub amount_in: String,
@@ -60,6 +63,7 @@ pub struct LegRecord {
 /// One instruction of a built transaction, in the order it executes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "instruction", rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Instruction {
     /// ComputeBudget: the compute units the transaction may use.
     #[serde(rename_all = "camelCase")]
@@ -83,6 +87,7 @@ pub enum Instruction {
 /// One venue's quote for the whole order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuoteRecord {
     pub dex: Dex,
     pub amount_out: String,

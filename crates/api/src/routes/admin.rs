@@ -5,6 +5,7 @@ use crate::auth::ANONYMOUS;
 use crate::body::read_json;
 use crate::error::ApiError;
 use crate::keys::{Created, create};
+use crate::openapi::schemas::{ErrorBody, KeyCreated, KeyList};
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use oee_domain::{ErrorCode, Scope, Scopes};
@@ -13,16 +14,39 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 /// The body of `POST /api/admin/keys`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct KeyRequest {
+#[schema(example = json!({"account": "alice", "scopes": ["trade", "read"], "rate": 50, "burst": 100}))]
+pub struct KeyRequest {
+    /// The account the key acts for: 1–64 characters, not `anonymous`.
+    #[schema(min_length = 1, max_length = 64)]
     account: String,
+    /// Default `["trade", "read"]`.
+    #[schema(value_type = Option<Vec<oee_domain::Scope>>, min_items = 1)]
     scopes: Option<Vec<String>>,
+    /// Orders per second (default: the deployment's `OEE_RATE_PER_SEC`).
+    #[schema(minimum = 1)]
     rate: Option<u32>,
+    /// The burst allowed on top of the rate (default: `OEE_RATE_BURST`).
     burst: Option<u32>,
 }
 
-/// `POST /api/admin/keys` → 201 `{"keyId", "key", "account", "scopes"}`.
+/// Make an API key. The key is in this response and nowhere else.
+#[utoipa::path(
+    post,
+    path = "/api/admin/keys",
+    tag = "keys",
+    request_body(content = KeyRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The new key.", body = KeyCreated),
+        (status = 400, description = "INVALID_JSON, INVALID_PARAMETER", body = ErrorBody),
+        (status = 401, description = "UNAUTHENTICATED", body = ErrorBody, headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "FORBIDDEN: needs `admin`.", body = ErrorBody),
+        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
+        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE", body = ErrorBody),
+        (status = 503, description = "UNAVAILABLE", body = ErrorBody, headers(("Retry-After" = u32))),
+    )
+)]
 pub async fn create_key(
     req: HttpRequest,
     payload: web::Payload,
@@ -59,14 +83,38 @@ pub async fn create_key(
     Ok(HttpResponse::Created().json(Created::new(record, &key)))
 }
 
-/// `GET /api/admin/keys` → `{"keys": [...]}`, never a key itself.
+/// List every key (never the key itself).
+#[utoipa::path(
+    get,
+    path = "/api/admin/keys",
+    tag = "keys",
+    responses(
+        (status = 200, description = "Every key, revoked ones included.", body = KeyList),
+        (status = 401, description = "UNAUTHENTICATED", body = ErrorBody, headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "FORBIDDEN: needs `admin`.", body = ErrorBody),
+        (status = 503, description = "UNAVAILABLE", body = ErrorBody, headers(("Retry-After" = u32))),
+    )
+)]
 pub async fn list_keys(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.auth.require(&req, Scope::Admin).await?;
     let keys = state.keys.list().await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "keys": keys })))
 }
 
-/// `DELETE /api/admin/keys/{keyId}` → 204; a key that does not exist → 404.
+/// Revoke a key. Every replica refuses it within 2 seconds.
+#[utoipa::path(
+    delete,
+    path = "/api/admin/keys/{keyId}",
+    tag = "keys",
+    params(("keyId" = Uuid, Path, description = "The key's id (not the key).")),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 401, description = "UNAUTHENTICATED", body = ErrorBody, headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "FORBIDDEN: needs `admin`.", body = ErrorBody),
+        (status = 404, description = "NOT_FOUND: no such key.", body = ErrorBody),
+        (status = 503, description = "UNAVAILABLE", body = ErrorBody, headers(("Retry-After" = u32))),
+    )
+)]
 pub async fn revoke_key(
     req: HttpRequest,
     path: web::Path<String>,

@@ -8,7 +8,8 @@ pub mod orders;
 pub mod tickets;
 
 use crate::error::{ApiError, error_response};
-use crate::ws;
+use crate::{openapi, ws};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, Resource, guard, web};
 use oee_domain::{ErrorCode, Rejection};
 
@@ -20,37 +21,53 @@ struct Route {
     pattern: &'static str,
     /// Adds the path's handlers to its resource.
     handlers: fn(Resource) -> Resource,
-    /// Whether other methods get the contract's JSON 405 (the `/api` routes) or
-    /// actix's plain one (the operational endpoints).
-    json_errors: bool,
+    /// The methods [`Route::handlers`] answers, as the `Allow` header of a 405
+    /// names them; `None` for the operational endpoints and the docs, which
+    /// leave other methods to actix's plain 405.
+    allow: Option<&'static str>,
 }
 
-const ROUTES: [Route; 12] = [
-    Route { pattern: SUBMIT, handlers: submit, json_errors: true },
-    Route { pattern: "/api/orders/active", handlers: |r| r.route(web::get().to(orders::active)), json_errors: true },
-    Route { pattern: "/api/orders", handlers: |r| r.route(web::get().to(orders::list)), json_errors: true },
+/// Every path, most specific first where patterns overlap.
+const ROUTES: [Route; 15] = [
+    // `GET` here is the submit socket (with `Upgrade: websocket`; see docs/asyncapi.yaml).
+    Route { pattern: SUBMIT, handlers: submit, allow: Some("POST") },
+    Route { pattern: "/api/orders/active", handlers: |r| r.route(web::get().to(orders::active)), allow: Some("GET") },
+    Route { pattern: "/api/orders", handlers: |r| r.route(web::get().to(orders::list)), allow: Some("GET") },
     Route {
-        pattern: "/api/orders/{id}/ws",
+        pattern: "/api/orders/{orderId}/ws",
         handlers: |r| r.route(web::get().to(ws::follow::follow)),
-        json_errors: true,
+        allow: Some("GET"),
     },
-    Route { pattern: "/api/orders/{id}", handlers: |r| r.route(web::get().to(orders::get)), json_errors: true },
+    Route { pattern: "/api/orders/{orderId}", handlers: |r| r.route(web::get().to(orders::get)), allow: Some("GET") },
     Route {
         pattern: "/api/admin/keys",
         handlers: |r| r.route(web::post().to(admin::create_key)).route(web::get().to(admin::list_keys)),
-        json_errors: true,
+        allow: Some("GET, POST"),
     },
     Route {
         pattern: "/api/admin/keys/{keyId}",
         handlers: |r| r.route(web::delete().to(admin::revoke_key)),
-        json_errors: true,
+        allow: Some("DELETE"),
     },
-    Route { pattern: "/api/ws-tickets", handlers: |r| r.route(web::post().to(tickets::issue)), json_errors: true },
-    Route { pattern: "/api/queue/stats", handlers: |r| r.route(web::get().to(ops::queue_stats)), json_errors: true },
-    Route { pattern: "/health", handlers: |r| r.route(web::get().to(ops::health)), json_errors: false },
-    Route { pattern: "/ready", handlers: |r| r.route(web::get().to(ops::ready)), json_errors: false },
-    Route { pattern: "/metrics", handlers: |r| r.route(web::get().to(ops::metrics)), json_errors: false },
+    Route { pattern: "/api/ws-tickets", handlers: |r| r.route(web::post().to(tickets::issue)), allow: Some("POST") },
+    Route { pattern: "/api/queue/stats", handlers: |r| r.route(web::get().to(ops::queue_stats)), allow: Some("GET") },
+    Route {
+        pattern: "/api/openapi.json",
+        handlers: |r| r.route(web::get().to(openapi::document_json)),
+        allow: Some("GET"),
+    },
+    Route { pattern: "/docs", handlers: |r| r.route(web::get().to(openapi::docs_root)), allow: None },
+    Route { pattern: "/docs/{file:.*}", handlers: |r| r.route(web::get().to(openapi::docs)), allow: None },
+    Route { pattern: "/health", handlers: |r| r.route(web::get().to(ops::health)), allow: None },
+    Route { pattern: "/ready", handlers: |r| r.route(web::get().to(ops::ready)), allow: None },
+    Route { pattern: "/metrics", handlers: |r| r.route(web::get().to(ops::metrics)), allow: None },
 ];
+
+/// Each JSON route's pattern and the methods it answers (for tests that hold
+/// the route table and the OpenAPI document to each other).
+pub fn allowed_methods() -> impl Iterator<Item = (&'static str, &'static str)> {
+    ROUTES.iter().filter_map(|r| r.allow.map(|allow| (r.pattern, allow)))
+}
 
 /// `POST` submits over HTTP; `GET` with `Upgrade: websocket` opens the submit socket.
 fn submit(r: Resource) -> Resource {
@@ -66,9 +83,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             ApiError::new(ErrorCode::InvalidParameter, format!("invalid query string: {e}")).into()
         }),
     );
+    cfg.app_data(
+        web::PathConfig::default()
+            .error_handler(|e, _| ApiError::new(ErrorCode::InvalidParameter, format!("invalid path: {e}")).into()),
+    );
     for route in &ROUTES {
         let resource = web::resource(route.pattern);
-        let resource = if route.json_errors { resource.default_service(web::to(method_not_allowed)) } else { resource };
+        let resource = match route.allow {
+            Some(allow) => resource.default_service(web::to(move |req: HttpRequest| method_not_allowed(req, allow))),
+            None => resource,
+        };
         cfg.service((route.handlers)(resource));
     }
     cfg.default_service(web::to(not_found));
@@ -93,9 +117,12 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
     error_response(&Rejection::new(ErrorCode::NotFound, format!("no route for {} {}", req.method(), req.path())))
 }
 
-async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    error_response(&Rejection::new(
+/// 405 with the contract's body and the `Allow` header HTTP requires.
+async fn method_not_allowed(req: HttpRequest, allow: &'static str) -> HttpResponse {
+    let mut response = error_response(&Rejection::new(
         ErrorCode::MethodNotAllowed,
-        format!("{} is not allowed on {}", req.method(), req.path()),
-    ))
+        format!("{} is not allowed on {}; use {allow}", req.method(), req.path()),
+    ));
+    response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static(allow));
+    response
 }

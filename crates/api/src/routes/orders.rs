@@ -3,6 +3,7 @@
 use crate::accept::accept;
 use crate::body::read_json;
 use crate::error::ApiError;
+use crate::openapi::schemas::{ActiveOrders, ErrorBody, Order, OrderPage, OrderRequest};
 use crate::state::AppState;
 use crate::view::{Accepted, OrderView};
 use actix_web::http::StatusCode;
@@ -17,7 +18,44 @@ use uuid::Uuid;
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 200;
 
-/// `POST /api/orders/execute`.
+/// Submit an order.
+///
+/// Stores the order durably and queues it; a 2xx means it will reach exactly one
+/// terminal status. Follow it on `wsUrl`, or poll `statusUrl`. The same
+/// `Idempotency-Key` with the same body returns the same `orderId`.
+#[utoipa::path(
+    post,
+    path = "/api/orders/execute",
+    tag = "orders",
+    request_body(content = OrderRequest, content_type = "application/json"),
+    params(
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255,
+            description = "1–255 printable ASCII characters; scoped to the key's account."),
+    ),
+    responses(
+        (status = 202, description = "Stored and queued.", body = Accepted, headers(
+            ("RateLimit-Limit" = u32, description = "Orders per second allowed to this key."),
+            ("RateLimit-Remaining" = u32, description = "Orders that may be sent now without waiting."),
+            ("RateLimit-Reset" = u32, description = "Seconds until the allowance is whole again."),
+        )),
+        (status = 200, description = "An idempotent repeat: the order the key first made.", body = Accepted),
+        (status = 400, description = "INVALID_JSON, UNKNOWN_FIELD, DUPLICATE_FIELD, MISSING_FIELD, INVALID_ORDER_TYPE, \
+INVALID_AMOUNT, TOO_MANY_DECIMALS, AMOUNT_TOO_LARGE, UNKNOWN_TOKEN, SAME_TOKEN, INVALID_SLIPPAGE, INVALID_USER_ID, \
+INVALID_IDEMPOTENCY_KEY", body = ErrorBody),
+        (status = 401, description = "UNAUTHENTICATED", body = ErrorBody, headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "FORBIDDEN: the key lacks the `trade` scope.", body = ErrorBody),
+        (status = 409, description = "IDEMPOTENCY_CONFLICT: the key was used with another body.", body = ErrorBody),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: over 16 KiB.", body = ErrorBody),
+        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE: not `application/json`.", body = ErrorBody),
+        (status = 422, description = "UNSUPPORTED_ORDER_TYPE, NO_ROUTE", body = ErrorBody),
+        (status = 429, description = "RATE_LIMITED", body = ErrorBody, headers(
+            ("Retry-After" = u32, description = "Whole seconds, rounded up."),
+            ("RateLimit-Limit" = u32), ("RateLimit-Remaining" = u32), ("RateLimit-Reset" = u32),
+        )),
+        (status = 503, description = "UNAVAILABLE (a store is down) or OVERLOADED (the queue is too far behind); \
+nothing was stored.", body = ErrorBody, headers(("Retry-After" = u32))),
+    )
+)]
 pub async fn submit(
     req: HttpRequest,
     payload: web::Payload,
@@ -75,7 +113,21 @@ fn not_found(id: Uuid) -> ApiError {
     ApiError::new(ErrorCode::OrderNotFound, format!("no order {id}"))
 }
 
-/// `GET /api/orders/{id}`.
+/// Read an order, with its whole status history.
+#[utoipa::path(
+    get,
+    path = "/api/orders/{orderId}",
+    tag = "orders",
+    params(("orderId" = Uuid, Path, description = "The order's id.")),
+    responses(
+        (status = 200, description = "The order and its events.", body = Order),
+        (status = 400, description = "INVALID_ORDER_ID", body = ErrorBody),
+        (status = 401, description = "UNAUTHENTICATED", body = ErrorBody, headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "FORBIDDEN", body = ErrorBody),
+        (status = 404, description = "ORDER_NOT_FOUND (also for another account's order)", body = ErrorBody),
+        (status = 503, description = "UNAVAILABLE", body = ErrorBody, headers(("Retry-After" = u32))),
+    )
+)]
 pub async fn get(
     req: HttpRequest,
     path: web::Path<String>,
@@ -94,16 +146,39 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(OrderView { order: &order, events: Some(events) }))
 }
 
-#[derive(Debug, Deserialize)]
+/// The filters of `GET /api/orders`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only orders with this label.
+    #[param(pattern = "^[A-Za-z0-9_.:-]{1,64}$")]
     user_id: Option<String>,
+    /// Only orders in this status.
+    #[param(value_type = Option<oee_domain::OrderStatus>)]
     status: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
+    /// The `nextCursor` of the previous page.
+    #[param(value_type = Option<Uuid>)]
     before: Option<String>,
 }
 
-/// `GET /api/orders?userId=&status=&limit=&before=`.
+/// The account's order history, newest first, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/api/orders",
+    tag = "orders",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of orders (without their events).", body = OrderPage),
+        (status = 400, description = "INVALID_PARAMETER (`field` names the parameter)", body = ErrorBody),
+        (status = 401, description = "UNAUTHENTICATED", body = ErrorBody, headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "FORBIDDEN", body = ErrorBody),
+        (status = 503, description = "UNAVAILABLE", body = ErrorBody, headers(("Retry-After" = u32))),
+    )
+)]
 pub async fn list(
     req: HttpRequest,
     query: web::Query<ListQuery>,
@@ -144,7 +219,18 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "orders": orders, "nextCursor": page.next })))
 }
 
-/// `GET /api/orders/active`.
+/// The account's orders that are not terminal yet.
+#[utoipa::path(
+    get,
+    path = "/api/orders/active",
+    tag = "orders",
+    responses(
+        (status = 200, description = "Their ids.", body = ActiveOrders),
+        (status = 401, description = "UNAUTHENTICATED", body = ErrorBody, headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "FORBIDDEN", body = ErrorBody),
+        (status = 503, description = "UNAVAILABLE", body = ErrorBody, headers(("Retry-After" = u32))),
+    )
+)]
 pub async fn active(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let caller = state.auth.require(&req, Scope::Read).await?;
     let members = state.bus.active.members().await?;

@@ -3,6 +3,7 @@
 //! with 1000.
 
 use crate::error::ApiError;
+use crate::openapi::schemas::ErrorBody;
 use crate::routes::orders::order_id;
 use crate::state::AppState;
 use crate::ws::pump::{End, Inbound, SOCKET_QUEUE, close, pump, write};
@@ -16,14 +17,42 @@ use uuid::Uuid;
 /// Largest frame accepted from a follower (it has nothing to say but control frames).
 const MAX_FRAME: usize = 4 * 1024;
 
-#[derive(Debug, Deserialize)]
+/// The query of the follow socket.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct FollowQuery {
+    /// Send the events after this `seq` (default 0: the whole history); a
+    /// reconnecting client passes the last `seq` it saw.
+    #[param(value_type = Option<u32>, minimum = 0)]
     from_seq: Option<String>,
+    /// A ticket from `POST /api/ws-tickets`, instead of the `Authorization` header.
+    #[serde(skip)]
+    #[param(value_type = Option<String>)]
+    #[allow(dead_code, reason = "read by the authenticator from the raw query; named here for the document")]
+    ticket: (),
 }
 
+/// Follow one order's status events (WebSocket).
+///
 /// Upgrades after checking the key and that the order exists (401 or 404
-/// before upgrading otherwise).
+/// before upgrading otherwise); then sends every event after `fromSeq`, in
+/// order, then live ones, and closes with 1000 after the terminal event. The
+/// messages are in docs/asyncapi.yaml.
+#[utoipa::path(
+    get,
+    path = "/api/orders/{orderId}/ws",
+    tag = "sockets",
+    params(("orderId" = Uuid, Path, description = "The order's id."), FollowQuery),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol."),
+        (status = 400, description = "INVALID_ORDER_ID, INVALID_PARAMETER (`fromSeq`, or not a WebSocket upgrade)", body = ErrorBody),
+        (status = 401, description = "UNAUTHENTICATED", body = ErrorBody, headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "FORBIDDEN", body = ErrorBody),
+        (status = 404, description = "ORDER_NOT_FOUND", body = ErrorBody),
+        (status = 503, description = "UNAVAILABLE", body = ErrorBody, headers(("Retry-After" = u32))),
+    )
+)]
 pub async fn follow(
     req: HttpRequest,
     path: web::Path<String>,

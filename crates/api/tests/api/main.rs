@@ -2,6 +2,7 @@
 //! running engine (`oee_testkit::Engine`) over real PostgreSQL and Redis.
 
 mod auth;
+mod contract;
 mod hub;
 mod keys;
 mod lifecycle;
