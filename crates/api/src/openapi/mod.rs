@@ -105,7 +105,51 @@ pub fn document() -> serde_json::Value {
     for (name, schema) in schemas::written() {
         components.insert(name, schema);
     }
+    add_links(&mut doc);
     doc
+}
+
+/// Links from a response to the operations its values lead to (an accepted
+/// order to reading and following it; a page to the next): they document the
+/// flow, and fuzzers walk them as a stateful test.
+fn add_links(doc: &mut serde_json::Value) {
+    let order = |id: &str| {
+        serde_json::json!({
+            "GetOrder": {"operationId": "getOrder", "parameters": {"orderId": id},
+                "description": "Read the order."},
+            "FollowOrder": {"operationId": "followOrder", "parameters": {"orderId": id},
+                "description": "Follow its status events (WebSocket)."}
+        })
+    };
+    let links = [
+        ("/api/orders/execute", "post", "202", order("$response.body#/orderId")),
+        ("/api/orders/execute", "post", "200", order("$response.body#/orderId")),
+        (
+            "/api/orders",
+            "get",
+            "200",
+            serde_json::json!({
+                "NextPage": {"operationId": "listOrders", "parameters": {"before": "$response.body#/nextCursor"},
+                    "description": "The next page (while nextCursor is not null)."},
+                "FirstOrder": {"operationId": "getOrder", "parameters": {"orderId": "$response.body#/orders/0/orderId"},
+                    "description": "Read the newest order of the page."}
+            }),
+        ),
+        (
+            "/api/admin/keys",
+            "post",
+            "201",
+            serde_json::json!({
+                "RevokeKey": {"operationId": "revokeKey", "parameters": {"keyId": "$response.body#/keyId"},
+                    "description": "Revoke the new key."}
+            }),
+        ),
+    ];
+    for (path, method, status, value) in links {
+        let response = doc.pointer_mut(&format!("/paths/{}/{method}/responses/{status}", path.replace('/', "~1")));
+        let response = response.and_then(serde_json::Value::as_object_mut).expect("the linked response exists");
+        response.insert("links".to_owned(), value);
+    }
 }
 
 /// The document as served and committed: pretty JSON and a final newline.
@@ -121,6 +165,7 @@ static JSON: LazyLock<String> = LazyLock::new(to_json);
 #[utoipa::path(
     get,
     path = "/api/openapi.json",
+    operation_id = "openapi",
     tag = "operations",
     security(()),
     responses((status = 200, description = "This OpenAPI document.", content_type = "application/json", body = Object))

@@ -35,6 +35,7 @@ pub struct KeyRequest {
 #[utoipa::path(
     post,
     path = "/api/admin/keys",
+    operation_id = "createKey",
     tag = "keys",
     request_body(content = KeyRequest, content_type = "application/json"),
     responses(
@@ -87,6 +88,7 @@ pub async fn create_key(
 #[utoipa::path(
     get,
     path = "/api/admin/keys",
+    operation_id = "listKeys",
     tag = "keys",
     responses(
         (status = 200, description = "Every key, revoked ones included.", body = KeyList),
@@ -105,6 +107,7 @@ pub async fn list_keys(req: HttpRequest, state: web::Data<AppState>) -> Result<H
 #[utoipa::path(
     delete,
     path = "/api/admin/keys/{keyId}",
+    operation_id = "revokeKey",
     tag = "keys",
     params(("keyId" = Uuid, Path, description = "The key's id (not the key).")),
     responses(

@@ -12,6 +12,7 @@ use serde_json::json;
 #[utoipa::path(
     get,
     path = "/api/queue/stats",
+    operation_id = "queueStats",
     tag = "operations",
     responses(
         (status = 200, description = "The stream's state.", body = QueueStats),
@@ -35,6 +36,7 @@ pub async fn queue_stats(req: HttpRequest, state: web::Data<AppState>) -> Result
 #[utoipa::path(
     get,
     path = "/metrics",
+    operation_id = "metrics",
     tag = "operations",
     security(()),
     responses((status = 200, description = "The process's metrics.", content_type = "text/plain", body = String))
@@ -48,6 +50,7 @@ pub async fn metrics(req: actix_web::HttpRequest) -> HttpResponse {
 #[utoipa::path(
     get,
     path = "/health",
+    operation_id = "health",
     tag = "operations",
     security(()),
     responses((status = 200, description = "Up.", body = Health))
@@ -60,6 +63,7 @@ pub async fn health() -> HttpResponse {
 #[utoipa::path(
     get,
     path = "/ready",
+    operation_id = "ready",
     tag = "operations",
     security(()),
     responses(

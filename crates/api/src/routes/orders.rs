@@ -26,6 +26,7 @@ const MAX_LIMIT: u32 = 200;
 #[utoipa::path(
     post,
     path = "/api/orders/execute",
+    operation_id = "submitOrder",
     tag = "orders",
     request_body(content = OrderRequest, content_type = "application/json"),
     params(
@@ -117,6 +118,7 @@ fn not_found(id: Uuid) -> ApiError {
 #[utoipa::path(
     get,
     path = "/api/orders/{orderId}",
+    operation_id = "getOrder",
     tag = "orders",
     params(("orderId" = Uuid, Path, description = "The order's id.")),
     responses(
@@ -169,6 +171,7 @@ pub struct ListQuery {
 #[utoipa::path(
     get,
     path = "/api/orders",
+    operation_id = "listOrders",
     tag = "orders",
     params(ListQuery),
     responses(
@@ -223,6 +226,7 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/api/orders/active",
+    operation_id = "activeOrders",
     tag = "orders",
     responses(
         (status = 200, description = "Their ids.", body = ActiveOrders),

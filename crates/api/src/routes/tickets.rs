@@ -15,6 +15,7 @@ use serde_json::json;
 #[utoipa::path(
     post,
     path = "/api/ws-tickets",
+    operation_id = "createTicket",
     tag = "sockets",
     responses(
         (status = 201, description = "A single-use ticket.", body = Ticket),

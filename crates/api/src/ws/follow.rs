@@ -42,6 +42,7 @@ pub struct FollowQuery {
 #[utoipa::path(
     get,
     path = "/api/orders/{orderId}/ws",
+    operation_id = "followOrder",
     tag = "sockets",
     params(("orderId" = Uuid, Path, description = "The order's id."), FollowQuery),
     responses(

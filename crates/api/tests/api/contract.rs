@@ -64,7 +64,8 @@ fn the_document_and_the_route_table_name_the_same_routes_and_methods() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_document_and_the_docs_are_served_without_a_key() {
-    let engine = Engine::builder().without_worker().configure(|s| s.auth = oee_runtime::AuthMode::Required).start().await;
+    let engine =
+        Engine::builder().without_worker().configure(|s| s.auth = oee_runtime::AuthMode::Required).start().await;
     let response = engine.http.get(engine.url(0, "/api/openapi.json")).send().await.expect("send");
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.headers()["content-type"], "application/json");
