@@ -8,7 +8,9 @@
 use crate::error::{Error, ErrorEnvelope};
 use crate::follow::{Follow, Reconnect};
 use crate::order::{Accepted, HistoryPage, HistoryQuery, Order, OrderRequest};
+use crate::quote::{Quote, QuoteRequest};
 use crate::submit_socket::SubmitSocket;
+use crate::tokens::TokenList;
 use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -205,17 +207,19 @@ impl Client {
     /// One page of order history, newest first (`GET /api/orders`); pass
     /// [`HistoryQuery::next_page`] for the next one.
     pub async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, Error> {
-        let pairs = query.pairs();
-        let response = self
-            .send(|http, base| {
-                let mut url = reqwest::Url::parse(&format!("{base}/api/orders")).expect("a checked base URL");
-                if !pairs.is_empty() {
-                    url.query_pairs_mut().extend_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())));
-                }
-                http.get(url)
-            })
-            .await?;
-        decode(response).await
+        self.get("/api/orders", &query.pairs()).await
+    }
+
+    /// The route the engine would take for an order now, with every venue's
+    /// quote (`GET /api/quote`). Nothing is stored; a request a submit would
+    /// refuse is refused the same way (`UNKNOWN_TOKEN`, `NO_ROUTE`, …).
+    pub async fn quote(&self, request: &QuoteRequest) -> Result<Quote, Error> {
+        self.get("/api/quote", &request.pairs()).await
+    }
+
+    /// The tokens the engine knows and the pairs each venue lists (`GET /api/tokens`).
+    pub async fn tokens(&self) -> Result<TokenList, Error> {
+        self.get("/api/tokens", &[]).await
     }
 
     /// Follows an order's events from the first one, reconnecting as the
@@ -263,6 +267,20 @@ impl Client {
     /// The `Authorization` value sockets present, if the client has a key.
     pub(crate) fn authorization(&self) -> Option<&HeaderValue> {
         self.inner.authorization.as_ref()
+    }
+
+    /// `GET path?pairs` (pairs percent-encoded), decoded as `T`.
+    async fn get<T: DeserializeOwned>(&self, path: &str, pairs: &[(&str, String)]) -> Result<T, Error> {
+        let response = self
+            .send(|http, base| {
+                let mut url = reqwest::Url::parse(&format!("{base}{path}")).expect("a checked base URL");
+                if !pairs.is_empty() {
+                    url.query_pairs_mut().extend_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())));
+                }
+                http.get(url)
+            })
+            .await?;
+        decode(response).await
     }
 
     /// Sends the request `build` makes for a base URL, to the first base URL

@@ -51,20 +51,34 @@ impl Error {
         }
     }
 
-    /// The HTTP status, when the engine answered with an error.
+    /// The HTTP status, when an answer came with one: a refusal with the
+    /// contract's body, or an answer the contract does not describe (say, a
+    /// proxy's `502` page). `None` for no answer, or a WebSocket message.
     pub fn status(&self) -> Option<u16> {
         match self {
             Self::Api { status, .. } => Some(*status),
+            Self::UnexpectedResponse { status, .. } if *status != 0 => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// How long the engine asked to wait before trying again (`Retry-After`
+    /// on a 429 or 503), where it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Api { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
 
     /// Whether trying again later (or elsewhere) may succeed: transport
-    /// failures, `429 RATE_LIMITED` and `503`s.
+    /// failures, `429 RATE_LIMITED`, and `5xx` answers (the contract's
+    /// `503 UNAVAILABLE` and `OVERLOADED`, or a proxy's error page).
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Transport(_) => true,
             Self::Api { status, .. } => *status == 429 || *status >= 500,
+            Self::UnexpectedResponse { status, .. } => *status >= 500,
             _ => false,
         }
     }
@@ -275,5 +289,17 @@ mod tests {
             (error.status(), error.code(), error.is_retryable()),
             (Some(400), Some(ErrorCode::InvalidAmount), false)
         );
+    }
+
+    /// An answer outside the contract still has its status: a proxy's 502
+    /// page is worth retrying, a garbled 200 is not.
+    #[test]
+    fn unexpected_answers_keep_their_status() {
+        let proxy = Error::unexpected(502, "not an error body", b"<html>Bad Gateway</html>");
+        assert_eq!((proxy.status(), proxy.code(), proxy.is_retryable()), (Some(502), None, true));
+        let garbled = Error::unexpected(200, "not an order", b"{");
+        assert_eq!((garbled.status(), garbled.is_retryable()), (Some(200), false));
+        let message = Error::unexpected(0, "not a status event", b"{}");
+        assert_eq!(message.status(), None);
     }
 }

@@ -1,7 +1,8 @@
 //! A typed Rust client for the order execution engine (`oee`).
 //!
-//! Submit orders over HTTP (with idempotency keys), read an order and its
-//! history page by page, follow an order's status events over a WebSocket that
+//! Submit orders over HTTP (with idempotency keys), ask what an order would
+//! get ([`Client::quote`]) and what can be traded ([`Client::tokens`]), read an
+//! order and its history page by page, follow an order's status events over a WebSocket that
 //! reconnects by itself — from the last `seq` seen, to the next API replica
 //! when one is down — and pipeline many orders on one submit socket. Statuses,
 //! error codes, routes and events are the engine's own types from
@@ -58,6 +59,8 @@
 //! - `client` — [`Client`] and [`ClientBuilder`]: base URLs, the HTTP calls.
 //! - `order` — request and response bodies: [`OrderRequest`], [`Accepted`],
 //!   [`Order`], [`HistoryQuery`], [`HistoryPage`].
+//! - `quote` — [`QuoteRequest`] and [`Quote`]: the route an order would take.
+//! - `tokens` — [`TokenList`]: the tokens and pairs the engine trades.
 //! - `follow` — [`Follow`]: one order's events across reconnections ([`Reconnect`]).
 //! - `submit_socket` — [`SubmitSocket`]: pipelined submissions and their events.
 //! - `event` — [`Event`]: a decoded status event with its JSON text.
@@ -71,7 +74,9 @@ mod event;
 mod follow;
 pub mod frame;
 mod order;
+mod quote;
 mod submit_socket;
+mod tokens;
 
 pub use client::{Client, ClientBuilder};
 pub use error::{Error, ErrorBody, TransportError, TransportKind};
@@ -79,4 +84,6 @@ pub use event::Event;
 pub use follow::{Follow, Reconnect};
 pub use oee_domain;
 pub use order::{Accepted, HistoryPage, HistoryQuery, Order, OrderRequest};
+pub use quote::{Quote, QuoteRequest};
 pub use submit_socket::{SocketMessage, SubmitSocket};
+pub use tokens::{ListedToken, Pair, TokenList};

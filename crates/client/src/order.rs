@@ -3,8 +3,8 @@
 //! Statuses, order types, routes and failures are the domain's own types;
 //! amounts and prices stay the exact decimal text the contract sends.
 
+use crate::event::Event;
 use chrono::{DateTime, Utc};
-use oee_domain::event::ReceivedEvent;
 use oee_domain::{ErrorInfo, OrderStatus, OrderType, RouteRecord};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -131,8 +131,9 @@ pub struct Accepted {
     pub replayed: bool,
 }
 
-/// An order as `GET /api/orders/{orderId}` and the history show it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// An order as `GET /api/orders/{orderId}` and the history show it; it
+/// serializes back to the contract's shape (its events verbatim).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Order {
     /// The order's id.
@@ -165,12 +166,20 @@ pub struct Order {
     /// Why the order failed, if it did.
     pub error: Option<ErrorInfo>,
     /// When the order was accepted.
+    #[serde(serialize_with = "millis")]
     pub created_at: DateTime<Utc>,
     /// When the order last changed.
+    #[serde(serialize_with = "millis")]
     pub updated_at: DateTime<Utc>,
-    /// The whole status history (on a single order; empty in history pages).
-    #[serde(default)]
-    pub events: Vec<ReceivedEvent>,
+    /// The whole status history (on a single order; empty in history pages),
+    /// each event with its text as the engine sent it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<Event>,
+}
+
+/// Writes a time as the contract does: RFC 3339 UTC with milliseconds.
+pub(crate) fn millis<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&oee_domain::format_time(*at))
 }
 
 /// Which orders [`crate::Client::history`] lists, newest first.
@@ -211,7 +220,7 @@ impl HistoryQuery {
 }
 
 /// One page of history.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryPage {
     /// The orders, newest first, without their events.
@@ -252,8 +261,10 @@ mod tests {
             "events":[{"orderId":"0193b0c4-0000-7000-8000-000000000001","seq":1,"status":"pending","at":"2026-11-21T10:00:00.000Z"}]}"#;
         let order: Order = serde_json::from_str(text).expect("decodes");
         assert_eq!((order.status, order.order_type, order.attempts), (OrderStatus::Failed, OrderType::Market, 3));
-        assert_eq!(order.error.map(|e| e.code), Some(oee_domain::FailureCode::RetriesExhausted));
+        assert_eq!(order.error.as_ref().map(|e| e.code), Some(oee_domain::FailureCode::RetriesExhausted));
         assert_eq!(order.events.len(), 1);
+        let again = serde_json::to_value(&order).expect("encodes");
+        assert_eq!(again, serde_json::from_str::<Value>(text).expect("json"), "serializes back to the same order");
         let page: HistoryPage = serde_json::from_str(r#"{"orders":[],"nextCursor":null}"#).expect("decodes");
         assert_eq!(HistoryQuery::default().next_page(&page), None);
     }

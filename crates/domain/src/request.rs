@@ -44,6 +44,13 @@ impl OrderType {
     }
 }
 
+/// Encodes the wire name (for clients passing an order on).
+impl serde::Serialize for OrderType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// Decodes the wire name as [`OrderType::parse`] does (for clients reading an order).
 impl<'de> serde::Deserialize<'de> for OrderType {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
