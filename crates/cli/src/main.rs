@@ -1,25 +1,49 @@
-//! `oee`: submit an order and watch it execute, from a terminal.
+//! `oee`: trade from a terminal, and ask the engine what it would do.
 //!
 //! ```text
-//! oee trade '{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1.5"}'   # submit, then follow
-//! oee submit '{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1.5"}'  # print the 202 reply
-//! oee follow 0193b0c4-... [--from-seq 3]                             # one JSON event per line
+//! oee trade 1.5 SOL USDC --slippage 0.5%    # submit, then one line per status until it ends
+//! oee quote 1.5 SOL USDC                    # both venues' quotes and the route it would take
+//! oee tokens                                # what can be traded, on which venues
+//! oee orders --status failed --limit 20     # history, newest first
+//! oee order 0193b0c4-...                    # one order and its timeline
+//! oee submit '{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1.5"}'  # a raw body; prints the reply
+//! oee follow 0193b0c4-... [--from-seq 3]    # one JSON event per line
 //! ```
 //!
 //! A thin shell over [`oee_client`]: with several `--url`s (comma-separated),
 //! a follow that loses its connection resumes on the next one. `--key` (or
-//! `OEE_API_KEY`) is the API key it presents.
+//! `OEE_API_KEY`) is the API key it presents; it is never printed. Every
+//! command that prints for people takes `--json` for scripts, and the exit
+//! code says how it ended ([`exit::TABLE`]).
+//!
+//! # Layout
+//!
+//! - `cmd` — one module per subcommand: its arguments and what it does.
+//! - `exit` — exit codes, and how a failure is reported.
+//! - `slippage` — `--slippage 0.5%` / `50bps`.
+//! - `timeline` — status events as lines for people.
+//! - `table` — aligned columns.
+//! - `style` — colour on a terminal, plain text elsewhere.
 
-#![allow(clippy::print_stdout, reason = "printing replies and events is this program's job")]
+mod cmd;
+mod exit;
+mod slippage;
+mod style;
+mod table;
+mod timeline;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
+use exit::Exit;
 use oee_client::Client;
-use std::io::Write;
-use uuid::Uuid;
+use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "oee", version, about = "Submit orders to the engine and follow them live")]
+#[command(
+    name = "oee",
+    version,
+    about = "Trade on the order execution engine from a terminal, and follow orders live",
+    after_help = exit::TABLE
+)]
 struct Cli {
     /// The API's base URL; several, comma-separated, to fail over between replicas.
     #[arg(long, env = "OEE_URL", default_value = "http://127.0.0.1:8080", global = true, value_delimiter = ',')]
@@ -33,62 +57,45 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Submit an order body (JSON) and print the reply.
-    Submit {
-        body: String,
-        #[arg(long)]
-        idempotency_key: Option<String>,
-    },
-    /// Print an order's status events, one JSON object per line, until it ends.
-    Follow {
-        order_id: Uuid,
-        #[arg(long, default_value_t = 0)]
-        from_seq: u32,
-    },
-    /// Submit an order body, then follow it to its end.
-    Trade {
-        body: String,
-        #[arg(long)]
-        idempotency_key: Option<String>,
-    },
+    Trade(cmd::trade::Args),
+    Quote(cmd::quote::Args),
+    Tokens(cmd::tokens::Args),
+    Orders(cmd::orders::Args),
+    Order(cmd::order::Args),
+    Submit(cmd::submit::Args),
+    Follow(cmd::follow::Args),
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let mut builder = Client::builder().urls(cli.url);
-    if let Some(key) = cli.key {
-        builder = builder.api_key(key);
+    let has_key = cli.key.is_some();
+    let outcome = match client(cli.url, cli.key) {
+        Ok(client) => run(&client, cli.command).await,
+        Err(e) => Err(anyhow::Error::new(e).context("configuring the client")),
+    };
+    match outcome {
+        Ok(exit) => exit.into(),
+        Err(error) => exit::report(&error, has_key).into(),
     }
-    let client = builder.build()?;
-    match cli.command {
-        Command::Submit { body, idempotency_key } => {
-            submit(&client, &body, idempotency_key.as_deref()).await?;
-        }
-        Command::Follow { order_id, from_seq } => follow(&client, order_id, from_seq).await?,
-        Command::Trade { body, idempotency_key } => {
-            let order_id = submit(&client, &body, idempotency_key.as_deref()).await?;
-            follow(&client, order_id, 0).await?;
-        }
-    }
-    Ok(())
 }
 
-/// Submits `body` as is and prints the reply; the order's id.
-async fn submit(client: &Client, body: &str, key: Option<&str>) -> anyhow::Result<Uuid> {
-    let accepted = client.submit_json(body, key).await.context("submitting")?;
-    println!("{}", serde_json::to_string(&accepted)?);
-    Ok(accepted.order_id)
+fn client(urls: Vec<String>, key: Option<String>) -> Result<Client, oee_client::Error> {
+    let builder = Client::builder().urls(urls);
+    match key {
+        Some(key) => builder.api_key(key).build(),
+        None => builder.build(),
+    }
 }
 
-/// Prints every event of the order after `from_seq`, as the engine sent it.
-async fn follow(client: &Client, order_id: Uuid, from_seq: u32) -> anyhow::Result<()> {
-    let mut events = client.follow_from(order_id, from_seq);
-    let mut out = std::io::stdout().lock();
-    while let Some(event) = events.next().await {
-        let event = event.with_context(|| format!("following {order_id}"))?;
-        writeln!(out, "{}", event.json)?;
-        out.flush()?;
+async fn run(client: &Client, command: Command) -> anyhow::Result<Exit> {
+    match command {
+        Command::Trade(args) => cmd::trade::run(client, args).await,
+        Command::Quote(args) => cmd::quote::run(client, args).await,
+        Command::Tokens(args) => cmd::tokens::run(client, args).await,
+        Command::Orders(args) => cmd::orders::run(client, args).await,
+        Command::Order(args) => cmd::order::run(client, args).await,
+        Command::Submit(args) => cmd::submit::run(client, args).await,
+        Command::Follow(args) => cmd::follow::run(client, args).await,
     }
-    Ok(())
 }
