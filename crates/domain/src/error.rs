@@ -139,21 +139,8 @@ impl<'de> Deserialize<'de> for ErrorCode {
     }
 }
 
-/// The schema lists every code, from [`ErrorCode::ALL`], so the API's
-/// description cannot lag behind the codes the server can send.
 #[cfg(feature = "openapi")]
-impl utoipa::PartialSchema for ErrorCode {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::schema::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .description(Some("Why the request was refused: a stable, machine-readable code."))
-            .enum_values(Some(Self::ALL.map(Self::as_str)))
-            .into()
-    }
-}
-
-#[cfg(feature = "openapi")]
-impl utoipa::ToSchema for ErrorCode {}
+wire_names_schema!(ErrorCode, "Why the request was refused: a stable, machine-readable code.");
 
 /// A refused request: the body of every error response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
