@@ -106,7 +106,27 @@ pub fn document() -> serde_json::Value {
         components.insert(name, schema);
     }
     add_links(&mut doc);
+    add_examples(&mut doc);
     doc
+}
+
+/// Examples taken from real responses of a running engine (instant venues),
+/// each set on its schema: `(component, JSON)`.
+const EXAMPLES: [(&str, &str); 4] = [
+    ("Order", include_str!("examples/order.json")),
+    ("OrderPage", include_str!("examples/order_page.json")),
+    ("Accepted", include_str!("examples/accepted.json")),
+    ("QueueStats", include_str!("examples/queue_stats.json")),
+];
+
+fn add_examples(doc: &mut serde_json::Value) {
+    for (component, text) in EXAMPLES {
+        let example: serde_json::Value = serde_json::from_str(text).expect("an example is JSON");
+        let schema = doc.pointer_mut(&format!("/components/schemas/{component}")).and_then(|s| s.as_object_mut());
+        let schema = schema.expect("an example's schema exists");
+        schema.remove("example");
+        schema.insert("examples".to_owned(), serde_json::Value::Array(vec![example]));
+    }
 }
 
 /// Links from a response to the operations its values lead to (an accepted
