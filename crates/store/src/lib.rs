@@ -29,7 +29,9 @@ pub use chain::PgLedger;
 pub use error::{Backend, StoreError};
 pub use keys::Keys;
 pub use migrate::migrate;
-pub use orders::{EventWriter, Inserted, ListFilter, NewOrder, OrderRecord, OrderStore, OrderWriter, Page, Run};
+pub use orders::{
+    ActivityBucket, EventWriter, Inserted, ListFilter, NewOrder, OrderRecord, OrderStore, OrderWriter, Page, Run,
+};
 pub use pg::PgSettings;
 pub use redis::{
     ActiveSet, Bus, ConsumerStats, Decision, Fanout, Job, JobQueue, Limit, Locks, QueueStats, RateLimiter,

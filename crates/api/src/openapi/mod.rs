@@ -39,6 +39,7 @@ and follow each order's status live. Amounts are exact decimal strings in token 
         routes::admin::list_keys,
         routes::admin::revoke_key,
         routes::ops::queue_stats,
+        routes::ops::activity,
         routes::ops::health,
         routes::ops::ready,
         routes::ops::metrics,

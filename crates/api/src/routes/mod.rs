@@ -28,7 +28,7 @@ struct Route {
 }
 
 /// Every path, most specific first where patterns overlap.
-const ROUTES: [Route; 15] = [
+const ROUTES: [Route; 16] = [
     // `GET` here is the submit socket (with `Upgrade: websocket`; see docs/asyncapi.yaml).
     Route { pattern: SUBMIT, handlers: submit, allow: Some("POST") },
     Route { pattern: "/api/orders/active", handlers: |r| r.route(web::get().to(orders::active)), allow: Some("GET") },
@@ -51,6 +51,7 @@ const ROUTES: [Route; 15] = [
     },
     Route { pattern: "/api/ws-tickets", handlers: |r| r.route(web::post().to(tickets::issue)), allow: Some("POST") },
     Route { pattern: "/api/queue/stats", handlers: |r| r.route(web::get().to(ops::queue_stats)), allow: Some("GET") },
+    Route { pattern: "/api/activity", handlers: |r| r.route(web::get().to(ops::activity)), allow: Some("GET") },
     Route {
         pattern: "/api/openapi.json",
         handlers: |r| r.route(web::get().to(openapi::document_json)),

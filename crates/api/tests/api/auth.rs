@@ -93,7 +93,7 @@ async fn every_route_refuses_each_bad_credential_with_its_status_and_code() {
     let order = format!("/api/orders/{id}");
     let follow = format!("/api/orders/{id}/ws");
     // (method, path, the scope it needs)
-    let routes: [(&str, &str, Scope); 8] = [
+    let routes: [(&str, &str, Scope); 9] = [
         ("POST", "/api/orders/execute", Scope::Trade),
         ("WS", "/api/orders/execute", Scope::Trade),
         ("GET", "/api/orders", Scope::Read),
@@ -101,6 +101,7 @@ async fn every_route_refuses_each_bad_credential_with_its_status_and_code() {
         ("GET", &order, Scope::Read),
         ("GET", &follow, Scope::Read),
         ("GET", "/api/queue/stats", Scope::Admin),
+        ("GET", "/api/activity", Scope::Admin),
         ("GET", "/api/admin/keys", Scope::Admin),
     ];
     let bearer = |k: &str| format!("Bearer {k}");

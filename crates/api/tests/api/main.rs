@@ -1,6 +1,7 @@
 //! The API's integration tests, one binary: each module a behaviour of the
 //! running engine (`oee_testkit::Engine`) over real PostgreSQL and Redis.
 
+mod activity;
 mod auth;
 mod contract;
 mod hub;
