@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod routes;
 pub mod shedding;
 pub mod state;
+pub mod ui;
 pub mod view;
 pub mod ws;
 

@@ -8,7 +8,7 @@ pub mod orders;
 pub mod tickets;
 
 use crate::error::{ApiError, error_response};
-use crate::{openapi, ws};
+use crate::{openapi, ui, ws};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, Resource, guard, web};
 use oee_domain::{ErrorCode, Rejection};
@@ -28,7 +28,7 @@ struct Route {
 }
 
 /// Every path, most specific first where patterns overlap.
-const ROUTES: [Route; 16] = [
+const ROUTES: [Route; 18] = [
     // `GET` here is the submit socket (with `Upgrade: websocket`; see docs/asyncapi.yaml).
     Route { pattern: SUBMIT, handlers: submit, allow: Some("POST") },
     Route { pattern: "/api/orders/active", handlers: |r| r.route(web::get().to(orders::active)), allow: Some("GET") },
@@ -59,6 +59,8 @@ const ROUTES: [Route; 16] = [
     },
     Route { pattern: "/docs", handlers: |r| r.route(web::get().to(openapi::docs_root)), allow: None },
     Route { pattern: "/docs/{file:.*}", handlers: |r| r.route(web::get().to(openapi::docs)), allow: None },
+    Route { pattern: "/", handlers: |r| r.route(web::get().to(ui::index)), allow: None },
+    Route { pattern: "/ui/{file:.*}", handlers: |r| r.route(web::get().to(ui::asset)), allow: None },
     Route { pattern: "/health", handlers: |r| r.route(web::get().to(ops::health)), allow: None },
     Route { pattern: "/ready", handlers: |r| r.route(web::get().to(ops::ready)), allow: None },
     Route { pattern: "/metrics", handlers: |r| r.route(web::get().to(ops::metrics)), allow: None },
