@@ -153,6 +153,7 @@ pub fn seed_pools(dex: Dex, registry: &TokenRegistry, now: i64) -> Vec<Pool> {
                 mint_quote: q.mint.clone(),
                 curve,
                 drift_epoch: now.div_euclid(DRIFT_PERIOD_SECS),
+                slot: 0,
             })
         })
         .collect()
