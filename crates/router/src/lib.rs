@@ -34,7 +34,7 @@ pub mod transaction;
 pub mod venue;
 
 pub use chain::{Landed, Ledger, LegFill, MemoryLedger, Receipt, SwapLeg, Transaction};
-pub use market::Listing;
+pub use market::{ListedPair, Listing};
 pub use network::Network;
 pub use pool::Pool;
 pub use record::price;

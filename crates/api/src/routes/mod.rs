@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod ops;
 pub mod orders;
+pub mod quotes;
 pub mod tickets;
 
 use crate::error::{ApiError, error_response};
@@ -25,7 +26,7 @@ struct Route {
     json_errors: bool,
 }
 
-const ROUTES: [Route; 12] = [
+const ROUTES: [Route; 14] = [
     Route { pattern: SUBMIT, handlers: submit, json_errors: true },
     Route { pattern: "/api/orders/active", handlers: |r| r.route(web::get().to(orders::active)), json_errors: true },
     Route { pattern: "/api/orders", handlers: |r| r.route(web::get().to(orders::list)), json_errors: true },
@@ -45,6 +46,8 @@ const ROUTES: [Route; 12] = [
         handlers: |r| r.route(web::delete().to(admin::revoke_key)),
         json_errors: true,
     },
+    Route { pattern: "/api/tokens", handlers: |r| r.route(web::get().to(quotes::tokens)), json_errors: true },
+    Route { pattern: "/api/quote", handlers: |r| r.route(web::get().to(quotes::quote)), json_errors: true },
     Route { pattern: "/api/ws-tickets", handlers: |r| r.route(web::post().to(tickets::issue)), json_errors: true },
     Route { pattern: "/api/queue/stats", handlers: |r| r.route(web::get().to(ops::queue_stats)), json_errors: true },
     Route { pattern: "/health", handlers: |r| r.route(web::get().to(ops::health)), json_errors: false },
