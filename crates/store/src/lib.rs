@@ -26,6 +26,8 @@ pub mod redis;
 
 pub use api_keys::{KeyRecord, KeyStore, NewKey};
 pub use chain::PgLedger;
+/// The PostgreSQL connection pool every store here is built on.
+pub use deadpool_postgres::Pool as PgPool;
 pub use error::{Backend, StoreError};
 pub use keys::Keys;
 pub use migrate::migrate;

@@ -33,6 +33,8 @@ and follow each order's status live. Amounts are exact decimal strings in token 
         routes::orders::get,
         routes::orders::list,
         routes::orders::active,
+        routes::quotes::tokens,
+        routes::quotes::quote,
         crate::ws::follow::follow,
         routes::tickets::issue,
         routes::admin::create_key,
@@ -67,6 +69,7 @@ and follow each order's status live. Amounts are exact decimal strings in token 
     modifiers(&BearerKey),
     tags(
         (name = "orders", description = "Submit orders and read them."),
+        (name = "quotes", description = "What can be traded, and at what price right now."),
         (name = "keys", description = "API keys (scope `admin`)."),
         (name = "sockets", description = "WebSocket tickets and upgrades; the messages are in docs/asyncapi.yaml."),
         (name = "operations", description = "Health, readiness, metrics, the queue, this document."),

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod ops;
 pub mod orders;
+pub mod quotes;
 pub mod tickets;
 
 use crate::error::{ApiError, error_response};
@@ -28,7 +29,7 @@ struct Route {
 }
 
 /// Every path, most specific first where patterns overlap.
-const ROUTES: [Route; 18] = [
+const ROUTES: [Route; 20] = [
     // `GET` here is the submit socket (with `Upgrade: websocket`; see docs/asyncapi.yaml).
     Route { pattern: SUBMIT, handlers: submit, allow: Some("POST") },
     Route { pattern: "/api/orders/active", handlers: |r| r.route(web::get().to(orders::active)), allow: Some("GET") },
@@ -49,6 +50,8 @@ const ROUTES: [Route; 18] = [
         handlers: |r| r.route(web::delete().to(admin::revoke_key)),
         allow: Some("DELETE"),
     },
+    Route { pattern: "/api/tokens", handlers: |r| r.route(web::get().to(quotes::tokens)), allow: Some("GET") },
+    Route { pattern: "/api/quote", handlers: |r| r.route(web::get().to(quotes::quote)), allow: Some("GET") },
     Route { pattern: "/api/ws-tickets", handlers: |r| r.route(web::post().to(tickets::issue)), allow: Some("POST") },
     Route { pattern: "/api/queue/stats", handlers: |r| r.route(web::get().to(ops::queue_stats)), allow: Some("GET") },
     Route { pattern: "/api/activity", handlers: |r| r.route(web::get().to(ops::activity)), allow: Some("GET") },

@@ -93,13 +93,15 @@ async fn every_route_refuses_each_bad_credential_with_its_status_and_code() {
     let order = format!("/api/orders/{id}");
     let follow = format!("/api/orders/{id}/ws");
     // (method, path, the scope it needs)
-    let routes: [(&str, &str, Scope); 9] = [
+    let routes: [(&str, &str, Scope); 11] = [
         ("POST", "/api/orders/execute", Scope::Trade),
         ("WS", "/api/orders/execute", Scope::Trade),
         ("GET", "/api/orders", Scope::Read),
         ("GET", "/api/orders/active", Scope::Read),
         ("GET", &order, Scope::Read),
         ("GET", &follow, Scope::Read),
+        ("GET", "/api/tokens", Scope::Read),
+        ("GET", "/api/quote?tokenIn=SOL&tokenOut=USDC&amountIn=0.1", Scope::Read),
         ("GET", "/api/queue/stats", Scope::Admin),
         ("GET", "/api/activity", Scope::Admin),
         ("GET", "/api/admin/keys", Scope::Admin),

@@ -9,6 +9,7 @@ mod keys;
 mod lifecycle;
 mod metrics;
 mod outage;
+mod quotes;
 mod rate_limit;
 mod shedding;
 mod submit_socket;
