@@ -112,6 +112,7 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
     }
     let pools =
         pools::PoolView::start(pool.clone(), settings.quote_refresh, settings.quote_max_age(), stopping.clone()).await;
+    let ledger = oee_store::PgLedger::new(pool.clone());
     let orders = OrderStore::new(pool);
     let state = AppState {
         inserts: OrderWriter::start(orders.clone(), settings.order_lanes()),
@@ -122,6 +123,7 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
         keys,
         listing: oee_router::Listing::new(&registry),
         pools,
+        ledger,
         rate_limit: oee_store::Limit { per_sec: settings.rate_per_sec, burst: settings.rate_burst },
         shedder: shedding::Shedder::start(bus.jobs.clone(), settings.max_queue_lag, stopping.clone()),
         registry,

@@ -37,6 +37,7 @@ and follow each order's status live. Amounts are exact decimal strings in token 
         routes::quotes::quote,
         crate::ws::follow::follow,
         routes::tickets::issue,
+        routes::sim::trade,
         routes::admin::create_key,
         routes::admin::list_keys,
         routes::admin::revoke_key,
@@ -72,6 +73,7 @@ and follow each order's status live. Amounts are exact decimal strings in token 
         (name = "quotes", description = "What can be traded, and at what price right now."),
         (name = "keys", description = "API keys (scope `admin`)."),
         (name = "sockets", description = "WebSocket tickets and upgrades; the messages are in docs/asyncapi.yaml."),
+        (name = "simulator", description = "Control of the simulated market (scope `admin`)."),
         (name = "operations", description = "Health, readiness, metrics, the queue, this document."),
     )
 )]

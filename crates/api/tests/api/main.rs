@@ -12,5 +12,6 @@ mod outage;
 mod quotes;
 mod rate_limit;
 mod shedding;
+mod sim;
 mod submit_socket;
 mod validation;

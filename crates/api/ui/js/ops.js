@@ -55,7 +55,7 @@ export class Ops {
       tile("lag", queue.lag),
       tile("dead letters", queue.deadLetters),
       tile("consumers", queue.consumers.length),
-      tile("orders/s", (ended / seconds).toFixed(1)),
+      tile("orders/s", (ended / seconds).toFixed(ended / seconds < 10 ? 2 : 0)),
       tile("recent p99", p99 === null ? "—" : duration(p99)),
     );
   }
@@ -77,24 +77,29 @@ function svg(tag, attrs) {
   return node;
 }
 
-const W = 600;
 const H = 160;
-const PAD = 24;
+const PAD = 40;
+
+/** The chart's drawing width: its laid-out width, so the bars fill it. @param {SVGSVGElement} chart */
+function width(chart) {
+  return Math.max(240, Math.round(chart.getBoundingClientRect().width) || 600);
+}
 
 /** Stacked bars per bucket: confirmed, failed, in flight. @param {SVGSVGElement} chart @param {any[]} buckets */
 function throughput(chart, buckets) {
+  const W = width(chart);
   chart.setAttribute("viewBox", `0 0 ${W} ${H}`);
   const top = Math.max(1, ...buckets.map((b) => b.accepted));
-  const width = (W - PAD) / buckets.length;
+  const step = (W - PAD) / buckets.length;
   const y = (/** @type {number} */ n) => ((H - PAD) * n) / top;
-  const nodes = [axis(top)];
+  const nodes = [axis(W, top)];
   buckets.forEach((b, i) => {
     let base = H - PAD;
     for (const [kind, n] of [["confirmed", b.confirmed], ["failed", b.failed], ["inflight", b.inFlight]]) {
       if (!n) continue;
       const h = y(Number(n));
       base -= h;
-      nodes.push(svg("rect", { class: String(kind), x: PAD + i * width, y: base, width: Math.max(1, width - 1), height: h }));
+      nodes.push(svg("rect", { class: String(kind), x: PAD + i * step, y: base, width: Math.max(1, step - 1), height: h }));
     }
   });
   chart.replaceChildren(...nodes);
@@ -102,23 +107,25 @@ function throughput(chart, buckets) {
 
 /** p50 and p99 lines. @param {SVGSVGElement} chart @param {any[]} buckets */
 function latency(chart, buckets) {
+  const W = width(chart);
   chart.setAttribute("viewBox", `0 0 ${W} ${H}`);
   const top = Math.max(1, ...buckets.map((b) => b.p99Ms ?? 0));
-  const width = (W - PAD) / buckets.length;
-  const line = (/** @type {string} */ field) =>
-    buckets
-      .map((b, i) => (b[field] === null ? null : `${PAD + i * width + width / 2},${H - PAD - ((H - PAD) * b[field]) / top}`))
-      .filter(Boolean)
-      .join(" ");
-  chart.replaceChildren(
-    axis(top, " ms"),
-    svg("polyline", { class: "p50", points: line("p50Ms") }),
-    svg("polyline", { class: "p99", points: line("p99Ms") }),
-  );
+  const step = (W - PAD) / buckets.length;
+  /** @type {Node[]} */
+  const nodes = [axis(W, top, " ms")];
+  for (const field of ["p50Ms", "p99Ms"]) {
+    const kind = field === "p50Ms" ? "p50" : "p99";
+    const points = buckets.flatMap((b, i) =>
+      b[field] === null ? [] : [[PAD + i * step + step / 2, H - PAD - ((H - PAD) * b[field]) / top]],
+    );
+    nodes.push(svg("polyline", { class: kind, points: points.map((p) => p.join(",")).join(" ") }));
+    for (const [x, y] of points) nodes.push(svg("circle", { class: `${kind} dot`, cx: x, cy: y, r: 2.5 }));
+  }
+  chart.replaceChildren(...nodes);
 }
 
-/** The chart's axes and its top value. @param {number} top @param {string} [unit] */
-function axis(top, unit = "") {
+/** The chart's axes and its top value. @param {number} W @param {number} top @param {string} [unit] */
+function axis(W, top, unit = "") {
   const group = svg("g", {});
   group.append(svg("line", { class: "axis", x1: PAD, y1: H - PAD, x2: W, y2: H - PAD }));
   group.append(svg("line", { class: "axis", x1: PAD, y1: 0, x2: PAD, y2: H - PAD }));
