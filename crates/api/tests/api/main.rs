@@ -14,4 +14,5 @@ mod rate_limit;
 mod shedding;
 mod sim;
 mod submit_socket;
+mod ui;
 mod validation;

@@ -16,6 +16,8 @@ function showConnection(state) {
   const pill = byId("connection");
   pill.textContent = state;
   pill.className = `pill ${state}`;
+  // A quote that failed while the server was away is worth asking again.
+  if (state === "online") app?.trade.requote();
 }
 
 /** Checks a key, and whether it is an admin's. @param {string} key */
