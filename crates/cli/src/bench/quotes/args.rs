@@ -93,6 +93,16 @@ impl Requests {
         if bases.is_empty() {
             return Err(UsageError("give at least one --url".into()));
         }
+        if args.endpoint == Endpoint::Tokens {
+            let urls = bases
+                .iter()
+                .map(|base| {
+                    reqwest::Url::parse(&format!("{base}/api/tokens"))
+                        .map_err(|e| UsageError(format!("--url {base:?}: {e}")))
+                })
+                .collect::<Result<_, _>>()?;
+            return Ok(Self { urls });
+        }
         let mut queries = Vec::new();
         for spec in &args.pairs {
             match spec {
@@ -121,13 +131,10 @@ impl Requests {
                     .map_err(|e| UsageError(format!("--pairs: amount {amount:?} {e} (at most 4 decimals)")))?;
                 let scaled = format_units(u128::from(atoms) * u128::from(scale), SCALE_DECIMALS);
                 for base in &bases {
-                    let path = match args.endpoint {
-                        Endpoint::Quote => format!(
-                            "{base}/api/quote?tokenIn={token_in}&tokenOut={token_out}&amountIn={scaled}&slippageBps={}",
-                            args.slippage_bps
-                        ),
-                        Endpoint::Tokens => format!("{base}/api/tokens"),
-                    };
+                    let path = format!(
+                        "{base}/api/quote?tokenIn={token_in}&tokenOut={token_out}&amountIn={scaled}&slippageBps={}",
+                        args.slippage_bps
+                    );
                     urls.push(reqwest::Url::parse(&path).map_err(|e| UsageError(format!("--url {base:?}: {e}")))?);
                 }
             }
@@ -179,7 +186,7 @@ mod tests {
         assert_eq!(r.url(13).query(), Some("tokenIn=USDC&tokenOut=SOL&amountIn=3&slippageBps=50"));
         assert!(r.url(12 * 7).as_str().contains("amountIn=2000&"), "0.01 SOL x 200,000: {}", r.url(12 * 7));
         let r = requests(&["--pairs", "SOL/USDC:0.0001", "--endpoint", "tokens"]).expect("valid");
-        assert_eq!(r.url(3).as_str(), "http://127.0.0.1:8080/api/tokens");
+        assert_eq!((r.distinct(), r.url(3).as_str()), (1, "http://127.0.0.1:8080/api/tokens"));
         assert!(requests(&["--pairs", "SOL/USDC:0.00001"]).is_err(), "more decimals than the scaling keeps");
     }
 }

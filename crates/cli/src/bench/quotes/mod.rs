@@ -175,12 +175,13 @@ impl Report {
 
     fn text(&self) -> String {
         let mut out = format!(
-            "{} GET /api/{} answered 200 over {:.1} s with {} connections ({} different requests in turn): {:.0}/s\n",
+            "{} GET /api/{} answered 200 over {:.1} s with {} connections ({} distinct request{} in turn): {:.0}/s\n",
             self.ok,
             self.endpoint,
             self.window.as_secs_f64(),
             self.connections,
             self.distinct,
+            if self.distinct == 1 { "" } else { "s" },
             self.per_sec()
         );
         if let Some([p50, p90, p99, max]) = self.latency_ms {
