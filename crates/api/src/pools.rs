@@ -68,7 +68,7 @@ impl Snapshot {
             .into_iter()
             .filter_map(|dex| {
                 let i = self.stored.iter().position(|p| p.dex == dex && p.pairs(mint_in, mint_out))?;
-                let pool = if self.period >= now.div_euclid(DRIFT_PERIOD_SECS) {
+                let pool = if self.period == now.div_euclid(DRIFT_PERIOD_SECS) {
                     self.current[i].clone()
                 } else {
                     let mut drifted = self.stored[i].clone();

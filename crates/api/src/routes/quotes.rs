@@ -13,7 +13,7 @@ use crate::openapi::schemas::ErrorBody;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
-use oee_domain::{Channel, ErrorCode, RouteRecord, Scope, format_time, format_units, parse_order};
+use oee_domain::{Channel, ErrorCode, OrderSpec, RouteRecord, Scope, format_time, format_units, parse_order};
 use oee_router::{RouteError, VenueError, plan, price};
 use serde::Serialize;
 
@@ -124,7 +124,7 @@ pub async fn quote(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     let markets = snapshot.markets(&spec.token_in.mint, &spec.token_out.mint, quoted_at.timestamp());
     // The route as of this slot: the latest change to any pool it read.
     let slot = markets.iter().flatten().map(|m| m.pool.slot).max().unwrap_or(0);
-    let route = plan(&spec, markets).map_err(refusal)?;
+    let route = plan(&spec, markets).map_err(|e| refusal(e, &spec))?;
     let out = |atoms: u64| format_units(u128::from(atoms), spec.token_out.decimals);
     Ok(HttpResponse::Ok().json(QuoteView {
         token_in: &spec.token_in.symbol,
@@ -220,15 +220,22 @@ fn order_body(query: &[(String, String)]) -> Result<String, ApiError> {
 /// Why a quote found no route, as the refusal a client gets: 422 for what the
 /// market cannot do, 503 for what should not happen on a snapshot (a pool the
 /// venue could not read).
-fn refusal(e: RouteError) -> ApiError {
+fn refusal(e: RouteError, spec: &OrderSpec) -> ApiError {
     match e {
         RouteError::NoRoute(pair) => ApiError::new(ErrorCode::NoRoute, format!("no venue lists {pair}")),
         RouteError::Venue(VenueError::NoPool { dex }) => {
             ApiError::new(ErrorCode::NoRoute, format!("{dex} lists no pool for this pair"))
         }
-        RouteError::Venue(VenueError::InsufficientLiquidity { .. }) => {
-            ApiError::new(ErrorCode::InsufficientLiquidity, "no venue, nor a split between them, can fill this amount")
-        }
+        RouteError::Venue(VenueError::InsufficientLiquidity { .. }) => ApiError::new(
+            ErrorCode::InsufficientLiquidity,
+            format!(
+                "no venue can fill {} {} for {}, alone or in a split: too much for their pools, or too little to \
+                     return anything",
+                format_units(u128::from(spec.amount_in), spec.token_in.decimals),
+                spec.token_in.symbol,
+                spec.token_out.symbol
+            ),
+        ),
         RouteError::Venue(e) => ApiError::Store(oee_store::StoreError::Unavailable {
             backend: oee_store::Backend::Postgres,
             reason: e.to_string(),
