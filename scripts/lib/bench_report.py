@@ -159,6 +159,10 @@ def main() -> None:
     if inflight:
         lines += ["### Cost per in-flight order and per open socket", ""] + inflight + [""]
 
+    quotes = quotes_section(results)
+    if quotes:
+        lines += quotes + [""]
+
     lines.append(END)
     text = open(out).read() if os.path.exists(out) else "# Benchmarks\n"
     block = "\n".join(lines)
@@ -216,6 +220,35 @@ def costs(results: str) -> list[str]:
                        f"(`oee-bench sockets`; its full output below).")
         out += ["", "```", text.strip(), "```"]
     return out
+
+
+def quotes_section(results: str) -> list[str]:
+    """`oee-bench quotes` runs: GET /api/quote, and GET /api/tokens as the same-run reference."""
+    runs = [(n, load(results, n)) for n in ("quotes", "quotes-tokens")]
+    runs = [(n, r) for n, r in runs if r]
+    if not runs:
+        return []
+    out = ["### Quotes (a route search per request, from the API's snapshot of the pools)", "",
+           "| request | connections | answered/s | latency p50 / p90 / p99 / max ms | errors | API CPU |",
+           "|---|---|---|---|---|---|"]
+    for name, r in runs:
+        lat = r["latencyMs"] or {}
+        fmt = lambda k: "–" if k not in lat else f"{lat[k]:.2f}"  # noqa: E731
+        errors = sum(r["errors"].values())
+        out.append(f"| GET /api/{r['endpoint']} | {r['connections']} | {r['perSec']:.0f} "
+                   f"| {fmt('p50')} / {fmt('p90')} / {fmt('p99')} / {fmt('max')} | {errors} | {api_cpu(results, name)} |")
+    out += ["", "API CPU: share of one core over the whole run, warm-up included. Commands:", ""]
+    out += [f"- {r['label']}: {cmd(r)}" for _, r in runs]
+    return out
+
+
+def api_cpu(results: str, name: str) -> str:
+    path = os.path.join(results, f"{name}.cpu")
+    if not os.path.exists(path):
+        return "–"
+    t0, t1, w0, w1, hz = open(path).read().split()
+    wall = float(w1) - float(w0)
+    return "–" if wall <= 0 else f"{(int(t1) - int(t0)) / int(hz) / wall * 100:.0f}%"
 
 
 if __name__ == "__main__":

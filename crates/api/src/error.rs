@@ -129,7 +129,7 @@ pub const fn status_of(code: ErrorCode) -> StatusCode {
         | InvalidIdempotencyKey
         | InvalidOrderId
         | InvalidParameter => StatusCode::BAD_REQUEST,
-        UnsupportedOrderType | NoRoute => StatusCode::UNPROCESSABLE_ENTITY,
+        UnsupportedOrderType | NoRoute | InsufficientLiquidity => StatusCode::UNPROCESSABLE_ENTITY,
         IdempotencyConflict => StatusCode::CONFLICT,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

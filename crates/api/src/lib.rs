@@ -11,9 +11,11 @@ pub mod error;
 pub mod keys;
 pub mod metrics;
 pub mod openapi;
+pub mod pools;
 pub mod routes;
 pub mod shedding;
 pub mod state;
+pub mod ui;
 pub mod view;
 pub mod ws;
 
@@ -103,6 +105,14 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
     let draining = CancellationToken::new();
     let stopping = CancellationToken::new();
     let keys = KeyStore::new(pool.clone());
+    // Quotes need the simulated chain's pools: seed them if no worker has yet.
+    let seeds = oee_router::seed_pools(&registry, chrono::Utc::now().timestamp());
+    if let Err(e) = oee_store::chain::seed(&pool, &seeds).await {
+        tracing::warn!(error = %e, "could not seed the simulated chain yet");
+    }
+    let pools =
+        pools::PoolView::start(pool.clone(), settings.quote_refresh, settings.quote_max_age(), stopping.clone()).await;
+    let ledger = oee_store::PgLedger::new(pool.clone());
     let orders = OrderStore::new(pool);
     let state = AppState {
         inserts: OrderWriter::start(orders.clone(), settings.order_lanes()),
@@ -112,6 +122,8 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
         auth: auth::Authenticator::new(settings, keys.clone(), &bus),
         keys,
         listing: oee_router::Listing::new(&registry),
+        pools,
+        ledger,
         rate_limit: oee_store::Limit { per_sec: settings.rate_per_sec, burst: settings.rate_burst },
         shedder: shedding::Shedder::start(bus.jobs.clone(), settings.max_queue_lag, stopping.clone()),
         registry,

@@ -1,6 +1,7 @@
 //! What every handler shares.
 
 use crate::auth::Authenticator;
+use crate::pools::PoolView;
 use crate::shedding::Shedder;
 use crate::ws::hub::Hub;
 use oee_domain::TokenRegistry;
@@ -25,6 +26,10 @@ pub struct AppState {
     pub registry: TokenRegistry,
     /// Which pairs a venue lists (`NO_ROUTE`).
     pub listing: Listing,
+    /// The simulated chain's pools, kept fresh in the background, for quotes.
+    pub pools: PoolView,
+    /// The simulated chain itself, for the simulator's outside trades.
+    pub ledger: oee_store::PgLedger,
     /// Sheds new orders while the queue is too far behind (`OEE_MAX_QUEUE_LAG`).
     pub shedder: Shedder,
     /// A key's rate limit unless it has its own (`OEE_RATE_PER_SEC`, `OEE_RATE_BURST`).

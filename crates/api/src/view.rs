@@ -10,9 +10,6 @@ use uuid::Uuid;
 /// `202 Accepted` (or `200` for an idempotent repeat) on submit.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[schema(example = json!({"orderId": "019ac5d2-5d0e-7c31-9a4e-3b5f0c2d9e11", "status": "pending",
-    "statusUrl": "/api/orders/019ac5d2-5d0e-7c31-9a4e-3b5f0c2d9e11",
-    "wsUrl": "/api/orders/019ac5d2-5d0e-7c31-9a4e-3b5f0c2d9e11/ws"}))]
 pub struct Accepted {
     pub order_id: Uuid,
     /// `pending` when new; the order's current status for an idempotent repeat.

@@ -95,20 +95,8 @@ pub enum Scope {
     Admin,
 }
 
-/// A scope's wire name, from [`Scope::ALL`].
 #[cfg(feature = "openapi")]
-impl utoipa::PartialSchema for Scope {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::schema::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .description(Some("What a key may do: trade (submit, cancel, and read), read, admin (everything)."))
-            .enum_values(Some(Self::ALL.map(Self::as_str)))
-            .into()
-    }
-}
-
-#[cfg(feature = "openapi")]
-impl utoipa::ToSchema for Scope {}
+wire_names_schema!(Scope, "What a key may do: trade (submit, cancel, and read), read, admin (everything).");
 
 impl Scope {
     /// In the order they are listed.

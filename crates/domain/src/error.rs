@@ -26,6 +26,8 @@ pub enum ErrorCode {
     InvalidIdempotencyKey,
     IdempotencyConflict,
     NoRoute,
+    /// No venue, nor a split between them, can fill the amount (a quote).
+    InsufficientLiquidity,
     PayloadTooLarge,
     UnsupportedMediaType,
     InvalidOrderId,
@@ -47,7 +49,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for lookups by wire name.
-    pub const ALL: [Self; 29] = [
+    pub const ALL: [Self; 30] = [
         Self::InvalidJson,
         Self::UnknownField,
         Self::DuplicateField,
@@ -64,6 +66,7 @@ impl ErrorCode {
         Self::InvalidIdempotencyKey,
         Self::IdempotencyConflict,
         Self::NoRoute,
+        Self::InsufficientLiquidity,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
         Self::InvalidOrderId,
@@ -103,6 +106,7 @@ impl ErrorCode {
             Self::InvalidIdempotencyKey => "INVALID_IDEMPOTENCY_KEY",
             Self::IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
             Self::NoRoute => "NO_ROUTE",
+            Self::InsufficientLiquidity => "INSUFFICIENT_LIQUIDITY",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::InvalidOrderId => "INVALID_ORDER_ID",
@@ -139,21 +143,8 @@ impl<'de> Deserialize<'de> for ErrorCode {
     }
 }
 
-/// The schema lists every code, from [`ErrorCode::ALL`], so the API's
-/// description cannot lag behind the codes the server can send.
 #[cfg(feature = "openapi")]
-impl utoipa::PartialSchema for ErrorCode {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::schema::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .description(Some("Why the request was refused: a stable, machine-readable code."))
-            .enum_values(Some(Self::ALL.map(Self::as_str)))
-            .into()
-    }
-}
-
-#[cfg(feature = "openapi")]
-impl utoipa::ToSchema for ErrorCode {}
+wire_names_schema!(ErrorCode, "Why the request was refused: a stable, machine-readable code.");
 
 /// A refused request: the body of every error response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

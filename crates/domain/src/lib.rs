@@ -2,6 +2,26 @@
 //! events, routes and error codes. Pure: no I/O, no async, no clocks except
 //! the timestamps callers pass in.
 
+/// The JSON Schema of a type sent as one of a fixed set of names: a string
+/// enum listing `$type::ALL` by `as_str`, so the API's description cannot lag
+/// behind the names the code can send.
+#[cfg(feature = "openapi")]
+macro_rules! wire_names_schema {
+    ($type:ty, $description:expr) => {
+        impl utoipa::PartialSchema for $type {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .description(Some($description))
+                    .enum_values(Some(<$type>::ALL.map(<$type>::as_str)))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $type {}
+    };
+}
+
 pub mod amount;
 pub mod apikey;
 pub mod error;

@@ -86,7 +86,8 @@ impl Receipt {
 
 /// Executes `tx` at `now` against `pools` (the current state of every pool it
 /// names), changing them only if the whole transaction succeeds. `slot` is the
-/// number the ledger gives it.
+/// number the ledger gives it; the pools it changed carry it as their
+/// [`Pool::slot`].
 pub fn apply(pools: &mut [Pool], tx: &Transaction, now: i64, slot: u64) -> Result<Receipt, VenueError> {
     if now > tx.valid_until {
         return Err(VenueError::Transient(TransientKind::BlockHeightExceeded));
@@ -119,6 +120,9 @@ pub fn apply(pools: &mut [Pool], tx: &Transaction, now: i64, slot: u64) -> Resul
             amount_out: receipt.amount_out(),
             min_amount_out: tx.min_amount_out,
         });
+    }
+    for pool in &mut next {
+        pool.slot = slot;
     }
     pools.clone_from_slice(&next);
     Ok(receipt)
@@ -220,7 +224,7 @@ impl Ledger for MemoryLedger {
 
 /// Replays receipts (in slot order) on `pools`, checking each leg gives the output
 /// its receipt records. Used to verify a ledger: replaying everything it landed on
-/// the starting pools must reproduce its current pools exactly.
+/// the starting pools must reproduce its current pools exactly, slots included.
 pub fn replay(mut pools: Vec<Pool>, receipts: &[Receipt]) -> Result<Vec<Pool>, String> {
     let mut ordered: Vec<&Receipt> = receipts.iter().collect();
     ordered.sort_by_key(|r| r.slot);
@@ -234,6 +238,7 @@ pub fn replay(mut pools: Vec<Pool>, receipts: &[Receipt]) -> Result<Vec<Pool>, S
             if fill.amount_out != leg.amount_out {
                 return Err(format!("slot {}: replayed {} but landed {}", r.slot, fill.amount_out, leg.amount_out));
             }
+            pool.slot = r.slot;
         }
     }
     Ok(pools)

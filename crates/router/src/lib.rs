@@ -16,7 +16,8 @@
 //! - [`simulated_venue`]: Raydium and Meteora as [`SimulatedVenue`]s over a network.
 //! - [`search`]: the best venue or split for an amount; [`transaction`]: building
 //!   an attempt's transaction and its id; [`record`]: the route record and its reason.
-//! - [`router`]: [`Router`], which ties them together.
+//! - [`router`]: [`Router`], which ties them together, and [`plan`], the route
+//!   choice over pools already in hand (the worker's and the API's quotes').
 
 pub mod chain;
 pub mod cpmm;
@@ -33,11 +34,11 @@ pub mod transaction;
 pub mod venue;
 
 pub use chain::{Landed, Ledger, LegFill, MemoryLedger, Receipt, SwapLeg, Transaction};
-pub use market::Listing;
+pub use market::{ListedPair, Listing};
 pub use network::Network;
 pub use pool::Pool;
 pub use record::price;
-pub use router::{PlannedLeg, RouteError, RoutePlan, Router};
+pub use router::{PlannedLeg, RouteError, RoutePlan, Router, plan};
 pub use rpc::{Clock, DelayRange, Latency, SimulatedNetwork, VenueProfile, system_clock};
 pub use search::{Split, best_split};
 pub use simulated_venue::SimulatedVenue;

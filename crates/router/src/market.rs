@@ -153,6 +153,7 @@ pub fn seed_pools(dex: Dex, registry: &TokenRegistry, now: i64) -> Vec<Pool> {
                 mint_quote: q.mint.clone(),
                 curve,
                 drift_epoch: now.div_euclid(DRIFT_PERIOD_SECS),
+                slot: 0,
             })
         })
         .collect()
@@ -161,20 +162,45 @@ pub fn seed_pools(dex: Dex, registry: &TokenRegistry, now: i64) -> Vec<Pool> {
 /// Which pairs the simulated venues list, computed once (no I/O).
 #[derive(Debug, Clone)]
 pub struct Listing {
-    pairs: Vec<(String, String)>,
+    pairs: Vec<ListedPair>,
+}
+
+/// A pair at least one venue lists, tradable in both directions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedPair {
+    pub mint_base: String,
+    pub mint_quote: String,
+    /// The venues with a pool for it, in [`Dex::ALL`] order.
+    pub venues: Vec<Dex>,
 }
 
 impl Listing {
+    /// Every pair of the simulated market whose tokens the registry knows. Each
+    /// simulated venue seeds a pool for every pair ([`seed_pools`]), so every
+    /// venue lists each of them.
     pub fn new(registry: &TokenRegistry) -> Self {
         let pairs = PAIRS
             .iter()
-            .filter_map(|p| Some((registry.by_symbol(p.base)?.mint.clone(), registry.by_symbol(p.quote)?.mint.clone())))
+            .filter_map(|p| {
+                Some(ListedPair {
+                    mint_base: registry.by_symbol(p.base)?.mint.clone(),
+                    mint_quote: registry.by_symbol(p.quote)?.mint.clone(),
+                    venues: Dex::ALL.to_vec(),
+                })
+            })
             .collect();
         Self { pairs }
     }
 
+    /// The listed pair of two mints, in either direction.
+    pub fn pair(&self, mint_a: &str, mint_b: &str) -> Option<&ListedPair> {
+        self.pairs.iter().find(|p| {
+            (p.mint_base == mint_a && p.mint_quote == mint_b) || (p.mint_base == mint_b && p.mint_quote == mint_a)
+        })
+    }
+
     /// Whether a venue lists the pair, in either direction.
     pub fn has(&self, mint_a: &str, mint_b: &str) -> bool {
-        self.pairs.iter().any(|(a, b)| (a == mint_a && b == mint_b) || (a == mint_b && b == mint_a))
+        self.pair(mint_a, mint_b).is_some()
     }
 }

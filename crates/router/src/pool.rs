@@ -48,6 +48,11 @@ pub struct Pool {
     pub curve: Curve,
     /// The last drift period applied (unix seconds / period).
     pub drift_epoch: i64,
+    /// The slot of the last transaction that changed this state (0: none since
+    /// it was seeded): the state is current as of this slot. Kept by the ledger
+    /// beside the state, not in it (`skip` leaves the stored encoding as it was).
+    #[serde(skip)]
+    pub slot: u64,
 }
 
 /// The result of a swap against a pool.

@@ -4,10 +4,15 @@
 //! attempt's transaction and send it through the [`Network`]. A split is taken
 //! only when it returns strictly more than the best single venue, so the chosen
 //! route is never worse than any single venue.
+//!
+//! Choosing a route over pools already in hand is [`plan`], a pure function:
+//! the worker calls it (through [`Router::route`]) on the pools it just fetched,
+//! and the API's quotes call it on its snapshot of the same pools, so a quote is
+//! exactly the route an order submitted then would take.
 
 use crate::chain::{Receipt, Transaction};
 use crate::network::Network;
-use crate::venue::{Quote, Venue, VenueError};
+use crate::venue::{Market, Quote, Venue, VenueError};
 use crate::{record, search};
 use futures::future::join_all;
 use oee_domain::{Dex, FailureCode, OrderSpec, RouteRecord};
@@ -27,6 +32,8 @@ pub struct PlannedLeg {
     pub pool_id: String,
     pub amount_in: u64,
     pub expected_out: u64,
+    /// How far this leg's execution price is below its pool's spot price.
+    pub price_impact_bps: u32,
 }
 
 /// A chosen route with the integer amounts it executes with.
@@ -50,6 +57,15 @@ impl RoutePlan {
             [one] => one.dex.as_str(),
             _ => "split",
         }
+    }
+
+    /// The price impact of the whole route: the one venue's, or for a split the
+    /// mean of its legs' impacts weighted by the input each leg takes, rounded
+    /// up (a quote never understates how far the route moves the price).
+    pub fn price_impact_bps(&self) -> u32 {
+        let weighted: u128 = self.legs.iter().map(|l| u128::from(l.price_impact_bps) * u128::from(l.amount_in)).sum();
+        let input: u128 = self.legs.iter().map(|l| u128::from(l.amount_in)).sum();
+        u32::try_from(weighted.div_ceil(input.max(1))).unwrap_or(u32::MAX)
     }
 }
 
@@ -91,44 +107,15 @@ impl Router {
         self.venues.iter().any(|v| v.lists(mint_in, mint_out))
     }
 
-    /// Fetches every listing venue's pool concurrently and plans the best route.
+    /// Fetches every listing venue's pool concurrently and [`plan`]s the best route.
     pub async fn route(&self, spec: &OrderSpec) -> Result<RoutePlan, RouteError> {
         let (mint_in, mint_out) = (spec.token_in.mint.as_str(), spec.token_out.mint.as_str());
         let listing: Vec<_> = self.venues.iter().filter(|v| v.lists(mint_in, mint_out)).collect();
         if listing.is_empty() {
-            return Err(RouteError::NoRoute(format!("{}/{}", spec.token_in.symbol, spec.token_out.symbol)));
+            return Err(no_route(spec));
         }
         let fetched = join_all(listing.iter().map(|v| v.market(mint_in, mint_out))).await;
-        let mut markets = Vec::new();
-        let mut quotes = Vec::new();
-        let mut refusals = Vec::new();
-        for answer in fetched {
-            match answer {
-                Ok(market) => {
-                    match market.quote(mint_in, spec.amount_in) {
-                        Ok(q) => quotes.push(q),
-                        Err(e) => refusals.push(e),
-                    }
-                    // A venue that cannot fill the whole order may still take part of it.
-                    markets.push(market);
-                }
-                Err(e) => refusals.push(e),
-            }
-        }
-        search::rank(&mut quotes);
-        let Some(best) = quotes.first() else {
-            // A permanent reason (liquidity) beats a transient one: retrying cannot fix it.
-            refusals.sort_by_key(VenueError::is_transient);
-            return Err(refusals
-                .into_iter()
-                .next()
-                .map_or_else(|| RouteError::NoRoute(String::new()), RouteError::Venue));
-        };
-        let (legs, split_gain) = search::choose_legs(&markets, best, mint_in, spec.amount_in)?;
-        let expected_out: u64 = legs.iter().map(|l| l.expected_out).sum();
-        let min_amount_out = search::min_amount_out(expected_out, spec.slippage_bps);
-        let record = record::render(spec, &legs, &quotes, &refusals, split_gain, min_amount_out);
-        Ok(RoutePlan { legs, amount_in: spec.amount_in, expected_out, min_amount_out, quotes, record })
+        plan(spec, fetched)
     }
 
     /// The transaction for `plan` as attempt `tx_id`, valid for the network's
@@ -146,4 +133,50 @@ impl Router {
     pub async fn landed(&self, tx_id: &str) -> Result<Option<Receipt>, VenueError> {
         self.network.landed(tx_id).await
     }
+}
+
+fn no_route(spec: &OrderSpec) -> RouteError {
+    RouteError::NoRoute(format!("{}/{}", spec.token_in.symbol, spec.token_out.symbol))
+}
+
+/// The best route for `spec` over what each listing venue answered — its pool
+/// as it stands now, or why it could not give it — in the venues' order. Pure:
+/// the same markets always give the same plan, record and reason included.
+///
+/// Quotes the whole order on every market and ranks them; a market that cannot
+/// fill the whole order may still take part of it in a split. With no quote, the
+/// most actionable refusal is the error (liquidity before a transient one); with
+/// no market at all, [`RouteError::NoRoute`].
+pub fn plan(spec: &OrderSpec, fetched: Vec<Result<Market, VenueError>>) -> Result<RoutePlan, RouteError> {
+    if fetched.is_empty() {
+        return Err(no_route(spec));
+    }
+    let mint_in = spec.token_in.mint.as_str();
+    let mut markets = Vec::new();
+    let mut quotes = Vec::new();
+    let mut refusals = Vec::new();
+    for answer in fetched {
+        match answer {
+            Ok(market) => {
+                match market.quote(mint_in, spec.amount_in) {
+                    Ok(q) => quotes.push(q),
+                    Err(e) => refusals.push(e),
+                }
+                // A venue that cannot fill the whole order may still take part of it.
+                markets.push(market);
+            }
+            Err(e) => refusals.push(e),
+        }
+    }
+    search::rank(&mut quotes);
+    let Some(best) = quotes.first() else {
+        // A permanent reason (liquidity) beats a transient one: retrying cannot fix it.
+        refusals.sort_by_key(VenueError::is_transient);
+        return Err(refusals.into_iter().next().map_or_else(|| RouteError::NoRoute(String::new()), RouteError::Venue));
+    };
+    let (legs, split_gain) = search::choose_legs(&markets, best, mint_in, spec.amount_in)?;
+    let expected_out: u64 = legs.iter().map(|l| l.expected_out).sum();
+    let min_amount_out = search::min_amount_out(expected_out, spec.slippage_bps);
+    let record = record::render(spec, &legs, &quotes, &refusals, split_gain, min_amount_out);
+    Ok(RoutePlan { legs, amount_in: spec.amount_in, expected_out, min_amount_out, quotes, record })
 }

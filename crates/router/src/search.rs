@@ -29,6 +29,7 @@ pub fn choose_legs(
         pool_id: best.pool_id.clone(),
         amount_in: amount,
         expected_out: best.amount_out,
+        price_impact_bps: best.price_impact_bps,
     }];
     let best_market = markets.iter().find(|m| m.pool.id == best.pool_id);
     let partner = markets.iter().find(|m| m.pool.id != best.pool_id);
@@ -43,7 +44,13 @@ pub fn choose_legs(
     let q2 = partner.quote(mint_in, amount - split.first_in)?;
     let legs = [q1, q2]
         .into_iter()
-        .map(|q| PlannedLeg { dex: q.dex, pool_id: q.pool_id, amount_in: q.amount_in, expected_out: q.amount_out })
+        .map(|q| PlannedLeg {
+            dex: q.dex,
+            pool_id: q.pool_id,
+            amount_in: q.amount_in,
+            expected_out: q.amount_out,
+            price_impact_bps: q.price_impact_bps,
+        })
         .collect();
     Ok((legs, Some(split.total_out - best.amount_out)))
 }

@@ -104,6 +104,11 @@ pub struct Settings {
     /// How old a pool state a worker may quote from (zero: read it for every quote).
     #[serde(rename = "pool_cache_ms", deserialize_with = "millis")]
     pub pool_cache: Duration,
+    /// How often the API re-reads the simulated chain's pools, which its quotes
+    /// are computed from (one query for every pool). A quote from pool states
+    /// older than [`Settings::quote_max_age`] is refused with 503 instead.
+    #[serde(rename = "quote_refresh_ms", deserialize_with = "millis")]
+    pub quote_refresh: Duration,
     /// How long a worker waits for the quotes before recording `routing` on its
     /// own; quotes back sooner are recorded with the route (zero: never wait).
     #[serde(rename = "event_coalesce_ms", deserialize_with = "millis")]
@@ -148,6 +153,7 @@ impl Default for Settings {
             ws_send_timeout: Duration::from_millis(10_000),
             socket_send_buffer: 262_144,
             pool_cache: Duration::from_millis(100),
+            quote_refresh: Duration::from_millis(250),
             event_coalesce: Duration::from_millis(5),
             tokens: Vec::new(),
         }
@@ -172,6 +178,9 @@ const POOL_SHARE_PER_EVENT_LANE: usize = 4;
 const MAX_EVENT_LANES: usize = 4;
 /// Concurrent order batches in an API process: its pool also serves every read.
 const ORDER_LANES: usize = 2;
+/// Refreshes of the API's pool states that may fail in a row before its quotes
+/// are refused: one failure is a blip, four are an outage.
+const QUOTE_REFRESHES_KEPT: u32 = 4;
 
 impl Settings {
     /// Loads defaults, the optional file and the process environment.
@@ -241,6 +250,7 @@ impl Settings {
         }
         within("OEE_SHUTDOWN_DELAY_MS", self.shutdown_delay.as_millis(), 0..=600_000)?;
         within("OEE_POOL_CACHE_MS", self.pool_cache.as_millis(), 0..=10_000)?;
+        within("OEE_QUOTE_REFRESH_MS", self.quote_refresh.as_millis(), 10..=5_000)?;
         within("OEE_EVENT_COALESCE_MS", self.event_coalesce.as_millis(), 0..=1_000)?;
         self.registry()?;
         if self.venue_failure_rate > 0.5 {
@@ -323,6 +333,14 @@ impl Settings {
     /// connections too).
     pub fn event_lanes(&self) -> usize {
         (self.pg_pool_size / POOL_SHARE_PER_EVENT_LANE).clamp(1, MAX_EVENT_LANES)
+    }
+
+    /// The oldest pool states the API quotes from: four refreshes
+    /// (`OEE_QUOTE_REFRESH_MS`), 1 s by default. Older means the refreshes have
+    /// been failing (PostgreSQL down or slow), and a quote is refused with 503
+    /// rather than priced on states that old.
+    pub fn quote_max_age(&self) -> Duration {
+        self.quote_refresh * QUOTE_REFRESHES_KEPT
     }
 
     /// Concurrent order batches in an API process.
@@ -478,6 +496,7 @@ const KNOWN: &[&str] = &[
     "ws_send_timeout_ms",
     "socket_send_buffer",
     "pool_cache_ms",
+    "quote_refresh_ms",
     "event_coalesce_ms",
 ];
 
@@ -530,6 +549,7 @@ mod tests {
         assert_eq!(s.sweep_age, Duration::from_secs(60));
         assert_eq!(s.ws_send_timeout, Duration::from_secs(10));
         assert_eq!(s.pool_cache, Duration::from_millis(100));
+        assert_eq!((s.quote_refresh, s.quote_max_age()), (Duration::from_millis(250), Duration::from_secs(1)));
         assert_eq!(s.event_coalesce, Duration::from_millis(5));
         assert_eq!((s.event_lanes(), s.order_lanes()), (4, 2));
     }
@@ -571,6 +591,7 @@ mod tests {
             ("OEE_SWEEP_AGE_MS", "2500"),
             ("OEE_WS_SEND_TIMEOUT_MS", "300"),
             ("OEE_POOL_CACHE_MS", "0"),
+            ("OEE_QUOTE_REFRESH_MS", "100"),
             ("OEE_EVENT_COALESCE_MS", "12"),
         ])
         .expect("valid");
@@ -583,6 +604,7 @@ mod tests {
         assert_eq!(s.sweep_age, Duration::from_millis(2_500));
         assert_eq!(s.ws_send_timeout, Duration::from_millis(300));
         assert_eq!(s.pool_cache, Duration::ZERO);
+        assert_eq!(s.quote_refresh, Duration::from_millis(100));
         assert_eq!(s.event_coalesce, Duration::from_millis(12));
         assert_eq!(s.pg().timeout, Duration::from_millis(1_500));
         assert_eq!(s.redis().timeout, Duration::from_millis(1_500));
@@ -656,6 +678,7 @@ mod tests {
             ("OEE_WS_SEND_TIMEOUT_MS", "99"),
             ("OEE_SHUTDOWN_DELAY_MS", "600001"),
             ("OEE_POOL_CACHE_MS", "10001"),
+            ("OEE_QUOTE_REFRESH_MS", "9"),
             ("OEE_EVENT_COALESCE_MS", "1001"),
             ("OEE_RETRY_BASE_MS", "-1"),
         ] {

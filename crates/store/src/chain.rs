@@ -15,6 +15,15 @@
 //! result is exactly as if the swaps had landed one by one in slot order. The
 //! queue and lanes are the group-commit ones of [`crate::group_commit`]: a batch that
 //! fails as a whole is retried swap by swap.
+//!
+//! Each pool row carries the slot of the last transaction that changed it
+//! ([`Pool::slot`]), written with its state: the batch's receipts are inserted
+//! first (drawing their slots) and the pool update, pipelined right behind them
+//! on the same connection, reads each pool's last slot from those rows. So
+//! replaying the receipts reproduces the pools, slots included.
+//!
+//! [`all_pools`] reads every pool at once, for a process that quotes without
+//! landing anything (the API's snapshot).
 
 use crate::error::{Backend, StoreError};
 use crate::group_commit::{Committer, Lanes};
@@ -117,8 +126,12 @@ fn decode_pool(bytes: &[u8]) -> Result<Pool, VenueError> {
 async fn land(pg: &PgPool, batch: &[&Swap]) -> Result<Vec<Result<Landed, VenueError>>, VenueError> {
     const LOCK: &str = "SELECT id, state FROM chain.pools WHERE id = ANY($1) ORDER BY id FOR UPDATE";
     const LANDED: &str = "SELECT id, receipt::text FROM chain.transactions WHERE id = ANY($1)";
-    const UPDATE: &str = "UPDATE chain.pools p SET state = v.state, updated_at = now()
-        FROM unnest($1::text[], $2::bytea[]) AS v(id, state) WHERE p.id = v.id";
+    // Sent after INSERT on the same connection: each pool's slot is the one the
+    // insert just drew for the last transaction of the batch that changed it.
+    const UPDATE: &str = "UPDATE chain.pools p SET state = v.state, slot = t.slot, updated_at = now()
+        FROM unnest($1::text[], $2::bytea[], $3::text[]) AS v(id, state, tx)
+        JOIN chain.transactions t ON t.id = v.tx
+        WHERE p.id = v.id";
     // Slots are drawn in the batch's order, so replaying by slot reproduces it.
     const INSERT: &str = "INSERT INTO chain.transactions (id, slot, receipt)
         SELECT id, slot, jsonb_set(receipt, '{slot}', to_jsonb(slot))
@@ -207,6 +220,14 @@ async fn land(pg: &PgPool, batch: &[&Swap]) -> Result<Vec<Result<Landed, VenueEr
     changed.sort_unstable();
     changed.dedup();
     let states: Vec<Vec<u8>> = changed.iter().map(|id| encode_pool(&pools[*id])).collect();
+    // The last transaction of the batch to change each pool.
+    let mut last_tx: HashMap<&str, &str> = HashMap::new();
+    for &i in &new {
+        for leg in &batch[i].tx.legs {
+            last_tx.insert(leg.pool_id.as_str(), batch[i].tx.id.as_str());
+        }
+    }
+    let changed_by: Vec<&str> = changed.iter().map(|id| last_tx[id]).collect();
     let new_ids: Vec<&str> = new.iter().map(|&i| batch[i].tx.id.as_str()).collect();
     let new_receipts: Vec<Json<&Receipt>> = new
         .iter()
@@ -217,9 +238,10 @@ async fn land(pg: &PgPool, batch: &[&Swap]) -> Result<Vec<Result<Landed, VenueEr
         .collect();
     let (update, insert) = tokio::join!(db.prepare_cached(UPDATE), db.prepare_cached(INSERT));
     let (update, insert) = (update.map_err(unavailable)?, insert.map_err(unavailable)?);
-    let update_params: [&(dyn ToSql + Sync); 2] = [&changed, &states];
+    let update_params: [&(dyn ToSql + Sync); 3] = [&changed, &states, &changed_by];
     let insert_params: [&(dyn ToSql + Sync); 2] = [&new_ids, &new_receipts];
-    let (written, slots) = tokio::join!(db.execute(&update, &update_params), db.query(&insert, &insert_params));
+    // Pipelined, INSERT first (a future sends its statement when first polled).
+    let (slots, written) = tokio::join!(db.query(&insert, &insert_params), db.execute(&update, &update_params));
     written.map_err(unavailable)?;
     let slots: HashMap<String, i64> =
         slots.map_err(unavailable)?.into_iter().map(|row| (row.get(0), row.get(1))).collect();
@@ -227,6 +249,9 @@ async fn land(pg: &PgPool, batch: &[&Swap]) -> Result<Vec<Result<Landed, VenueEr
     for &i in &new {
         if let Ok(landed) = &mut results[i] {
             landed.receipt.slot = slots.get(&landed.receipt.tx_id).copied().unwrap_or(0).unsigned_abs();
+            for pool in &mut landed.pools {
+                pool.slot = landed.receipt.slot;
+            }
         }
     }
     for (repeat, first) in repeats {
@@ -237,26 +262,49 @@ async fn land(pg: &PgPool, batch: &[&Swap]) -> Result<Vec<Result<Landed, VenueEr
     Ok(results)
 }
 
+/// A pool from a row of `(state, slot)`.
+fn pool_of_row(row: &tokio_postgres::Row) -> Result<Pool, VenueError> {
+    let mut pool = decode_pool(row.get::<_, &[u8]>(0))?;
+    pool.slot = row.get::<_, i64>(1).unsigned_abs();
+    Ok(pool)
+}
+
+/// Adds the pools that do not exist yet; existing ones are left as they are.
+/// Every process that uses the simulated chain may seed it: the first one does.
+pub async fn seed(pg: &PgPool, pools: &[Pool]) -> Result<(), StoreError> {
+    let client = pg.get().await?;
+    let stmt = client
+        .prepare_cached("INSERT INTO chain.pools (id, state) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
+        .await?;
+    for pool in pools {
+        client.execute(&stmt, &[&pool.id, &encode_pool(pool)]).await?;
+    }
+    Ok(())
+}
+
+/// Every pool of the chain as it stands, with its slot, in id order: one query
+/// (there are a few dozen pools).
+pub async fn all_pools(pg: &PgPool) -> Result<Vec<Pool>, StoreError> {
+    let client = pg.get().await?;
+    let stmt = client.prepare_cached("SELECT state, slot FROM chain.pools ORDER BY id").await?;
+    let rows = client.query(&stmt, &[]).await?;
+    rows.iter().map(|row| pool_of_row(row).map_err(StoreError::corrupt)).collect()
+}
+
 #[async_trait]
 impl Ledger for PgLedger {
     async fn seed(&self, pools: Vec<Pool>) -> Result<(), VenueError> {
-        let client = self.pg.get().await.map_err(unavailable)?;
-        let stmt = client
-            .prepare_cached("INSERT INTO chain.pools (id, state) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
-            .await
-            .map_err(unavailable)?;
-        for pool in &pools {
-            client.execute(&stmt, &[&pool.id, &encode_pool(pool)]).await.map_err(unavailable)?;
-        }
-        Ok(())
+        seed(&self.pg, &pools).await.map_err(unavailable)
     }
 
     async fn pools(&self, ids: &[String]) -> Result<Vec<Pool>, VenueError> {
         let client = self.pg.get().await.map_err(unavailable)?;
-        let stmt =
-            client.prepare_cached("SELECT state FROM chain.pools WHERE id = ANY($1)").await.map_err(unavailable)?;
+        let stmt = client
+            .prepare_cached("SELECT state, slot FROM chain.pools WHERE id = ANY($1)")
+            .await
+            .map_err(unavailable)?;
         let rows = client.query(&stmt, &[&ids]).await.map_err(unavailable)?;
-        rows.iter().map(|r| decode_pool(r.get::<_, &[u8]>(0))).collect()
+        rows.iter().map(pool_of_row).collect()
     }
 
     async fn commit(&self, tx: &Transaction, now: i64) -> Result<Landed, VenueError> {

@@ -26,10 +26,14 @@ pub mod redis;
 
 pub use api_keys::{KeyRecord, KeyStore, NewKey};
 pub use chain::PgLedger;
+/// The PostgreSQL connection pool every store here is built on.
+pub use deadpool_postgres::Pool as PgPool;
 pub use error::{Backend, StoreError};
 pub use keys::Keys;
 pub use migrate::migrate;
-pub use orders::{EventWriter, Inserted, ListFilter, NewOrder, OrderRecord, OrderStore, OrderWriter, Page, Run};
+pub use orders::{
+    ActivityBucket, EventWriter, Inserted, ListFilter, NewOrder, OrderRecord, OrderStore, OrderWriter, Page, Run,
+};
 pub use pg::PgSettings;
 pub use redis::{
     ActiveSet, Bus, ConsumerStats, Decision, Fanout, Job, JobQueue, Limit, Locks, QueueStats, RateLimiter,

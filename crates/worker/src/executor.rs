@@ -16,8 +16,10 @@
 
 use crate::metrics::{CodeLabel, METRICS};
 use chrono::Utc;
-use oee_domain::{ErrorInfo, EventDetail, FailureCode, OrderSpec, OrderStatus, RecordedEvent, StatusEvent, Units};
-use oee_router::{Receipt, RouteError, Router, price, transaction_id};
+use oee_domain::{
+    ErrorInfo, EventDetail, FailureCode, OrderSpec, OrderStatus, RecordedEvent, StatusEvent, Units, format_units,
+};
+use oee_router::{Receipt, RouteError, Router, VenueError, price, transaction_id};
 use oee_runtime::RetryPolicy;
 use oee_runtime::metrics::seconds_since;
 use oee_store::{Bus, EventWriter, OrderRecord, OrderStore, Run, StoreError};
@@ -251,8 +253,7 @@ impl Executor {
             Ok(done) => Ok(Attempt::Over(self.confirm(p, spec, attempt, &done).await?)),
             Err(e) if e.is_transient() => Ok(Attempt::Transient(ErrorInfo::new(e.failure_code(), e.to_string()))),
             Err(e) => {
-                let detail =
-                    EventDetail::Failed { error: ErrorInfo::new(e.failure_code(), e.to_string()), attempts: attempt };
+                let detail = EventDetail::Failed { error: send_failure(&e, spec), attempts: attempt };
                 Ok(Attempt::Over(self.end(p, detail).await?))
             }
         }
@@ -340,6 +341,25 @@ enum Attempt {
     Over(Outcome),
     /// A transient failure: another attempt may succeed.
     Transient(ErrorInfo),
+}
+
+/// A permanent send failure in words, amounts in the output token's units.
+fn send_failure(e: &VenueError, spec: &OrderSpec) -> ErrorInfo {
+    match e {
+        VenueError::SlippageExceeded { amount_out, min_amount_out } => {
+            let units = |atoms: u64| format_units(u128::from(atoms), spec.token_out.decimals);
+            let symbol = &spec.token_out.symbol;
+            ErrorInfo::new(
+                e.failure_code(),
+                format!(
+                    "the pool moved: the swap would return {} {symbol}, below the minimum {} {symbol}",
+                    units(*amount_out),
+                    units(*min_amount_out)
+                ),
+            )
+        }
+        _ => ErrorInfo::new(e.failure_code(), e.to_string()),
+    }
 }
 
 fn route_error(e: &RouteError) -> ErrorInfo {

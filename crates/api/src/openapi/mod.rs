@@ -33,12 +33,16 @@ and follow each order's status live. Amounts are exact decimal strings in token 
         routes::orders::get,
         routes::orders::list,
         routes::orders::active,
+        routes::quotes::tokens,
+        routes::quotes::quote,
         crate::ws::follow::follow,
         routes::tickets::issue,
+        routes::sim::trade,
         routes::admin::create_key,
         routes::admin::list_keys,
         routes::admin::revoke_key,
         routes::ops::queue_stats,
+        routes::ops::activity,
         routes::ops::health,
         routes::ops::ready,
         routes::ops::metrics,
@@ -66,8 +70,10 @@ and follow each order's status live. Amounts are exact decimal strings in token 
     modifiers(&BearerKey),
     tags(
         (name = "orders", description = "Submit orders and read them."),
+        (name = "quotes", description = "What can be traded, and at what price right now."),
         (name = "keys", description = "API keys (scope `admin`)."),
         (name = "sockets", description = "WebSocket tickets and upgrades; the messages are in docs/asyncapi.yaml."),
+        (name = "simulator", description = "Control of the simulated market (scope `admin`)."),
         (name = "operations", description = "Health, readiness, metrics, the queue, this document."),
     )
 )]
@@ -106,7 +112,27 @@ pub fn document() -> serde_json::Value {
         components.insert(name, schema);
     }
     add_links(&mut doc);
+    add_examples(&mut doc);
     doc
+}
+
+/// Examples taken from real responses of a running engine (instant venues),
+/// each set on its schema: `(component, JSON)`.
+const EXAMPLES: [(&str, &str); 4] = [
+    ("Order", include_str!("examples/order.json")),
+    ("OrderPage", include_str!("examples/order_page.json")),
+    ("Accepted", include_str!("examples/accepted.json")),
+    ("QueueStats", include_str!("examples/queue_stats.json")),
+];
+
+fn add_examples(doc: &mut serde_json::Value) {
+    for (component, text) in EXAMPLES {
+        let example: serde_json::Value = serde_json::from_str(text).expect("an example is JSON");
+        let schema = doc.pointer_mut(&format!("/components/schemas/{component}")).and_then(|s| s.as_object_mut());
+        let schema = schema.expect("an example's schema exists");
+        schema.remove("example");
+        schema.insert("examples".to_owned(), serde_json::Value::Array(vec![example]));
+    }
 }
 
 /// Links from a response to the operations its values lead to (an accepted

@@ -280,6 +280,33 @@ pub struct QueueStats {
     pub consumers: Vec<ConsumerStats>,
 }
 
+/// Throughput and latency over a window, in buckets by acceptance time.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Activity {
+    #[schema(format = DateTime)]
+    pub from: String,
+    #[schema(format = DateTime)]
+    pub to: String,
+    pub bucket_seconds: u32,
+    pub buckets: Vec<ActivityBucket>,
+}
+
+/// Orders accepted in one bucket, and what became of them.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityBucket {
+    #[schema(format = DateTime)]
+    pub start: String,
+    pub accepted: u64,
+    pub confirmed: u64,
+    pub failed: u64,
+    pub in_flight: u64,
+    /// Acceptance → terminal status over the bucket's ended orders; `null` when none has ended.
+    pub p50_ms: Option<u64>,
+    pub p99_ms: Option<u64>,
+}
+
 /// One worker's consumer.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -5,10 +5,12 @@
 pub mod admin;
 pub mod ops;
 pub mod orders;
+pub mod quotes;
+pub mod sim;
 pub mod tickets;
 
 use crate::error::{ApiError, error_response};
-use crate::{openapi, ws};
+use crate::{openapi, ui, ws};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, Resource, guard, web};
 use oee_domain::{ErrorCode, Rejection};
@@ -28,7 +30,7 @@ struct Route {
 }
 
 /// Every path, most specific first where patterns overlap.
-const ROUTES: [Route; 15] = [
+const ROUTES: [Route; 21] = [
     // `GET` here is the submit socket (with `Upgrade: websocket`; see docs/asyncapi.yaml).
     Route { pattern: SUBMIT, handlers: submit, allow: Some("POST") },
     Route { pattern: "/api/orders/active", handlers: |r| r.route(web::get().to(orders::active)), allow: Some("GET") },
@@ -49,8 +51,12 @@ const ROUTES: [Route; 15] = [
         handlers: |r| r.route(web::delete().to(admin::revoke_key)),
         allow: Some("DELETE"),
     },
+    Route { pattern: "/api/tokens", handlers: |r| r.route(web::get().to(quotes::tokens)), allow: Some("GET") },
+    Route { pattern: "/api/quote", handlers: |r| r.route(web::get().to(quotes::quote)), allow: Some("GET") },
+    Route { pattern: "/api/admin/sim/trades", handlers: |r| r.route(web::post().to(sim::trade)), allow: Some("POST") },
     Route { pattern: "/api/ws-tickets", handlers: |r| r.route(web::post().to(tickets::issue)), allow: Some("POST") },
     Route { pattern: "/api/queue/stats", handlers: |r| r.route(web::get().to(ops::queue_stats)), allow: Some("GET") },
+    Route { pattern: "/api/activity", handlers: |r| r.route(web::get().to(ops::activity)), allow: Some("GET") },
     Route {
         pattern: "/api/openapi.json",
         handlers: |r| r.route(web::get().to(openapi::document_json)),
@@ -58,6 +64,8 @@ const ROUTES: [Route; 15] = [
     },
     Route { pattern: "/docs", handlers: |r| r.route(web::get().to(openapi::docs_root)), allow: None },
     Route { pattern: "/docs/{file:.*}", handlers: |r| r.route(web::get().to(openapi::docs)), allow: None },
+    Route { pattern: "/", handlers: |r| r.route(web::get().to(ui::index)), allow: None },
+    Route { pattern: "/ui/{file:.*}", handlers: |r| r.route(web::get().to(ui::asset)), allow: None },
     Route { pattern: "/health", handlers: |r| r.route(web::get().to(ops::health)), allow: None },
     Route { pattern: "/ready", handlers: |r| r.route(web::get().to(ops::ready)), allow: None },
     Route { pattern: "/metrics", handlers: |r| r.route(web::get().to(ops::metrics)), allow: None },

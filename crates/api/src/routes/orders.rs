@@ -137,11 +137,17 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let caller = state.auth.require(&req, Scope::Read).await?;
     let id = order_id(&path)?;
-    let (order, events) = tokio::try_join!(state.orders.get(id), state.orders.events_after(id, 0))?;
+    // The row first, then its log: the row and its events are written in one
+    // transaction, so a log read after the row holds every event up to the
+    // row's `last_seq` (read at once, the log could lag the row). Events that
+    // landed in between are left for the next read, so the two agree.
+    let order = state.orders.get(id).await?;
     // Another account's order does not exist, as far as this caller can tell.
     let order = order.filter(|o| o.account == caller.account).ok_or_else(|| not_found(id))?;
+    let events = state.orders.events_after(id, 0).await?;
     let events = events
         .into_iter()
+        .take(order.last_seq as usize)
         .map(RawValue::from_string)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ApiError::Store(oee_store::StoreError::Corrupt(e.to_string())))?;

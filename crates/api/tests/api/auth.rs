@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const ORDER: &str = r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"0.1"}"#;
+const SIM_TRADE: &str = r#"{"tokenIn":"SOL","tokenOut":"USDC","venue":"raydium","amountIn":"0.1"}"#;
 
 async fn key(engine: &Engine, account: &str, scopes: &[Scope]) -> (ApiKey, uuid::Uuid) {
     let store = KeyStore::new(oee_store::pg::pool(&engine.env.settings.pg()).expect("pool"));
@@ -42,6 +43,7 @@ async fn call(engine: &Engine, method: &str, path: &str, authorization: Option<&
     }
     let mut request = match method {
         "POST" => engine.http.post(&url).header("content-type", "application/json").body(ORDER),
+        "SIM" => engine.http.post(&url).header("content-type", "application/json").body(SIM_TRADE),
         _ => engine.http.get(&url),
     };
     if let Some(value) = authorization {
@@ -93,15 +95,19 @@ async fn every_route_refuses_each_bad_credential_with_its_status_and_code() {
     let order = format!("/api/orders/{id}");
     let follow = format!("/api/orders/{id}/ws");
     // (method, path, the scope it needs)
-    let routes: [(&str, &str, Scope); 8] = [
+    let routes: [(&str, &str, Scope); 12] = [
         ("POST", "/api/orders/execute", Scope::Trade),
         ("WS", "/api/orders/execute", Scope::Trade),
         ("GET", "/api/orders", Scope::Read),
         ("GET", "/api/orders/active", Scope::Read),
         ("GET", &order, Scope::Read),
         ("GET", &follow, Scope::Read),
+        ("GET", "/api/tokens", Scope::Read),
+        ("GET", "/api/quote?tokenIn=SOL&tokenOut=USDC&amountIn=0.1", Scope::Read),
         ("GET", "/api/queue/stats", Scope::Admin),
+        ("GET", "/api/activity", Scope::Admin),
         ("GET", "/api/admin/keys", Scope::Admin),
+        ("SIM", "/api/admin/sim/trades", Scope::Admin),
     ];
     let bearer = |k: &str| format!("Bearer {k}");
     for (method, path, needed) in routes {

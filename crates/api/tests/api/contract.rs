@@ -25,6 +25,49 @@ fn the_committed_document_is_the_generated_one() {
     );
 }
 
+/// Every schema's examples (taken from real responses) carry exactly the fields
+/// the schema names, its required ones included, one level down as well.
+#[test]
+fn the_examples_have_the_fields_their_schemas_name() {
+    let doc = oee_api::openapi::document();
+    let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+    let resolve = |schema: &Value| -> Option<Value> {
+        let name = schema["$ref"].as_str()?.strip_prefix("#/components/schemas/")?;
+        schemas.get(name).cloned()
+    };
+    fn check(name: &str, schema: &Value, example: &Value, resolve: &dyn Fn(&Value) -> Option<Value>, depth: u8) {
+        let (Some(properties), Some(fields)) = (schema["properties"].as_object(), example.as_object()) else { return };
+        for field in fields.keys() {
+            assert!(properties.contains_key(field), "{name}: the example has {field:?}, the schema does not");
+        }
+        for required in schema["required"].as_array().into_iter().flatten() {
+            let required = required.as_str().expect("a name");
+            assert!(fields.contains_key(required), "{name}: the example lacks the required {required:?}");
+        }
+        if depth == 0 {
+            return;
+        }
+        for (field, value) in fields {
+            let property = &properties[field];
+            let inner = resolve(property).or_else(|| resolve(&property["items"]));
+            let values: Vec<&Value> = value.as_array().map_or_else(|| vec![value], |items| items.iter().collect());
+            if let Some(inner) = inner {
+                for value in values {
+                    check(&format!("{name}.{field}"), &inner, value, resolve, depth - 1);
+                }
+            }
+        }
+    }
+    let mut checked = 0;
+    for (name, schema) in schemas {
+        for example in schema["examples"].as_array().into_iter().flatten() {
+            check(name, schema, example, &resolve, 2);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "the real responses' examples are in the document");
+}
+
 /// The methods the document gives a path, upper case.
 fn documented(doc: &Value, path: &str) -> BTreeSet<String> {
     doc["paths"][path]

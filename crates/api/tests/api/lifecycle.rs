@@ -398,3 +398,35 @@ async fn one_order_followed_on_two_replicas_at_once_streams_whole_on_both() {
     }
     engine.stop().await;
 }
+
+/// An order read while it moves always agrees with its own history: the last
+/// event listed is the order's status, and its `seq` the count of events
+/// (reading the row and the log at once could show a terminal order whose
+/// log lags it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_read_mid_flight_agrees_with_its_events() {
+    let engine = Engine::start().await;
+    let mut ids = Vec::new();
+    for _ in 0..8 {
+        ids.push(engine.accepted(SOL_USDC).await);
+    }
+    let mut reads = 0;
+    let mut done = 0;
+    while done < ids.len() {
+        done = 0;
+        for id in &ids {
+            let (status, order) = engine.get(0, &format!("/api/orders/{id}")).await;
+            assert_eq!(status, 200, "{order}");
+            let events = order["events"].as_array().expect("events");
+            let last = events.last().expect("at least pending");
+            assert_eq!(last["status"], order["status"], "the row and its log agree: {order}");
+            assert_eq!(last["seq"].as_u64(), Some(events.len() as u64), "{order}");
+            reads += 1;
+            if matches!(order["status"].as_str(), Some("confirmed" | "failed")) {
+                done += 1;
+            }
+        }
+    }
+    assert!(reads >= ids.len() * 2, "read while in flight: {reads} reads");
+    engine.stop().await;
+}

@@ -1,6 +1,7 @@
 //! The API's integration tests, one binary: each module a behaviour of the
 //! running engine (`oee_testkit::Engine`) over real PostgreSQL and Redis.
 
+mod activity;
 mod auth;
 mod contract;
 mod hub;
@@ -8,7 +9,10 @@ mod keys;
 mod lifecycle;
 mod metrics;
 mod outage;
+mod quotes;
 mod rate_limit;
 mod shedding;
+mod sim;
 mod submit_socket;
+mod ui;
 mod validation;

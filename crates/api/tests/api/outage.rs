@@ -132,14 +132,14 @@ async fn a_redis_restart_mid_load_loses_nothing_accepted() {
 }
 
 /// A PostgreSQL cluster owned by one test (initdb'd on the spot), on a free port.
-struct PrivatePostgres {
+pub(crate) struct PrivatePostgres {
     port: u16,
     dir: PathBuf,
     bin: PathBuf,
 }
 
 impl PrivatePostgres {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let bin = std::fs::read_dir("/usr/lib/postgresql")
             .expect("PostgreSQL server binaries in /usr/lib/postgresql")
             .filter_map(Result::ok)
@@ -176,7 +176,7 @@ impl PrivatePostgres {
         }
     }
 
-    fn start_server(&self) {
+    pub(crate) fn start_server(&self) {
         self.as_owner(&format!(
             "{} -D {} -w -t 30 -l {}/log -o '-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off' start >/dev/null",
             self.bin.join("pg_ctl").display(),
@@ -188,7 +188,7 @@ impl PrivatePostgres {
     }
 
     /// An immediate stop: what a crash looks like to clients.
-    fn crash(&self) {
+    pub(crate) fn crash(&self) {
         self.as_owner(&format!(
             "{} -D {} -m immediate stop >/dev/null",
             self.bin.join("pg_ctl").display(),
@@ -201,7 +201,7 @@ impl PrivatePostgres {
     }
 
     /// An engine whose database lives on this cluster (created and migrated).
-    async fn engine(&self) -> EngineBuilder {
+    pub(crate) async fn engine(&self) -> EngineBuilder {
         self.connect("postgres").await.batch_execute("CREATE DATABASE oee").await.expect("create");
         let url = self.url("oee");
         oee_store::migrate(&url).await.expect("migrate");

@@ -4,6 +4,8 @@
 //!   submit WebSocket, open loop at a rate or closed loop at a concurrency,
 //!   follows them over WebSockets, checks every event stream, and reports
 //!   throughput, errors and latency percentiles (see [`load`]).
+//! - `oee-bench quotes` — quote load: concurrent clients asking for quotes,
+//!   reporting quotes per second and latency percentiles (see [`quotes`]).
 //! - `oee-bench sockets` — the cost of idle sockets on one API process, and the
 //!   worker-to-client delay while orders run (see [`sockets`]).
 //!
@@ -14,6 +16,7 @@
 #![allow(clippy::print_stdout, reason = "printing the report is this program's job")]
 
 mod load;
+mod quotes;
 mod sockets;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +41,8 @@ struct Cli {
 enum Command {
     /// Load generator: submit, follow and check orders; report throughput and latency.
     Load(Box<load::LoadArgs>),
+    /// Quote load: concurrent clients asking for quotes; report quotes/s and latency.
+    Quotes(quotes::QuotesArgs),
     /// Idle-socket cost and event delivery delay on one API process.
     Sockets(sockets::SocketsArgs),
 }
@@ -55,6 +60,7 @@ fn main() -> ExitCode {
         };
     let result = match cli.command {
         Command::Load(args) => runtime.block_on(load::run(*args, cli.threads)),
+        Command::Quotes(args) => runtime.block_on(quotes::run(args)).map(|()| load::Verdict::Clean),
         Command::Sockets(args) => runtime.block_on(sockets::run(args)).map(|()| load::Verdict::Clean),
     };
     // Followers still parked on the drain timeout must not hold the exit up.

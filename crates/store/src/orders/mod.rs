@@ -5,10 +5,12 @@
 //! statuses. A stale or duplicate writer matches no row and changes nothing, so
 //! `seq` has no gaps and nothing follows a terminal event.
 
+mod activity;
 mod record;
 mod runs;
 mod writers;
 
+pub use activity::ActivityBucket;
 pub use record::OrderRecord;
 pub use writers::{EventWriter, NewOrder, OrderWriter, Run};
 

@@ -51,3 +51,41 @@ async fn a_pool_stored_as_json_reads_the_same_and_is_rewritten_compactly() {
     assert_ne!(after, [pool], "the swap moved the pool");
     env.cleanup().await.expect("cleanup");
 }
+
+/// A landed swap raises each pool it moved to its own slot, stored beside the
+/// state: what the API's quotes report their route as of. Pools it did not
+/// touch keep theirs, and a later swap raises the pool again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_landed_swap_raises_the_slot_of_the_pools_it_moved() {
+    let env = TestEnv::new().await.expect("env");
+    let registry = TokenRegistry::default();
+    let pg = oee_store::pg::pool(&env.settings.pg()).expect("pool");
+    let ledger = PgLedger::new(pg.clone());
+    ledger.seed(oee_router::seed_pools(&registry, Utc::now().timestamp())).await.expect("seed");
+    let seeded = oee_store::chain::all_pools(&pg).await.expect("all pools");
+    assert_eq!(seeded.len(), 12, "both venues' pools for every listed pair");
+    assert!(seeded.iter().all(|p| p.slot == 0), "unchanged since seeded");
+
+    let sol = registry.by_symbol("SOL").expect("sol").mint.clone();
+    let swap = |id: &str, pool: &str| Transaction {
+        id: id.into(),
+        legs: vec![SwapLeg { pool_id: pool.into(), mint_in: sol.clone(), amount_in: 1_000_000_000 }],
+        min_amount_out: 0,
+        valid_until: i64::MAX,
+        instructions: Vec::new(),
+    };
+    let first = ledger.commit(&swap("one", "raydium:SOL-USDC"), Utc::now().timestamp()).await.expect("lands");
+    assert!(first.receipt.slot > 0);
+    assert_eq!(first.pools.iter().map(|p| p.slot).collect::<Vec<_>>(), [first.receipt.slot]);
+    let slot_of = |pools: &[oee_router::Pool], id: &str| pools.iter().find(|p| p.id == id).expect("pool").slot;
+    let now = oee_store::chain::all_pools(&pg).await.expect("all pools");
+    assert_eq!(slot_of(&now, "raydium:SOL-USDC"), first.receipt.slot, "raised to the swap's slot");
+    assert_eq!(slot_of(&now, "meteora:SOL-USDC"), 0, "an untouched pool keeps its slot");
+
+    let second = ledger.commit(&swap("two", "raydium:SOL-USDC"), Utc::now().timestamp()).await.expect("lands");
+    assert!(second.receipt.slot > first.receipt.slot);
+    let read = ledger.pools(&["raydium:SOL-USDC".to_owned()]).await.expect("read");
+    assert_eq!(read[0].slot, second.receipt.slot, "raised again");
+    assert_eq!(read, second.pools, "what the swap left, slot included");
+    env.cleanup().await.expect("cleanup");
+}

@@ -49,7 +49,7 @@ mod args;
 mod clock;
 mod follow;
 mod http;
-mod orders;
+pub(crate) mod orders;
 mod progress;
 mod report;
 mod schedule;

@@ -11,7 +11,7 @@ use super::UsageError;
 use bytes::Bytes;
 
 /// The pairs both simulated venues list, as `(base, quote)`.
-const LISTED_PAIRS: &[(&str, &str)] =
+pub(crate) const LISTED_PAIRS: &[(&str, &str)] =
     &[("SOL", "USDC"), ("SOL", "USDT"), ("USDC", "USDT"), ("BONK", "SOL"), ("JUP", "USDC"), ("RAY", "SOL")];
 
 /// A small amount of each listed token, worth one to two dollars.
@@ -128,7 +128,7 @@ impl OrderMix {
     }
 }
 
-fn small_amount(symbol: &str) -> Option<&'static str> {
+pub(crate) fn small_amount(symbol: &str) -> Option<&'static str> {
     SMALL_AMOUNTS.iter().find(|(s, _)| s.eq_ignore_ascii_case(symbol)).map(|&(_, amount)| amount)
 }
 

@@ -1,0 +1,67 @@
+// @ts-check
+// Small helpers: building elements (text only, never HTML strings, so nothing
+// the server or a user sends can inject markup) and formatting.
+
+/**
+ * An element with attributes and children.
+ * @param {string} tag
+ * @param {Record<string, string | number | boolean | null | undefined>} [attrs]
+ * @param {...(Node | string | number | null | undefined | false)} children
+ * @returns {HTMLElement}
+ */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "class") node.className = String(value);
+    else if (value === true) node.setAttribute(name, "");
+    else node.setAttribute(name, String(value));
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+/** @param {string} id */
+export function byId(id) {
+  const node = document.getElementById(id);
+  if (!node) throw new Error(`no element #${id}`);
+  return node;
+}
+
+/** A time of day with milliseconds, in the viewer's zone. @param {string} iso */
+export function clock(iso) {
+  const d = new Date(iso);
+  const pad = (/** @type {number} */ n, w = 2) => String(n).padStart(w, "0");
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+/** A short duration. @param {number} ms */
+export function duration(ms) {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
+}
+
+/**
+ * A percentage typed by a person ("0.5") as whole basis points (50), by
+ * string arithmetic; null unless it is 0.01–50 with at most two decimals.
+ * @param {string} text
+ */
+export function percentToBps(text) {
+  const match = /^\s*(\d{1,2})(?:\.(\d{1,2}))?\s*%?\s*$/.exec(text);
+  if (!match) return null;
+  const bps = Number(match[1]) * 100 + Number((match[2] ?? "").padEnd(2, "0"));
+  return bps >= 1 && bps <= 5000 ? bps : null;
+}
+
+/** Basis points as a percentage. @param {number} bps */
+export function bpsText(bps) {
+  return `${(bps / 100).toFixed(2)} %`;
+}
+
+/** Whether a status ends an order. @param {string} status */
+export function isTerminal(status) {
+  return status === "confirmed" || status === "failed";
+}

@@ -1,0 +1,96 @@
+// @ts-check
+// An order's card: its pair and amounts, its status, and a timeline of every
+// status event with the time each step took; retries show as new attempts,
+// failures with their code; the transaction and its instructions on demand.
+
+import { clock, duration, el } from "./dom.js";
+
+/** @typedef {import("./stream.js").StatusEvent} StatusEvent */
+
+/**
+ * Renders an order card into `node` (replacing its content).
+ * @param {HTMLElement} node
+ * @param {{orderId: string, tokenIn: string, tokenOut: string, amountIn: string, events: StatusEvent[]}} order
+ */
+export function renderOrder(node, order) {
+  const events = order.events;
+  const last = events[events.length - 1];
+  const status = last?.status ?? "pending";
+  const confirmed = events.find((e) => e.status === "confirmed");
+  const failed = events.find((e) => e.status === "failed");
+  const submitted = [...events].reverse().find((e) => e.status === "submitted");
+  const building = [...events].reverse().find((e) => e.status === "building");
+
+  const header = el(
+    "header",
+    {},
+    el("strong", {}, `${order.amountIn} ${order.tokenIn} → ${confirmed ? `${confirmed.amountOut} ` : ""}${order.tokenOut}`),
+    el("span", { class: `status ${status}`, "data-status": status }, status),
+    confirmed ? el("span", { class: "small" }, `via ${confirmed.dex} at ${confirmed.executedPrice}`) : null,
+    el("span", { class: "muted small mono" }, order.orderId),
+  );
+
+  const steps = el("ol", { class: "timeline", "aria-label": "Status history" });
+  events.forEach((event, i) => {
+    const previous = events[i - 1];
+    const took = previous ? duration(Date.parse(event.at) - Date.parse(previous.at)) : clock(event.at);
+    const retry = event.status === "routing" && (event.attempt ?? 1) > 1;
+    const label = retry ? `routing (attempt ${event.attempt})` : event.status;
+    steps.append(
+      el(
+        "li",
+        { class: `${event.status}${retry ? " retry" : ""}`, "data-seq": event.seq, title: `seq ${event.seq} at ${clock(event.at)}` },
+        label,
+        el("span", { class: "t" }, took),
+      ),
+    );
+  });
+
+  const details = el("details", {}, el("summary", {}, "Transaction and route"));
+  if (submitted) {
+    details.append(
+      el("p", {}, "Transaction ", el("span", { class: "mono" }, submitted.txHash), ` (attempt ${submitted.attempt})`),
+    );
+    if (Array.isArray(submitted.instructions)) {
+      const list = el("ol", { class: "instructions" });
+      for (const ix of submitted.instructions) list.append(el("li", {}, describe(ix)));
+      details.append(list);
+    }
+  }
+  if (building?.route) {
+    const r = building.route;
+    details.append(el("p", {}, `Route: ${r.dex}, at least ${r.minAmountOut} ${order.tokenOut}. ${r.reason}.`));
+  }
+  if (!submitted && !building) details.append(el("p", { class: "muted" }, "Not routed yet."));
+
+  node.replaceChildren(header, steps);
+  for (const event of events) {
+    if (event.status === "routing" && event.lastError) {
+      node.append(el("p", { class: "small muted" }, `Attempt ${event.attempt - 1} failed: ${event.lastError.code} — ${event.lastError.message}`));
+    }
+  }
+  if (failed) {
+    node.append(el("p", { class: "failure", "data-code": failed.error?.code }, `${failed.error?.code}: ${failed.error?.message}`));
+  }
+  node.append(details);
+}
+
+/** One instruction in words. @param {any} ix */
+function describe(ix) {
+  switch (ix.instruction) {
+    case "setComputeUnitLimit":
+      return `Compute budget: ${ix.units} units`;
+    case "setComputeUnitPrice":
+      return `Priority fee: ${ix.microLamports} micro-lamports per unit`;
+    case "createTokenAccount":
+      return `Create the ${ix.token} account if missing`;
+    case "wrapSol":
+      return `Wrap ${ix.amount} SOL into wSOL`;
+    case "swap":
+      return `Swap ${ix.amountIn} on ${ix.dex} (${ix.pool})`;
+    case "unwrapSol":
+      return "Unwrap wSOL back to SOL";
+    default:
+      return JSON.stringify(ix);
+  }
+}
