@@ -1,7 +1,7 @@
 //! The client against a live engine: API replicas and a worker in process,
 //! over this test's own database and Redis namespace.
 
-use oee_client::{Client, Error, Event, HistoryQuery, OrderRequest, Reconnect, SocketMessage};
+use oee_client::{Client, Error, Event, HistoryQuery, OrderRequest, QuoteRequest, Reconnect, SocketMessage};
 use oee_domain::{ErrorCode, OrderStatus};
 use oee_testkit::{Engine, PATIENCE};
 use std::collections::HashMap;
@@ -189,5 +189,30 @@ async fn the_api_key_goes_with_every_request_and_socket() {
     assert_complete_from(&to_the_end(&mut client.follow(id)).await, 1);
     let socket = client.submit_socket().await.expect("the socket opens with the key");
     socket.close().await.expect("closes");
+    engine.stop().await;
+}
+
+/// A quote names both venues and the route an order would take, and the order
+/// placed right after (nothing else trading) gets what it said; the token
+/// list holds the registry; a quote a submit would refuse is refused alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quotes_and_tokens_are_typed() {
+    let engine = Engine::start().await;
+    let client = engine.client();
+
+    let quote = client.quote(&QuoteRequest::new("sol", "usdc", "1.5").slippage_bps(50)).await.expect("a quote");
+    assert_eq!((quote.token_in.as_str(), quote.token_out.as_str(), quote.amount_in.as_str()), ("SOL", "USDC", "1.5"));
+    assert_eq!(quote.route.quotes.len(), 2, "both venues: {quote:?}");
+    assert_eq!(quote.min_amount_out, quote.route.min_amount_out);
+    let id = client.submit(&OrderRequest::market("SOL", "USDC", "1.5")).await.expect("accepted").order_id;
+    let events = to_the_end(&mut client.follow(id)).await;
+    assert_eq!(events.last().and_then(|e| e.amount_out.clone()), Some(quote.amount_out.clone()), "as quoted");
+
+    let list = client.tokens().await.expect("the tokens");
+    assert!(list.tokens.iter().any(|t| t.symbol == "USDC" && t.decimals == 6), "{list:?}");
+    assert!(list.pairs.iter().any(|p| p.token_in == "SOL" && p.token_out == "USDC" && p.venues.len() == 2), "{list:?}");
+
+    let refused = client.quote(&QuoteRequest::new("DOGE", "USDC", "1")).await.expect_err("unknown token");
+    assert_eq!((refused.status(), refused.code()), (Some(400), Some(ErrorCode::UnknownToken)));
     engine.stop().await;
 }
