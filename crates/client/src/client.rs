@@ -7,6 +7,7 @@
 
 use crate::error::{Error, ErrorEnvelope};
 use crate::follow::{Follow, Reconnect};
+use crate::operations::{Activity, QueueStats, SimTrade, SimTradeRequest};
 use crate::order::{Accepted, HistoryPage, HistoryQuery, Order, OrderRequest};
 use crate::quote::{Quote, QuoteRequest};
 use crate::submit_socket::SubmitSocket;
@@ -220,6 +221,31 @@ impl Client {
     /// The tokens the engine knows and the pairs each venue lists (`GET /api/tokens`).
     pub async fn tokens(&self) -> Result<TokenList, Error> {
         self.get("/api/tokens", &[]).await
+    }
+
+    /// The job queue's state (`GET /api/queue/stats`; an admin key).
+    pub async fn queue_stats(&self) -> Result<QueueStats, Error> {
+        self.get("/api/queue/stats", &[]).await
+    }
+
+    /// Throughput and latency over the last `minutes` (1–60), in 60 buckets
+    /// (`GET /api/activity`; an admin key).
+    pub async fn activity(&self, minutes: u32) -> Result<Activity, Error> {
+        self.get("/api/activity", &[("minutes", minutes.to_string())]).await
+    }
+
+    /// Makes one outside trade on the simulated market
+    /// (`POST /api/admin/sim/trades`; an admin key).
+    pub async fn sim_trade(&self, trade: &SimTradeRequest) -> Result<SimTrade, Error> {
+        let body = serde_json::to_string(trade).expect("a trade request always serializes");
+        let response = self
+            .send(|http, base| {
+                http.post(format!("{base}/api/admin/sim/trades"))
+                    .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                    .body(body.clone())
+            })
+            .await?;
+        decode(response).await
     }
 
     /// Follows an order's events from the first one, reconnecting as the

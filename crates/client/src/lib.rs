@@ -61,6 +61,7 @@
 //!   [`Order`], [`HistoryQuery`], [`HistoryPage`].
 //! - `quote` — [`QuoteRequest`] and [`Quote`]: the route an order would take.
 //! - `tokens` — [`TokenList`]: the tokens and pairs the engine trades.
+//! - `operations` — for admin keys: [`QueueStats`], [`Activity`], and the simulator's [`SimTrade`].
 //! - `follow` — [`Follow`]: one order's events across reconnections ([`Reconnect`]).
 //! - `submit_socket` — [`SubmitSocket`]: pipelined submissions and their events.
 //! - `event` — [`Event`]: a decoded status event with its JSON text.
@@ -73,6 +74,7 @@ mod error;
 mod event;
 mod follow;
 pub mod frame;
+mod operations;
 mod order;
 mod quote;
 mod submit_socket;
@@ -83,6 +85,7 @@ pub use error::{Error, ErrorBody, TransportError, TransportKind};
 pub use event::Event;
 pub use follow::{Follow, Reconnect};
 pub use oee_domain;
+pub use operations::{Activity, ActivityBucket, Consumer, QueueStats, SimTrade, SimTradeRequest};
 pub use order::{Accepted, HistoryPage, HistoryQuery, Order, OrderRequest};
 pub use quote::{Quote, QuoteRequest};
 pub use submit_socket::{SocketMessage, SubmitSocket};

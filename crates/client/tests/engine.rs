@@ -216,3 +216,44 @@ async fn quotes_and_tokens_are_typed() {
     assert_eq!((refused.status(), refused.code()), (Some(400), Some(ErrorCode::UnknownToken)));
     engine.stop().await;
 }
+
+/// The operations an admin key has: the queue, the last minutes' activity
+/// (the order just made is in it), and an outside trade that moves the quote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_are_typed() {
+    let engine = Engine::start().await;
+    let client = engine.client();
+    let id = client.submit(&OrderRequest::market("SOL", "USDC", "1")).await.expect("accepted").order_id;
+    to_the_end(&mut client.follow(id)).await;
+
+    let stats = client.queue_stats().await.expect("queue stats");
+    assert_eq!(stats.lag, 0, "{stats:?}");
+    let activity = client.activity(1).await.expect("activity");
+    assert_eq!((activity.bucket_seconds, activity.buckets.len()), (1, 60));
+    assert_eq!(activity.buckets.iter().map(|b| b.confirmed).sum::<u64>(), 1, "{activity:?}");
+    let refused = client.activity(0).await.expect_err("out of range");
+    assert_eq!(refused.code(), Some(ErrorCode::InvalidParameter));
+
+    let before = client.quote(&QuoteRequest::new("SOL", "USDC", "1")).await.expect("a quote");
+    let trade = oee_client::SimTradeRequest {
+        token_in: "SOL".into(),
+        token_out: "USDC".into(),
+        venue: before.route.legs[0].dex,
+        amount_in: "3000".into(),
+    };
+    let done = client.sim_trade(&trade).await.expect("the trade lands");
+    assert!(done.slot >= 1, "{done:?}");
+    let moved = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let now = client.quote(&QuoteRequest::new("SOL", "USDC", "1")).await.expect("a quote");
+            if now.slot >= done.slot {
+                return now;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the quote sees the trade");
+    assert_ne!(moved.route.quotes, before.route.quotes, "the pool moved");
+    engine.stop().await;
+}
