@@ -3,6 +3,7 @@
 
 mod auth;
 mod contract;
+mod fuzz_finds;
 mod hub;
 mod keys;
 mod lifecycle;
