@@ -1,12 +1,16 @@
 // Validates an AsyncAPI document with the AsyncAPI parser (its own rules and
 // the spec's JSON Schema), reading it from its path so that relative $refs
 // (./openapi.json#/components/schemas/...) resolve beside it; then checks that
-// every $ref into openapi.json names a component that exists.
+// every $ref into openapi.json names a component that exists, and that every
+// message example is valid against its payload schema.
 //
 //   node scripts/js/asyncapi.mjs docs/asyncapi.yaml
 //
-// Prints every diagnostic; exits 1 on any of error severity, or a dangling $ref.
+// Prints every diagnostic; exits 1 on any of error severity, a dangling $ref or
+// an example its schema refuses.
 import { Parser, fromFile, DiagnosticSeverity } from '@asyncapi/parser';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
@@ -38,6 +42,25 @@ for (const pointer of refs) {
   }
 }
 
+// The examples against their (resolved) payload schemas. The payloads are
+// OpenAPI 3.1 components, read as JSON Schema: `discriminator` and the like are
+// annotations here.
+const ajv = new Ajv({ strict: false, allErrors: true });
+addFormats(ajv);
+let examples = 0;
+for (const message of document?.allMessages() ?? []) {
+  const raw = message.payload()?.json();
+  if (!raw) continue;
+  const validate = ajv.compile(raw.schemaFormat ? raw.schema : raw);
+  for (const example of message.examples()) {
+    examples += 1;
+    if (!validate(example.payload())) {
+      console.log(`error: message ${message.id()}, example ${example.name()}: ${ajv.errorsText(validate.errors)}`);
+      errors += 1;
+    }
+  }
+}
+
 if (errors > 0) {
   console.log(`${source}: ${errors} error(s)`);
   process.exit(1);
@@ -46,5 +69,5 @@ const channels = document.channels().length;
 const messages = document.components().messages().length;
 console.log(
   `${source}: AsyncAPI ${document.version()}, ${channels} channels, ${document.operations().length} operations, ` +
-    `${messages} messages; ${refs.length} $refs into openapi.json resolve`,
+    `${messages} messages; ${refs.length} $refs into openapi.json resolve; ${examples} examples valid`,
 );

@@ -385,8 +385,13 @@ written!(SocketRejected, {
         "properties": {
             "type": {"const": "rejected"},
             "error": {"$ref": "#/components/schemas/ErrorDetail"},
-            "clientRef": {"description": "The message's `clientRef`, if it had one."}
+            "clientRef": {"description": "The message's `clientRef`, if it had one."},
+            "retryAfterMs": {
+                "type": "integer", "minimum": 1,
+                "description": "With `RATE_LIMITED`: how long to wait before sending the order again (the socket stays open)."
+            }
         },
-        "required": ["type", "error"]
+        "required": ["type", "error"],
+        "additionalProperties": false
     })
 });
