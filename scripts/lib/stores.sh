@@ -126,3 +126,13 @@ ensure_python() {
   fi
   apt_install python3 python3-venv || die "could not install python3 and python3-venv"
 }
+
+# Node.js 18 or later with npm, for scripts/contract's pinned tools (scripts/js).
+ensure_node() {
+  if command -v node >/dev/null && command -v npm >/dev/null &&
+    [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 18 ]; then
+    return 0
+  fi
+  apt_install nodejs npm || die "could not install nodejs and npm"
+  [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 18 ] || die "Node.js 18 or later is needed"
+}

@@ -35,7 +35,9 @@ pub use amount::{AmountError, Units, format_ratio, format_units, parse_units};
 pub use apikey::{ApiKey, KEY_RANDOM_LEN, KeyFormatError, Scope, Scopes};
 pub use error::{ErrorCode, ErrorInfo, FailureCode, Rejection};
 pub use event::{EventDetail, EventHead, RecordedEvent, StatusEvent, format_time};
-pub use request::{Channel, OrderSpec, OrderType, RawOrder, Submission, parse_order, validate_idempotency_key};
+pub use request::{
+    Channel, OrderSpec, OrderType, RawOrder, Submission, parse_order, valid_user_id, validate_idempotency_key,
+};
 pub use route::{Dex, Instruction, LegRecord, QuoteRecord, RouteRecord};
 pub use status::OrderStatus;
 pub use token::{Token, TokenRegistry, WSOL_MINT};

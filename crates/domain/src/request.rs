@@ -276,7 +276,9 @@ const FIELDS: &[&str] =
 
 const WS_FIELDS: &[&str] = &["idempotencyKey", "clientRef"];
 
-fn valid_user_id(s: &str) -> bool {
+/// Whether `s` is a well-formed `userId`: 1–64 of `[A-Za-z0-9_.:-]` (in an order
+/// body, and as the history filter).
+pub fn valid_user_id(s: &str) -> bool {
     (1..=64).contains(&s.len())
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
 }

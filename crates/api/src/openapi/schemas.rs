@@ -91,8 +91,8 @@ fn order_properties() -> Value {
         },
         "tokenIn": {"type": "string", "minLength": 1, "maxLength": 64, "description": "A token symbol (case-insensitive) or mint; see GET /api/tokens.", "examples": ["SOL"]},
         "tokenOut": {"type": "string", "minLength": 1, "maxLength": 64, "description": "A token symbol (case-insensitive) or mint.", "examples": ["USDC"]},
-        "amountIn": {"$ref": "#/components/schemas/Amount"},
-        "amount": {"allOf": [{"$ref": "#/components/schemas/Amount"}], "description": "Alias of `amountIn`; not together with it.", "deprecated": true},
+        "amountIn": {"anyOf": [{"$ref": "#/components/schemas/Amount"}, {"type": "null"}]},
+        "amount": {"anyOf": [{"$ref": "#/components/schemas/Amount"}, {"type": "null"}], "description": "Alias of `amountIn`; not together with it.", "deprecated": true},
         "slippageBps": {
             "description": "The slippage tolerance in basis points, 1..=5000 (default 50): an integer, or its decimal text.",
             "oneOf": [
@@ -130,13 +130,17 @@ fn order_schema(socket: bool) -> Value {
         );
         map.insert("clientRef".into(), json!({"description": "Any JSON value, echoed in the reply to this message."}));
     }
-    let both = |a: &str, b: &str| json!({"not": {"required": [a, b]}});
+    // A field whose value is `null` counts as absent (the server reads it so):
+    // "given" means present and not null, for the required amount and for a name
+    // given together with its alias.
+    let given = |a: &str| json!({"required": [a], "properties": {a: {"not": {"type": "null"}}}});
+    let both = |a: &str, b: &str| json!({"not": {"allOf": [given(a), given(b)]}});
     json!({
         "type": "object",
         "properties": properties,
         "additionalProperties": false,
         "allOf": [
-            {"anyOf": [{"required": ["amountIn"]}, {"required": ["amount"]}]},
+            {"anyOf": [given("amountIn"), given("amount")]},
             both("type", "orderType"), both("amountIn", "amount"), both("slippageBps", "slippage")
         ],
         "required": ["tokenIn", "tokenOut"],
@@ -408,8 +412,13 @@ written!(SocketRejected, {
         "properties": {
             "type": {"const": "rejected"},
             "error": {"$ref": "#/components/schemas/ErrorDetail"},
-            "clientRef": {"description": "The message's `clientRef`, if it had one."}
+            "clientRef": {"description": "The message's `clientRef`, if it had one."},
+            "retryAfterMs": {
+                "type": "integer", "minimum": 1,
+                "description": "With `RATE_LIMITED`: how long to wait before sending the order again (the socket stays open)."
+            }
         },
-        "required": ["type", "error"]
+        "required": ["type", "error"],
+        "additionalProperties": false
     })
 });

@@ -13,21 +13,28 @@ use oee_store::NewKey;
 use serde::Deserialize;
 use uuid::Uuid;
 
+/// The largest `rate` and `burst` of a key (as for `OEE_RATE_PER_SEC` and `OEE_RATE_BURST`).
+const MAX_RATE: u32 = 1_000_000;
+/// The longest account name, in characters.
+const MAX_ACCOUNT_CHARS: usize = 64;
+
 /// The body of `POST /api/admin/keys`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"account": "alice", "scopes": ["trade", "read"], "rate": 50, "burst": 100}))]
 pub struct KeyRequest {
-    /// The account the key acts for: 1–64 characters, not `anonymous`.
-    #[schema(min_length = 1, max_length = 64)]
+    /// The account the key acts for: 1–64 characters, no control characters, not
+    /// `anonymous` (spaces around it are dropped).
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[^\x00-\x1f\x7f]+$")]
     account: String,
     /// Default `["trade", "read"]`.
     #[schema(value_type = Option<Vec<oee_domain::Scope>>, min_items = 1)]
     scopes: Option<Vec<String>>,
-    /// Orders per second (default: the deployment's `OEE_RATE_PER_SEC`).
-    #[schema(minimum = 1)]
+    /// Orders per second (default: the deployment's `OEE_RATE_PER_SEC`), at most 1,000,000.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     rate: Option<u32>,
-    /// The burst allowed on top of the rate (default: `OEE_RATE_BURST`).
+    /// The burst allowed on top of the rate (default: `OEE_RATE_BURST`), at most 1,000,000.
+    #[schema(minimum = 0, maximum = 1_000_000)]
     burst: Option<u32>,
 }
 
@@ -58,11 +65,17 @@ pub async fn create_key(
     let request: KeyRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("not a key request: {e}")))?;
     let account = request.account.trim();
-    if account.is_empty() || account == ANONYMOUS || account.len() > 64 {
+    // Control characters are refused here, not by PostgreSQL: a NUL byte made the
+    // insert fail with a 500 (fuzz find). The length is in characters, as documented.
+    if account.is_empty()
+        || account == ANONYMOUS
+        || account.chars().count() > MAX_ACCOUNT_CHARS
+        || account.chars().any(char::is_control)
+    {
         return Err(ApiError::field(
             ErrorCode::InvalidParameter,
             "account",
-            "account must be 1–64 characters, not anonymous",
+            "account must be 1–64 characters without control characters, not anonymous",
         ));
     }
     let scopes = match request.scopes {
@@ -73,8 +86,17 @@ pub async fn create_key(
     if scopes.is_empty() {
         return Err(ApiError::field(ErrorCode::InvalidParameter, "scopes", "a key needs at least one scope"));
     }
-    if request.rate == Some(0) {
-        return Err(ApiError::field(ErrorCode::InvalidParameter, "rate", "rate must be at least 1 order per second"));
+    // The bounds of OEE_RATE_PER_SEC and OEE_RATE_BURST; past i32::MAX the
+    // column could not even hold it.
+    if request.rate.is_some_and(|rate| !(1..=MAX_RATE).contains(&rate)) {
+        return Err(ApiError::field(
+            ErrorCode::InvalidParameter,
+            "rate",
+            format!("rate must be from 1 to {MAX_RATE} orders per second"),
+        ));
+    }
+    if request.burst.is_some_and(|burst| burst > MAX_RATE) {
+        return Err(ApiError::field(ErrorCode::InvalidParameter, "burst", format!("burst must be at most {MAX_RATE}")));
     }
     let new = NewKey { account: account.to_owned(), scopes, rate: request.rate, burst: request.burst };
     let (record, key) = create(&state.keys, &new).await.map_err(|e| match e.downcast::<oee_store::StoreError>() {

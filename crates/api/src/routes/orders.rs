@@ -8,7 +8,9 @@ use crate::state::AppState;
 use crate::view::{Accepted, OrderView};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use oee_domain::{Channel, ErrorCode, OrderStatus, Rejection, Scope, parse_order, validate_idempotency_key};
+use oee_domain::{
+    Channel, ErrorCode, OrderStatus, Rejection, Scope, parse_order, valid_user_id, validate_idempotency_key,
+};
 use oee_store::ListFilter;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -222,6 +224,15 @@ pub async fn list(
             })
         })
         .transpose()?;
+    // Validated as in an order body: an empty or malformed label matches no order,
+    // and one holding a NUL byte would not even reach PostgreSQL (fuzz find).
+    if q.user_id.as_deref().is_some_and(|u| !valid_user_id(u)) {
+        return Err(ApiError::field(
+            ErrorCode::InvalidParameter,
+            "userId",
+            "userId must be 1–64 of A-Z a-z 0-9 _ . : -",
+        ));
+    }
     let page =
         state.orders.list(&ListFilter { account: caller.account, user_id: q.user_id, status, before, limit }).await?;
     let orders: Vec<OrderView<'_>> = page.orders.iter().map(|order| OrderView { order, events: None }).collect();
