@@ -136,3 +136,22 @@ ensure_node() {
   apt_install nodejs npm || die "could not install nodejs and npm"
   [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 18 ] || die "Node.js 18 or later is needed"
 }
+
+# node_modules in scripts/js, as its package-lock.json pins it, installed once
+# (the contract tools, the dashboard's type check and browser test).
+node_tools() {
+  ensure_node
+  local lock=scripts/js/package-lock.json stamp=scripts/js/node_modules/.installed-lock
+  if ! cmp -s "$lock" "$stamp" 2>/dev/null; then
+    log "npm ci (scripts/js)"
+    (cd scripts/js && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci failed in scripts/js"
+    cp "$lock" "$stamp"
+  fi
+}
+
+# Chromium from Debian's packages, for the dashboard's browser test (nothing
+# downloads a browser of its own).
+ensure_chromium() {
+  command -v chromium >/dev/null && return 0
+  apt_install chromium || die "could not install chromium"
+}
