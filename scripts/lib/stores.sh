@@ -1,8 +1,10 @@
 # shellcheck shell=bash
 # Makes sure PostgreSQL and Redis answer on loopback (127.0.0.1:5432, :6379),
 # installing them from Debian's packages and starting them where missing, and
-# that nginx is installed for scripts/cluster. Sourced by scripts/up,
-# scripts/cluster and scripts/test; changes nothing that already works.
+# that nginx is installed for scripts/cluster, Python 3 with venv and Node.js
+# with npm for the pinned tools of scripts/check-deploy and scripts/contract.
+# Sourced by scripts/up, scripts/cluster, scripts/contract and scripts/test;
+# changes nothing that already works.
 
 PG_HOST=127.0.0.1
 PG_PORT=5432
