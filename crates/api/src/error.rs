@@ -125,12 +125,15 @@ pub const fn status_of(code: ErrorCode) -> StatusCode {
         | UnknownToken
         | SameToken
         | InvalidSlippage
+        | FieldNotAllowed
+        | InvalidPrice
+        | InvalidExpiry
         | InvalidUserId
         | InvalidIdempotencyKey
         | InvalidOrderId
         | InvalidParameter => StatusCode::BAD_REQUEST,
         UnsupportedOrderType | NoRoute | InsufficientLiquidity => StatusCode::UNPROCESSABLE_ENTITY,
-        IdempotencyConflict => StatusCode::CONFLICT,
+        IdempotencyConflict | NotCancellable => StatusCode::CONFLICT,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         OrderNotFound | NotFound => StatusCode::NOT_FOUND,

@@ -63,7 +63,7 @@ fn events(c: &mut Criterion) {
     let at: DateTime<Utc> = Utc::now();
     let lifecycle = [
         EventDetail::Pending,
-        EventDetail::Routing { attempt: 1, last_error: None },
+        EventDetail::Routing { attempt: 1, last_error: None, trigger: None },
         EventDetail::Building { attempt: 1, route: Box::new(route()) },
         EventDetail::Submitted {
             attempt: 1,

@@ -63,6 +63,12 @@ const MAX_EXPONENT: i64 = 1_000;
 /// the value is still exact. A leading `-` is recognised only to report
 /// [`AmountError::NotPositive`] rather than [`AmountError::Malformed`].
 pub fn parse_units(text: &str, decimals: u8) -> Result<u64, AmountError> {
+    parse_wide(text, decimals).and_then(|atoms| u64::try_from(atoms).map_err(|_| AmountError::TooLarge))
+}
+
+/// [`parse_units`] into a `u128`: for prices, which carry more decimals than
+/// any token (see [`crate::request::PRICE_DECIMALS`]).
+pub fn parse_wide(text: &str, decimals: u8) -> Result<u128, AmountError> {
     let (negative, body) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text),
@@ -104,9 +110,9 @@ pub fn parse_units(text: &str, decimals: u8) -> Result<u64, AmountError> {
     if dropped.iter().any(|&d| d != 0) {
         return Err(AmountError::TooManyDecimals);
     }
-    let mut atoms: u64 = 0;
+    let mut atoms: u128 = 0;
     for &d in kept {
-        atoms = atoms.checked_mul(10).and_then(|a| a.checked_add(u64::from(d))).ok_or(AmountError::TooLarge)?;
+        atoms = atoms.checked_mul(10).and_then(|a| a.checked_add(u128::from(d))).ok_or(AmountError::TooLarge)?;
     }
     for _ in 0..shift.max(0) {
         atoms = atoms.checked_mul(10).ok_or(AmountError::TooLarge)?;

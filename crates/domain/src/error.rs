@@ -22,6 +22,12 @@ pub enum ErrorCode {
     UnknownToken,
     SameToken,
     InvalidSlippage,
+    /// A field the order's type does not take (e.g. `slippageBps` on a limit order).
+    FieldNotAllowed,
+    /// A malformed `limitPrice` or `minAmountOut`, or one with no minimum at all.
+    InvalidPrice,
+    /// A malformed `expiresAt`, or one not between now and 30 days ahead.
+    InvalidExpiry,
     InvalidUserId,
     InvalidIdempotencyKey,
     IdempotencyConflict,
@@ -33,6 +39,8 @@ pub enum ErrorCode {
     InvalidOrderId,
     InvalidParameter,
     OrderNotFound,
+    /// A cancel of an order that is not `open` (already triggered or finished).
+    NotCancellable,
     NotFound,
     MethodNotAllowed,
     /// No API key, or one that is malformed, unknown or revoked.
@@ -49,7 +57,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for lookups by wire name.
-    pub const ALL: [Self; 30] = [
+    pub const ALL: [Self; 34] = [
         Self::InvalidJson,
         Self::UnknownField,
         Self::DuplicateField,
@@ -62,6 +70,9 @@ impl ErrorCode {
         Self::UnknownToken,
         Self::SameToken,
         Self::InvalidSlippage,
+        Self::FieldNotAllowed,
+        Self::InvalidPrice,
+        Self::InvalidExpiry,
         Self::InvalidUserId,
         Self::InvalidIdempotencyKey,
         Self::IdempotencyConflict,
@@ -72,6 +83,7 @@ impl ErrorCode {
         Self::InvalidOrderId,
         Self::InvalidParameter,
         Self::OrderNotFound,
+        Self::NotCancellable,
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::Unauthenticated,
@@ -102,6 +114,9 @@ impl ErrorCode {
             Self::UnknownToken => "UNKNOWN_TOKEN",
             Self::SameToken => "SAME_TOKEN",
             Self::InvalidSlippage => "INVALID_SLIPPAGE",
+            Self::FieldNotAllowed => "FIELD_NOT_ALLOWED",
+            Self::InvalidPrice => "INVALID_PRICE",
+            Self::InvalidExpiry => "INVALID_EXPIRY",
             Self::InvalidUserId => "INVALID_USER_ID",
             Self::InvalidIdempotencyKey => "INVALID_IDEMPOTENCY_KEY",
             Self::IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
@@ -112,6 +127,7 @@ impl ErrorCode {
             Self::InvalidOrderId => "INVALID_ORDER_ID",
             Self::InvalidParameter => "INVALID_PARAMETER",
             Self::OrderNotFound => "ORDER_NOT_FOUND",
+            Self::NotCancellable => "NOT_CANCELLABLE",
             Self::NotFound => "NOT_FOUND",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::Unauthenticated => "UNAUTHENTICATED",

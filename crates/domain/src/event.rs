@@ -20,6 +20,8 @@ pub enum EventDetail {
     Routing {
         attempt: u32,
         last_error: Option<ErrorInfo>,
+        /// What fired a resting order (its first `routing` after `open`).
+        trigger: Option<Trigger>,
     },
     Building {
         attempt: u32,
@@ -42,6 +44,28 @@ pub enum EventDetail {
         error: ErrorInfo,
         attempts: u32,
     },
+    /// Armed, waiting for its trigger; again after an execution that could not
+    /// fill at the order's minimum (`last_error` says why).
+    Open {
+        expires_at: DateTime<Utc>,
+        min_amount_out: Units,
+        limit_price: Option<String>,
+        last_error: Option<ErrorInfo>,
+    },
+    Cancelled,
+    Expired {
+        expires_at: DateTime<Utc>,
+    },
+}
+
+/// Why a resting order fired: the chain slot of the pool state that crossed
+/// its price, and the price its own amount would get there (tokenOut per one
+/// tokenIn, decimal text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Trigger {
+    pub slot: u64,
+    pub price: String,
 }
 
 impl EventDetail {
@@ -53,6 +77,9 @@ impl EventDetail {
             Self::Submitted { .. } => OrderStatus::Submitted,
             Self::Confirmed { .. } => OrderStatus::Confirmed,
             Self::Failed { .. } => OrderStatus::Failed,
+            Self::Open { .. } => OrderStatus::Open,
+            Self::Cancelled => OrderStatus::Cancelled,
+            Self::Expired { .. } => OrderStatus::Expired,
         }
     }
 }
@@ -116,10 +143,13 @@ impl Serialize for StatusEvent {
         m.serialize_entry("at", &format_time(self.at))?;
         match &self.detail {
             EventDetail::Pending => {}
-            EventDetail::Routing { attempt, last_error } => {
+            EventDetail::Routing { attempt, last_error, trigger } => {
                 m.serialize_entry("attempt", attempt)?;
                 if let Some(e) = last_error {
                     m.serialize_entry("lastError", e)?;
+                }
+                if let Some(t) = trigger {
+                    m.serialize_entry("trigger", t)?;
                 }
             }
             EventDetail::Building { attempt, route } => {
@@ -144,6 +174,18 @@ impl Serialize for StatusEvent {
                 m.serialize_entry("error", error)?;
                 m.serialize_entry("attempts", attempts)?;
             }
+            EventDetail::Open { expires_at, min_amount_out, limit_price, last_error } => {
+                m.serialize_entry("expiresAt", &format_time(*expires_at))?;
+                m.serialize_entry("minAmountOut", min_amount_out)?;
+                if let Some(price) = limit_price {
+                    m.serialize_entry("limitPrice", price)?;
+                }
+                if let Some(e) = last_error {
+                    m.serialize_entry("lastError", e)?;
+                }
+            }
+            EventDetail::Cancelled => {}
+            EventDetail::Expired { expires_at } => m.serialize_entry("expiresAt", &format_time(*expires_at))?,
         }
         m.end()
     }
@@ -210,6 +252,18 @@ pub struct ReceivedEvent {
     /// How many attempts were made (`failed`).
     #[serde(default)]
     pub attempts: Option<u32>,
+    /// When a resting order expires (`open`, `expired`).
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The least a resting order accepts, in tokenOut units (`open`).
+    #[serde(default)]
+    pub min_amount_out: Option<String>,
+    /// A limit order's price, as given (`open`).
+    #[serde(default)]
+    pub limit_price: Option<String>,
+    /// What fired a resting order (`routing`).
+    #[serde(default)]
+    pub trigger: Option<Trigger>,
 }
 
 impl ReceivedEvent {
@@ -218,7 +272,7 @@ impl ReceivedEvent {
         serde_json::from_str(json)
     }
 
-    /// Whether this is the order's last event (`confirmed` or `failed`).
+    /// Whether this is the order's last event (`confirmed`, `failed`, `cancelled`, `expired`).
     pub const fn is_terminal(&self) -> bool {
         self.status.is_terminal()
     }
@@ -295,7 +349,7 @@ mod tests {
 
         let error = ErrorInfo::new(FailureCode::BlockhashExpired, "expired");
         let routing =
-            StatusEvent::new(id, 3, at(), EventDetail::Routing { attempt: 2, last_error: Some(error.clone()) });
+            StatusEvent::new(id, 3, at(), EventDetail::Routing { attempt: 2, last_error: Some(error.clone()), trigger: None });
         let received = ReceivedEvent::parse(&routing.to_json()).expect("decodes");
         assert!(!received.is_terminal());
         assert_eq!((received.last_error, received.error), (Some(error.clone()), None));
@@ -303,6 +357,44 @@ mod tests {
         let failed = StatusEvent::new(id, 9, at(), EventDetail::Failed { error: error.clone(), attempts: 3 });
         let received = ReceivedEvent::parse(&failed.to_json()).expect("decodes");
         assert_eq!((received.error, received.attempts), (Some(error), Some(3)));
+
+        let trigger = Trigger { slot: 812, price: "151.25".into() };
+        let fired = StatusEvent::new(
+            id,
+            3,
+            at(),
+            EventDetail::Routing { attempt: 1, last_error: None, trigger: Some(trigger.clone()) },
+        );
+        assert_eq!(ReceivedEvent::parse(&fired.to_json()).expect("decodes").trigger, Some(trigger));
+
+        let open = StatusEvent::new(
+            id,
+            2,
+            at(),
+            EventDetail::Open {
+                expires_at: at(),
+                min_amount_out: Units { atoms: 150_000_000, decimals: 6 },
+                limit_price: Some("150".into()),
+                last_error: None,
+            },
+        );
+        let v: Value = serde_json::from_str(&open.to_json()).expect("json");
+        assert_eq!(
+            (v["expiresAt"].as_str(), v["minAmountOut"].as_str(), v["limitPrice"].as_str()),
+            (Some("2026-11-21T10:00:01.234Z"), Some("150"), Some("150"))
+        );
+        let received = ReceivedEvent::parse(&open.to_json()).expect("decodes");
+        assert_eq!((received.status, received.min_amount_out.as_deref()), (OrderStatus::Open, Some("150")));
+        assert_eq!(received.expires_at, Some(open.at));
+        assert!(!received.is_terminal());
+        for (detail, status) in [
+            (EventDetail::Cancelled, OrderStatus::Cancelled),
+            (EventDetail::Expired { expires_at: at() }, OrderStatus::Expired),
+        ] {
+            let received = ReceivedEvent::parse(&StatusEvent::new(id, 3, at(), detail).to_json()).expect("decodes");
+            assert_eq!(received.status, status);
+            assert!(received.is_terminal());
+        }
 
         let pending = ReceivedEvent::parse(
             r#"{"orderId":"00000000-0000-0000-0000-000000000000","seq":1,

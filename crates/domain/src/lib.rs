@@ -31,12 +31,13 @@ pub mod route;
 pub mod status;
 pub mod token;
 
-pub use amount::{AmountError, Units, format_ratio, format_units, parse_units};
+pub use amount::{AmountError, Units, format_ratio, format_units, parse_units, parse_wide};
 pub use apikey::{ApiKey, KEY_RANDOM_LEN, KeyFormatError, Scope, Scopes};
 pub use error::{ErrorCode, ErrorInfo, FailureCode, Rejection};
-pub use event::{EventDetail, EventHead, RecordedEvent, StatusEvent, format_time};
+pub use event::{EventDetail, EventHead, RecordedEvent, StatusEvent, Trigger, format_time};
 pub use request::{
-    Channel, OrderSpec, OrderType, RawOrder, Submission, parse_order, valid_user_id, validate_idempotency_key,
+    Channel, LimitTerms, OrderSpec, OrderType, RawOrder, Submission, min_out_at_price, parse_order, valid_user_id,
+    validate_idempotency_key,
 };
 pub use route::{Dex, Instruction, LegRecord, QuoteRecord, RouteRecord};
 pub use status::OrderStatus;

@@ -9,7 +9,7 @@
 //! `type`/`orderType`, `amountIn`/`amount`, `slippageBps`/`slippage` (a fraction:
 //! `0.005` = 50 bps). Giving a name and its alias together is refused.
 
-use crate::amount::{AmountError, parse_units};
+use crate::amount::{AmountError, format_units, parse_units, parse_wide};
 use crate::error::{ErrorCode, Rejection};
 use crate::token::{Token, TokenRegistry};
 use serde::de::{Deserializer, MapAccess, Visitor};
@@ -25,22 +25,33 @@ pub const DEFAULT_USER_ID: &str = "anonymous";
 /// Longest accepted `Idempotency-Key`.
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
-/// Kinds of order. Only market orders run today; the others are recognised so a
-/// client gets `UNSUPPORTED_ORDER_TYPE` rather than a generic error.
+/// Decimals a `limitPrice` may carry.
+pub const PRICE_DECIMALS: u8 = 18;
+/// How long a resting order waits when it names no `expiresAt`.
+pub const DEFAULT_EXPIRY: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+/// The furthest ahead an `expiresAt` may be.
+pub const MAX_EXPIRY: chrono::TimeDelta = chrono::TimeDelta::days(30);
+
+/// Kinds of order. Sniper orders are recognised so a client gets
+/// `UNSUPPORTED_ORDER_TYPE` rather than a generic error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OrderType {
+    /// Routed and executed at once.
     Market,
+    /// Rests `open` until the market returns at least its minimum.
+    Limit,
 }
 
 impl OrderType {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Market => "market",
+            Self::Limit => "limit",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        s.eq_ignore_ascii_case("market").then_some(Self::Market)
+        [Self::Market, Self::Limit].into_iter().find(|t| s.eq_ignore_ascii_case(t.as_str()))
     }
 }
 
@@ -76,15 +87,72 @@ impl Channel {
     }
 }
 
-/// A validated market order, amounts in atoms.
+/// A validated order, amounts in atoms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderSpec {
     pub order_type: OrderType,
     pub token_in: Token,
     pub token_out: Token,
     pub amount_in: u64,
+    /// The slippage bound of a market order; 0 for a limit order, whose
+    /// minimum is its bound.
     pub slippage_bps: u16,
     pub user_id: String,
+    /// A limit order's terms (`None` for a market order).
+    pub limit: Option<LimitTerms>,
+}
+
+/// What a limit order asks: at least `min_amount_out` atoms of tokenOut for
+/// its whole `amountIn`, until it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitTerms {
+    /// In tokenOut atoms: given as `minAmountOut`, or `⌈amountIn × limitPrice⌉`.
+    pub min_amount_out: u64,
+    /// The price as given (canonical decimal text), when it was.
+    pub limit_price: Option<String>,
+    /// When it expires: as requested until accepted, then as stored (the
+    /// default filled in by [`LimitTerms::resolve_expiry`]).
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl LimitTerms {
+    /// The expiry an order accepted at `now` gets: the requested one, which
+    /// must lie after `now` and at most [`MAX_EXPIRY`] ahead, or [`DEFAULT_EXPIRY`]
+    /// from now.
+    pub fn resolve_expiry(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<chrono::DateTime<chrono::Utc>, Rejection> {
+        match self.expires_at {
+            None => Ok(crate::event::truncate_to_millis(now + DEFAULT_EXPIRY)),
+            Some(at) if at <= now => {
+                Err(Rejection::field(ErrorCode::InvalidExpiry, "expiresAt", "expiresAt must be in the future"))
+            }
+            Some(at) if at > now + MAX_EXPIRY => Err(Rejection::field(
+                ErrorCode::InvalidExpiry,
+                "expiresAt",
+                "expiresAt must be at most 30 days ahead",
+            )),
+            Some(at) => Ok(at),
+        }
+    }
+}
+
+/// The least tokenOut atoms `amount_in` atoms of tokenIn must return at
+/// `price` (tokenOut per one tokenIn, with [`PRICE_DECIMALS`] decimals):
+/// `⌈amount_in × price⌉`, exact, rounded up so the order never fills below its
+/// price. `None` when it does not fit in a `u64`.
+pub fn min_out_at_price(amount_in: u64, price: u128, decimals_in: u8, decimals_out: u8) -> Option<u64> {
+    // atoms_out = amount_in × price × 10^(out − in − PRICE_DECIMALS)
+    let exponent = i32::from(decimals_out) - i32::from(decimals_in) - i32::from(PRICE_DECIMALS);
+    let mut num = u128::from(amount_in).checked_mul(price)?;
+    let mut den: u128 = 1;
+    if exponent >= 0 {
+        num = num.checked_mul(10u128.checked_pow(exponent.unsigned_abs())?)?;
+    } else {
+        den = 10u128.checked_pow(exponent.unsigned_abs())?;
+    }
+    u64::try_from(num.div_ceil(den)).ok()
 }
 
 impl OrderSpec {
@@ -92,7 +160,7 @@ impl OrderSpec {
     /// mean the same order (aliases, number vs string, `"1.50"` vs `"1.5"`) compare
     /// equal for idempotency.
     pub fn fingerprint(&self) -> String {
-        format!(
+        let mut text = format!(
             "{}|{}|{}|{}|{}|{}",
             self.order_type.as_str(),
             self.token_in.symbol,
@@ -100,7 +168,13 @@ impl OrderSpec {
             self.amount_in,
             self.slippage_bps,
             self.user_id
-        )
+        );
+        if let Some(limit) = &self.limit {
+            // The expiry as requested: a repeat without one means the same order.
+            let expiry = limit.expires_at.map(|at| at.timestamp_millis().to_string()).unwrap_or_default();
+            text.push_str(&format!("|{}|{expiry}", limit.min_amount_out));
+        }
+        text
     }
 }
 
@@ -169,7 +243,7 @@ impl<'a> RawOrder<'a> {
                     Rejection::field(
                         ErrorCode::UnsupportedOrderType,
                         field,
-                        format!("order type {text:?} is not supported; only \"market\" orders run"),
+                        format!("order type {text:?} is not supported; \"market\" and \"limit\" orders run"),
                     )
                 })?
             }
@@ -190,9 +264,20 @@ impl<'a> RawOrder<'a> {
             .ok_or_else(|| Rejection::field(ErrorCode::MissingField, "amountIn", "amountIn is required"))?;
         let amount_in = amount(amount_raw, amount_field, token_in)?;
 
-        let slippage_bps = match self.pick("slippageBps", "slippage")? {
-            None => DEFAULT_SLIPPAGE_BPS,
-            Some((field, raw)) => slippage(raw, field)?,
+        let slippage = self.pick("slippageBps", "slippage")?;
+        let (slippage_bps, limit) = match order_type {
+            OrderType::Market => {
+                if let Some(field) = LIMIT_FIELDS.iter().find(|f| self.get(f).is_some()) {
+                    return Err(not_allowed(field, "market"));
+                }
+                (slippage.map_or(Ok(DEFAULT_SLIPPAGE_BPS), |(field, raw)| self::slippage(raw, field))?, None)
+            }
+            OrderType::Limit => {
+                if let Some((field, _)) = slippage {
+                    return Err(not_allowed(field, "limit"));
+                }
+                (0, Some(self.limit_terms(token_in, token_out, amount_in)?))
+            }
         };
 
         let user_id = match self.get("userId") {
@@ -226,6 +311,7 @@ impl<'a> RawOrder<'a> {
                 amount_in,
                 slippage_bps,
                 user_id,
+                limit,
             },
             idempotency_key,
             channel,
@@ -244,6 +330,61 @@ impl<'a> RawOrder<'a> {
             (None, Some(v)) => Ok(Some((alias, v))),
             (None, None) => Ok(None),
         }
+    }
+
+    /// A limit order's minimum (from exactly one of `limitPrice` and
+    /// `minAmountOut`) and requested expiry.
+    fn limit_terms(&self, token_in: &Token, token_out: &Token, amount_in: u64) -> Result<LimitTerms, Rejection> {
+        let (min_amount_out, limit_price) = match (self.get("limitPrice"), self.get("minAmountOut")) {
+            (Some(_), Some(_)) => {
+                return Err(Rejection::field(
+                    ErrorCode::FieldNotAllowed,
+                    "minAmountOut",
+                    "give either limitPrice or minAmountOut, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(Rejection::field(
+                    ErrorCode::MissingField,
+                    "limitPrice",
+                    "a limit order needs limitPrice or minAmountOut",
+                ));
+            }
+            (Some(raw), None) => {
+                let bad = |why: &str| Rejection::field(ErrorCode::InvalidPrice, "limitPrice", why.to_owned());
+                let text = numeric_text(raw).ok_or_else(|| bad("limitPrice must be a decimal string, e.g. \"150.5\""))?;
+                let price = parse_wide(&text, PRICE_DECIMALS).map_err(|e| match e {
+                    AmountError::TooManyDecimals => bad("limitPrice has more than 18 decimals"),
+                    AmountError::NotPositive => bad("limitPrice must be greater than 0"),
+                    _ => bad("limitPrice must be a decimal number, e.g. \"150.5\""),
+                })?;
+                let min = min_out_at_price(amount_in, price, token_in.decimals, token_out.decimals)
+                    .ok_or_else(|| bad("amountIn × limitPrice is too large"))?;
+                (min, Some(format_units(price, PRICE_DECIMALS)))
+            }
+            (None, Some(raw)) => (amount(raw, "minAmountOut", token_out).map_err(|mut r| {
+                if r.code == ErrorCode::InvalidAmount {
+                    r.code = ErrorCode::InvalidPrice;
+                }
+                r
+            })?, None),
+        };
+        let expires_at = match self.get("expiresAt") {
+            None => None,
+            Some(raw) => Some(
+                as_string(raw)
+                    .and_then(|text| chrono::DateTime::parse_from_rfc3339(&text).ok())
+                    .map(|at| crate::event::truncate_to_millis(at.with_timezone(&chrono::Utc)))
+                    .ok_or_else(|| {
+                        Rejection::field(
+                            ErrorCode::InvalidExpiry,
+                            "expiresAt",
+                            "expiresAt must be an RFC 3339 time, e.g. \"2026-12-01T12:00:00Z\"",
+                        )
+                    })?,
+            ),
+        };
+        Ok(LimitTerms { min_amount_out, limit_price, expires_at })
     }
 
     fn require(&self, name: &'static str) -> Result<&'a RawValue, Rejection> {
@@ -271,8 +412,28 @@ fn bad_idempotency_key(field: Option<&'static str>) -> Rejection {
 }
 
 /// Every field an order body may carry (canonical names and aliases).
-const FIELDS: &[&str] =
-    &["type", "orderType", "tokenIn", "tokenOut", "amountIn", "amount", "slippageBps", "slippage", "userId"];
+const FIELDS: &[&str] = &[
+    "type",
+    "orderType",
+    "tokenIn",
+    "tokenOut",
+    "amountIn",
+    "amount",
+    "slippageBps",
+    "slippage",
+    "userId",
+    "limitPrice",
+    "minAmountOut",
+    "expiresAt",
+];
+
+/// The fields only a limit order takes.
+const LIMIT_FIELDS: &[&str] = &["limitPrice", "minAmountOut", "expiresAt"];
+
+fn not_allowed(field: &str, order_type: &str) -> Rejection {
+    let field: &'static str = FIELDS.iter().copied().find(|f| *f == field).unwrap_or("type");
+    Rejection::field(ErrorCode::FieldNotAllowed, field, format!("{field} is not allowed on a {order_type} order"))
+}
 
 const WS_FIELDS: &[&str] = &["idempotencyKey", "clientRef"];
 
@@ -457,7 +618,7 @@ mod tests {
                 Some("slippage"),
             ),
             (
-                r#"{"type":"limit","tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#,
+                r#"{"type":"sniper","tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#,
                 UnsupportedOrderType,
                 Some("type"),
             ),
@@ -519,6 +680,92 @@ mod tests {
         let long_user =
             format!(r#"{{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","userId":"{}"}}"#, "u".repeat(65));
         assert_eq!(code(&long_user).0, ErrorCode::InvalidUserId);
+    }
+
+    fn limit(extra: &str) -> Result<Submission, Rejection> {
+        parse(&format!(r#"{{"type":"limit","tokenIn":"SOL","tokenOut":"USDC","amountIn":"1.5"{extra}}}"#))
+    }
+
+    #[test]
+    fn a_limit_price_becomes_an_exact_minimum_rounded_up() {
+        let s = limit(r#","limitPrice":"150.5""#).expect("valid");
+        assert_eq!(s.spec.order_type, OrderType::Limit);
+        assert_eq!(s.spec.slippage_bps, 0);
+        let terms = s.spec.limit.expect("terms");
+        // 1.5 SOL × 150.5 = 225.75 USDC exactly.
+        assert_eq!((terms.min_amount_out, terms.limit_price.as_deref()), (225_750_000, Some("150.5")));
+        assert_eq!(terms.expires_at, None);
+        // 1.5 × 0.0000001 USDC = 0.00000015: below one atom, rounded up to it.
+        let tiny = limit(r#","limitPrice":"0.0000001""#).expect("valid").spec.limit.expect("terms");
+        assert_eq!(tiny.min_amount_out, 1);
+        // USDC → SOL: 100 USDC at 0.006666666666666667 SOL each = 0.6666666666666667 SOL → 666666667 atoms.
+        let back =
+            parse(r#"{"type":"limit","tokenIn":"USDC","tokenOut":"SOL","amountIn":100,"limitPrice":"0.006666666666666667"}"#)
+                .expect("valid");
+        assert_eq!(back.spec.limit.expect("terms").min_amount_out, 666_666_667);
+        let given = limit(r#","minAmountOut":"225.75","expiresAt":"2026-12-01T12:00:00.5+01:00""#).expect("valid");
+        let terms = given.spec.limit.expect("terms");
+        assert_eq!((terms.min_amount_out, terms.limit_price), (225_750_000, None));
+        assert_eq!(terms.expires_at.map(|at| at.to_rfc3339()), Some("2026-12-01T11:00:00.500+00:00".to_owned()));
+    }
+
+    #[test]
+    fn min_out_at_price_is_exact_on_integers() {
+        let p = |text: &str| parse_wide(text, PRICE_DECIMALS).expect("price");
+        assert_eq!(min_out_at_price(1_500_000_000, p("150.5"), 9, 6), Some(225_750_000));
+        assert_eq!(min_out_at_price(1, p("1"), 9, 6), Some(1), "a thousandth of an atom rounds up to one");
+        assert_eq!(min_out_at_price(1, p("1"), 6, 9), Some(1_000));
+        assert_eq!(min_out_at_price(u64::MAX, p("2"), 6, 6), None);
+    }
+
+    #[test]
+    fn limit_orders_refuse_what_they_do_not_take() {
+        use ErrorCode::*;
+        let cases: &[(&str, ErrorCode, Option<&str>)] = &[
+            ("", MissingField, Some("limitPrice")),
+            (r#","limitPrice":"150","slippageBps":50"#, FieldNotAllowed, Some("slippageBps")),
+            (r#","limitPrice":"150","slippage":0.01"#, FieldNotAllowed, Some("slippage")),
+            (r#","limitPrice":"150","minAmountOut":"1""#, FieldNotAllowed, Some("minAmountOut")),
+            (r#","limitPrice":"0""#, InvalidPrice, Some("limitPrice")),
+            (r#","limitPrice":"-3""#, InvalidPrice, Some("limitPrice")),
+            (r#","limitPrice":"abc""#, InvalidPrice, Some("limitPrice")),
+            (r#","limitPrice":true"#, InvalidPrice, Some("limitPrice")),
+            (r#","limitPrice":"1.0000000000000000001""#, InvalidPrice, Some("limitPrice")),
+            (r#","limitPrice":"1e40""#, InvalidPrice, Some("limitPrice")),
+            (r#","minAmountOut":"0""#, InvalidPrice, Some("minAmountOut")),
+            (r#","minAmountOut":"1.0000001""#, TooManyDecimals, Some("minAmountOut")),
+            (r#","limitPrice":"150","expiresAt":"tomorrow""#, InvalidExpiry, Some("expiresAt")),
+            (r#","limitPrice":"150","expiresAt":1764590400"#, InvalidExpiry, Some("expiresAt")),
+        ];
+        for (extra, expected, field) in cases {
+            let r = limit(extra).expect_err(extra);
+            assert_eq!((r.code, r.field), (*expected, *field), "{extra}");
+        }
+        for field in [r#""limitPrice":"1""#, r#""minAmountOut":"1""#, r#""expiresAt":"2026-12-01T00:00:00Z""#] {
+            let r = parse(&format!(r#"{{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1",{field}}}"#))
+                .expect_err(field);
+            assert_eq!(r.code, FieldNotAllowed, "{field} on a market order");
+        }
+    }
+
+    #[test]
+    fn an_expiry_lies_ahead_within_thirty_days() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-29T10:00:00Z").expect("time").to_utc();
+        let terms = |expires_at| LimitTerms { min_amount_out: 1, limit_price: None, expires_at };
+        assert_eq!(terms(None).resolve_expiry(now), Ok(now + DEFAULT_EXPIRY));
+        assert_eq!(terms(Some(now + MAX_EXPIRY)).resolve_expiry(now), Ok(now + MAX_EXPIRY));
+        for bad in [now, now - chrono::TimeDelta::seconds(1), now + MAX_EXPIRY + chrono::TimeDelta::milliseconds(1)] {
+            assert_eq!(terms(Some(bad)).resolve_expiry(now).map_err(|r| r.code), Err(ErrorCode::InvalidExpiry));
+        }
+    }
+
+    #[test]
+    fn a_limit_order_repeated_without_an_expiry_is_the_same_order() {
+        let a = limit(r#","limitPrice":"150.50""#).expect("a").spec;
+        let b = limit(r#","minAmountOut":"225.75""#).expect("b").spec;
+        assert_eq!(a.fingerprint(), b.fingerprint(), "the same minimum");
+        let c = limit(r#","limitPrice":"150.5","expiresAt":"2026-12-01T00:00:00Z""#).expect("c").spec;
+        assert_ne!(a.fingerprint(), c.fingerprint());
     }
 
     #[test]

@@ -8,8 +8,22 @@
 //! ```
 //!
 //! A retry re-enters `routing` from any non-terminal status after `pending`.
-//! `confirmed` and `failed` are terminal: nothing leaves them, which is what makes
-//! "exactly one terminal event, always last" enforceable by a conditional update.
+//!
+//! Resting orders (limit) add `open`, entered from `pending` once armed, and
+//! again from an execution that could not fill at the order's minimum:
+//!
+//! ```text
+//! pending ──▶ open ──trigger──▶ routing ──▶ … ──▶ confirmed
+//!              │ ▲                 │ … │
+//!              │ └────re-open──────┴───┘
+//!              ├──▶ cancelled
+//!              └──▶ expired
+//! ```
+//!
+//! `confirmed`, `failed`, `cancelled` and `expired` are terminal: nothing leaves
+//! them, which is what makes "exactly one terminal event, always last"
+//! enforceable by a conditional update. Every way out of `open` is one guarded
+//! transition, so a cancel racing a trigger has exactly one winner.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -24,11 +38,29 @@ pub enum OrderStatus {
     Submitted,
     Confirmed,
     Failed,
+    /// Armed: waiting for its trigger (limit orders).
+    Open,
+    /// Terminal: cancelled by its owner while open.
+    Cancelled,
+    /// Terminal: reached its `expiresAt` while open.
+    Expired,
 }
 
 impl OrderStatus {
-    pub const ALL: [Self; 6] =
-        [Self::Pending, Self::Routing, Self::Building, Self::Submitted, Self::Confirmed, Self::Failed];
+    pub const ALL: [Self; 9] = [
+        Self::Pending,
+        Self::Routing,
+        Self::Building,
+        Self::Submitted,
+        Self::Confirmed,
+        Self::Failed,
+        Self::Open,
+        Self::Cancelled,
+        Self::Expired,
+    ];
+
+    /// The terminal statuses, for SQL that tells finished orders apart.
+    pub const TERMINAL: [Self; 4] = [Self::Confirmed, Self::Failed, Self::Cancelled, Self::Expired];
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -38,6 +70,9 @@ impl OrderStatus {
             Self::Submitted => "submitted",
             Self::Confirmed => "confirmed",
             Self::Failed => "failed",
+            Self::Open => "open",
+            Self::Cancelled => "cancelled",
+            Self::Expired => "expired",
         }
     }
 
@@ -47,7 +82,7 @@ impl OrderStatus {
     }
 
     pub const fn is_terminal(self) -> bool {
-        matches!(self, Self::Confirmed | Self::Failed)
+        matches!(self, Self::Confirmed | Self::Failed | Self::Cancelled | Self::Expired)
     }
 
     /// Whether an order in `self` may move to `next`.
@@ -60,7 +95,9 @@ impl OrderStatus {
                 | (Building, Submitted)
                 | (Submitted, Confirmed)
                 | (Routing | Building | Submitted, Routing)
-                | (Pending | Routing | Building | Submitted, Failed)
+                | (Pending | Routing | Building | Submitted | Open, Failed)
+                | (Pending | Routing | Building | Submitted, Open)
+                | (Open, Routing | Cancelled | Expired)
         )
     }
 
@@ -102,6 +139,14 @@ mod tests {
             (Submitted, Routing),
             (Submitted, Confirmed),
             (Submitted, Failed),
+            (Pending, Open),
+            (Routing, Open),
+            (Building, Open),
+            (Submitted, Open),
+            (Open, Routing),
+            (Open, Failed),
+            (Open, Cancelled),
+            (Open, Expired),
         ];
         for from in OrderStatus::ALL {
             for to in OrderStatus::ALL {
@@ -112,11 +157,12 @@ mod tests {
 
     #[test]
     fn terminal_statuses_are_final() {
-        for terminal in [Confirmed, Failed] {
+        for terminal in OrderStatus::TERMINAL {
             assert!(terminal.is_terminal());
             assert!(OrderStatus::ALL.iter().all(|&next| !terminal.can_transition_to(next)));
         }
-        assert!(!Pending.is_terminal() && !Submitted.is_terminal());
+        assert!(!Pending.is_terminal() && !Submitted.is_terminal() && !Open.is_terminal());
+        assert_eq!(OrderStatus::ALL.iter().filter(|s| s.is_terminal()).count(), OrderStatus::TERMINAL.len());
     }
 
     #[test]
@@ -125,6 +171,13 @@ mod tests {
         assert!(!Pending.can_transition_to(Building));
         assert!(!Routing.can_transition_to(Submitted));
         assert!(!Building.can_transition_to(Confirmed));
+        assert!(!Open.can_transition_to(Building) && !Open.can_transition_to(Confirmed));
+    }
+
+    #[test]
+    fn only_an_open_order_can_be_cancelled_or_expire() {
+        assert_eq!(OrderStatus::predecessors(Cancelled), vec![Open]);
+        assert_eq!(OrderStatus::predecessors(Expired), vec![Open]);
     }
 
     #[test]

@@ -176,7 +176,11 @@ pub fn plan(spec: &OrderSpec, fetched: Vec<Result<Market, VenueError>>) -> Resul
     };
     let (legs, split_gain) = search::choose_legs(&markets, best, mint_in, spec.amount_in)?;
     let expected_out: u64 = legs.iter().map(|l| l.expected_out).sum();
-    let min_amount_out = search::min_amount_out(expected_out, spec.slippage_bps);
+    // A limit order's bound is its own minimum, whatever the route expects.
+    let min_amount_out = match &spec.limit {
+        Some(limit) => limit.min_amount_out,
+        None => search::min_amount_out(expected_out, spec.slippage_bps),
+    };
     let record = record::render(spec, &legs, &quotes, &refusals, split_gain, min_amount_out);
     Ok(RoutePlan { legs, amount_in: spec.amount_in, expected_out, min_amount_out, quotes, record })
 }

@@ -21,6 +21,7 @@ fn spec(token_in: &str, token_out: &str, amount_in: u64, slippage_bps: u16) -> O
         amount_in,
         slippage_bps,
         user_id: "t".into(),
+        limit: None,
     }
 }
 

@@ -52,7 +52,7 @@ impl StoreError {
         matches!(self, Self::Redis(e) if e.details().starts_with("NOGROUP"))
     }
 
-    pub(crate) fn corrupt(what: impl fmt::Display) -> Self {
+    pub fn corrupt(what: impl fmt::Display) -> Self {
         Self::Corrupt(what.to_string())
     }
 }

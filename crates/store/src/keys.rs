@@ -32,6 +32,16 @@ impl Keys {
         format!("{}:orders:dead", self.ns)
     }
 
+    /// News of resting orders for the trigger engine (see `RestingFeed`).
+    pub fn resting(&self) -> String {
+        format!("{}:resting", self.ns)
+    }
+
+    /// The live members of a group sharing partitions (see `Leases`).
+    pub fn members(&self, group: &str) -> String {
+        format!("{}:members:{group}", self.ns)
+    }
+
     /// The set of orders not yet terminal.
     pub fn active(&self) -> String {
         format!("{}:active", self.ns)

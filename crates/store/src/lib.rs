@@ -32,12 +32,12 @@ pub use error::{Backend, StoreError};
 pub use keys::Keys;
 pub use migrate::migrate;
 pub use orders::{
-    ActivityBucket, EventWriter, Inserted, ListFilter, NewOrder, OrderRecord, OrderStore, OrderWriter, Page, Run,
+    ActivityBucket, EventWriter, Inserted, ListFilter, NewOrder, OpenOrder, OrderRecord, OrderStore, OrderWriter, Page, Run,
 };
 pub use pg::PgSettings;
 pub use redis::{
-    ActiveSet, Bus, ConsumerStats, Decision, Fanout, Job, JobQueue, Limit, Locks, QueueStats, RateLimiter,
-    RedisSettings, StreamReader, TICKET_TTL, Tickets,
+    ActiveSet, Bus, ConsumerStats, Decision, Fanout, Job, JobQueue, Leases, Limit, Locks, Notice, QueueStats,
+    RateLimiter, RedisSettings, RestingFeed, StreamReader, TICKET_TTL, Tickets,
 };
 
 /// Whether each store answers, as `/ready` reports it.

@@ -137,7 +137,7 @@ impl TestEnv {
             .spec;
         let orders = OrderStore::new(oee_store::pg::pool(&self.settings.pg())?);
         let id = Uuid::now_v7();
-        let order = NewOrder { id, account: oee_api::auth::ANONYMOUS.to_owned(), spec, at: chrono::Utc::now() };
+        let order = NewOrder { id, account: oee_api::auth::ANONYMOUS.to_owned(), spec, at: chrono::Utc::now(), expires_at: None };
         orders.insert(&order, None).await?;
         self.bus().await?.enqueue(id).await?;
         Ok(id)

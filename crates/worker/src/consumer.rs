@@ -387,7 +387,7 @@ impl Consumer {
         // A finished order's job is acknowledged by the executor, with the
         // order's last event.
         match self.executor.run_job(order, &job.entry).await {
-            Ok(Outcome::Terminal(_) | Outcome::Superseded) => {}
+            Ok(Outcome::Terminal(_) | Outcome::Superseded | Outcome::Resting) => {}
             Err(e) if e.is_unavailable() => {
                 warn!(order_id = %id, error = %e, "a store failed mid-order; the job is taken up again once it answers");
                 self.own.leave_pending();

@@ -19,6 +19,7 @@ use chrono::Utc;
 use oee_domain::{
     ErrorInfo, EventDetail, FailureCode, OrderSpec, OrderStatus, RecordedEvent, StatusEvent, Units, format_units,
 };
+use oee_store::{Notice, OpenOrder};
 use oee_router::{Receipt, RouteError, Router, VenueError, price, transaction_id};
 use oee_runtime::RetryPolicy;
 use oee_runtime::metrics::seconds_since;
@@ -34,6 +35,9 @@ pub enum Outcome {
     Terminal(OrderStatus),
     /// Another writer moved the order first; leave the job to whoever holds it.
     Superseded,
+    /// The order rests `open` (armed, or re-opened); its job is completed and
+    /// the trigger engine told.
+    Resting,
 }
 
 /// Executes orders against the router, recording every step.
@@ -62,6 +66,9 @@ struct Progress {
     /// The job to complete with the terminal event (none when giving an order
     /// up: the dead-letter path moves its job itself).
     job: Option<String>,
+    /// Set when an `open` event is staged: what the trigger engine is told
+    /// once it is recorded.
+    resting: Option<OpenOrder>,
 }
 
 impl Progress {
@@ -73,6 +80,7 @@ impl Progress {
             created_at: order.created_at,
             staged: Vec::new(),
             job: None,
+            resting: None,
         }
     }
 
@@ -116,12 +124,32 @@ impl Executor {
             METRICS.queue_wait.observe(seconds_since(order.created_at));
         }
         let spec = &order.spec;
+        if spec.limit.is_some() {
+            match p.status {
+                // Stored: arm it.
+                OrderStatus::Pending => return self.open(&mut p, spec, None).await,
+                // Armed, but the job came back: the trigger engine may not have been told.
+                OrderStatus::Open => {
+                    let notice = Notice::Open(resting(&order, order.last_seq));
+                    self.bus.publish_and_rest(p.id, std::iter::empty(), &notice, Some(entry)).await?;
+                    return Ok(Outcome::Resting);
+                }
+                _ => {}
+            }
+        }
         // Picked up with an attempt already sent — by a worker that died or stalled.
         // That transaction can land until its validity runs out; only after that
         // does "has it landed?" have a final answer.
         self.wait_out_sent_attempt(&order).await;
         let mut last_error: Option<ErrorInfo> = None;
         let mut attempt = order.attempts;
+        // A limit order's retries are counted from its latest trigger; a
+        // trigger records `routing` for its first attempt, which then goes on
+        // from there.
+        let (first, mut routing_recorded) = match spec.limit {
+            Some(_) => (order.attempts.saturating_sub(1), p.status == OrderStatus::Routing && attempt > 0),
+            None => (0, false),
+        };
         loop {
             // Whatever an earlier attempt sent may have landed after all.
             if attempt > 0
@@ -129,7 +157,7 @@ impl Executor {
             {
                 return self.confirm(&mut p, spec, attempt, &done).await;
             }
-            if attempt >= self.retry.max_attempts {
+            if attempt - first >= self.retry.max_attempts {
                 let error = ErrorInfo::new(
                     FailureCode::RetriesExhausted,
                     match &last_error {
@@ -140,10 +168,13 @@ impl Executor {
                 return self.end(&mut p, EventDetail::Failed { error, attempts: attempt }).await;
             }
             if attempt > 0 && last_error.is_some() {
-                tokio::time::sleep(self.retry.delay_before(attempt + 1)).await;
+                tokio::time::sleep(self.retry.delay_before(attempt - first + 1)).await;
             }
-            attempt += 1;
-            match self.attempt(&mut p, spec, attempt, last_error.take()).await? {
+            if !std::mem::take(&mut routing_recorded) {
+                attempt += 1;
+                p.stage(EventDetail::Routing { attempt, last_error: last_error.take(), trigger: None });
+            }
+            match self.attempt(&mut p, spec, attempt).await? {
                 Attempt::Over(outcome) => return Ok(outcome),
                 Attempt::Transient(error) => {
                     METRICS.retries.get_or_create(&CodeLabel { code: error.code.as_str() }).inc();
@@ -188,15 +219,9 @@ impl Executor {
         }
     }
 
-    /// One attempt: routing → building → submitted → confirmed, or why not.
-    async fn attempt(
-        &self,
-        p: &mut Progress,
-        spec: &OrderSpec,
-        attempt: u32,
-        last_error: Option<ErrorInfo>,
-    ) -> Result<Attempt, StoreError> {
-        p.stage(EventDetail::Routing { attempt, last_error });
+    /// One attempt, its `routing` event staged or recorded: building →
+    /// submitted → confirmed, or why not.
+    async fn attempt(&self, p: &mut Progress, spec: &OrderSpec, attempt: u32) -> Result<Attempt, StoreError> {
         let routing = Instant::now();
         let route = self.router.route(spec);
         tokio::pin!(route);
@@ -228,6 +253,22 @@ impl Executor {
                 return Ok(Attempt::Over(self.end(p, detail).await?));
             }
         };
+        if let Some(limit) = &spec.limit
+            && plan.expected_out < limit.min_amount_out
+        {
+            // The price moved away between the trigger and now: rest again.
+            let units = |atoms: u64| format_units(u128::from(atoms), spec.token_out.decimals);
+            let error = ErrorInfo::new(
+                FailureCode::SlippageExceeded,
+                format!(
+                    "the price moved away: the route returns {} {symbol}, below the minimum {} {symbol}",
+                    units(plan.expected_out),
+                    units(limit.min_amount_out),
+                    symbol = spec.token_out.symbol
+                ),
+            );
+            return Ok(Attempt::Over(self.open(p, spec, Some(error)).await?));
+        }
         info!(
             attempt,
             dex = plan.label(),
@@ -252,6 +293,10 @@ impl Executor {
         match sent {
             Ok(done) => Ok(Attempt::Over(self.confirm(p, spec, attempt, &done).await?)),
             Err(e) if e.is_transient() => Ok(Attempt::Transient(ErrorInfo::new(e.failure_code(), e.to_string()))),
+            // The chain refused to fill a limit order below its minimum: it rests again.
+            Err(e @ VenueError::SlippageExceeded { .. }) if spec.limit.is_some() => {
+                Ok(Attempt::Over(self.open(p, spec, Some(send_failure(&e, spec))).await?))
+            }
             Err(e) => {
                 let detail = EventDetail::Failed { error: send_failure(&e, spec), attempts: attempt };
                 Ok(Attempt::Over(self.end(p, detail).await?))
@@ -291,6 +336,39 @@ impl Executor {
         self.end(p, detail).await
     }
 
+    /// Opens a limit order (or re-opens it, saying why in `last_error`), unless
+    /// it has expired by now, which ends it `expired`. The job is completed and
+    /// the trigger engine told in the same round trip as the publish.
+    async fn open(
+        &self,
+        p: &mut Progress,
+        spec: &OrderSpec,
+        last_error: Option<ErrorInfo>,
+    ) -> Result<Outcome, StoreError> {
+        let limit = spec.limit.as_ref().ok_or_else(|| StoreError::corrupt("a market order cannot rest"))?;
+        let expires_at =
+            limit.expires_at.ok_or_else(|| StoreError::corrupt("a stored limit order has an expiry"))?;
+        if Utc::now() >= expires_at {
+            return self.end(p, EventDetail::Expired { expires_at }).await;
+        }
+        p.stage(EventDetail::Open {
+            expires_at,
+            min_amount_out: Units { atoms: limit.min_amount_out, decimals: spec.token_out.decimals },
+            limit_price: limit.limit_price.clone(),
+            last_error,
+        });
+        p.resting = Some(OpenOrder {
+            id: p.id,
+            mint_in: spec.token_in.mint.clone(),
+            mint_out: spec.token_out.mint.clone(),
+            amount_in: spec.amount_in,
+            min_amount_out: limit.min_amount_out,
+            expires_at,
+            last_seq: 0,
+        });
+        Ok(if self.commit(p).await? { Outcome::Resting } else { Outcome::Superseded })
+    }
+
     /// Records a terminal event (with whatever is staged before it); the job is
     /// completed with its publish.
     async fn end(&self, p: &mut Progress, detail: EventDetail) -> Result<Outcome, StoreError> {
@@ -327,6 +405,16 @@ impl Executor {
         // Pub/sub is at-most-once; the events are already durable, and followers
         // catch up from the log, so a failed publish is only logged.
         let events = run.iter().map(|r| r.json.as_str());
+        if status == OrderStatus::Open
+            && let Some(mut resting) = p.resting.take()
+        {
+            // Unlike a publish, telling the trigger engine must not be lost: on
+            // failure the job stays unacknowledged and comes back.
+            resting.last_seq = seq;
+            let job = p.job.take();
+            self.bus.publish_and_rest(p.id, events, &Notice::Open(resting), job.as_deref()).await?;
+            return Ok(true);
+        }
         let job = if status.is_terminal() { p.job.take() } else { None };
         if let Err(e) = self.bus.publish_and_complete(p.id, events, job.as_deref()).await {
             warn!(seq, error = %e, "could not publish status events");
@@ -341,6 +429,20 @@ enum Attempt {
     Over(Outcome),
     /// A transient failure: another attempt may succeed.
     Transient(ErrorInfo),
+}
+
+/// A stored limit order as the trigger engine holds it.
+fn resting(order: &OrderRecord, last_seq: u32) -> OpenOrder {
+    let limit = order.spec.limit.as_ref();
+    OpenOrder {
+        id: order.id,
+        mint_in: order.spec.token_in.mint.clone(),
+        mint_out: order.spec.token_out.mint.clone(),
+        amount_in: order.spec.amount_in,
+        min_amount_out: limit.map_or(0, |l| l.min_amount_out),
+        expires_at: limit.and_then(|l| l.expires_at).unwrap_or(order.updated_at),
+        last_seq,
+    }
 }
 
 /// A permanent send failure in words, amounts in the output token's units.

@@ -11,7 +11,7 @@ mod runs;
 mod writers;
 
 pub use activity::ActivityBucket;
-pub use record::OrderRecord;
+pub use record::{OpenOrder, OrderRecord};
 pub use writers::{EventWriter, NewOrder, OrderWriter, Run};
 
 use crate::error::StoreError;
@@ -79,9 +79,10 @@ impl OrderStore {
         const SQL: &str = "WITH o AS (
                 INSERT INTO orders (id, user_id, order_type, token_in, token_in_mint, token_in_decimals,
                     token_out, token_out_mint, token_out_decimals, amount_in, slippage_bps, status, last_seq,
-                    idempotency_key, request_fingerprint, created_at, updated_at, account)
+                    idempotency_key, request_fingerprint, created_at, updated_at, account,
+                    min_amount_out, limit_price, expires_at)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::numeric, $11, 'pending', 1, $12, $13, $14, $14,
-                    $16)
+                    $16, $17::text::numeric, $18, $19)
                 ON CONFLICT (account, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 RETURNING id)
             INSERT INTO order_events (order_id, seq, status, at, payload)
@@ -110,6 +111,9 @@ impl OrderStore {
                     &event.at,
                     &event.to_json(),
                     &order.account,
+                    &spec.limit.as_ref().map(|l| l.min_amount_out.to_string()),
+                    &spec.limit.as_ref().and_then(|l| l.limit_price.as_deref()),
+                    &order.expires_at,
                 ],
             )
             .await?;
@@ -138,15 +142,17 @@ impl OrderStore {
         const SQL: &str = "WITH v AS (
                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int2[],
                     $7::text[], $8::text[], $9::int2[], $10::text[], $11::int4[], $12::text[], $13::timestamptz[],
-                    $14::text[], $15::text[])
+                    $14::text[], $15::text[], $16::text[], $17::text[], $18::timestamptz[])
                 AS v(id, user_id, order_type, token_in, token_in_mint, token_in_decimals, token_out, token_out_mint,
-                    token_out_decimals, amount_in, slippage_bps, fingerprint, at, payload, account)
+                    token_out_decimals, amount_in, slippage_bps, fingerprint, at, payload, account, min_amount_out,
+                    limit_price, expires_at)
             ), o AS (
                 INSERT INTO orders (id, user_id, order_type, token_in, token_in_mint, token_in_decimals,
                     token_out, token_out_mint, token_out_decimals, amount_in, slippage_bps, status, last_seq,
-                    request_fingerprint, created_at, updated_at, account)
+                    request_fingerprint, created_at, updated_at, account, min_amount_out, limit_price, expires_at)
                 SELECT id, user_id, order_type, token_in, token_in_mint, token_in_decimals, token_out, token_out_mint,
-                    token_out_decimals, amount_in::numeric, slippage_bps, 'pending', 1, fingerprint, at, at, account
+                    token_out_decimals, amount_in::numeric, slippage_bps, 'pending', 1, fingerprint, at, at, account,
+                    min_amount_out::numeric, limit_price, expires_at
                 FROM v
                 RETURNING id)
             INSERT INTO order_events (order_id, seq, status, at, payload)
@@ -160,6 +166,8 @@ impl OrderStore {
         let (mut amounts, mut slippages, mut fingerprints) =
             (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
         let (mut ats, mut payloads, mut accounts) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut mins, mut prices, mut expiries) =
             (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
         for order in orders {
             let spec = &order.spec;
@@ -179,6 +187,9 @@ impl OrderStore {
             ats.push(event.at);
             payloads.push(event.to_json());
             accounts.push(order.account.as_str());
+            mins.push(spec.limit.as_ref().map(|l| l.min_amount_out.to_string()));
+            prices.push(spec.limit.as_ref().and_then(|l| l.limit_price.as_deref()));
+            expiries.push(order.expires_at);
         }
         let client = self.pool.get().await?;
         let stmt = client.prepare_cached(SQL).await?;
@@ -201,6 +212,9 @@ impl OrderStore {
                     &ats,
                     &payloads,
                     &accounts,
+                    &mins,
+                    &prices,
+                    &expiries,
                 ],
             )
             .await?;
@@ -216,17 +230,38 @@ impl OrderStore {
         Ok(n == 1)
     }
 
-    /// Orders not yet terminal whose last change is older than `before`, oldest
+    /// Orders in flight (not resting, not terminal) whose last change is older than `before`, oldest
     /// first, at most `limit`: candidates for re-queueing if their job was lost.
     pub async fn stale_unfinished(&self, before: DateTime<Utc>, limit: i64) -> Result<Vec<Uuid>, StoreError> {
         let client = self.pool.get().await?;
         let stmt = client
             .prepare_cached(
-                "SELECT id FROM orders WHERE status NOT IN ('confirmed', 'failed') AND updated_at < $1
+                // Matches the partial index `orders_unfinished`: open orders rest,
+                // they are not lost.
+                "SELECT id FROM orders
+                 WHERE status NOT IN ('confirmed', 'failed', 'open', 'cancelled', 'expired') AND updated_at < $1
                  ORDER BY updated_at LIMIT $2",
             )
             .await?;
         Ok(client.query(&stmt, &[&before, &limit]).await?.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// The open orders of the pairs `mint_in → mint_out` given, as the trigger
+    /// engine holds them: read in one pass over the partial index of open orders.
+    pub async fn open_orders(&self, pairs: &[(String, String)]) -> Result<Vec<OpenOrder>, StoreError> {
+        let (ins, outs): (Vec<&str>, Vec<&str>) = pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())).unzip();
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT o.id, o.token_in_mint, o.token_out_mint, o.amount_in::text, o.min_amount_out::text,
+                        o.expires_at, o.last_seq
+                 FROM orders o JOIN unnest($1::text[], $2::text[]) AS p(mint_in, mint_out)
+                     ON o.token_in_mint = p.mint_in AND o.token_out_mint = p.mint_out
+                 WHERE o.status = 'open'",
+            )
+            .await?;
+        let rows = client.query(&stmt, &[&ins, &outs]).await?;
+        rows.iter().map(OpenOrder::decode).collect()
     }
 
     /// One order, without its events.

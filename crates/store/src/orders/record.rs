@@ -3,7 +3,7 @@
 
 use crate::error::StoreError;
 use chrono::{DateTime, Utc};
-use oee_domain::{ErrorInfo, OrderSpec, OrderStatus, OrderType, RouteRecord, Token};
+use oee_domain::{ErrorInfo, LimitTerms, OrderSpec, OrderStatus, OrderType, RouteRecord, Token};
 use tokio_postgres::Row;
 use tokio_postgres::types::{FromSql, Json};
 use uuid::Uuid;
@@ -36,7 +36,8 @@ pub struct OrderRecord {
 /// Amounts are `numeric` in the table and read as text, so they stay exact.
 pub(crate) const COLUMNS: &str = "id, account, user_id, order_type, token_in, token_in_mint, token_in_decimals, \
     token_out, token_out_mint, token_out_decimals, amount_in::text AS amount_in, slippage_bps, status, last_seq, \
-    attempts, route, tx_hash, executed_price, amount_out::text AS amount_out, error, created_at, updated_at";
+    attempts, route, tx_hash, executed_price, amount_out::text AS amount_out, error, created_at, updated_at, \
+    min_amount_out::text AS min_amount_out, limit_price, expires_at";
 
 impl OrderRecord {
     /// Decodes a row selected with [`COLUMNS`].
@@ -54,6 +55,14 @@ impl OrderRecord {
             amount_in: atoms(row, "amount_in")?.ok_or_else(|| corrupt("amount_in", "null"))?,
             slippage_bps: u16::try_from(column::<i32>(row, "slippage_bps")?).map_err(|e| corrupt("slippage_bps", e))?,
             user_id: column(row, "user_id")?,
+            limit: match atoms(row, "min_amount_out")? {
+                None => None,
+                Some(min_amount_out) => Some(LimitTerms {
+                    min_amount_out,
+                    limit_price: column(row, "limit_price")?,
+                    expires_at: column(row, "expires_at")?,
+                }),
+            },
         };
         Ok(Self {
             id: column(row, "id")?,
@@ -69,6 +78,38 @@ impl OrderRecord {
             failure: column::<Option<Json<ErrorInfo>>>(row, "error")?.map(|Json(error)| error),
             created_at: column(row, "created_at")?,
             updated_at: column(row, "updated_at")?,
+        })
+    }
+}
+
+/// An open order as the trigger engine holds it (see [`super::OrderStore::open_orders`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenOrder {
+    pub id: Uuid,
+    pub mint_in: String,
+    pub mint_out: String,
+    pub amount_in: u64,
+    pub min_amount_out: u64,
+    pub expires_at: DateTime<Utc>,
+    pub last_seq: u32,
+}
+
+impl OpenOrder {
+    pub(crate) fn decode(row: &Row) -> Result<Self, StoreError> {
+        let amount = |i: usize, name: &str| -> Result<u64, StoreError> {
+            let text: &str = row.try_get(i).map_err(|e| corrupt(name, e))?;
+            text.parse().map_err(|e| corrupt(name, format!("{text:?}: {e}")))
+        };
+        let text = |i: usize, name: &str| row.try_get::<_, String>(i).map_err(|e| corrupt(name, e));
+        Ok(Self {
+            id: row.try_get(0).map_err(|e| corrupt("id", e))?,
+            mint_in: text(1, "token_in_mint")?,
+            mint_out: text(2, "token_out_mint")?,
+            amount_in: amount(3, "amount_in")?,
+            min_amount_out: amount(4, "min_amount_out")?,
+            expires_at: row.try_get(5).map_err(|e| corrupt("expires_at", e))?,
+            last_seq: u32::try_from(row.try_get::<_, i32>(6).map_err(|e| corrupt("last_seq", e))?)
+                .map_err(|e| corrupt("last_seq", e))?,
         })
     }
 }

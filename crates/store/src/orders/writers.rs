@@ -69,6 +69,9 @@ pub struct NewOrder {
     pub account: String,
     pub spec: OrderSpec,
     pub at: DateTime<Utc>,
+    /// A limit order's expiry as accepted (the request's, or the default);
+    /// `spec` keeps the request's own, for idempotency.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone)]

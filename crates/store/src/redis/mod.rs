@@ -6,6 +6,9 @@
 //! - [`active`]: the set of orders not yet terminal ([`ActiveSet`]).
 //! - [`fanout`]: each order's status events on its channel ([`Fanout`]).
 //! - [`locks`]: short leases for chores one process does at a time ([`Locks`]).
+//! - [`leases`]: leases on shared partitions, renewed and released by their
+//!   holder, and the group's live members ([`Leases`]).
+//! - [`resting`]: news of resting orders for the trigger engine ([`RestingFeed`]).
 //! - [`tickets`]: single-use WebSocket tickets ([`Tickets`]).
 //! - [`rate`]: rate limits shared by every replica ([`RateLimiter`], GCRA).
 //!
@@ -17,15 +20,19 @@ pub mod active;
 pub mod connect;
 pub mod fanout;
 pub mod jobs;
+pub mod leases;
 pub mod locks;
 pub mod rate;
+pub mod resting;
 pub mod tickets;
 
 pub use active::ActiveSet;
 pub use connect::{RedisSettings, blocking_client, client, subscriber};
 pub use fanout::Fanout;
 pub use jobs::{ConsumerStats, Job, JobQueue, QueueStats, StreamReader};
+pub use leases::Leases;
 pub use locks::Locks;
+pub use resting::{Notice, RestingFeed};
 pub use rate::{Decision, Limit, RateLimiter};
 pub use tickets::{TICKET_TTL, Tickets};
 
@@ -43,6 +50,8 @@ pub struct Bus {
     pub active: ActiveSet,
     pub fanout: Fanout,
     pub locks: Locks,
+    pub leases: Leases,
+    pub resting: RestingFeed,
     pub tickets: Tickets,
     pub rates: RateLimiter,
     client: Client,
@@ -57,6 +66,8 @@ impl Bus {
             active: ActiveSet::new(client.clone(), keys.clone()),
             fanout: Fanout::new(client.clone(), keys.clone()),
             locks: Locks::new(client.clone(), keys.clone()),
+            leases: Leases::new(client.clone(), keys.clone()),
+            resting: RestingFeed::new(client.clone(), keys.clone()),
             tickets: Tickets::new(client.clone(), keys.clone()),
             rates: RateLimiter::new(client.clone(), keys.clone()),
             client,
@@ -102,6 +113,45 @@ impl Bus {
             self.active.stage_remove(&pipeline, &order_id.to_string()).await?;
             self.jobs.stage_ack(&pipeline, entry).await?;
         }
+        let _: Vec<Value> = pipeline.all().await?;
+        Ok(())
+    }
+
+    /// Publishes one order's events, in order, and — given its resting
+    /// `notice` — tells the trigger engine, and — given its job `entry` —
+    /// acknowledges the job, leaving the order in the active set (it is not
+    /// terminal: it rests). One round trip.
+    pub async fn publish_and_rest<'a>(
+        &self,
+        order_id: Uuid,
+        events: impl Iterator<Item = &'a str>,
+        notice: &Notice,
+        entry: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let pipeline = self.client.pipeline();
+        self.fanout.stage_publish(&pipeline, order_id, events).await?;
+        self.resting.stage(&pipeline, notice).await?;
+        if let Some(entry) = entry {
+            self.jobs.stage_ack(&pipeline, entry).await?;
+        }
+        let _: Vec<Value> = pipeline.all().await?;
+        Ok(())
+    }
+
+    /// Publishes the terminal events of an order that had no job (a resting
+    /// order cancelled or expired), takes it out of the active set and tells
+    /// the trigger engine it rests no more. One round trip.
+    pub async fn publish_and_close<'a>(
+        &self,
+        order_id: Uuid,
+        events: impl Iterator<Item = &'a str>,
+        pair: (&str, &str),
+    ) -> Result<(), StoreError> {
+        let pipeline = self.client.pipeline();
+        self.fanout.stage_publish(&pipeline, order_id, events).await?;
+        self.active.stage_remove(&pipeline, &order_id.to_string()).await?;
+        let notice = Notice::Closed { id: order_id, mint_in: pair.0.to_owned(), mint_out: pair.1.to_owned() };
+        self.resting.stage(&pipeline, &notice).await?;
         let _: Vec<Value> = pipeline.all().await?;
         Ok(())
     }
