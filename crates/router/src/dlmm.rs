@@ -16,6 +16,7 @@
 //! All amounts are integers: inputs are rounded up, outputs down, so a bin's value
 //! `P·x + y` never decreases.
 
+use crate::rate::Rate;
 use ethnum::U256;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -177,6 +178,74 @@ impl DlmmPool {
         }
     }
 
+    /// The cursor a swap at `now` starts from: a pause in trading moves the
+    /// reference and lets volatility decay.
+    fn cursor_at(&self, now: i64) -> Cursor {
+        let mut c = self.cursor();
+        let elapsed = now.saturating_sub(self.last_update);
+        if elapsed >= i64::from(self.fees.filter_period) {
+            c.index_reference = c.active_id;
+            c.volatility_reference = if elapsed < i64::from(self.fees.decay_period) {
+                u32::try_from(u128::from(c.volatility_accumulator) * u128::from(self.fees.reduction_factor) / BPS)
+                    .unwrap_or(u32::MAX)
+            } else {
+                0
+            };
+        }
+        c
+    }
+
+    /// The volatility accumulator `distance` bins away from the reference.
+    fn accumulator(&self, c: &Cursor, distance: u32) -> u32 {
+        let distance = u128::from(distance) * BPS;
+        u32::try_from(
+            (u128::from(c.volatility_reference) + distance).min(u128::from(self.fees.max_volatility_accumulator)),
+        )
+        .unwrap_or(u32::MAX)
+    }
+
+    /// The most output per input atom any swap gets at `now`; `None` when the
+    /// active bin holds nothing to give (a swap then returns nothing at all).
+    ///
+    /// Within a bin, a swap gets at most the bin's price after the bin's fee
+    /// (the fee is rounded up, the output down). A larger swap walks on to bins
+    /// with worse prices, so the bound is the higher of the active bin's rate
+    /// and the next bin's price after the lowest fee any further bin can charge:
+    /// walking *towards* the reference bin lowers the volatility accumulator, so
+    /// a further bin's fee may be below the active one's.
+    pub fn marginal_rate(&self, x_to_y: bool, now: i64) -> Option<Rate> {
+        let c = self.cursor_at(now);
+        let active = self.bins.get(&c.active_id)?;
+        if (if x_to_y { active.y } else { active.x }) == 0 {
+            return None;
+        }
+        let fee = self.fee_rate_at(self.accumulator(&c, c.index_reference.abs_diff(c.active_id)));
+        let here = self.bin_rate(c.active_id, fee, x_to_y)?;
+        let beyond = self
+            .next_bin(c.active_id, x_to_y)
+            .filter(|id| id.abs_diff(c.active_id) <= MAX_BINS_CROSSED)
+            .and_then(|next| {
+                // The nearest any bin from `next` on (in the swap's direction) comes to the reference.
+                let towards = if x_to_y { c.index_reference <= next } else { c.index_reference >= next };
+                let nearest = if towards { 0 } else { c.index_reference.abs_diff(next) };
+                self.bin_rate(next, self.fee_rate_at(self.accumulator(&c, nearest)), x_to_y)
+            });
+        Some(beyond.map_or(here, |beyond| here.max(beyond)))
+    }
+
+    /// Bin `id`'s price after a fee of `fee` ppb, in the swap's direction.
+    fn bin_rate(&self, id: i32, fee: u128, x_to_y: bool) -> Option<Rate> {
+        let price = U256::from(bin_price(id, self.bin_step)?);
+        let kept = U256::from(FEE_PRECISION.saturating_sub(fee));
+        let precision = U256::from(FEE_PRECISION);
+        let one = U256::from(ONE);
+        Some(if x_to_y {
+            Rate::at_least(price * kept, one * precision)
+        } else {
+            Rate::at_least(one * kept, price * precision)
+        })
+    }
+
     /// The next bin id with liquidity to give out in the swap's direction.
     fn next_bin(&self, from: i32, x_to_y: bool) -> Option<i32> {
         if x_to_y {
@@ -189,29 +258,14 @@ impl DlmmPool {
     /// Runs a swap without changing the pool: returns what it does, where the cursor
     /// ends, and the bins it changes (each visited once, walking one way).
     fn simulate(&self, x_to_y: bool, amount_in: u64, now: i64) -> Result<Simulated, DlmmError> {
-        let mut c = self.cursor();
-        // A pause in trading moves the reference and lets volatility decay.
-        let elapsed = now.saturating_sub(self.last_update);
-        if elapsed >= i64::from(self.fees.filter_period) {
-            c.index_reference = c.active_id;
-            c.volatility_reference = if elapsed < i64::from(self.fees.decay_period) {
-                u32::try_from(u128::from(c.volatility_accumulator) * u128::from(self.fees.reduction_factor) / BPS)
-                    .unwrap_or(u32::MAX)
-            } else {
-                0
-            };
-        }
+        let mut c = self.cursor_at(now);
         let start_id = c.active_id;
         let start_price = bin_price(start_id, self.bin_step).ok_or(DlmmError::InsufficientLiquidity)?;
         let mut changed = Vec::new();
         let mut remaining = u128::from(amount_in);
         let (mut out, mut fees) = (0u128, 0u128);
         while remaining > 0 {
-            let distance = u128::from(c.index_reference.abs_diff(c.active_id)) * BPS;
-            c.volatility_accumulator = u32::try_from(
-                (u128::from(c.volatility_reference) + distance).min(u128::from(self.fees.max_volatility_accumulator)),
-            )
-            .unwrap_or(u32::MAX);
+            c.volatility_accumulator = self.accumulator(&c, c.index_reference.abs_diff(c.active_id));
             let rate = self.fee_rate_at(c.volatility_accumulator);
             let price = bin_price(c.active_id, self.bin_step).ok_or(DlmmError::InsufficientLiquidity)?;
             let mut bin = self.bins.get(&c.active_id).copied().unwrap_or_default();
