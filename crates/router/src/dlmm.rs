@@ -496,6 +496,33 @@ mod tests {
         assert_eq!(pool.quote(true, 1, 1_000), Err(DlmmError::InsufficientLiquidity), "one lamport buys nothing");
     }
 
+    /// Walking back towards the reference bin, the fee can fall faster than the
+    /// price worsens: then a swap larger than the active bin gets more per atom
+    /// than the active bin's own rate, and the marginal rate must count the bins
+    /// beyond it.
+    #[test]
+    fn the_marginal_rate_counts_a_lower_fee_beyond_the_active_bin() {
+        let fees = FeeParams { base_fee_ppb: 1_000_000, variable_fee_control: 2_000_000, ..FEES };
+        let id = DlmmPool::bin_for_price(15, 100, 100).expect("bin");
+        let mut pool = DlmmPool::seeded(100, fees, id, 60, 100_000_000_000_000, 15_000_000_000_000, 1_000);
+        pool.swap(true, 2_000_000_000_000, 1_000).expect("walks down");
+        assert!(pool.active_id < pool.index_reference, "the reference stays above");
+        let now = 1_001; // within the filter period: the accumulator is kept
+        let c = pool.cursor_at(now);
+        let fee = pool.fee_rate_at(pool.accumulator(&c, c.index_reference.abs_diff(c.active_id)));
+        let active_only = pool.bin_rate(pool.active_id, fee, false).expect("rate");
+        let marginal = pool.marginal_rate(false, now).expect("rate");
+        assert!(marginal > active_only);
+        let rates: Vec<Rate> = (0..14)
+            .filter_map(|exp| {
+                let amount = 10u64.pow(exp);
+                pool.quote(false, amount, now).ok().and_then(|s| Rate::of(s.amount_out, amount))
+            })
+            .collect();
+        assert!(rates.iter().any(|r| *r > active_only), "some swap beats the active bin alone");
+        assert!(rates.iter().all(|r| *r <= marginal));
+    }
+
     proptest! {
         #[test]
         fn value_never_decreases_and_output_is_bounded(x_to_y: bool, amount in 1u64..5_000_000_000_000u64) {
@@ -518,6 +545,33 @@ mod tests {
             let (lo, hi) = (a.min(b), a.max(b));
             let out = |n| pool.quote(x_to_y, n, 1_000).map_or(0, |s| s.amount_out);
             prop_assert!(out(lo) <= out(hi));
+        }
+
+        /// No swap, of any size, in either direction, returns more per input atom
+        /// than the marginal rate: whatever the fees, after a first swap has moved
+        /// the active bin away from the reference (walking back towards it lowers
+        /// the fee bin by bin), and across the filter and decay periods.
+        #[test]
+        fn no_swap_beats_the_marginal_rate(
+            bin_step in 1u16..=100,
+            base_fee_ppb in 0u32..20_000_000,
+            variable_fee_control in 0u32..2_000_000,
+            first_x_to_y: bool,
+            first in 0u64..30_000_000_000_000,
+            wait in prop_oneof![0i64..10, 10i64..200],
+            x_to_y: bool,
+            mantissa in 1u64..1_000,
+            exp in 0u32..15,
+        ) {
+            let fees = FeeParams { base_fee_ppb, variable_fee_control, ..FEES };
+            let id = DlmmPool::bin_for_price(15, 100, bin_step).expect("bin");
+            let mut pool = DlmmPool::seeded(bin_step, fees, id, 60, 100_000_000_000_000, 15_000_000_000_000, 1_000);
+            let _ = pool.swap(first_x_to_y, first, 1_000);
+            let amount = mantissa * 10u64.pow(exp);
+            if let Ok(s) = pool.quote(x_to_y, amount, 1_000 + wait) {
+                let rate = pool.marginal_rate(x_to_y, 1_000 + wait).expect("a swap that returns something has a rate");
+                prop_assert!(Rate::of(s.amount_out, amount).expect("rate") <= rate, "{s:?} beats {rate:?}");
+            }
         }
 
         #[test]
