@@ -147,7 +147,7 @@ impl Pool {
     }
 
     /// The most output per atom of `mint_in` any swap gets at `now` (see
-    /// [`cpmm::marginal_rate`](crate::cpmm::marginal_rate) and
+    /// [`cpmm::marginal_rate`] and
     /// [`DlmmPool::marginal_rate`]): no quote at `now`, of any amount, returns
     /// more per atom. `None` when no swap in that direction returns anything
     /// (or the pool does not hold `mint_in`).
