@@ -3,6 +3,8 @@
 //! The fee is taken from the input and rounded *up*, the output is rounded *down*:
 //! every rounding favours the pool, so `k` never decreases.
 
+use crate::rate::Rate;
+
 /// One exact-in swap against a constant-product pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CpmmSwap {
@@ -39,6 +41,19 @@ pub fn swap_exact_in(reserve_in: u64, reserve_out: u64, amount_in: u64, fee_bps:
         fee: u64::try_from(fee).ok()?,
         price_impact_bps: u32::try_from(impact).unwrap_or(u32::MAX),
     })
+}
+
+/// The most output per input atom any swap gets now: the spot price after the
+/// fee, `reserve_out · (10000 − fee_bps) / (reserve_in · 10000)`. A swap's
+/// output, `net · y / (x + net)` with `net ≤ amount_in · (10000 − fee_bps) /
+/// 10000` (the fee is rounded up), is below `net · y / x`, so no amount does
+/// better. `None` when the pool is empty.
+pub fn marginal_rate(reserve_in: u64, reserve_out: u64, fee_bps: u16) -> Option<Rate> {
+    if reserve_in == 0 || reserve_out == 0 {
+        return None;
+    }
+    let kept = BPS.saturating_sub(u128::from(fee_bps));
+    Rate::new(u128::from(reserve_out) * kept, u128::from(reserve_in) * BPS)
 }
 
 #[cfg(test)]
@@ -80,6 +95,15 @@ mod tests {
             let (lo, hi) = (a.min(b), a.max(b));
             let out = |dx| swap_exact_in(x, y, dx, fee).map_or(0, |s| s.amount_out);
             prop_assert!(out(lo) <= out(hi));
+        }
+
+        /// No amount returns more per input atom than the marginal rate.
+        #[test]
+        fn no_swap_beats_the_marginal_rate(x in 1u64.., y in 1u64.., dx in 1u64.., fee in 0u16..=10_000) {
+            let rate = marginal_rate(x, y, fee).expect("a pool with reserves");
+            if let Some(s) = swap_exact_in(x, y, dx, fee) {
+                prop_assert!(Rate::of(s.amount_out, dx) <= Some(rate));
+            }
         }
     }
 }

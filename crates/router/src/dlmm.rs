@@ -16,6 +16,7 @@
 //! All amounts are integers: inputs are rounded up, outputs down, so a bin's value
 //! `P·x + y` never decreases.
 
+use crate::rate::Rate;
 use ethnum::U256;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -177,6 +178,74 @@ impl DlmmPool {
         }
     }
 
+    /// The cursor a swap at `now` starts from: a pause in trading moves the
+    /// reference and lets volatility decay.
+    fn cursor_at(&self, now: i64) -> Cursor {
+        let mut c = self.cursor();
+        let elapsed = now.saturating_sub(self.last_update);
+        if elapsed >= i64::from(self.fees.filter_period) {
+            c.index_reference = c.active_id;
+            c.volatility_reference = if elapsed < i64::from(self.fees.decay_period) {
+                u32::try_from(u128::from(c.volatility_accumulator) * u128::from(self.fees.reduction_factor) / BPS)
+                    .unwrap_or(u32::MAX)
+            } else {
+                0
+            };
+        }
+        c
+    }
+
+    /// The volatility accumulator `distance` bins away from the reference.
+    fn accumulator(&self, c: &Cursor, distance: u32) -> u32 {
+        let distance = u128::from(distance) * BPS;
+        u32::try_from(
+            (u128::from(c.volatility_reference) + distance).min(u128::from(self.fees.max_volatility_accumulator)),
+        )
+        .unwrap_or(u32::MAX)
+    }
+
+    /// The most output per input atom any swap gets at `now`; `None` when the
+    /// active bin holds nothing to give (a swap then returns nothing at all).
+    ///
+    /// Within a bin, a swap gets at most the bin's price after the bin's fee
+    /// (the fee is rounded up, the output down). A larger swap walks on to bins
+    /// with worse prices, so the bound is the higher of the active bin's rate
+    /// and the next bin's price after the lowest fee any further bin can charge:
+    /// walking *towards* the reference bin lowers the volatility accumulator, so
+    /// a further bin's fee may be below the active one's.
+    pub fn marginal_rate(&self, x_to_y: bool, now: i64) -> Option<Rate> {
+        let c = self.cursor_at(now);
+        let active = self.bins.get(&c.active_id)?;
+        if (if x_to_y { active.y } else { active.x }) == 0 {
+            return None;
+        }
+        let fee = self.fee_rate_at(self.accumulator(&c, c.index_reference.abs_diff(c.active_id)));
+        let here = self.bin_rate(c.active_id, fee, x_to_y)?;
+        let beyond = self
+            .next_bin(c.active_id, x_to_y)
+            .filter(|id| id.abs_diff(c.active_id) <= MAX_BINS_CROSSED)
+            .and_then(|next| {
+                // The nearest any bin from `next` on (in the swap's direction) comes to the reference.
+                let towards = if x_to_y { c.index_reference <= next } else { c.index_reference >= next };
+                let nearest = if towards { 0 } else { c.index_reference.abs_diff(next) };
+                self.bin_rate(next, self.fee_rate_at(self.accumulator(&c, nearest)), x_to_y)
+            });
+        Some(beyond.map_or(here, |beyond| here.max(beyond)))
+    }
+
+    /// Bin `id`'s price after a fee of `fee` ppb, in the swap's direction.
+    fn bin_rate(&self, id: i32, fee: u128, x_to_y: bool) -> Option<Rate> {
+        let price = U256::from(bin_price(id, self.bin_step)?);
+        let kept = U256::from(FEE_PRECISION.saturating_sub(fee));
+        let precision = U256::from(FEE_PRECISION);
+        let one = U256::from(ONE);
+        Some(if x_to_y {
+            Rate::at_least(price * kept, one * precision)
+        } else {
+            Rate::at_least(one * kept, price * precision)
+        })
+    }
+
     /// The next bin id with liquidity to give out in the swap's direction.
     fn next_bin(&self, from: i32, x_to_y: bool) -> Option<i32> {
         if x_to_y {
@@ -189,29 +258,14 @@ impl DlmmPool {
     /// Runs a swap without changing the pool: returns what it does, where the cursor
     /// ends, and the bins it changes (each visited once, walking one way).
     fn simulate(&self, x_to_y: bool, amount_in: u64, now: i64) -> Result<Simulated, DlmmError> {
-        let mut c = self.cursor();
-        // A pause in trading moves the reference and lets volatility decay.
-        let elapsed = now.saturating_sub(self.last_update);
-        if elapsed >= i64::from(self.fees.filter_period) {
-            c.index_reference = c.active_id;
-            c.volatility_reference = if elapsed < i64::from(self.fees.decay_period) {
-                u32::try_from(u128::from(c.volatility_accumulator) * u128::from(self.fees.reduction_factor) / BPS)
-                    .unwrap_or(u32::MAX)
-            } else {
-                0
-            };
-        }
+        let mut c = self.cursor_at(now);
         let start_id = c.active_id;
         let start_price = bin_price(start_id, self.bin_step).ok_or(DlmmError::InsufficientLiquidity)?;
         let mut changed = Vec::new();
         let mut remaining = u128::from(amount_in);
         let (mut out, mut fees) = (0u128, 0u128);
         while remaining > 0 {
-            let distance = u128::from(c.index_reference.abs_diff(c.active_id)) * BPS;
-            c.volatility_accumulator = u32::try_from(
-                (u128::from(c.volatility_reference) + distance).min(u128::from(self.fees.max_volatility_accumulator)),
-            )
-            .unwrap_or(u32::MAX);
+            c.volatility_accumulator = self.accumulator(&c, c.index_reference.abs_diff(c.active_id));
             let rate = self.fee_rate_at(c.volatility_accumulator);
             let price = bin_price(c.active_id, self.bin_step).ok_or(DlmmError::InsufficientLiquidity)?;
             let mut bin = self.bins.get(&c.active_id).copied().unwrap_or_default();
@@ -442,6 +496,33 @@ mod tests {
         assert_eq!(pool.quote(true, 1, 1_000), Err(DlmmError::InsufficientLiquidity), "one lamport buys nothing");
     }
 
+    /// Walking back towards the reference bin, the fee can fall faster than the
+    /// price worsens: then a swap larger than the active bin gets more per atom
+    /// than the active bin's own rate, and the marginal rate must count the bins
+    /// beyond it.
+    #[test]
+    fn the_marginal_rate_counts_a_lower_fee_beyond_the_active_bin() {
+        let fees = FeeParams { base_fee_ppb: 1_000_000, variable_fee_control: 2_000_000, ..FEES };
+        let id = DlmmPool::bin_for_price(15, 100, 100).expect("bin");
+        let mut pool = DlmmPool::seeded(100, fees, id, 60, 100_000_000_000_000, 15_000_000_000_000, 1_000);
+        pool.swap(true, 2_000_000_000_000, 1_000).expect("walks down");
+        assert!(pool.active_id < pool.index_reference, "the reference stays above");
+        let now = 1_001; // within the filter period: the accumulator is kept
+        let c = pool.cursor_at(now);
+        let fee = pool.fee_rate_at(pool.accumulator(&c, c.index_reference.abs_diff(c.active_id)));
+        let active_only = pool.bin_rate(pool.active_id, fee, false).expect("rate");
+        let marginal = pool.marginal_rate(false, now).expect("rate");
+        assert!(marginal > active_only);
+        let rates: Vec<Rate> = (0..14)
+            .filter_map(|exp| {
+                let amount = 10u64.pow(exp);
+                pool.quote(false, amount, now).ok().and_then(|s| Rate::of(s.amount_out, amount))
+            })
+            .collect();
+        assert!(rates.iter().any(|r| *r > active_only), "some swap beats the active bin alone");
+        assert!(rates.iter().all(|r| *r <= marginal));
+    }
+
     proptest! {
         #[test]
         fn value_never_decreases_and_output_is_bounded(x_to_y: bool, amount in 1u64..5_000_000_000_000u64) {
@@ -464,6 +545,33 @@ mod tests {
             let (lo, hi) = (a.min(b), a.max(b));
             let out = |n| pool.quote(x_to_y, n, 1_000).map_or(0, |s| s.amount_out);
             prop_assert!(out(lo) <= out(hi));
+        }
+
+        /// No swap, of any size, in either direction, returns more per input atom
+        /// than the marginal rate: whatever the fees, after a first swap has moved
+        /// the active bin away from the reference (walking back towards it lowers
+        /// the fee bin by bin), and across the filter and decay periods.
+        #[test]
+        fn no_swap_beats_the_marginal_rate(
+            bin_step in 1u16..=100,
+            base_fee_ppb in 0u32..20_000_000,
+            variable_fee_control in 0u32..2_000_000,
+            first_x_to_y: bool,
+            first in 0u64..30_000_000_000_000,
+            wait in prop_oneof![0i64..10, 10i64..200],
+            x_to_y: bool,
+            mantissa in 1u64..1_000,
+            exp in 0u32..15,
+        ) {
+            let fees = FeeParams { base_fee_ppb, variable_fee_control, ..FEES };
+            let id = DlmmPool::bin_for_price(15, 100, bin_step).expect("bin");
+            let mut pool = DlmmPool::seeded(bin_step, fees, id, 60, 100_000_000_000_000, 15_000_000_000_000, 1_000);
+            let _ = pool.swap(first_x_to_y, first, 1_000);
+            let amount = mantissa * 10u64.pow(exp);
+            if let Ok(s) = pool.quote(x_to_y, amount, 1_000 + wait) {
+                let rate = pool.marginal_rate(x_to_y, 1_000 + wait).expect("a swap that returns something has a rate");
+                prop_assert!(Rate::of(s.amount_out, amount).expect("rate") <= rate, "{s:?} beats {rate:?}");
+            }
         }
 
         #[test]

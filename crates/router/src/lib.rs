@@ -2,6 +2,7 @@
 //!
 //! Dependencies run one way, down this list:
 //!
+//! - [`rate`]: [`Rate`], an exact ratio of amounts, ordered by cross-multiplying.
 //! - [`cpmm`], [`dlmm`]: the swap math of Raydium's constant-product pools and
 //!   Meteora's liquidity bins, on integers.
 //! - [`pool`]: one venue's pool for a pair ([`Pool`]), with simulated outside trading.
@@ -18,13 +19,17 @@
 //!   an attempt's transaction and its id; [`record`]: the route record and its reason.
 //! - [`router`]: [`Router`], which ties them together, and [`plan`], the route
 //!   choice over pools already in hand (the worker's and the API's quotes').
+//! - [`book`]: the trigger engine's limit-order [`Book`] for one pair and
+//!   direction, and [`triggered`], which of its orders fire on the pools now.
 
+pub mod book;
 pub mod chain;
 pub mod cpmm;
 pub mod dlmm;
 pub mod market;
 pub mod network;
 pub mod pool;
+pub mod rate;
 pub mod record;
 pub mod router;
 pub mod rpc;
@@ -33,12 +38,14 @@ pub mod simulated_venue;
 pub mod transaction;
 pub mod venue;
 
+pub use book::{Book, Fired, Resting, marginal_rate, triggered};
 pub use chain::{Landed, Ledger, LegFill, MemoryLedger, Receipt, SwapLeg, Transaction};
 pub use market::{ListedPair, Listing};
 pub use network::Network;
 pub use pool::Pool;
+pub use rate::Rate;
 pub use record::price;
-pub use router::{PlannedLeg, RouteError, RoutePlan, Router, plan};
+pub use router::{PlannedLeg, RouteError, RoutePlan, Router, plan, plan_at_least};
 pub use rpc::{Clock, DelayRange, Latency, SimulatedNetwork, VenueProfile, system_clock};
 pub use search::{Split, best_split};
 pub use simulated_venue::SimulatedVenue;

@@ -5,8 +5,9 @@
 //! so a quote is deterministic for a given state, and the shared chain can apply a
 //! swap to whatever state it holds under its lock.
 
-use crate::cpmm::swap_exact_in;
+use crate::cpmm::{self, swap_exact_in};
 use crate::dlmm::{DlmmError, DlmmPool};
+use crate::rate::Rate;
 use oee_domain::Dex;
 use serde::{Deserialize, Serialize};
 
@@ -143,6 +144,29 @@ impl Pool {
             }
         };
         Ok(fill)
+    }
+
+    /// The most output per atom of `mint_in` any swap gets at `now` (see
+    /// [`cpmm::marginal_rate`] and
+    /// [`DlmmPool::marginal_rate`]): no quote at `now`, of any amount, returns
+    /// more per atom. `None` when no swap in that direction returns anything
+    /// (or the pool does not hold `mint_in`).
+    pub fn marginal_rate(&self, mint_in: &str, now: i64) -> Option<Rate> {
+        if self.drift_epoch < now.div_euclid(DRIFT_PERIOD_SECS) {
+            // As for a quote: outside trading happened since this state.
+            let mut current = self.clone();
+            current.drift_to(now);
+            return current.marginal_rate(mint_in, now);
+        }
+        let base_in = self.base_to_quote(mint_in).ok()?;
+        match &self.curve {
+            Curve::Cpmm(p) => {
+                let (r_in, r_out) =
+                    if base_in { (p.reserve_base, p.reserve_quote) } else { (p.reserve_quote, p.reserve_base) };
+                cpmm::marginal_rate(r_in, r_out, p.fee_bps)
+            }
+            Curve::Dlmm(p) => p.marginal_rate(base_in, now),
+        }
     }
 
     /// Applies the outside trading that happened up to `now`: one pseudo-random

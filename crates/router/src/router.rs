@@ -148,6 +148,39 @@ fn no_route(spec: &OrderSpec) -> RouteError {
 /// most actionable refusal is the error (liquidity before a transient one); with
 /// no market at all, [`RouteError::NoRoute`].
 pub fn plan(spec: &OrderSpec, fetched: Vec<Result<Market, VenueError>>) -> Result<RoutePlan, RouteError> {
+    let choice = choose(spec, &fetched)?;
+    // A limit order's bound is its own minimum, whatever the route expects.
+    let min_amount_out = match &spec.limit {
+        Some(limit) => limit.min_amount_out,
+        None => search::min_amount_out(choice.expected_out, spec.slippage_bps),
+    };
+    Ok(choice.into_plan(spec, min_amount_out))
+}
+
+/// The route [`plan`] chooses for `spec`, if its expected output is at least
+/// `min_amount_out`, with that as its bound instead of a slippage tolerance
+/// (`spec.slippage_bps` is not read): a limit order's route, which the chain
+/// must not fill below the order's own minimum. `Ok(None)` when the route
+/// returns less; the record is rendered only for a route that qualifies.
+pub fn plan_at_least(
+    spec: &OrderSpec,
+    fetched: &[Result<Market, VenueError>],
+    min_amount_out: u64,
+) -> Result<Option<RoutePlan>, RouteError> {
+    let choice = choose(spec, fetched)?;
+    Ok((choice.expected_out >= min_amount_out).then(|| choice.into_plan(spec, min_amount_out)))
+}
+
+/// The route [`plan`] chose, before it is bounded and rendered.
+struct Choice {
+    legs: Vec<PlannedLeg>,
+    expected_out: u64,
+    quotes: Vec<Quote>,
+    refusals: Vec<VenueError>,
+    split_gain: Option<u64>,
+}
+
+fn choose(spec: &OrderSpec, fetched: &[Result<Market, VenueError>]) -> Result<Choice, RouteError> {
     if fetched.is_empty() {
         return Err(no_route(spec));
     }
@@ -165,7 +198,7 @@ pub fn plan(spec: &OrderSpec, fetched: Vec<Result<Market, VenueError>>) -> Resul
                 // A venue that cannot fill the whole order may still take part of it.
                 markets.push(market);
             }
-            Err(e) => refusals.push(e),
+            Err(e) => refusals.push(e.clone()),
         }
     }
     search::rank(&mut quotes);
@@ -175,12 +208,14 @@ pub fn plan(spec: &OrderSpec, fetched: Vec<Result<Market, VenueError>>) -> Resul
         return Err(refusals.into_iter().next().map_or_else(|| RouteError::NoRoute(String::new()), RouteError::Venue));
     };
     let (legs, split_gain) = search::choose_legs(&markets, best, mint_in, spec.amount_in)?;
-    let expected_out: u64 = legs.iter().map(|l| l.expected_out).sum();
-    // A limit order's bound is its own minimum, whatever the route expects.
-    let min_amount_out = match &spec.limit {
-        Some(limit) => limit.min_amount_out,
-        None => search::min_amount_out(expected_out, spec.slippage_bps),
-    };
-    let record = record::render(spec, &legs, &quotes, &refusals, split_gain, min_amount_out);
-    Ok(RoutePlan { legs, amount_in: spec.amount_in, expected_out, min_amount_out, quotes, record })
+    let expected_out = legs.iter().map(|l| l.expected_out).sum();
+    Ok(Choice { legs, expected_out, quotes, refusals, split_gain })
+}
+
+impl Choice {
+    fn into_plan(self, spec: &OrderSpec, min_amount_out: u64) -> RoutePlan {
+        let Self { legs, expected_out, quotes, refusals, split_gain } = self;
+        let record = record::render(spec, &legs, &quotes, &refusals, split_gain, min_amount_out);
+        RoutePlan { legs, amount_in: spec.amount_in, expected_out, min_amount_out, quotes, record }
+    }
 }

@@ -19,7 +19,7 @@ pub fn rank(quotes: &mut [Quote]) {
 /// split with another market when that returns strictly more; and the split's
 /// gain over `best`, if split.
 pub fn choose_legs(
-    markets: &[Market],
+    markets: &[&Market],
     best: &Quote,
     mint_in: &str,
     amount: u64,

@@ -8,6 +8,7 @@
 //! several venues' pools at once.
 
 use crate::pool::{Pool, PoolError};
+use crate::rate::Rate;
 use async_trait::async_trait;
 use oee_domain::{Dex, FailureCode};
 use std::fmt;
@@ -47,6 +48,12 @@ impl Market {
             fee: fill.fee,
             price_impact_bps: fill.price_impact_bps,
         })
+    }
+
+    /// The most output per atom of `mint_in` any quote against this snapshot
+    /// returns ([`Pool::marginal_rate`]).
+    pub fn marginal_rate(&self, mint_in: &str) -> Option<Rate> {
+        self.pool.marginal_rate(mint_in, self.now)
     }
 }
 
