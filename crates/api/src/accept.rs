@@ -81,7 +81,9 @@ async fn accept_with(
     let id = Uuid::now_v7();
     let channel = submission.channel;
     let at = Utc::now();
-    let new_order = || NewOrder { id, account: caller.account.clone(), spec: spec.clone(), at };
+    // A limit order's expiry, checked against the clock now (the default filled in).
+    let expires_at = spec.limit.as_ref().map(|limit| limit.resolve_expiry(at)).transpose()?;
+    let new_order = || NewOrder { id, account: caller.account.clone(), spec: spec.clone(), at, expires_at };
     let insert = async {
         match submission.idempotency_key.as_deref() {
             // Most orders: through a shared commit with whatever else is arriving.

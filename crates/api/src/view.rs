@@ -50,7 +50,19 @@ impl Serialize for OrderView<'_> {
         m.serialize_entry("tokenIn", &spec.token_in.symbol)?;
         m.serialize_entry("tokenOut", &spec.token_out.symbol)?;
         m.serialize_entry("amountIn", &format_units(u128::from(spec.amount_in), spec.token_in.decimals))?;
-        m.serialize_entry("slippageBps", &spec.slippage_bps)?;
+        match &spec.limit {
+            // A limit order's bound is its minimum: it has no slippage tolerance.
+            Some(limit) => {
+                m.serialize_entry("slippageBps", &None::<u16>)?;
+                m.serialize_entry("limitPrice", &limit.limit_price)?;
+                m.serialize_entry(
+                    "minAmountOut",
+                    &format_units(u128::from(limit.min_amount_out), spec.token_out.decimals),
+                )?;
+                m.serialize_entry("expiresAt", &limit.expires_at.map(format_time))?;
+            }
+            None => m.serialize_entry("slippageBps", &spec.slippage_bps)?,
+        }
         m.serialize_entry("status", &o.status)?;
         m.serialize_entry("attempts", &o.attempts)?;
         m.serialize_entry("route", &o.route)?;

@@ -199,6 +199,11 @@ impl Listing {
         })
     }
 
+    /// Every listed pair.
+    pub fn pairs(&self) -> &[ListedPair] {
+        &self.pairs
+    }
+
     /// Whether a venue lists the pair, in either direction.
     pub fn has(&self, mint_a: &str, mint_b: &str) -> bool {
         self.pair(mint_a, mint_b).is_some()

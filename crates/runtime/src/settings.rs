@@ -113,6 +113,15 @@ pub struct Settings {
     /// own; quotes back sooner are recorded with the route (zero: never wait).
     #[serde(rename = "event_coalesce_ms", deserialize_with = "millis")]
     pub event_coalesce: Duration,
+    /// How long a worker's lease on a pair's limit-order books lasts unless
+    /// renewed (renewed at a third of it): after a worker dies, its pairs are
+    /// taken over within this.
+    #[serde(rename = "trigger_lease_ms", deserialize_with = "millis")]
+    pub trigger_lease: Duration,
+    /// How often the trigger engine reads the pools and evaluates the books it
+    /// owns (and fires expiries).
+    #[serde(rename = "trigger_poll_ms", deserialize_with = "millis")]
+    pub trigger_poll: Duration,
     /// Tokens added to the built-in registry (config file only).
     pub tokens: Vec<Token>,
 }
@@ -155,6 +164,8 @@ impl Default for Settings {
             pool_cache: Duration::from_millis(100),
             quote_refresh: Duration::from_millis(250),
             event_coalesce: Duration::from_millis(5),
+            trigger_lease: Duration::from_millis(3_000),
+            trigger_poll: Duration::from_millis(20),
             tokens: Vec::new(),
         }
     }
@@ -252,6 +263,8 @@ impl Settings {
         within("OEE_POOL_CACHE_MS", self.pool_cache.as_millis(), 0..=10_000)?;
         within("OEE_QUOTE_REFRESH_MS", self.quote_refresh.as_millis(), 10..=5_000)?;
         within("OEE_EVENT_COALESCE_MS", self.event_coalesce.as_millis(), 0..=1_000)?;
+        within("OEE_TRIGGER_LEASE_MS", self.trigger_lease.as_millis(), 300..=60_000)?;
+        within("OEE_TRIGGER_POLL_MS", self.trigger_poll.as_millis(), 1..=10_000)?;
         self.registry()?;
         if self.venue_failure_rate > 0.5 {
             tracing::warn!(rate = self.venue_failure_rate, "more than half of all swaps will fail transiently");
@@ -498,6 +511,8 @@ const KNOWN: &[&str] = &[
     "pool_cache_ms",
     "quote_refresh_ms",
     "event_coalesce_ms",
+    "trigger_lease_ms",
+    "trigger_poll_ms",
 ];
 
 /// Listens on `addr`, the value of `var`. A failure names the variable and what

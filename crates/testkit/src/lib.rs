@@ -189,7 +189,8 @@ impl Drop for TestEnv {
 }
 
 /// Checks the invariants every fault test ends with, on the database at `db`:
-/// every order has exactly one terminal event and it is the last, its `seq` runs
+/// every order has exactly one terminal event (`confirmed`, `failed`,
+/// `cancelled` or `expired`) and it is the last, its `seq` runs
 /// 1..=n with no gap, and the simulated chain holds at most one landed swap per
 /// order — exactly one for a confirmed order. Returns what is wrong, if anything.
 pub async fn ledger_violations(db: &tokio_postgres::Client) -> anyhow::Result<Vec<String>> {
@@ -199,8 +200,10 @@ pub async fn ledger_violations(db: &tokio_postgres::Client) -> anyhow::Result<Ve
             "SELECT o.id, o.status, o.last_seq,
                     (SELECT count(*) FROM order_events e WHERE e.order_id = o.id) AS events,
                     (SELECT max(seq) FROM order_events e WHERE e.order_id = o.id) AS top,
-                    (SELECT count(*) FROM order_events e WHERE e.order_id = o.id AND e.status IN ('confirmed', 'failed')) AS terminals,
-                    (SELECT status FROM order_events e WHERE e.order_id = o.id ORDER BY seq DESC LIMIT 1) AS last
+                    (SELECT count(*) FROM order_events e WHERE e.order_id = o.id
+                        AND e.status IN ('confirmed', 'failed', 'cancelled', 'expired')) AS terminals,
+                    (SELECT status FROM order_events e WHERE e.order_id = o.id ORDER BY seq DESC LIMIT 1) AS last,
+                    o.attempts
              FROM orders o",
             &[],
         )
@@ -219,7 +222,9 @@ pub async fn ledger_violations(db: &tokio_postgres::Client) -> anyhow::Result<Ve
         if terminals != 1 || !last.as_deref().and_then(OrderStatus::parse).is_some_and(OrderStatus::is_terminal) {
             wrong.push(format!("{id}: {terminals} terminal events, last {last:?}"));
         }
-        let swaps = (1..=oee_runtime::retry::MAX_ATTEMPTS)
+        // A limit order re-opened after a refused fill makes more attempts.
+        let attempts = u32::try_from(row.get::<_, i32>(7)).unwrap_or(0).max(oee_runtime::retry::MAX_ATTEMPTS);
+        let swaps = (1..=attempts)
             .filter(|n| landed.contains(&oee_router::transaction_id(id, *n)))
             .count();
         let expected = usize::from(status == "confirmed");

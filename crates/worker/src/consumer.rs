@@ -13,6 +13,7 @@
 //! so orders in flight through a store blip finish seconds after it ends.
 
 use crate::executor::{Executor, Outcome};
+use crate::trigger::TriggerEngine;
 use crate::metrics::{InFlight, METRICS, ReasonLabel};
 use crate::pacing;
 use oee_store::{Bus, Job, StoreError, StreamReader};
@@ -46,6 +47,8 @@ pub struct Consumer {
     /// Jobs this process is running now, and whether some were left pending by
     /// a store failure.
     pub(crate) own: OwnJobs,
+    /// The trigger engine this process runs beside its consumer, if any.
+    pub(crate) trigger: Option<Arc<TriggerEngine>>,
 }
 
 /// This consumer's jobs: those running now, and whether any were left pending
@@ -149,6 +152,7 @@ impl Consumer {
     pub async fn run(&self, shutdown: CancellationToken) -> Result<(), StoreError> {
         self.bus.jobs.ensure_group().await?;
         info!(consumer = self.reader.consumer(), concurrency = self.concurrency, "worker consuming");
+        let trigger = self.trigger.clone().map(|engine| tokio::spawn(engine.run(shutdown.clone())));
         let permits = Arc::new(Semaphore::new(self.concurrency));
         let mut tasks = JoinSet::new();
         let mut schedule = Schedule::new(self);
@@ -173,6 +177,9 @@ impl Consumer {
             self.read_new(&mut schedule, &mut tasks, &mut held, &shutdown).await;
         }
         self.drain(tasks).await;
+        if let Some(trigger) = trigger {
+            let _ = trigger.await;
+        }
         Ok(())
     }
 

@@ -6,15 +6,17 @@ pub mod executor;
 pub mod metrics;
 pub mod ops;
 pub mod pacing;
+pub mod trigger;
 
 pub use consumer::Consumer;
 pub use executor::{Executor, Outcome};
+pub use trigger::TriggerEngine;
 pub use oee_runtime::RetryPolicy;
 
 use anyhow::Context;
 use oee_router::{Ledger, SimulatedNetwork, system_clock};
 use oee_runtime::Settings;
-use oee_store::{Bus, EventWriter, Keys, OrderStore, PgLedger, StreamReader};
+use oee_store::{Bus, EventWriter, Keys, OrderStore, PgLedger, RestingFeed, StreamReader};
 use std::sync::Arc;
 
 /// Builds a worker from settings: pools, clients, venues. Contacts nothing that
@@ -40,7 +42,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
         .with_validity(settings.tx_validity.as_secs())
         .with_pool_cache(settings.pool_cache);
     let router = oee_router::simulated(&registry, Arc::new(network));
-    let orders = OrderStore::new(pool);
+    let orders = OrderStore::new(pool.clone());
     let executor = Executor {
         events: EventWriter::start(orders.clone(), settings.event_lanes()),
         orders,
@@ -50,7 +52,18 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
         tx_validity: settings.tx_validity,
         coalesce: settings.event_coalesce,
     };
+    let trigger = TriggerEngine {
+        executor: executor.clone(),
+        pg: pool,
+        feed: RestingFeed::new(oee_store::redis::blocking_client(&redis).await?, Keys::new(&redis.namespace)),
+        listing: oee_router::Listing::new(&registry),
+        registry,
+        member: reader.consumer().to_owned(),
+        lease: settings.trigger_lease,
+        poll: settings.trigger_poll,
+    };
     Ok(Consumer {
+        trigger: Some(Arc::new(trigger)),
         executor,
         bus,
         reader,

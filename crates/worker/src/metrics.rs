@@ -55,6 +55,16 @@ pub struct WorkerMetrics {
     pub stream_pending: Gauge,
     pub stream_lag: Gauge,
     pub dead_letter_length: Gauge,
+    /// Limit orders resting in this worker's books.
+    pub resting: Gauge,
+    /// Loading a pair's books when taking it over.
+    pub book_rebuild: Histogram,
+    /// Evaluating one pair's books against its pools.
+    pub book_evaluation: Histogram,
+    /// Limit orders this worker fired.
+    pub triggered: Counter,
+    /// Limit orders this worker expired.
+    pub expired: Counter,
 }
 
 impl WorkerMetrics {
@@ -78,6 +88,11 @@ impl WorkerMetrics {
             stream_pending: Gauge::default(),
             stream_lag: Gauge::default(),
             dead_letter_length: Gauge::default(),
+            resting: Gauge::default(),
+            book_rebuild: latency_histogram(),
+            book_evaluation: latency_histogram(),
+            triggered: Counter::default(),
+            expired: Counter::default(),
         };
         let r = &mut registry;
         r.register(
@@ -113,6 +128,19 @@ impl WorkerMetrics {
         r.register("oee_reclaims", "Jobs taken over from an idle or dead consumer", m.reclaims.clone());
         r.register("oee_dead_letters", "Jobs moved to the dead-letter stream, by reason", m.dead_letters.clone());
         r.register("oee_requeued", "Orders re-queued by the sweeper because their job was lost", m.requeued.clone());
+        r.register("oee_resting_orders", "Limit orders resting in this worker's books", m.resting.clone());
+        r.register(
+            "oee_book_rebuild_seconds",
+            "Time to load a pair's limit-order books from PostgreSQL on taking it over",
+            m.book_rebuild.clone(),
+        );
+        r.register(
+            "oee_book_evaluation_seconds",
+            "Time to evaluate one pair's limit-order books against its pools",
+            m.book_evaluation.clone(),
+        );
+        r.register("oee_limit_triggered", "Limit orders this worker fired", m.triggered.clone());
+        r.register("oee_limit_expired", "Limit orders this worker expired", m.expired.clone());
         r.register("oee_jobs_in_flight", "Orders this worker is executing now", m.in_flight.clone());
         r.register("oee_stream_length", "Entries in the job stream (sampled)", m.stream_length.clone());
         r.register("oee_stream_pending", "Jobs delivered but not yet acknowledged (sampled)", m.stream_pending.clone());

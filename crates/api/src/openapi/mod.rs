@@ -31,6 +31,7 @@ and follow each order's status live. Amounts are exact decimal strings in token 
     paths(
         routes::orders::submit,
         routes::orders::get,
+        routes::orders::cancel,
         routes::orders::list,
         routes::orders::active,
         routes::quotes::tokens,

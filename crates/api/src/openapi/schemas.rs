@@ -82,19 +82,35 @@ pub struct OrderRequest;
 fn order_properties() -> Value {
     json!({
         "type": {
-            "description": "The order type (case-insensitive); only `market` runs today. Any other string is refused with 422 UNSUPPORTED_ORDER_TYPE.",
-            "type": ["string", "null"], "enum": ["market", null], "default": "market"
+            "description": "The order type (case-insensitive): `market` executes at once, `limit` rests `open` until the market returns its minimum (docs/ORDER_TYPES.md). Any other string is refused with 422 UNSUPPORTED_ORDER_TYPE.",
+            "type": ["string", "null"], "enum": ["market", "limit", null], "default": "market"
         },
         "orderType": {
             "description": "Alias of `type`, for clients of earlier implementations; not together with `type`.",
-            "type": ["string", "null"], "enum": ["market", null], "deprecated": true
+            "type": ["string", "null"], "enum": ["market", "limit", null], "deprecated": true
+        },
+        "limitPrice": {
+            "description": "Limit orders: the least tokenOut per one tokenIn, as decimal text (at most 18 decimals). The order's minimum is ⌈amountIn × limitPrice⌉ in tokenOut's smallest unit. Exactly one of limitPrice and minAmountOut.",
+            "oneOf": [
+                {"type": "string", "pattern": DECIMAL_PATTERN, "maxLength": 64, "examples": ["150.5"]},
+                {"type": "number", "exclusiveMinimum": 0},
+                {"type": "null"}
+            ]
+        },
+        "minAmountOut": {
+            "anyOf": [{"$ref": "#/components/schemas/Amount"}, {"type": "null"}],
+            "description": "Limit orders: the least tokenOut for the whole amountIn, in tokenOut units. Exactly one of limitPrice and minAmountOut."
+        },
+        "expiresAt": {
+            "type": ["string", "null"], "format": "date-time",
+            "description": "Limit orders: when the order expires if it has not fired (RFC 3339; after now, at most 30 days ahead; default 24 hours). Refused with 400 INVALID_EXPIRY otherwise."
         },
         "tokenIn": {"type": "string", "minLength": 1, "maxLength": 64, "description": "A token symbol (case-insensitive) or mint; see GET /api/tokens.", "examples": ["SOL"]},
         "tokenOut": {"type": "string", "minLength": 1, "maxLength": 64, "description": "A token symbol (case-insensitive) or mint.", "examples": ["USDC"]},
         "amountIn": {"anyOf": [{"$ref": "#/components/schemas/Amount"}, {"type": "null"}]},
         "amount": {"anyOf": [{"$ref": "#/components/schemas/Amount"}, {"type": "null"}], "description": "Alias of `amountIn`; not together with it.", "deprecated": true},
         "slippageBps": {
-            "description": "The slippage tolerance in basis points, 1..=5000 (default 50): an integer, or its decimal text.",
+            "description": "Market orders: the slippage tolerance in basis points, 1..=5000 (default 50): an integer, or its decimal text. Refused on a limit order (400 FIELD_NOT_ALLOWED): its minimum is its bound.",
             "oneOf": [
                 {"type": "integer", "minimum": 1, "maximum": 5000},
                 {"type": "string", "pattern": DECIMAL_PATTERN, "maxLength": 32},
@@ -135,16 +151,30 @@ fn order_schema(socket: bool) -> Value {
     // given together with its alias.
     let given = |a: &str| json!({"required": [a], "properties": {a: {"not": {"type": "null"}}}});
     let both = |a: &str, b: &str| json!({"not": {"allOf": [given(a), given(b)]}});
+    let absent = |a: &str| json!({"not": given(a)});
+    let limit = json!({"anyOf": [
+        {"required": ["type"], "properties": {"type": {"const": "limit"}}},
+        {"required": ["orderType"], "properties": {"orderType": {"const": "limit"}}}
+    ]});
     json!({
         "type": "object",
         "properties": properties,
         "additionalProperties": false,
         "allOf": [
             {"anyOf": [given("amountIn"), given("amount")]},
-            both("type", "orderType"), both("amountIn", "amount"), both("slippageBps", "slippage")
+            both("type", "orderType"), both("amountIn", "amount"), both("slippageBps", "slippage"),
+            {
+                "if": limit,
+                "then": {"allOf": [absent("slippageBps"), absent("slippage"),
+                    {"oneOf": [given("limitPrice"), given("minAmountOut")]}]},
+                "else": {"allOf": [absent("limitPrice"), absent("minAmountOut"), absent("expiresAt")]}
+            }
         ],
         "required": ["tokenIn", "tokenOut"],
-        "examples": [{"type": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amountIn": "1.5", "slippageBps": 50, "userId": "alice"}]
+        "examples": [
+            {"type": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amountIn": "1.5", "slippageBps": 50, "userId": "alice"},
+            {"type": "limit", "tokenIn": "SOL", "tokenOut": "USDC", "amountIn": "1.5", "limitPrice": "150.5", "expiresAt": "2026-12-01T12:00:00Z"}
+        ]
     })
 }
 
@@ -201,11 +231,21 @@ written!(StatusEvent, {
     };
     let attempt = json!({"type": "integer", "minimum": 1});
     let error = json!({"$ref": "#/components/schemas/ErrorInfo"});
+    let time = json!({"type": "string", "format": "date-time"});
+    let trigger = json!({
+        "type": "object", "additionalProperties": false, "required": ["slot", "price"],
+        "description": "What fired a limit order: the chain slot of the pool state that reached its price, and the price its own amount gets there (tokenOut per one tokenIn).",
+        "properties": {"slot": {"type": "integer", "minimum": 0}, "price": {"type": "string"}}
+    });
     json!({
-        "description": "A status event. `status` selects the fields; exactly one terminal event (`confirmed` or `failed`) ends every order, and it is the last.",
+        "description": "A status event. `status` selects the fields; exactly one terminal event (`confirmed`, `failed`, `cancelled` or `expired`) ends every order, and it is the last.",
         "oneOf": [
             head("pending", json!({}), &[]),
-            head("routing", json!({"attempt": attempt, "lastError": error}), &["attempt"]),
+            head("open", json!({"expiresAt": time, "minAmountOut": {"type": "string"},
+                "limitPrice": {"type": "string"}, "lastError": error}), &["expiresAt", "minAmountOut"]),
+            head("cancelled", json!({}), &[]),
+            head("expired", json!({"expiresAt": time}), &["expiresAt"]),
+            head("routing", json!({"attempt": attempt, "lastError": error, "trigger": trigger}), &["attempt"]),
             head("building", json!({"attempt": attempt, "route": {"$ref": "#/components/schemas/RouteRecord"}}), &["attempt", "route"]),
             head("submitted", json!({"attempt": attempt, "txHash": {"type": "string"},
                 "instructions": {"type": "array", "items": {"$ref": "#/components/schemas/Instruction"}}}), &["attempt", "txHash"]),
@@ -232,7 +272,17 @@ pub struct Order {
     pub token_out: String,
     /// In token units.
     pub amount_in: String,
-    pub slippage_bps: u16,
+    /// Market orders' slippage tolerance; `null` for a limit order.
+    pub slippage_bps: Option<u16>,
+    /// Limit orders: the price as given (`null` when given as minAmountOut).
+    #[schema(value_type = Option<String>)]
+    pub limit_price: Option<Option<String>>,
+    /// Limit orders: the least tokenOut for the whole amountIn.
+    #[schema(nullable = false)]
+    pub min_amount_out: Option<String>,
+    /// Limit orders: when it expires if it has not fired.
+    #[schema(nullable = false, format = DateTime)]
+    pub expires_at: Option<String>,
     pub status: OrderStatus,
     /// Attempts made so far (a retry is a new attempt).
     pub attempts: u32,

@@ -40,7 +40,11 @@ const ROUTES: [Route; 21] = [
         handlers: |r| r.route(web::get().to(ws::follow::follow)),
         allow: Some("GET"),
     },
-    Route { pattern: "/api/orders/{orderId}", handlers: |r| r.route(web::get().to(orders::get)), allow: Some("GET") },
+    Route {
+        pattern: "/api/orders/{orderId}",
+        handlers: |r| r.route(web::get().to(orders::get)).route(web::delete().to(orders::cancel)),
+        allow: Some("GET, DELETE"),
+    },
     Route {
         pattern: "/api/admin/keys",
         handlers: |r| r.route(web::post().to(admin::create_key)).route(web::get().to(admin::list_keys)),

@@ -8,8 +8,10 @@ use crate::state::AppState;
 use crate::view::{Accepted, OrderView};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
 use oee_domain::{
-    Channel, ErrorCode, OrderStatus, Rejection, Scope, parse_order, valid_user_id, validate_idempotency_key,
+    Channel, ErrorCode, EventDetail, OrderStatus, RecordedEvent, Rejection, Scope, StatusEvent, parse_order,
+    valid_user_id, validate_idempotency_key,
 };
 use oee_store::ListFilter;
 use serde::Deserialize;
@@ -44,7 +46,7 @@ const MAX_LIMIT: u32 = 200;
         (status = 200, description = "An idempotent repeat: the order the key first made.", body = Accepted),
         (status = 400, description = "INVALID_JSON, UNKNOWN_FIELD, DUPLICATE_FIELD, MISSING_FIELD, INVALID_ORDER_TYPE, \
 INVALID_AMOUNT, TOO_MANY_DECIMALS, AMOUNT_TOO_LARGE, UNKNOWN_TOKEN, SAME_TOKEN, INVALID_SLIPPAGE, INVALID_USER_ID, \
-INVALID_IDEMPOTENCY_KEY", body = ErrorBody),
+INVALID_IDEMPOTENCY_KEY, FIELD_NOT_ALLOWED, INVALID_PRICE, INVALID_EXPIRY", body = ErrorBody),
         (status = 401, description = "UNAUTHENTICATED", body = ErrorBody, headers(("WWW-Authenticate" = String))),
         (status = 403, description = "FORBIDDEN: the key lacks the `trade` scope.", body = ErrorBody),
         (status = 409, description = "IDEMPOTENCY_CONFLICT: the key was used with another body.", body = ErrorBody),
@@ -138,14 +140,69 @@ pub async fn get(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = state.auth.require(&req, Scope::Read).await?;
+    read_order(&state, order_id(&path)?, &caller.account).await
+}
+
+/// Cancel an open order.
+///
+/// Only an `open` order (a limit order waiting for its trigger) can be
+/// cancelled. A cancel racing the order's trigger has exactly one winner: one
+/// guarded transition in PostgreSQL decides, and the loser gets 409.
+#[utoipa::path(
+    delete,
+    path = "/api/orders/{orderId}",
+    operation_id = "cancelOrder",
+    tag = "orders",
+    params(("orderId" = Uuid, Path, description = "The order's id.")),
+    responses(
+        (status = 200, description = "Cancelled: the order, now `cancelled`, and its events.", body = Order),
+        (status = 400, description = "INVALID_ORDER_ID", body = ErrorBody),
+        (status = 401, description = "UNAUTHENTICATED", body = ErrorBody, headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "FORBIDDEN: the key lacks the `trade` scope.", body = ErrorBody),
+        (status = 404, description = "ORDER_NOT_FOUND (also for another account's order)", body = ErrorBody),
+        (status = 409, description = "NOT_CANCELLABLE: the order is not open (it fired, or it is finished).",
+            body = ErrorBody),
+        (status = 503, description = "UNAVAILABLE", body = ErrorBody, headers(("Retry-After" = u32))),
+    )
+)]
+pub async fn cancel(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = state.auth.require(&req, Scope::Trade).await?;
     let id = order_id(&path)?;
+    let order = state.orders.get(id).await?.filter(|o| o.account == caller.account).ok_or_else(|| not_found(id))?;
+    let not_cancellable = |status: OrderStatus| {
+        ApiError::new(ErrorCode::NotCancellable, format!("order {id} is {status}: only an open order can be cancelled"))
+    };
+    if order.status != OrderStatus::Open {
+        return Err(not_cancellable(order.status));
+    }
+    // Guarded by the seq and status just read: if the trigger (or another
+    // cancel) moved the order since, this records nothing.
+    let event = RecordedEvent::new(StatusEvent::new(id, order.last_seq + 1, Utc::now(), EventDetail::Cancelled));
+    if !state.orders.record(&event).await? {
+        let now = state.orders.get(id).await?.map_or(order.status, |o| o.status);
+        return Err(not_cancellable(now));
+    }
+    let pair = (order.spec.token_in.mint.as_str(), order.spec.token_out.mint.as_str());
+    if let Err(e) = state.bus.publish_and_close(id, std::iter::once(event.json.as_str()), pair).await {
+        // Durable already; followers read the log, the books drop it when it would fire.
+        tracing::warn!(order_id = %id, error = %e, "could not publish a cancel");
+    }
+    read_order(&state, id, &caller.account).await
+}
+
+/// The order and its events up to its `last_seq`, as `GET /api/orders/{id}` answers.
+async fn read_order(state: &AppState, id: Uuid, account: &str) -> Result<HttpResponse, ApiError> {
     // The row first, then its log: the row and its events are written in one
     // transaction, so a log read after the row holds every event up to the
     // row's `last_seq` (read at once, the log could lag the row). Events that
     // landed in between are left for the next read, so the two agree.
     let order = state.orders.get(id).await?;
     // Another account's order does not exist, as far as this caller can tell.
-    let order = order.filter(|o| o.account == caller.account).ok_or_else(|| not_found(id))?;
+    let order = order.filter(|o| o.account == account).ok_or_else(|| not_found(id))?;
     let events = state.orders.events_after(id, 0).await?;
     let events = events
         .into_iter()

@@ -8,6 +8,7 @@ mod fuzz_finds;
 mod hub;
 mod keys;
 mod lifecycle;
+mod limit;
 mod metrics;
 mod outage;
 mod quotes;
