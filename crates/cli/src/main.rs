@@ -62,6 +62,7 @@ enum Command {
     Tokens(cmd::tokens::Args),
     Orders(cmd::orders::Args),
     Order(cmd::order::Args),
+    Cancel(cmd::cancel::Args),
     Submit(cmd::submit::Args),
     Follow(cmd::follow::Args),
 }
@@ -95,6 +96,7 @@ async fn run(client: &Client, command: Command) -> anyhow::Result<Exit> {
         Command::Tokens(args) => cmd::tokens::run(client, args).await,
         Command::Orders(args) => cmd::orders::run(client, args).await,
         Command::Order(args) => cmd::order::run(client, args).await,
+        Command::Cancel(args) => cmd::cancel::run(client, args).await,
         Command::Submit(args) => cmd::submit::run(client, args).await,
         Command::Follow(args) => cmd::follow::run(client, args).await,
     }

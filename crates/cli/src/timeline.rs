@@ -70,11 +70,24 @@ impl Timeline {
         let style = self.style;
         let out = self.tokens.token_out.as_deref();
         match event.status {
-            OrderStatus::Pending => String::new(),
-            OrderStatus::Routing => match &event.last_error {
-                Some(error) => format!("retrying after {}: {}", style.paint(Ink::Bad, error.code), error.message),
-                None => String::new(),
+            OrderStatus::Pending | OrderStatus::Cancelled => String::new(),
+            OrderStatus::Routing => match (&event.last_error, &event.trigger) {
+                (Some(error), _) => format!("retrying after {}: {}", style.paint(Ink::Bad, error.code), error.message),
+                (None, Some(trigger)) => format!("fired at {} (slot {})", trigger.price, trigger.slot),
+                (None, None) => String::new(),
             },
+            OrderStatus::Open => {
+                let min = event.min_amount_out.as_deref().map(|m| format!("min out {}", amount(m, out)));
+                let until = event.expires_at.map(|at| format!("until {}", oee_domain::format_time(at)));
+                let again = event
+                    .last_error
+                    .as_ref()
+                    .map(|e| format!("again after {}: {}", style.paint(Ink::Bad, e.code), e.message));
+                [min, until, again].into_iter().flatten().collect::<Vec<_>>().join(", ")
+            }
+            OrderStatus::Expired => {
+                event.expires_at.map(|at| format!("at {}", oee_domain::format_time(at))).unwrap_or_default()
+            }
             OrderStatus::Building => event.route.as_ref().map(|route| self.route(route)).unwrap_or_default(),
             OrderStatus::Submitted => event.tx_hash.as_ref().map(|tx| format!("tx {tx}")).unwrap_or_default(),
             OrderStatus::Confirmed => {
@@ -115,9 +128,9 @@ impl Timeline {
 /// The colour of a status.
 pub const fn ink(status: OrderStatus) -> Ink {
     match status {
-        OrderStatus::Pending => Ink::Faint,
+        OrderStatus::Pending | OrderStatus::Cancelled | OrderStatus::Expired => Ink::Faint,
         OrderStatus::Routing | OrderStatus::Building => Ink::Busy,
-        OrderStatus::Submitted => Ink::Waiting,
+        OrderStatus::Submitted | OrderStatus::Open => Ink::Waiting,
         OrderStatus::Confirmed => Ink::Good,
         OrderStatus::Failed => Ink::Bad,
     }

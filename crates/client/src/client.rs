@@ -205,6 +205,13 @@ impl Client {
         decode(self.send(|http, base| http.get(format!("{base}/api/orders/{order_id}"))).await?).await
     }
 
+    /// Cancels an open order (`DELETE /api/orders/{orderId}`): the order, now
+    /// `cancelled`. An order that is not open (it fired, or it is finished)
+    /// is refused with `NOT_CANCELLABLE` (409).
+    pub async fn cancel(&self, order_id: Uuid) -> Result<Order, Error> {
+        decode(self.send(|http, base| http.delete(format!("{base}/api/orders/{order_id}"))).await?).await
+    }
+
     /// One page of order history, newest first (`GET /api/orders`); pass
     /// [`HistoryQuery::next_page`] for the next one.
     pub async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, Error> {

@@ -19,7 +19,8 @@ use uuid::Uuid;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderRequest {
-    /// The kind of order; `market` is the one the engine runs.
+    /// The kind of order: `market` executes at once, `limit` rests until the
+    /// market returns its minimum.
     pub order_type: OrderType,
     /// The token sold: a symbol (any case) or a mint.
     pub token_in: String,
@@ -33,6 +34,12 @@ pub struct OrderRequest {
     pub user_id: Option<String>,
     /// Makes resubmitting safe: the same key with the same order returns the same order id.
     pub idempotency_key: Option<String>,
+    /// A limit order's price: the least tokenOut per one tokenIn (decimal text).
+    pub limit_price: Option<String>,
+    /// A limit order's minimum for the whole amount, in tokenOut units.
+    pub min_amount_out: Option<String>,
+    /// When a limit order expires if it has not fired (the engine's default, 24 h, when `None`).
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl OrderRequest {
@@ -46,7 +53,39 @@ impl OrderRequest {
             slippage_bps: None,
             user_id: None,
             idempotency_key: None,
+            limit_price: None,
+            min_amount_out: None,
+            expires_at: None,
         }
+    }
+
+    /// A limit order selling `amount_in` of `token_in` for at least
+    /// `limit_price` `token_out` each, resting `open` until the market gets there.
+    ///
+    /// ```
+    /// use oee_client::OrderRequest;
+    ///
+    /// let order = OrderRequest::limit("SOL", "USDC", "1.5", "160");
+    /// assert_eq!(order.limit_price.as_deref(), Some("160"));
+    /// ```
+    pub fn limit(
+        token_in: impl Into<String>,
+        token_out: impl Into<String>,
+        amount_in: impl Into<String>,
+        limit_price: impl Into<String>,
+    ) -> Self {
+        Self {
+            order_type: OrderType::Limit,
+            limit_price: Some(limit_price.into()),
+            ..Self::market(token_in, token_out, amount_in)
+        }
+    }
+
+    /// Sets when a limit order expires.
+    #[must_use]
+    pub fn expires_at(mut self, at: DateTime<Utc>) -> Self {
+        self.expires_at = Some(at);
+        self
     }
 
     /// Sets the slippage tolerance in basis points.
@@ -90,6 +129,9 @@ impl OrderRequest {
             user_id: self.user_id.as_deref(),
             idempotency_key: self.idempotency_key.as_deref().filter(|_| with_key),
             client_ref,
+            limit_price: self.limit_price.as_deref(),
+            min_amount_out: self.min_amount_out.as_deref(),
+            expires_at: self.expires_at.map(oee_domain::format_time),
         };
         serde_json::to_string(&body).expect("an order body always serializes")
     }
@@ -111,6 +153,12 @@ struct OrderBody<'a> {
     idempotency_key: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     client_ref: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit_price: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min_amount_out: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
 }
 
 /// The reply to an accepted submission: the order is stored and queued, and
@@ -149,8 +197,17 @@ pub struct Order {
     pub token_out: String,
     /// How much is sold, in token units.
     pub amount_in: String,
-    /// The slippage tolerance in basis points.
-    pub slippage_bps: u32,
+    /// A market order's slippage tolerance in basis points (`None` for a limit order).
+    pub slippage_bps: Option<u32>,
+    /// A limit order's price as given (`None` when given as a minimum, and for market orders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_price: Option<String>,
+    /// A limit order's minimum for the whole amount, in tokenOut units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_amount_out: Option<String>,
+    /// When a limit order expires if it has not fired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
     /// Where the order is now.
     pub status: OrderStatus,
     /// Execution attempts so far.

@@ -257,3 +257,32 @@ async fn operations_are_typed() {
     assert_ne!(moved.route.quotes, before.route.quotes, "the pool moved");
     engine.stop().await;
 }
+
+/// A limit order far from the market rests `open` with its minimum; cancelling
+/// it returns it `cancelled`; a second cancel is refused as `NOT_CANCELLABLE`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_limit_order_rests_and_is_cancelled() {
+    let engine = Engine::start().await;
+    let client = engine.client();
+    let expires = chrono::Utc::now() + chrono::TimeDelta::hours(1);
+    let order = OrderRequest::limit("SOL", "USDC", "1.5", "100000").expires_at(expires);
+    let id = client.submit(&order).await.expect("accepted").order_id;
+    let mut follow = client.follow(id);
+    let pending = tokio::time::timeout(PATIENCE, follow.next()).await.expect("in time").expect("an event");
+    assert_eq!(pending.expect("pending").status, OrderStatus::Pending);
+    let open = tokio::time::timeout(PATIENCE, follow.next()).await.expect("in time").expect("an event");
+    let open = open.expect("open");
+    assert_eq!(open.status, OrderStatus::Open);
+    assert_eq!(open.min_amount_out.as_deref(), Some("150000"));
+    let read = client.order(id).await.expect("the order");
+    assert_eq!((read.slippage_bps, read.limit_price.as_deref()), (None, Some("100000")));
+    assert_eq!(read.expires_at.map(|at| at.timestamp_millis()), Some(expires.timestamp_millis()));
+
+    let cancelled = client.cancel(id).await.expect("cancelled");
+    assert_eq!(cancelled.status, OrderStatus::Cancelled);
+    let events = to_the_end(&mut follow).await;
+    assert_eq!(events.last().map(|e| e.status), Some(OrderStatus::Cancelled));
+    let again = client.cancel(id).await.expect_err("not open any more");
+    assert_eq!((again.status(), again.code()), (Some(409), Some(ErrorCode::NotCancellable)));
+    engine.stop().await;
+}

@@ -348,8 +348,12 @@ mod tests {
         assert!(received.is_terminal());
 
         let error = ErrorInfo::new(FailureCode::BlockhashExpired, "expired");
-        let routing =
-            StatusEvent::new(id, 3, at(), EventDetail::Routing { attempt: 2, last_error: Some(error.clone()), trigger: None });
+        let routing = StatusEvent::new(
+            id,
+            3,
+            at(),
+            EventDetail::Routing { attempt: 2, last_error: Some(error.clone()), trigger: None },
+        );
         let received = ReceivedEvent::parse(&routing.to_json()).expect("decodes");
         assert!(!received.is_terminal());
         assert_eq!((received.last_error, received.error), (Some(error.clone()), None));

@@ -128,11 +128,9 @@ impl LimitTerms {
             Some(at) if at <= now => {
                 Err(Rejection::field(ErrorCode::InvalidExpiry, "expiresAt", "expiresAt must be in the future"))
             }
-            Some(at) if at > now + MAX_EXPIRY => Err(Rejection::field(
-                ErrorCode::InvalidExpiry,
-                "expiresAt",
-                "expiresAt must be at most 30 days ahead",
-            )),
+            Some(at) if at > now + MAX_EXPIRY => {
+                Err(Rejection::field(ErrorCode::InvalidExpiry, "expiresAt", "expiresAt must be at most 30 days ahead"))
+            }
             Some(at) => Ok(at),
         }
     }
@@ -352,7 +350,8 @@ impl<'a> RawOrder<'a> {
             }
             (Some(raw), None) => {
                 let bad = |why: &str| Rejection::field(ErrorCode::InvalidPrice, "limitPrice", why.to_owned());
-                let text = numeric_text(raw).ok_or_else(|| bad("limitPrice must be a decimal string, e.g. \"150.5\""))?;
+                let text =
+                    numeric_text(raw).ok_or_else(|| bad("limitPrice must be a decimal string, e.g. \"150.5\""))?;
                 let price = parse_wide(&text, PRICE_DECIMALS).map_err(|e| match e {
                     AmountError::TooManyDecimals => bad("limitPrice has more than 18 decimals"),
                     AmountError::NotPositive => bad("limitPrice must be greater than 0"),
@@ -362,12 +361,15 @@ impl<'a> RawOrder<'a> {
                     .ok_or_else(|| bad("amountIn × limitPrice is too large"))?;
                 (min, Some(format_units(price, PRICE_DECIMALS)))
             }
-            (None, Some(raw)) => (amount(raw, "minAmountOut", token_out).map_err(|mut r| {
-                if r.code == ErrorCode::InvalidAmount {
-                    r.code = ErrorCode::InvalidPrice;
-                }
-                r
-            })?, None),
+            (None, Some(raw)) => (
+                amount(raw, "minAmountOut", token_out).map_err(|mut r| {
+                    if r.code == ErrorCode::InvalidAmount {
+                        r.code = ErrorCode::InvalidPrice;
+                    }
+                    r
+                })?,
+                None,
+            ),
         };
         let expires_at = match self.get("expiresAt") {
             None => None,
@@ -699,9 +701,10 @@ mod tests {
         let tiny = limit(r#","limitPrice":"0.0000001""#).expect("valid").spec.limit.expect("terms");
         assert_eq!(tiny.min_amount_out, 1);
         // USDC → SOL: 100 USDC at 0.006666666666666667 SOL each = 0.6666666666666667 SOL → 666666667 atoms.
-        let back =
-            parse(r#"{"type":"limit","tokenIn":"USDC","tokenOut":"SOL","amountIn":100,"limitPrice":"0.006666666666666667"}"#)
-                .expect("valid");
+        let back = parse(
+            r#"{"type":"limit","tokenIn":"USDC","tokenOut":"SOL","amountIn":100,"limitPrice":"0.006666666666666667"}"#,
+        )
+        .expect("valid");
         assert_eq!(back.spec.limit.expect("terms").min_amount_out, 666_666_667);
         let given = limit(r#","minAmountOut":"225.75","expiresAt":"2026-12-01T12:00:00.5+01:00""#).expect("valid");
         let terms = given.spec.limit.expect("terms");
@@ -742,8 +745,8 @@ mod tests {
             assert_eq!((r.code, r.field), (*expected, *field), "{extra}");
         }
         for field in [r#""limitPrice":"1""#, r#""minAmountOut":"1""#, r#""expiresAt":"2026-12-01T00:00:00Z""#] {
-            let r = parse(&format!(r#"{{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1",{field}}}"#))
-                .expect_err(field);
+            let r =
+                parse(&format!(r#"{{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1",{field}}}"#)).expect_err(field);
             assert_eq!(r.code, FieldNotAllowed, "{field} on a market order");
         }
     }

@@ -32,7 +32,8 @@ pub use error::{Backend, StoreError};
 pub use keys::Keys;
 pub use migrate::migrate;
 pub use orders::{
-    ActivityBucket, EventWriter, Inserted, ListFilter, NewOrder, OpenOrder, OrderRecord, OrderStore, OrderWriter, Page, Run,
+    ActivityBucket, EventWriter, Inserted, ListFilter, NewOrder, OpenOrder, OrderRecord, OrderStore, OrderWriter, Page,
+    Run,
 };
 pub use pg::PgSettings;
 pub use redis::{

@@ -137,7 +137,13 @@ impl TestEnv {
             .spec;
         let orders = OrderStore::new(oee_store::pg::pool(&self.settings.pg())?);
         let id = Uuid::now_v7();
-        let order = NewOrder { id, account: oee_api::auth::ANONYMOUS.to_owned(), spec, at: chrono::Utc::now(), expires_at: None };
+        let order = NewOrder {
+            id,
+            account: oee_api::auth::ANONYMOUS.to_owned(),
+            spec,
+            at: chrono::Utc::now(),
+            expires_at: None,
+        };
         orders.insert(&order, None).await?;
         self.bus().await?.enqueue(id).await?;
         Ok(id)
@@ -224,9 +230,7 @@ pub async fn ledger_violations(db: &tokio_postgres::Client) -> anyhow::Result<Ve
         }
         // A limit order re-opened after a refused fill makes more attempts.
         let attempts = u32::try_from(row.get::<_, i32>(7)).unwrap_or(0).max(oee_runtime::retry::MAX_ATTEMPTS);
-        let swaps = (1..=attempts)
-            .filter(|n| landed.contains(&oee_router::transaction_id(id, *n)))
-            .count();
+        let swaps = (1..=attempts).filter(|n| landed.contains(&oee_router::transaction_id(id, *n))).count();
         let expected = usize::from(status == "confirmed");
         if swaps != expected {
             wrong.push(format!("{id}: {status} with {swaps} landed swaps"));

@@ -13,9 +13,9 @@
 //! so orders in flight through a store blip finish seconds after it ends.
 
 use crate::executor::{Executor, Outcome};
-use crate::trigger::TriggerEngine;
 use crate::metrics::{InFlight, METRICS, ReasonLabel};
 use crate::pacing;
+use crate::trigger::TriggerEngine;
 use oee_store::{Bus, Job, StoreError, StreamReader};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};

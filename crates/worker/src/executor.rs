@@ -19,11 +19,11 @@ use chrono::Utc;
 use oee_domain::{
     ErrorInfo, EventDetail, FailureCode, OrderSpec, OrderStatus, RecordedEvent, StatusEvent, Units, format_units,
 };
-use oee_store::{Notice, OpenOrder};
 use oee_router::{Receipt, RouteError, Router, VenueError, price, transaction_id};
 use oee_runtime::RetryPolicy;
 use oee_runtime::metrics::seconds_since;
 use oee_store::{Bus, EventWriter, OrderRecord, OrderStore, Run, StoreError};
+use oee_store::{Notice, OpenOrder};
 use std::time::{Duration, Instant};
 use tracing::{Instrument, info, info_span, warn};
 use uuid::Uuid;
@@ -346,8 +346,7 @@ impl Executor {
         last_error: Option<ErrorInfo>,
     ) -> Result<Outcome, StoreError> {
         let limit = spec.limit.as_ref().ok_or_else(|| StoreError::corrupt("a market order cannot rest"))?;
-        let expires_at =
-            limit.expires_at.ok_or_else(|| StoreError::corrupt("a stored limit order has an expiry"))?;
+        let expires_at = limit.expires_at.ok_or_else(|| StoreError::corrupt("a stored limit order has an expiry"))?;
         if Utc::now() >= expires_at {
             return self.end(p, EventDetail::Expired { expires_at }).await;
         }

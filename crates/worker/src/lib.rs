@@ -10,8 +10,8 @@ pub mod trigger;
 
 pub use consumer::Consumer;
 pub use executor::{Executor, Outcome};
-pub use trigger::TriggerEngine;
 pub use oee_runtime::RetryPolicy;
+pub use trigger::TriggerEngine;
 
 use anyhow::Context;
 use oee_router::{Ledger, SimulatedNetwork, system_clock};

@@ -115,7 +115,11 @@ impl TriggerEngine {
 
     /// Renews the pairs held, gives up the excess over the fair share, takes
     /// free pairs up to it (loading their books).
-    async fn rebalance(&self, owned: &mut HashMap<PairKey, Partition>, position: &mut String) -> Result<(), StoreError> {
+    async fn rebalance(
+        &self,
+        owned: &mut HashMap<PairKey, Partition>,
+        position: &mut String,
+    ) -> Result<(), StoreError> {
         let leases = &self.executor.bus.leases;
         let members = leases.members(GROUP, &self.member, Utc::now().timestamp_millis(), self.lease).await?;
         let pairs = self.pairs();
@@ -163,7 +167,7 @@ impl TriggerEngine {
                 }
             };
             let resting = partition.books.iter().map(Book::len).sum::<usize>();
-            info!(pair = %pair_label(pair), resting, ms = started.elapsed().as_millis() as u64, "took a pair over");
+            info!(pair = %pair_label(pair), resting, ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX), "took a pair over");
             METRICS.book_rebuild.observe(started.elapsed().as_secs_f64());
             owned.insert(pair.clone(), partition);
         }
@@ -196,7 +200,11 @@ impl TriggerEngine {
     }
 
     /// Applies the notices after `position` to the books owned.
-    async fn read_feed(&self, owned: &mut HashMap<PairKey, Partition>, position: &mut String) -> Result<(), StoreError> {
+    async fn read_feed(
+        &self,
+        owned: &mut HashMap<PairKey, Partition>,
+        position: &mut String,
+    ) -> Result<(), StoreError> {
         let notices = self.feed.read_after(position, FEED_BATCH, self.poll).await?;
         for (entry, notice) in notices {
             *position = entry;
@@ -295,8 +303,12 @@ impl TriggerEngine {
         if record.status != OrderStatus::Open {
             return Ok(());
         }
-        let event =
-            RecordedEvent::new(StatusEvent::new(id, record.last_seq + 1, Utc::now(), EventDetail::Expired { expires_at }));
+        let event = RecordedEvent::new(StatusEvent::new(
+            id,
+            record.last_seq + 1,
+            Utc::now(),
+            EventDetail::Expired { expires_at },
+        ));
         let (recorded, event) = self.executor.events.record(event).await;
         if !recorded? {
             return Ok(());
@@ -334,4 +346,3 @@ fn lease_name(pair: &PairKey) -> String {
 fn pair_label(pair: &PairKey) -> String {
     format!("{}/{}", pair.0, pair.1)
 }
-

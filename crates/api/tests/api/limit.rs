@@ -20,8 +20,7 @@ async fn sol_price(engine: &Engine, amount: &str) -> u64 {
 /// One outside trade on `venue`.
 async fn outside_trade(engine: &Engine, token_in: &str, token_out: &str, venue: &str, amount: &str) {
     let body = json!({"tokenIn": token_in, "tokenOut": token_out, "venue": venue, "amountIn": amount});
-    let response =
-        engine.http.post(engine.url(0, "/api/admin/sim/trades")).json(&body).send().await.expect("response");
+    let response = engine.http.post(engine.url(0, "/api/admin/sim/trades")).json(&body).send().await.expect("response");
     assert_eq!(response.status().as_u16(), 200, "{body}");
 }
 
@@ -87,7 +86,10 @@ async fn a_limit_order_rests_until_outside_trades_reach_its_price_then_fills_at_
     assert_eq!(open["slippageBps"], Value::Null);
     assert!(open["expiresAt"].as_str().is_some(), "{open}");
     let event = &open["events"][1];
-    assert_eq!((event["status"].as_str(), event["minAmountOut"].as_str()), (Some("open"), open["minAmountOut"].as_str()));
+    assert_eq!(
+        (event["status"].as_str(), event["minAmountOut"].as_str()),
+        (Some("open"), open["minAmountOut"].as_str())
+    );
     // Resting is not lost work: it stays in the active set.
     let (_, active) = engine.get(0, "/api/orders/active").await;
     assert!(active["orderIds"].as_array().expect("ids").iter().any(|x| x == id.as_str()), "{active}");
@@ -176,7 +178,11 @@ async fn bad_limit_orders_are_refused_and_leave_nothing_behind() {
     let past = oee_domain::format_time(chrono::Utc::now() - chrono::TimeDelta::seconds(1));
     let far = oee_domain::format_time(chrono::Utc::now() + chrono::TimeDelta::days(31));
     for (body, code, field) in [
-        (json!({"type": "limit", "tokenIn": "SOL", "tokenOut": "USDC", "amountIn": "1"}), "MISSING_FIELD", "limitPrice"),
+        (
+            json!({"type": "limit", "tokenIn": "SOL", "tokenOut": "USDC", "amountIn": "1"}),
+            "MISSING_FIELD",
+            "limitPrice",
+        ),
         (
             json!({"type": "limit", "tokenIn": "SOL", "tokenOut": "USDC", "amountIn": "1", "limitPrice": "150", "slippageBps": 50}),
             "FIELD_NOT_ALLOWED",
@@ -197,7 +203,11 @@ async fn bad_limit_orders_are_refused_and_leave_nothing_behind() {
             "INVALID_PRICE",
             "limitPrice",
         ),
-        (json!({"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": "1", "limitPrice": "150"}), "FIELD_NOT_ALLOWED", "limitPrice"),
+        (
+            json!({"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": "1", "limitPrice": "150"}),
+            "FIELD_NOT_ALLOWED",
+            "limitPrice",
+        ),
     ] {
         let (status, reply) = engine.submit(&body.to_string()).await;
         assert_eq!(

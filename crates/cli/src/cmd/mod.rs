@@ -1,6 +1,7 @@
 //! One module per subcommand, each the same shape: `Args` (its flags, whose
 //! doc comments are its `--help`) and `run`, which returns how it ended.
 
+pub mod cancel;
 pub mod follow;
 pub mod order;
 pub mod orders;

@@ -27,7 +27,7 @@ pub async fn run(client: &Client, args: Args) -> anyhow::Result<Exit> {
     Ok(Exit::Done)
 }
 
-fn render(order: &Order, style: Style) -> Vec<String> {
+pub(crate) fn render(order: &Order, style: Style) -> Vec<String> {
     let mut rows = vec![
         ("order", style.paint(Ink::Strong, order.order_id)),
         ("status", style.paint(ink(order.status), order.status)),
@@ -47,7 +47,16 @@ fn render(order: &Order, style: Style) -> Vec<String> {
         rows.push(("route", format!("{}: {}", route.dex, route.reason)));
         rows.push(("min out", amount(&route.min_amount_out, Some(&order.token_out))));
     }
-    rows.push(("slippage", format!("{} bps", order.slippage_bps)));
+    if let Some(bps) = order.slippage_bps {
+        rows.push(("slippage", format!("{bps} bps")));
+    }
+    if let Some(min) = &order.min_amount_out {
+        let price = order.limit_price.as_deref().map(|p| format!(" (limit price {p})")).unwrap_or_default();
+        rows.push(("limit", format!("at least {}{price}", amount(min, Some(&order.token_out)))));
+    }
+    if let Some(at) = order.expires_at {
+        rows.push(("expires", oee_domain::format_time(at)));
+    }
     rows.push(("attempts", order.attempts.to_string()));
     if let Some(tx) = &order.tx_hash {
         rows.push(("tx", tx.clone()));

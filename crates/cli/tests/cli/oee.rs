@@ -99,7 +99,7 @@ async fn a_trade_prints_one_line_per_status_and_exits_0_when_confirmed() {
     let id: Uuid = headline.split_whitespace().nth(1).and_then(|id| id.parse().ok()).expect("the order id");
     let order = oee_client::Client::builder().url(&url).api_key(&key).build().expect("client").order(id).await;
     let order = order.expect("the order");
-    assert_eq!((order.slippage_bps, order.user_id.as_str()), (50, "cli-1"));
+    assert_eq!((order.slippage_bps, order.user_id.as_str()), (Some(50), "cli-1"));
     assert!(lines[5].contains(order.amount_out.as_deref().expect("amount out")), "{}", lines[5]);
     engine.stop().await;
 }
@@ -217,6 +217,30 @@ async fn orders_and_order_read_the_history() {
     let missing = oee(&url, Some(&key), &["order", &Uuid::now_v7().to_string()]).await;
     missing.assert_code(code::REJECTED);
     assert!(missing.stderr.contains("ORDER_NOT_FOUND"), "{missing:#?}");
+    engine.stop().await;
+}
+
+/// `oee cancel ID` cancels an open limit order and prints it; an order that is
+/// not open is refused with NOT_CANCELLABLE (exit 4).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_cancels_an_open_order_once() {
+    let (engine, url, key) = engine().await;
+    let client = oee_client::Client::builder().url(&url).api_key(&key).build().expect("a client");
+    let id =
+        client.submit(&oee_client::OrderRequest::limit("SOL", "USDC", "1", "100000")).await.expect("accepted").order_id;
+    let deadline = std::time::Instant::now() + oee_testkit::PATIENCE;
+    while client.order(id).await.expect("order").status != oee_domain::OrderStatus::Open {
+        assert!(std::time::Instant::now() < deadline, "never opened");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let run = oee(&url, Some(&key), &["cancel", &id.to_string()]).await;
+    run.assert_code(code::DONE);
+    assert!(run.stdout.contains("cancelled") && run.stdout.contains("at least 100000 USDC"), "{run:#?}");
+    let timeline: Vec<&str> = run.lines().into_iter().skip_while(|line| !line.is_empty()).skip(1).collect();
+    assert_eq!(statuses(&timeline), ["pending", "open", "cancelled"], "{run:#?}");
+    let again = oee(&url, Some(&key), &["cancel", &id.to_string()]).await;
+    again.assert_code(code::REJECTED);
+    assert!(again.stderr.contains("NOT_CANCELLABLE"), "{again:#?}");
     engine.stop().await;
 }
 

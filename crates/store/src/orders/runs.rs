@@ -82,7 +82,10 @@ impl<'a> RunColumns<'a> {
             (None, None, None, None, None, None);
         for RecordedEvent { event, .. } in run {
             match &event.detail {
-                EventDetail::Pending | EventDetail::Open { .. } | EventDetail::Cancelled | EventDetail::Expired { .. } => {}
+                EventDetail::Pending
+                | EventDetail::Open { .. }
+                | EventDetail::Cancelled
+                | EventDetail::Expired { .. } => {}
                 EventDetail::Routing { attempt: a, .. } => attempt = Some(to_i32(*a)),
                 EventDetail::Building { route: r, .. } => route = Some(Json(&**r)),
                 EventDetail::Submitted { tx_hash: h, .. } => tx_hash = Some(h.as_str()),

@@ -32,8 +32,8 @@ pub use fanout::Fanout;
 pub use jobs::{ConsumerStats, Job, JobQueue, QueueStats, StreamReader};
 pub use leases::Leases;
 pub use locks::Locks;
-pub use resting::{Notice, RestingFeed};
 pub use rate::{Decision, Limit, RateLimiter};
+pub use resting::{Notice, RestingFeed};
 pub use tickets::{TICKET_TTL, Tickets};
 
 use crate::error::StoreError;

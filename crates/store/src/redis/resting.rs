@@ -164,8 +164,7 @@ mod tests {
         });
         let closed = Notice::Closed { id: Uuid::now_v7(), mint_in: "a".into(), mint_out: "b".into() };
         for notice in [open, closed] {
-            let fields: HashMap<String, String> =
-                notice.fields().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            let fields: HashMap<String, String> = notice.fields().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
             assert_eq!(Notice::parse(&fields), Some(notice));
         }
         assert_eq!(Notice::parse(&HashMap::from([("kind".to_owned(), "open".to_owned())])), None);

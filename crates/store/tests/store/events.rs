@@ -14,7 +14,10 @@ async fn new_order(orders: &OrderStore) -> Uuid {
     let body = br#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#;
     let spec = parse_order(body, &TokenRegistry::default(), Channel::Http).expect("valid").spec;
     let id = Uuid::now_v7();
-    orders.insert(&NewOrder { id, account: "anonymous".into(), spec, at: Utc::now(), expires_at: None }, None).await.expect("insert");
+    orders
+        .insert(&NewOrder { id, account: "anonymous".into(), spec, at: Utc::now(), expires_at: None }, None)
+        .await
+        .expect("insert");
     id
 }
 
@@ -208,7 +211,8 @@ async fn an_event_whose_predecessor_is_in_the_same_batch_is_refused() {
     let orders = store(&env).await;
     let id = new_order(&orders).await;
     let second = routing(id, 2);
-    let third = StatusEvent::new(id, 3, Utc::now(), EventDetail::Routing { attempt: 2, last_error: None, trigger: None });
+    let third =
+        StatusEvent::new(id, 3, Utc::now(), EventDetail::Routing { attempt: 2, last_error: None, trigger: None });
     // seq 3 cannot ride on seq 2's guard: it needs last_seq = 2 *before* the statement.
     let recorded = orders.record_many(&[&[with_json(second)], &[with_json(third)]]).await.expect("batch");
     assert_eq!(recorded, [true, false]);
@@ -228,7 +232,10 @@ async fn the_order_writer_stores_each_order_with_its_pending_event() {
         let (writer, spec) = (writer.clone(), spec.clone());
         tasks.spawn(async move {
             let id = Uuid::now_v7();
-            writer.insert(NewOrder { id, account: "anonymous".into(), spec, at: Utc::now(), expires_at: None }).await.expect("stored");
+            writer
+                .insert(NewOrder { id, account: "anonymous".into(), spec, at: Utc::now(), expires_at: None })
+                .await
+                .expect("stored");
             id
         });
     }

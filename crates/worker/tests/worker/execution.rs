@@ -321,7 +321,9 @@ async fn orders_whose_job_was_lost_are_swept_back_into_the_queue() -> Result<(),
         let body = format!(r#"{{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"{amount}"}}"#);
         let spec = parse_order(body.as_bytes(), &registry, Channel::Http).expect("valid").spec;
         let id = Uuid::now_v7();
-        orders.insert(&NewOrder { id, account: "anonymous".into(), spec, at: Utc::now(), expires_at: None }, None).await?;
+        orders
+            .insert(&NewOrder { id, account: "anonymous".into(), spec, at: Utc::now(), expires_at: None }, None)
+            .await?;
         ids.push(id);
     }
     // …and Redis losing its data under a running worker (stream, group and set gone).
