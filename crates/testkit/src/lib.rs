@@ -137,13 +137,14 @@ impl TestEnv {
             .spec;
         let orders = OrderStore::new(oee_store::pg::pool(&self.settings.pg())?);
         let id = Uuid::now_v7();
-        let order = NewOrder {
-            id,
-            account: oee_api::auth::ANONYMOUS.to_owned(),
-            spec,
-            at: chrono::Utc::now(),
-            expires_at: None,
-        };
+        let at = chrono::Utc::now();
+        let expires_at = spec
+            .limit
+            .as_ref()
+            .map(|l| l.resolve_expiry(at))
+            .transpose()
+            .map_err(|r| anyhow::anyhow!("invalid order {body}: {}", r.message))?;
+        let order = NewOrder { id, account: oee_api::auth::ANONYMOUS.to_owned(), spec, at, expires_at };
         orders.insert(&order, None).await?;
         self.bus().await?.enqueue(id).await?;
         Ok(id)
@@ -196,7 +197,8 @@ impl Drop for TestEnv {
 
 /// Checks the invariants every fault test ends with, on the database at `db`:
 /// every order has exactly one terminal event (`confirmed`, `failed`,
-/// `cancelled` or `expired`) and it is the last, its `seq` runs
+/// `cancelled` or `expired`) and it is the last (an order resting `open` has
+/// none, and `open` last), its `seq` runs
 /// 1..=n with no gap, and the simulated chain holds at most one landed swap per
 /// order — exactly one for a confirmed order. Returns what is wrong, if anything.
 pub async fn ledger_violations(db: &tokio_postgres::Client) -> anyhow::Result<Vec<String>> {
@@ -225,7 +227,14 @@ pub async fn ledger_violations(db: &tokio_postgres::Client) -> anyhow::Result<Ve
         if i64::from(last_seq) != events || top != Some(last_seq) {
             wrong.push(format!("{id}: seq gap (last_seq {last_seq}, {events} events, max {top:?})"));
         }
-        if terminals != 1 || !last.as_deref().and_then(OrderStatus::parse).is_some_and(OrderStatus::is_terminal) {
+        if status == "open" {
+            // Resting: no terminal event yet, and `open` last.
+            if terminals != 0 || last.as_deref() != Some("open") {
+                wrong.push(format!("{id}: open with {terminals} terminal events, last {last:?}"));
+            }
+        } else if terminals != 1
+            || !last.as_deref().and_then(OrderStatus::parse).is_some_and(OrderStatus::is_terminal)
+        {
             wrong.push(format!("{id}: {terminals} terminal events, last {last:?}"));
         }
         // A limit order re-opened after a refused fill makes more attempts.

@@ -4,3 +4,4 @@
 mod execution;
 mod operations;
 mod recovery;
+mod trigger;
