@@ -5,6 +5,8 @@
 //!   [`StreamReader`]).
 //! - [`active`]: the set of orders not yet terminal ([`ActiveSet`]).
 //! - [`fanout`]: each order's status events on its channel ([`Fanout`]).
+//! - [`pool_changes`]: the pool-change stream, every change to the simulated
+//!   chain's pools with its slot ([`PoolChanges`]).
 //! - [`locks`]: short leases for chores one process does at a time ([`Locks`]).
 //! - [`tickets`]: single-use WebSocket tickets ([`Tickets`]).
 //! - [`rate`]: rate limits shared by every replica ([`RateLimiter`], GCRA).
@@ -18,6 +20,7 @@ pub mod connect;
 pub mod fanout;
 pub mod jobs;
 pub mod locks;
+pub mod pool_changes;
 pub mod rate;
 pub mod tickets;
 
@@ -26,6 +29,7 @@ pub use connect::{RedisSettings, blocking_client, client, subscriber};
 pub use fanout::Fanout;
 pub use jobs::{ConsumerStats, Job, JobQueue, QueueStats, StreamReader};
 pub use locks::Locks;
+pub use pool_changes::{PoolChange, PoolChanges};
 pub use rate::{Decision, Limit, RateLimiter};
 pub use tickets::{TICKET_TTL, Tickets};
 
