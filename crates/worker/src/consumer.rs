@@ -186,8 +186,9 @@ impl Consumer {
         }
         self.drain(tasks).await;
         if let Some(market) = market {
-            // It stops at its next await and releases its lease: one round trip.
-            if tokio::time::timeout(pacing::STORE_PROBE_TIMEOUT, market).await.is_err() {
+            // It finishes the tick in progress (so its trades are published)
+            // and releases its lease; past the grace period it is aborted.
+            if tokio::time::timeout(self.grace, market).await.is_err() {
                 warn!("the market simulator did not stop in time; its lease expires by itself");
             }
         }

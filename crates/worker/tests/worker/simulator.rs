@@ -2,9 +2,11 @@
 //! and published; one driver at a time under its lease, another taking over
 //! when the driver stops or dies.
 
+use fred::prelude::KeysInterface;
 use oee_router::Pool;
 use oee_store::{PoolChange, PoolChanges};
 use oee_testkit::{Engine, PATIENCE, TestEnv};
+use oee_worker::simulator::LEASE;
 use oee_worker::{Consumer, Tick};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -149,6 +151,9 @@ async fn another_worker_takes_over_when_the_driver_stops_or_dies() {
 
     stops[first].cancel();
     running[first].take().expect("running").await.expect("stopped");
+    let bus = env.bus().await.expect("bus");
+    let holder: Option<String> = bus.client().get(bus.keys().lock(LEASE)).await.expect("lease");
+    assert_ne!(holder.as_deref(), Some(drivers[first].as_str()), "released on stop, not left to expire");
     let stopped_at = sim_trades(env).await.len();
     let second = until("a second driver", || async move {
         sim_trades(env).await[stopped_at..].iter().find_map(|id| driver_of(drivers, id))
