@@ -157,7 +157,9 @@ impl MarketSimulator {
     /// commits); returns how many landed. A trade a pool cannot fill is
     /// skipped; one that fails otherwise is logged (the next tick trades again).
     async fn trade_every_pool(&self) -> Result<usize, VenueError> {
-        let pools = self.ledger.pools(&self.pool_ids).await?;
+        let mut pools = self.ledger.pools(&self.pool_ids).await?;
+        // In id order: a seeded run draws for the same pools in the same order.
+        pools.sort_by(|a, b| a.id.cmp(&b.id));
         let now = chrono::Utc::now().timestamp();
         let valid_until = now.saturating_add_unsigned(self.settings.tx_validity.as_secs());
         let trades: Vec<Transaction> = self

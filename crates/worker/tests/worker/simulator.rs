@@ -203,3 +203,28 @@ async fn orders_execute_while_the_market_moves_and_every_landed_transaction_is_p
     assert_eq!(slots.len() - sim_trades(&engine.env).await.len(), 3, "the orders' swaps");
     engine.stop().await;
 }
+
+/// The same seed over the same pools makes the same outside trades.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seeded_simulator_makes_the_same_trades() {
+    let mut trades = Vec::new();
+    for _ in 0..2 {
+        let env = env_with_simulator(Duration::from_secs(60)).await;
+        let worker = worker(&env).await;
+        worker.simulator().expect("on").step().await.expect("tick");
+        let db = env.db().await.expect("db");
+        let rows = db
+            .query(
+                "SELECT l->>'poolId', l->>'mintIn', l->>'amountIn'
+                 FROM chain.transactions, jsonb_array_elements(receipt->'legs') l ORDER BY 1",
+                &[],
+            )
+            .await
+            .expect("legs");
+        let legs: Vec<(String, String, String)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+        assert!(!legs.is_empty());
+        trades.push(legs);
+        env.cleanup().await.expect("cleanup");
+    }
+    assert_eq!(trades[0], trades[1]);
+}
