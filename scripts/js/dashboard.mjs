@@ -272,10 +272,25 @@ async function main() {
     assert.deepEqual(await timeline(survivor), resumed, "no event repeated after the restart");
     await shot(page, "reconnected");
 
+    // A limit order far above the market rests open; cancel it from its card.
+    await page.selectOption("#order-type", "limit");
+    await page.fill("#amount", "1");
+    await page.fill("#limit-price", "100000");
+    const resting = await submitOrder(page);
+    await resting.locator('[data-status="open"]').waitFor({ timeout: PATIENCE_MS });
+    await resting.locator(".resting", { hasText: "at least 100000 USDC" }).waitFor();
+    await accessible(page, "trade with an open limit order");
+    await shot(page, "limit-open");
+    await resting.locator("button.cancel").click();
+    await resting.locator('[data-status="cancelled"]').waitFor({ timeout: PATIENCE_MS });
+    assert.deepEqual((await timeline(resting)).map(([, s]) => s), ["pending", "open", "cancelled"]);
+    await shot(page, "limit-cancelled");
+    await page.selectOption("#order-type", "market");
+
     // History, with a filter, and one order's timeline.
     await page.click('a[data-view="history"]');
     await page.locator("#history-table tbody tr[data-order-id]").first().waitFor();
-    assert.equal(await page.locator("#history-table tbody tr[data-order-id]").count(), 3);
+    assert.equal(await page.locator("#history-table tbody tr[data-order-id]").count(), 4);
     await page.selectOption("#h-status", "failed");
     await page.click("#history-filter button[type=submit]");
     await until("the failed filter", async () => (await page.locator("#history-table tbody tr[data-order-id]").count()) === 1);

@@ -112,7 +112,12 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
     }
     let pools =
         pools::PoolView::start(pool.clone(), settings.quote_refresh, settings.quote_max_age(), stopping.clone()).await;
-    let ledger = oee_store::PgLedger::new(pool.clone());
+    let changes =
+        oee_store::PoolChanges::new(bus.client().clone(), bus.keys()).with_max_len(settings.pool_stream_max_len);
+    let ledger =
+        oee_store::PublishingLedger::new(oee_store::PgLedger::new(pool.clone()), changes).on_append_failure(|| {
+            METRICS.pool_changes_lost.inc();
+        });
     let orders = OrderStore::new(pool);
     let state = AppState {
         inserts: OrderWriter::start(orders.clone(), settings.order_lanes()),

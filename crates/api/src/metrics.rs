@@ -53,6 +53,9 @@ pub struct ApiMetrics {
     pub pubsub_delay: Histogram,
     /// Requests answered 503 because a store was down.
     pub store_unavailable: Family<StoreLabel, Counter>,
+    /// Outside trades (`POST /api/admin/sim/trades`) whose pool changes could
+    /// not be appended to the pool-change stream.
+    pub pool_changes_lost: Counter,
 }
 
 impl ApiMetrics {
@@ -70,6 +73,7 @@ impl ApiMetrics {
             slow_closes: Counter::default(),
             pubsub_delay: latency_histogram(),
             store_unavailable: Family::default(),
+            pool_changes_lost: Counter::default(),
             registry: MetricRegistry::default(),
         };
         registry.register("oee_orders_accepted", "Orders accepted, by channel", m.accepted.clone());
@@ -100,6 +104,11 @@ impl ApiMetrics {
             "oee_store_unavailable",
             "Requests answered 503 because a store was unavailable",
             m.store_unavailable.clone(),
+        );
+        registry.register(
+            "oee_pool_changes_lost",
+            "Landed transactions whose pool changes could not be appended to the pool-change stream",
+            m.pool_changes_lost.clone(),
         );
         Self { registry, ..m }
     }

@@ -3,23 +3,17 @@
 //! and shared by every HTTP worker. A quote reads no store and waits for no RPC:
 //! it costs the route search alone.
 //!
-//! A [`Snapshot`] keeps each pool's stored state and, beside it, that state
-//! brought up to the refresh's drift period. Outside trading is simulated once
-//! per period ([`DRIFT_PERIOD_SECS`]), and replaying up to two minutes of it is
-//! what a quote on a quiet pool would otherwise pay. A quote within the same
-//! period uses the drifted state as it is; one after a period boundary (until
-//! the next refresh) drifts the stored state itself. Both are exactly what the
-//! worker's venues compute from the same stored state (they drift it to the
-//! time of the quote, and drift depends on the period reached alone), so a quote
-//! is the route an order submitted at that moment would take, unless a swap
-//! lands in between.
+//! A pool changes only through a transaction on the chain (an order's swap,
+//! an outside trade of the market simulator), never with time alone, so a
+//! [`Snapshot`] holds the stored states as they are: a quote is the route an
+//! order submitted at that moment would take, unless a transaction lands in
+//! between (and the next refresh sees it).
 //!
 //! When refreshes fail (PostgreSQL down or too slow) the snapshot ages; past
 //! `Settings::quote_max_age` (four refreshes, 1 s by default) quotes are
 //! refused with 503 `UNAVAILABLE` rather than priced on states that old.
 
 use oee_domain::Dex;
-use oee_router::pool::DRIFT_PERIOD_SECS;
 use oee_router::{Market, Pool, VenueError};
 use oee_store::{Backend, PgPool, StoreError};
 use std::sync::Arc;
@@ -31,34 +25,14 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug)]
 pub struct Snapshot {
     /// Every pool as stored, in id order.
-    stored: Vec<Pool>,
-    /// The same pools brought up to `period`.
-    current: Vec<Pool>,
-    /// The drift period `current` is at (unix seconds / [`DRIFT_PERIOD_SECS`]).
-    period: i64,
+    pools: Vec<Pool>,
     /// When the query that read them was sent: they are at least this fresh.
     read_at: Instant,
 }
 
 impl Snapshot {
-    /// Builds a snapshot of `stored` at `now` (unix seconds), reusing the
-    /// drifted states of `previous` for pools unchanged since, in the same period.
-    fn new(stored: Vec<Pool>, previous: Option<&Self>, now: i64, read_at: Instant) -> Self {
-        let period = now.div_euclid(DRIFT_PERIOD_SECS);
-        let reusable = previous.filter(|p| p.period == period);
-        let current = stored
-            .iter()
-            .map(|pool| {
-                reusable
-                    .and_then(|p| p.stored.iter().position(|old| old == pool).map(|i| p.current[i].clone()))
-                    .unwrap_or_else(|| {
-                        let mut drifted = pool.clone();
-                        drifted.drift_to(now);
-                        drifted
-                    })
-            })
-            .collect();
-        Self { stored, current, period, read_at }
+    fn new(pools: Vec<Pool>, read_at: Instant) -> Self {
+        Self { pools, read_at }
     }
 
     /// The market of each venue's pool for the pair at `now` (unix seconds), in
@@ -67,26 +41,19 @@ impl Snapshot {
         Dex::ALL
             .into_iter()
             .filter_map(|dex| {
-                let i = self.stored.iter().position(|p| p.dex == dex && p.pairs(mint_in, mint_out))?;
-                let pool = if self.period == now.div_euclid(DRIFT_PERIOD_SECS) {
-                    self.current[i].clone()
-                } else {
-                    let mut drifted = self.stored[i].clone();
-                    drifted.drift_to(now);
-                    drifted
-                };
-                Some(Ok(Market { pool, now }))
+                let pool = self.pools.iter().find(|p| p.dex == dex && p.pairs(mint_in, mint_out))?;
+                Some(Ok(Market { pool: pool.clone(), now }))
             })
             .collect()
     }
 
     /// How many pools it holds.
     pub fn len(&self) -> usize {
-        self.stored.len()
+        self.pools.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.stored.is_empty()
+        self.pools.is_empty()
     }
 }
 
@@ -155,11 +122,8 @@ impl Refresher {
     async fn refresh(&mut self) {
         let read_at = Instant::now();
         match oee_store::chain::all_pools(&self.pg).await {
-            Ok(stored) => {
-                let now = chrono::Utc::now().timestamp();
-                let previous = self.tx.borrow().clone();
-                let snapshot = Snapshot::new(stored, previous.as_deref(), now, read_at);
-                self.tx.send_replace(Some(Arc::new(snapshot)));
+            Ok(pools) => {
+                self.tx.send_replace(Some(Arc::new(Snapshot::new(pools, read_at))));
                 if std::mem::take(&mut self.failing) {
                     tracing::info!("the pool states are read again: quotes resume");
                 }
@@ -181,11 +145,10 @@ mod tests {
 
     const T0: i64 = 1_800_000_000;
 
-    /// A snapshot's markets are the stored states drifted to the quote's time,
-    /// whether the drift was done at the refresh or at the quote, and in the
-    /// venues' order.
+    /// A snapshot's markets are the stored states as they are, at any time
+    /// (a pool changes only through a transaction), in the venues' order.
     #[test]
-    fn markets_are_the_stored_states_drifted_to_the_quote() {
+    fn markets_are_the_stored_states_at_any_time() {
         let registry = TokenRegistry::default();
         let stored = oee_router::seed_pools(&registry, T0 - 3_600);
         let (sol, usdc) =
@@ -194,18 +157,16 @@ mod tests {
             Dex::ALL
                 .into_iter()
                 .map(|dex| {
-                    let mut pool = stored.iter().find(|p| p.dex == dex && p.pairs(sol, usdc)).expect("pool").clone();
-                    pool.drift_to(now);
+                    let pool = stored.iter().find(|p| p.dex == dex && p.pairs(sol, usdc)).expect("pool").clone();
                     Market { pool, now }
                 })
                 .collect()
         };
-        let snapshot = Snapshot::new(stored.clone(), None, T0, Instant::now());
+        let snapshot = Snapshot::new(stored.clone(), Instant::now());
         let markets = |now| snapshot.markets(usdc, sol, now).into_iter().map(Result::unwrap).collect::<Vec<_>>();
-        assert_eq!(markets(T0 + 1), expected(T0 + 1), "within the refresh's period");
-        assert_eq!(markets(T0 + 60), expected(T0 + 60), "periods after it");
-        let again = Snapshot::new(stored, Some(&snapshot), T0 + 2, Instant::now());
-        assert_eq!(again.current, snapshot.current, "unchanged pools keep their drifted states");
+        for now in [T0, T0 + 4, T0 + 5, T0 + 3_600] {
+            assert_eq!(markets(now), expected(now), "at {now}");
+        }
         assert!(snapshot.markets(sol, "nothing", T0).is_empty());
     }
 }

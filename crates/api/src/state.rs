@@ -6,7 +6,7 @@ use crate::shedding::Shedder;
 use crate::ws::hub::Hub;
 use oee_domain::TokenRegistry;
 use oee_router::Listing;
-use oee_store::{Bus, KeyStore, Limit, OrderStore, OrderWriter};
+use oee_store::{Bus, KeyStore, Limit, OrderStore, OrderWriter, PgLedger, PublishingLedger};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -28,8 +28,9 @@ pub struct AppState {
     pub listing: Listing,
     /// The simulated chain's pools, kept fresh in the background, for quotes.
     pub pools: PoolView,
-    /// The simulated chain itself, for the simulator's outside trades.
-    pub ledger: oee_store::PgLedger,
+    /// The simulated chain itself, for the simulator's outside trades, which
+    /// it publishes on the pool-change stream like any landed transaction.
+    pub ledger: PublishingLedger<PgLedger>,
     /// Sheds new orders while the queue is too far behind (`OEE_MAX_QUEUE_LAG`).
     pub shedder: Shedder,
     /// A key's rate limit unless it has its own (`OEE_RATE_PER_SEC`, `OEE_RATE_BURST`).

@@ -61,7 +61,7 @@ mod tests {
     /// does not know included, and writes it back unchanged.
     #[test]
     fn events_round_trip_verbatim() {
-        let text = r#"{"events":[{"orderId":"0193b0c4-0000-7000-8000-000000000001","seq":2,"status":"routing","at":"2026-11-21T10:00:00.007Z","attempt":1,"trigger":{"slot":7}}]}"#;
+        let text = r#"{"events":[{"orderId":"0193b0c4-0000-7000-8000-000000000001","seq":2,"status":"routing","at":"2026-11-21T10:00:00.007Z","attempt":1,"fromTheFuture":{"slot":7}}]}"#;
         #[derive(Deserialize, Serialize)]
         struct Body {
             events: Vec<Event>,

@@ -36,13 +36,12 @@
 //! few after a small move, but a big move (or an owner's first evaluation of
 //! a pair) quotes every order the new price reaches.
 
-use crate::pool::{DRIFT_PERIOD_SECS, Pool};
+use crate::pool::Pool;
 use crate::rate::Rate;
 use crate::record;
 use crate::router::{RoutePlan, plan_at_least};
 use crate::venue::{Market, VenueError};
 use oee_domain::{OrderSpec, OrderType, Token};
-use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
@@ -265,7 +264,6 @@ pub struct Fired {
 ///
 /// [`plan`]: crate::plan
 pub fn triggered(book: &Book, markets: &[Result<Market, VenueError>]) -> Vec<Fired> {
-    let markets = current(markets);
     let mint_in = book.token_in.mint.as_str();
     let Some(best) = markets.iter().flatten().filter_map(|m| m.marginal_rate(mint_in)).max() else {
         return Vec::new();
@@ -285,31 +283,11 @@ pub fn triggered(book: &Book, markets: &[Result<Market, VenueError>]) -> Vec<Fir
     book.within(best)
         .filter_map(|order| {
             spec.amount_in = order.amount_in;
-            let plan = plan_at_least(&spec, &markets, order.min_amount_out).ok().flatten()?;
+            let plan = plan_at_least(&spec, markets, order.min_amount_out).ok().flatten()?;
             let price = record::price(&spec, order.amount_in, plan.expected_out);
             Some(Fired { order: *order, plan, slot, price })
         })
         .collect()
-}
-
-/// `markets` with each pool brought up to its market's time, once, rather than
-/// in every quote (a stale pool is drifted on a copy at each quote).
-fn current(markets: &[Result<Market, VenueError>]) -> Cow<'_, [Result<Market, VenueError>]> {
-    let stale = |m: &Market| m.pool.drift_epoch < m.now.div_euclid(DRIFT_PERIOD_SECS);
-    if !markets.iter().flatten().any(stale) {
-        return Cow::Borrowed(markets);
-    }
-    Cow::Owned(
-        markets
-            .iter()
-            .map(|answer| {
-                answer.clone().map(|mut m| {
-                    m.pool.drift_to(m.now);
-                    m
-                })
-            })
-            .collect(),
-    )
 }
 
 #[cfg(test)]
@@ -344,15 +322,7 @@ mod tests {
 
     fn pool(dex: Dex, curve: Curve, slot: u64) -> Pool {
         let (sol, usdc) = tokens();
-        Pool {
-            id: format!("{dex}:SOL-USDC"),
-            dex,
-            mint_base: sol.mint,
-            mint_quote: usdc.mint,
-            curve,
-            drift_epoch: NOW.div_euclid(DRIFT_PERIOD_SECS),
-            slot,
-        }
+        Pool { id: format!("{dex}:SOL-USDC"), dex, mint_base: sol.mint, mint_quote: usdc.mint, curve, slot }
     }
 
     /// A SOL/USDC constant-product market at 150 USDC per SOL, 25 bps fee.
@@ -599,7 +569,7 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
 
-        /// On the seeded venues (a CPMM and a DLMM, drifting), `triggered` fires
+        /// On the seeded venues (a CPMM and a DLMM), `triggered` fires
         /// exactly the orders that routing each one would fill: the marginal
         /// rate leaves none out.
         #[test]
@@ -630,7 +600,7 @@ mod tests {
         }
 
         /// No quote on any pool, one venue or split, of any size, returns more
-        /// per input atom than the best marginal rate, stale (drifting) pools included.
+        /// per input atom than the best marginal rate.
         #[test]
         fn no_route_beats_the_marginal_rate(sell_sol: bool, mantissa in 1u64..1_000, exp in 0u32..16, later in 0i64..600) {
             let registry = TokenRegistry::default();

@@ -93,9 +93,6 @@ pub fn apply(pools: &mut [Pool], tx: &Transaction, now: i64, slot: u64) -> Resul
         return Err(VenueError::Transient(TransientKind::BlockHeightExceeded));
     }
     let mut next: Vec<Pool> = pools.to_vec();
-    for pool in &mut next {
-        pool.drift_to(now);
-    }
     let mut legs = Vec::with_capacity(tx.legs.len());
     for leg in &tx.legs {
         let pool = next
@@ -232,7 +229,6 @@ pub fn replay(mut pools: Vec<Pool>, receipts: &[Receipt]) -> Result<Vec<Pool>, S
         for leg in &r.legs {
             let pool =
                 pools.iter_mut().find(|p| p.id == leg.pool_id).ok_or_else(|| format!("no pool {}", leg.pool_id))?;
-            pool.drift_to(r.landed_at);
             let fill =
                 pool.swap(&leg.mint_in, leg.amount_in, r.landed_at).map_err(|e| format!("slot {}: {e:?}", r.slot))?;
             if fill.amount_out != leg.amount_out {

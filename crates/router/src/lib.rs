@@ -5,9 +5,11 @@
 //! - [`rate`]: [`Rate`], an exact ratio of amounts, ordered by cross-multiplying.
 //! - [`cpmm`], [`dlmm`]: the swap math of Raydium's constant-product pools and
 //!   Meteora's liquidity bins, on integers.
-//! - [`pool`]: one venue's pool for a pair ([`Pool`]), with simulated outside trading.
+//! - [`pool`]: one venue's pool for a pair ([`Pool`]); it changes only through swaps.
 //! - [`market`]: the pools each venue starts with; which pairs are listed ([`Listing`]).
 //! - [`venue`]: what a DEX offers a router ([`Venue`]): pool snapshots to quote against.
+//! - [`outside`]: outside trading, the swaps other traders make (the market
+//!   simulator's and the admin API's), as transactions.
 //! - [`chain`]: the ledger alone: transactions, receipts, [`chain::apply`], the
 //!   [`Ledger`] that makes them atomic and durable ([`MemoryLedger`] here).
 //! - [`network`]: the [`Network`] trait, the chain as a client reaches it —
@@ -28,6 +30,7 @@ pub mod cpmm;
 pub mod dlmm;
 pub mod market;
 pub mod network;
+pub mod outside;
 pub mod pool;
 pub mod rate;
 pub mod record;

@@ -6,7 +6,7 @@
 //! Meteora pools are DLMM bins around the offset price.
 
 use crate::dlmm::{DlmmPool, FeeParams};
-use crate::pool::{CpmmPool, Curve, DRIFT_PERIOD_SECS, Pool};
+use crate::pool::{CpmmPool, Curve, Pool};
 use oee_domain::{Dex, TokenRegistry};
 
 /// Reference prices in micro-USD per whole token.
@@ -152,7 +152,6 @@ pub fn seed_pools(dex: Dex, registry: &TokenRegistry, now: i64) -> Vec<Pool> {
                 mint_base: b.mint.clone(),
                 mint_quote: q.mint.clone(),
                 curve,
-                drift_epoch: now.div_euclid(DRIFT_PERIOD_SECS),
                 slot: 0,
             })
         })

@@ -1,23 +1,16 @@
-//! A venue's pool: its curve (constant product or DLMM bins), and the simulated
-//! outside trading that makes its price drift.
+//! A venue's pool: its curve (constant product or DLMM bins).
 //!
 //! Everything here is a pure function of the pool's state and the time passed in,
 //! so a quote is deterministic for a given state, and the shared chain can apply a
-//! swap to whatever state it holds under its lock.
+//! swap to whatever state it holds under its lock. A pool changes only through a
+//! swap: outside trading is made of real transactions on the chain (the worker's
+//! market simulator, see [`crate::outside`]), never applied implicitly with time.
 
 use crate::cpmm::{self, swap_exact_in};
 use crate::dlmm::{DlmmError, DlmmPool};
 use crate::rate::Rate;
 use oee_domain::Dex;
 use serde::{Deserialize, Serialize};
-
-/// Seconds between two simulated outside trades on a pool.
-pub const DRIFT_PERIOD_SECS: i64 = 5;
-/// At most this many missed outside trades are replayed at once; after a long
-/// pause the pool simply resumes from where it stood.
-const MAX_DRIFT_STEPS: i64 = 120;
-/// An outside trade is up to this share of the input-side reserve, in bps.
-const DRIFT_MAX_BPS: u64 = 15;
 
 /// A constant-product pool (Raydium CPMM / AMM v4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,8 +40,6 @@ pub struct Pool {
     pub mint_base: String,
     pub mint_quote: String,
     pub curve: Curve,
-    /// The last drift period applied (unix seconds / period).
-    pub drift_epoch: i64,
     /// The slot of the last transaction that changed this state (0: none since
     /// it was seeded): the state is current as of this slot. Kept by the ledger
     /// beside the state, not in it (`skip` leaves the stored encoding as it was).
@@ -122,12 +113,6 @@ impl Pool {
 
     /// What a swap would return now, without changing the pool.
     pub fn quote(&self, mint_in: &str, amount_in: u64, now: i64) -> Result<Fill, PoolError> {
-        if self.drift_epoch < now.div_euclid(DRIFT_PERIOD_SECS) {
-            // Outside trading happened since this state: quote against its result.
-            let mut current = self.clone();
-            current.drift_to(now);
-            return current.quote(mint_in, amount_in, now);
-        }
         let base_in = self.base_to_quote(mint_in)?;
         let fill = match &self.curve {
             Curve::Cpmm(p) => {
@@ -152,12 +137,6 @@ impl Pool {
     /// more per atom. `None` when no swap in that direction returns anything
     /// (or the pool does not hold `mint_in`).
     pub fn marginal_rate(&self, mint_in: &str, now: i64) -> Option<Rate> {
-        if self.drift_epoch < now.div_euclid(DRIFT_PERIOD_SECS) {
-            // As for a quote: outside trading happened since this state.
-            let mut current = self.clone();
-            current.drift_to(now);
-            return current.marginal_rate(mint_in, now);
-        }
         let base_in = self.base_to_quote(mint_in).ok()?;
         match &self.curve {
             Curve::Cpmm(p) => {
@@ -169,33 +148,10 @@ impl Pool {
         }
     }
 
-    /// Applies the outside trading that happened up to `now`: one pseudo-random
-    /// trade per period, derived from the pool id and the period alone, so every
-    /// process that brings a pool up to date brings it to the same state.
-    pub fn drift_to(&mut self, now: i64) {
-        let epoch = now.div_euclid(DRIFT_PERIOD_SECS);
-        if epoch <= self.drift_epoch {
-            return;
-        }
-        let first = (self.drift_epoch + 1).max(epoch - MAX_DRIFT_STEPS + 1);
-        for e in first..=epoch {
-            let r = mix(fnv(&self.id) ^ e.cast_unsigned());
-            let base_in = r & 1 == 1;
-            let bps = (r >> 1) % (DRIFT_MAX_BPS + 1);
-            let reserve_in = self.reserve_of(base_in);
-            let amount = u64::try_from(u128::from(reserve_in) * u128::from(bps) / 10_000).unwrap_or(0);
-            let mint = if base_in { self.mint_base.clone() } else { self.mint_quote.clone() };
-            if amount > 0 {
-                // An outside trade that cannot fill simply does not happen.
-                let _ = self.swap(&mint, amount, e * DRIFT_PERIOD_SECS);
-            }
-        }
-        self.drift_epoch = epoch;
-    }
-
-    /// Input-side depth used to size outside trades: reserves for CPMM, the active
-    /// bin's side for DLMM.
-    fn reserve_of(&self, base: bool) -> u64 {
+    /// The input-side depth an outside trade is sized against, selling base
+    /// (`base`) or quote: the reserve for CPMM; for DLMM the input token held
+    /// within three bins of the active one (at least the active bin's).
+    pub fn input_depth(&self, base: bool) -> u64 {
         match &self.curve {
             Curve::Cpmm(p) => {
                 if base {
@@ -213,18 +169,6 @@ impl Pool {
             }
         }
     }
-}
-
-fn fnv(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
-}
-
-/// splitmix64: a fast, well-mixed hash of a counter.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]

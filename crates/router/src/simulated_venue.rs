@@ -43,11 +43,8 @@ impl Venue for SimulatedVenue {
 
     async fn market(&self, mint_in: &str, mint_out: &str) -> Result<Market, VenueError> {
         let id = self.pool_for(mint_in, mint_out).ok_or(VenueError::NoPool { dex: self.dex })?;
-        let mut pool =
+        let pool =
             self.network.pool(id).await?.ok_or_else(|| VenueError::InsufficientLiquidity { pool: id.to_owned() })?;
-        // Bring the snapshot up to date once, so every quote against it is read-only.
-        let now = self.network.now();
-        pool.drift_to(now);
-        Ok(Market { pool, now })
+        Ok(Market { pool, now: self.network.now() })
     }
 }

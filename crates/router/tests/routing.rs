@@ -3,8 +3,8 @@
 use oee_domain::{Dex, Instruction, OrderSpec, OrderType, TokenRegistry};
 use oee_router::Network;
 use oee_router::{
-    Latency, Ledger, MemoryLedger, RouteError, Router, SimulatedNetwork, VenueError, VenueProfile, seed_pools,
-    simulated, transaction_id,
+    Latency, Ledger, Market, MemoryLedger, RouteError, Router, SimulatedNetwork, VenueError, VenueProfile, plan,
+    seed_pools, simulated, transaction_id,
 };
 use std::sync::Arc;
 use uuid::Uuid;
@@ -193,21 +193,29 @@ async fn the_transaction_wraps_and_unwraps_native_sol() {
     assert!(!plan.record.wrap_sol, "wrapped SOL needs no wrapping");
 }
 
-#[tokio::test]
-async fn prices_drift_over_time_and_quotes_are_deterministic_for_a_state() {
+/// A pool changes only through a transaction: with no swap, the same state
+/// quotes the same across any stretch of time (the market simulator's ticks
+/// included), and the route chosen over it is the same.
+#[test]
+fn quotes_do_not_change_without_a_transaction() {
     let registry = TokenRegistry::default();
-    let pool = seed_pools(&registry, T0).into_iter().find(|p| p.id == "raydium:SOL-USDC").expect("pool");
-    let usdc = registry.by_symbol("USDC").expect("usdc").mint.clone();
-    let now = pool.quote(&usdc, 1_000_000_000, T0).expect("quote");
-    assert_eq!(now, pool.quote(&usdc, 1_000_000_000, T0).expect("quote"), "same state, same quote");
-    let hour_later = pool.quote(&usdc, 1_000_000_000, T0 + 3_600).expect("quote");
-    assert_ne!(now.amount_out, hour_later.amount_out, "an hour of outside trading moves the price");
-    let mut a = pool.clone();
-    let mut b = pool.clone();
-    a.drift_to(T0 + 600);
-    b.drift_to(T0 + 300);
-    b.drift_to(T0 + 600);
-    assert_eq!(a, b, "drift depends on the time reached, not on who brings it there");
+    let pools = seed_pools(&registry, T0);
+    let (sol, usdc) = (&registry.by_symbol("SOL").expect("sol").mint, &registry.by_symbol("USDC").expect("usdc").mint);
+    for pool in &pools {
+        for (mint_in, amount) in [(&pool.mint_base, 1_000_000), (&pool.mint_quote, 1_000_000)] {
+            let now = pool.quote(mint_in, amount, T0);
+            for later in [T0 + 4, T0 + 5, T0 + 6, T0 + 3_600] {
+                assert_eq!(pool.quote(mint_in, amount, later), now, "{} at {later}", pool.id);
+            }
+        }
+    }
+    let order = spec("SOL", "USDC", 25_000_000_000, 50);
+    let markets = |now: i64| -> Vec<Result<Market, VenueError>> {
+        pools.iter().filter(|p| p.pairs(sol, usdc)).map(|p| Ok(Market { pool: p.clone(), now })).collect()
+    };
+    let before = plan(&order, markets(T0)).expect("route");
+    let after = plan(&order, markets(T0 + 5)).expect("route");
+    assert_eq!(before.record, after.record, "the route across a tick boundary");
 }
 
 #[tokio::test]

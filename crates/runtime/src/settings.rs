@@ -118,10 +118,24 @@ pub struct Settings {
     /// taken over within this.
     #[serde(rename = "trigger_lease_ms", deserialize_with = "millis")]
     pub trigger_lease: Duration,
-    /// How often the trigger engine reads the pools and evaluates the books it
-    /// owns (and fires expiries).
+    /// The longest the trigger engine's read of the pool-change stream waits:
+    /// how often, at least, it looks at new resting orders and expiries (pool
+    /// moves wake it at once).
     #[serde(rename = "trigger_poll_ms", deserialize_with = "millis")]
     pub trigger_poll: Duration,
+    /// How often the market simulator makes one outside trade on every pool
+    /// (zero: no simulator). Whichever worker holds the `market-simulator`
+    /// lease drives it.
+    #[serde(rename = "sim_tick_ms", deserialize_with = "millis")]
+    pub sim_tick: Duration,
+    /// The largest outside trade, in bps of the pool's input-side depth; each
+    /// trade's size is drawn at random up to it.
+    pub sim_volatility_bps: u32,
+    /// Seeds the simulator's draws, so a run's outside trades repeat (random
+    /// when unset).
+    pub sim_seed: Option<u64>,
+    /// Entries the pool-change stream `{ns}:pools` keeps (trimmed approximately).
+    pub pool_stream_max_len: u64,
     /// Tokens added to the built-in registry (config file only).
     pub tokens: Vec<Token>,
 }
@@ -166,6 +180,10 @@ impl Default for Settings {
             event_coalesce: Duration::from_millis(5),
             trigger_lease: Duration::from_millis(3_000),
             trigger_poll: Duration::from_millis(20),
+            sim_tick: Duration::from_millis(5_000),
+            sim_volatility_bps: 15,
+            sim_seed: None,
+            pool_stream_max_len: oee_store::redis::pool_changes::DEFAULT_MAX_LEN,
             tokens: Vec::new(),
         }
     }
@@ -265,6 +283,11 @@ impl Settings {
         within("OEE_EVENT_COALESCE_MS", self.event_coalesce.as_millis(), 0..=1_000)?;
         within("OEE_TRIGGER_LEASE_MS", self.trigger_lease.as_millis(), 300..=60_000)?;
         within("OEE_TRIGGER_POLL_MS", self.trigger_poll.as_millis(), 1..=10_000)?;
+        if !self.sim_tick.is_zero() {
+            within("OEE_SIM_TICK_MS", self.sim_tick.as_millis(), 50..=3_600_000)?;
+        }
+        within("OEE_SIM_VOLATILITY_BPS", self.sim_volatility_bps, 1..=1_000)?;
+        within("OEE_POOL_STREAM_MAX_LEN", self.pool_stream_max_len, 1_000..=100_000_000)?;
         self.registry()?;
         if self.venue_failure_rate > 0.5 {
             tracing::warn!(rate = self.venue_failure_rate, "more than half of all swaps will fail transiently");
@@ -513,6 +536,10 @@ const KNOWN: &[&str] = &[
     "event_coalesce_ms",
     "trigger_lease_ms",
     "trigger_poll_ms",
+    "sim_tick_ms",
+    "sim_volatility_bps",
+    "sim_seed",
+    "pool_stream_max_len",
 ];
 
 /// Listens on `addr`, the value of `var`. A failure names the variable and what
@@ -567,6 +594,23 @@ mod tests {
         assert_eq!((s.quote_refresh, s.quote_max_age()), (Duration::from_millis(250), Duration::from_secs(1)));
         assert_eq!(s.event_coalesce, Duration::from_millis(5));
         assert_eq!((s.event_lanes(), s.order_lanes()), (4, 2));
+        assert_eq!((s.sim_tick, s.sim_volatility_bps, s.sim_seed), (Duration::from_secs(5), 15, None));
+        assert_eq!(s.pool_stream_max_len, 100_000);
+    }
+
+    /// The market simulator's settings: a tick of zero turns it off, a seed is optional.
+    #[test]
+    fn the_market_simulator_is_configured_by_its_variables() {
+        let s = load(&[
+            ("OEE_SIM_TICK_MS", "250"),
+            ("OEE_SIM_VOLATILITY_BPS", "40"),
+            ("OEE_SIM_SEED", "7"),
+            ("OEE_POOL_STREAM_MAX_LEN", "5000"),
+        ])
+        .expect("valid");
+        assert_eq!((s.sim_tick, s.sim_volatility_bps, s.sim_seed), (Duration::from_millis(250), 40, Some(7)));
+        assert_eq!(s.pool_stream_max_len, 5_000);
+        assert_eq!(load(&[("OEE_SIM_TICK_MS", "0")]).expect("off").sim_tick, Duration::ZERO);
     }
 
     /// Each variable overrides its default.
@@ -695,6 +739,10 @@ mod tests {
             ("OEE_POOL_CACHE_MS", "10001"),
             ("OEE_QUOTE_REFRESH_MS", "9"),
             ("OEE_EVENT_COALESCE_MS", "1001"),
+            ("OEE_SIM_TICK_MS", "49"),
+            ("OEE_SIM_VOLATILITY_BPS", "0"),
+            ("OEE_SIM_SEED", "-1"),
+            ("OEE_POOL_STREAM_MAX_LEN", "999"),
             ("OEE_RETRY_BASE_MS", "-1"),
         ] {
             let err = load(&[(var, value)]).expect_err(var);

@@ -97,26 +97,52 @@ fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, VenueError> {
     serde_json::from_str(text).map_err(|e| VenueError::Unavailable(format!("stored chain state is invalid: {e}")))
 }
 
-/// The first byte of a pool state stored as postcard (a JSON state, from before
-/// migration V3, starts with `{`).
-const POSTCARD: u8 = 1;
+/// The first byte of a pool state as postcard with the `drift_epoch` field
+/// pools had while their prices drifted implicitly with time (before pool
+/// changes became transactions): still read, never written.
+const POSTCARD_WITH_DRIFT: u8 = 1;
+/// The first byte of a pool state as postcard, as written now (a JSON state,
+/// from before migration V3, starts with `{`).
+const POSTCARD: u8 = 2;
 
-/// A pool's state as stored: compact binary (postcard) behind a format byte.
-/// A DLMM pool is ~2.8 KB this way against ~10 KB of JSON, so its row stays
-/// inline (see migration V3) and PostgreSQL neither parses, compresses nor
-/// TOASTs it on every batch that moves it.
-fn encode_pool(pool: &Pool) -> Vec<u8> {
+/// A pool's state as stored in `chain.pools` and published on the pool-change
+/// stream: compact binary (postcard) behind a format byte. A DLMM pool is
+/// ~2.8 KB this way against ~10 KB of JSON, so its row stays inline (see
+/// migration V3) and PostgreSQL neither parses, compresses nor TOASTs it on
+/// every batch that moves it. The slot is not part of it ([`Pool::slot`] is
+/// kept beside the state).
+pub fn encode_pool(pool: &Pool) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(4096);
     bytes.push(POSTCARD);
     postcard::to_io(pool, &mut bytes).expect("a pool always encodes into memory");
     bytes
 }
 
-/// Reads a stored pool state: postcard, or JSON text written before migration V3.
-fn decode_pool(bytes: &[u8]) -> Result<Pool, VenueError> {
+/// A pool as stored with [`POSTCARD_WITH_DRIFT`]: the fields of [`Pool`] in
+/// order, then the drift period it had reached, which is read and dropped.
+#[derive(serde::Deserialize)]
+struct PoolWithDrift {
+    id: String,
+    dex: oee_domain::Dex,
+    mint_base: String,
+    mint_quote: String,
+    curve: oee_router::pool::Curve,
+    #[allow(dead_code, reason = "read to skip it: the encoding is positional")]
+    drift_epoch: i64,
+}
+
+/// Reads a pool state written by [`encode_pool`], by an engine whose prices
+/// drifted ([`POSTCARD_WITH_DRIFT`]), or as JSON before migration V3. The
+/// slot is left 0 for the caller to set.
+pub fn decode_pool(bytes: &[u8]) -> Result<Pool, VenueError> {
     let invalid = |e: &dyn std::fmt::Display| VenueError::Unavailable(format!("stored pool state is invalid: {e}"));
     match bytes.split_first() {
         Some((&POSTCARD, rest)) => postcard::from_bytes(rest).map_err(|e| invalid(&e)),
+        Some((&POSTCARD_WITH_DRIFT, rest)) => {
+            let old: PoolWithDrift = postcard::from_bytes(rest).map_err(|e| invalid(&e))?;
+            let PoolWithDrift { id, dex, mint_base, mint_quote, curve, drift_epoch: _ } = old;
+            Ok(Pool { id, dex, mint_base, mint_quote, curve, slot: 0 })
+        }
         Some((b'{', _)) => decode(std::str::from_utf8(bytes).map_err(|e| invalid(&e))?),
         _ => Err(invalid(&"unknown format")),
     }
@@ -339,9 +365,9 @@ mod tests {
             assert_eq!(bytes[0], POSTCARD);
             assert_eq!(decode_pool(&bytes).expect("decodes"), pool);
             let json = serde_json::to_vec(&pool).expect("json");
-            // Under half the JSON for any pool (about a quarter for a DLMM
+            // Under 60% of the JSON for any pool (about a quarter for a DLMM
             // pool's bins), and well inside one page for the largest.
-            assert!(bytes.len() * 2 < json.len(), "{}: {} bytes vs {} of JSON", pool.id, bytes.len(), json.len());
+            assert!(bytes.len() * 5 < json.len() * 3, "{}: {} bytes vs {} of JSON", pool.id, bytes.len(), json.len());
             assert!(bytes.len() < 4_096, "{}: {} bytes", pool.id, bytes.len());
         }
     }
@@ -355,5 +381,39 @@ mod tests {
         assert!(decode_pool(&[]).is_err());
         assert!(decode_pool(&[7, 1, 2]).is_err());
         assert!(decode_pool(&[POSTCARD, 0xff]).is_err(), "truncated");
+    }
+
+    /// A pool as an engine whose prices drifted with time stored it.
+    #[derive(serde::Serialize)]
+    struct StoredWithDrift<'a> {
+        id: &'a str,
+        dex: oee_domain::Dex,
+        mint_base: &'a str,
+        mint_quote: &'a str,
+        curve: &'a oee_router::pool::Curve,
+        drift_epoch: i64,
+    }
+
+    /// States written with the drift period (format 1) still read, as the
+    /// same pool without it; JSON states of that time carried `driftEpoch`,
+    /// and read too.
+    #[test]
+    fn states_stored_with_a_drift_period_still_read() {
+        for pool in seeded() {
+            let old = StoredWithDrift {
+                id: &pool.id,
+                dex: pool.dex,
+                mint_base: &pool.mint_base,
+                mint_quote: &pool.mint_quote,
+                curve: &pool.curve,
+                drift_epoch: 360_000_000,
+            };
+            let mut bytes = vec![POSTCARD_WITH_DRIFT];
+            bytes.extend(postcard::to_allocvec(&old).expect("encodes"));
+            assert_eq!(decode_pool(&bytes).expect("decodes"), pool, "{}", pool.id);
+            let mut json = serde_json::to_value(&pool).expect("json");
+            json["driftEpoch"] = 360_000_000.into();
+            assert_eq!(decode_pool(json.to_string().as_bytes()).expect("decodes"), pool, "{}", pool.id);
+        }
     }
 }

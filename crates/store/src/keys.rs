@@ -47,6 +47,12 @@ impl Keys {
         format!("{}:active", self.ns)
     }
 
+    /// The pool-change stream: one entry per landed transaction, with the
+    /// states it left its pools in (see `PoolChanges`).
+    pub fn pools(&self) -> String {
+        format!("{}:pools", self.ns)
+    }
+
     /// The lease named `name` (see `Locks`).
     pub fn lock(&self, name: &str) -> String {
         format!("{}:lock:{name}", self.ns)
@@ -90,6 +96,7 @@ mod tests {
         assert_eq!(keys.order_of_channel(&keys.channel(id)), Some(id));
         assert_eq!(Keys::new("other").order_of_channel(&keys.channel(id)), None);
         assert_eq!(keys.stream(), "oee:orders");
+        assert_eq!(keys.pools(), "oee:pools");
     }
 
     /// Lock keys keep the layout deployed Redis instances already hold.

@@ -7,8 +7,10 @@
 //!   group-committed writers [`EventWriter`] and [`OrderWriter`].
 //! - `group_commit`: the generic machinery that lets many writes share one commit.
 //! - [`chain`]: [`PgLedger`], the simulated chain's pools and landed transactions.
+//! - [`publishing_ledger`]: [`PublishingLedger`], a ledger that publishes every
+//!   pool change it lands on the pool-change stream ([`PoolChanges`]).
 //! - [`redis`]: clients, and one type per concern: [`JobQueue`], [`ActiveSet`],
-//!   [`Fanout`], [`Locks`], with [`Bus`] for round trips that span them.
+//!   [`Fanout`], [`Locks`], [`PoolChanges`], with [`Bus`] for round trips that span them.
 //! - [`api_keys`]: [`KeyStore`], API keys stored as hashes, and their records.
 //! - [`keys`]: every Redis key under the namespace.
 //! - [`pg`]: the connection pool and its session settings; [`migrate`]: migrations.
@@ -22,6 +24,7 @@ pub mod keys;
 pub mod migrate;
 pub mod orders;
 pub mod pg;
+pub mod publishing_ledger;
 pub mod redis;
 
 pub use api_keys::{KeyRecord, KeyStore, NewKey};
@@ -36,9 +39,10 @@ pub use orders::{
     Run,
 };
 pub use pg::PgSettings;
+pub use publishing_ledger::PublishingLedger;
 pub use redis::{
-    ActiveSet, Bus, ConsumerStats, Decision, Fanout, Job, JobQueue, Leases, Limit, Locks, Notice, QueueStats,
-    RateLimiter, RedisSettings, RestingFeed, StreamReader, TICKET_TTL, Tickets,
+    ActiveSet, Bus, ConsumerStats, Decision, Fanout, Job, JobQueue, Leases, Limit, Locks, Notice, PoolChange,
+    PoolChanges, QueueStats, RateLimiter, RedisSettings, RestingFeed, StreamReader, TICKET_TTL, Tickets,
 };
 
 /// Whether each store answers, as `/ready` reports it.

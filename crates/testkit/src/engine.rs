@@ -90,7 +90,8 @@ pub struct Engine {
 type Tweak = Box<dyn Fn(&mut Settings)>;
 
 /// What [`Engine::builder`] starts: by default one API replica and a worker,
-/// with [`TestEnv`]'s settings (instant venues, no injected failures).
+/// with [`TestEnv`]'s settings (instant venues, no injected failures, no
+/// market simulator).
 #[must_use]
 pub struct EngineBuilder {
     apis: usize,
@@ -121,6 +122,13 @@ impl EngineBuilder {
     pub fn configure(mut self, tweak: impl Fn(&mut Settings) + 'static) -> Self {
         self.tweaks.push(Box::new(tweak));
         self
+    }
+
+    /// Runs the market simulator in the worker (off by default, so prices move
+    /// only with the test's own transactions): an outside trade on every pool
+    /// every `tick`.
+    pub fn market_simulator(self, tick: Duration) -> Self {
+        self.configure(move |s| s.sim_tick = tick)
     }
 
     /// Venues with mainnet-like latency (quotes ~200 ms, swaps 2–3 s).

@@ -49,7 +49,8 @@ pub const DB_PREFIX: &str = "oee_test_";
 #[derive(Debug)]
 pub struct TestEnv {
     /// Settings for services under test: instant venues, no injected failures,
-    /// no API keys (`OEE_AUTH=off`).
+    /// no API keys (`OEE_AUTH=off`), no market simulator (prices move only
+    /// with the test's own transactions).
     pub settings: Settings,
     admin_url: String,
     db_name: String,
@@ -108,6 +109,7 @@ impl TestEnv {
             pg_pool_size: 8,
             retry_base: Duration::from_millis(10),
             shutdown_grace: Duration::from_secs(2),
+            sim_tick: Duration::ZERO,
             ..Settings::default()
         };
         settings.validate()?;
@@ -232,8 +234,7 @@ pub async fn ledger_violations(db: &tokio_postgres::Client) -> anyhow::Result<Ve
             if terminals != 0 || last.as_deref() != Some("open") {
                 wrong.push(format!("{id}: open with {terminals} terminal events, last {last:?}"));
             }
-        } else if terminals != 1
-            || !last.as_deref().and_then(OrderStatus::parse).is_some_and(OrderStatus::is_terminal)
+        } else if terminals != 1 || !last.as_deref().and_then(OrderStatus::parse).is_some_and(OrderStatus::is_terminal)
         {
             wrong.push(format!("{id}: {terminals} terminal events, last {last:?}"));
         }

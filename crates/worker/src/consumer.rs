@@ -25,6 +25,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 use tracing::{error, info, warn};
 use uuid::Uuid;
 
@@ -49,6 +50,8 @@ pub struct Consumer {
     pub(crate) own: OwnJobs,
     /// The trigger engine this process runs beside its consumer, if any.
     pub(crate) trigger: Option<Arc<TriggerEngine>>,
+    /// The market simulator, run beside the loop (`None`: `OEE_SIM_TICK_MS=0`).
+    pub(crate) simulator: Option<crate::MarketSimulator>,
 }
 
 /// This consumer's jobs: those running now, and whether any were left pending
@@ -142,15 +145,24 @@ impl Consumer {
         &self.executor
     }
 
+    /// The market simulator [`Consumer::run`] runs beside the loop, if on
+    /// (tests may step it instead).
+    pub fn simulator(&self) -> Option<&crate::MarketSimulator> {
+        self.simulator.as_ref()
+    }
+
     /// Runs until `shutdown`, then stops reading, gives in-flight orders up to the
     /// grace period to finish, and returns. Unfinished jobs stay pending in the
     /// group for another worker to reclaim.
     ///
     /// Each turn waits for free permits, then does whichever chore is due —
     /// sweeping for lost orders, reclaiming jobs idle elsewhere, taking up its
-    /// own jobs left pending by a store failure — and reads new jobs.
+    /// own jobs left pending by a store failure — and reads new jobs. The
+    /// market simulator, if on, runs beside it until the same `shutdown`.
     pub async fn run(&self, shutdown: CancellationToken) -> Result<(), StoreError> {
         self.bus.jobs.ensure_group().await?;
+        // Aborted with this future (a killed worker's lease expires by itself).
+        let market = self.simulator.clone().map(|sim| AbortOnDropHandle::new(tokio::spawn(sim.run(shutdown.clone()))));
         info!(consumer = self.reader.consumer(), concurrency = self.concurrency, "worker consuming");
         let trigger = self.trigger.clone().map(|engine| tokio::spawn(engine.run(shutdown.clone())));
         let permits = Arc::new(Semaphore::new(self.concurrency));
@@ -177,6 +189,13 @@ impl Consumer {
             self.read_new(&mut schedule, &mut tasks, &mut held, &shutdown).await;
         }
         self.drain(tasks).await;
+        if let Some(market) = market {
+            // It finishes the tick in progress (so its trades are published)
+            // and releases its lease; past the grace period it is aborted.
+            if tokio::time::timeout(self.grace, market).await.is_err() {
+                warn!("the market simulator did not stop in time; its lease expires by itself");
+            }
+        }
         if let Some(trigger) = trigger {
             let _ = trigger.await;
         }

@@ -1,22 +1,27 @@
 //! `oee-worker`: consumes the order stream, routes and executes each order, and
-//! records and publishes every status change.
+//! records and publishes every status change; while it holds the lease, it
+//! also drives the market simulator (outside trades on every pool).
 
 pub mod consumer;
 pub mod executor;
 pub mod metrics;
 pub mod ops;
 pub mod pacing;
+pub mod simulator;
 pub mod trigger;
 
 pub use consumer::Consumer;
 pub use executor::{Executor, Outcome};
 pub use oee_runtime::RetryPolicy;
+pub use simulator::{MarketSimulator, SimulatorSettings, Tick};
 pub use trigger::TriggerEngine;
 
 use anyhow::Context;
 use oee_router::{Ledger, SimulatedNetwork, system_clock};
 use oee_runtime::Settings;
-use oee_store::{Bus, EventWriter, Keys, OrderStore, PgLedger, RestingFeed, StreamReader};
+use oee_store::{
+    Bus, EventWriter, Keys, OrderStore, PgLedger, PoolChanges, PublishingLedger, RestingFeed, StreamReader,
+};
 use std::sync::Arc;
 
 /// Builds a worker from settings: pools, clients, venues. Contacts nothing that
@@ -26,18 +31,34 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
     let pool = oee_store::pg::pool(&settings.pg()).context("postgres settings")?;
     let redis = settings.redis();
     let bus = Bus::new(oee_store::redis::client(&redis).await?, &redis);
+    let consumer = consumer_name(&settings.instance_name());
     let reader = StreamReader::new(
         oee_store::redis::blocking_client(&redis).await?,
         Keys::new(&redis.namespace),
-        consumer_name(&settings.instance_name()),
+        consumer.clone(),
     );
     // The simulated chain lives in PostgreSQL, shared by every worker; the first
-    // worker to start seeds its pools.
-    let ledger = Arc::new(PgLedger::new(pool.clone()));
+    // worker to start seeds its pools. Every pool change it lands is published
+    // on the pool-change stream.
+    let changes = PoolChanges::new(bus.client().clone(), bus.keys()).with_max_len(settings.pool_stream_max_len);
+    let ledger = Arc::new(PublishingLedger::new(PgLedger::new(pool.clone()), changes).on_append_failure(|| {
+        metrics::METRICS.pool_changes_lost.inc();
+    }));
     let now = chrono::Utc::now().timestamp();
-    if let Err(e) = ledger.seed(oee_router::seed_pools(&registry, now)).await {
+    let seeds = oee_router::seed_pools(&registry, now);
+    let pool_ids: Vec<String> = seeds.iter().map(|p| p.id.clone()).collect();
+    if let Err(e) = ledger.seed(seeds).await {
         tracing::warn!(error = %e, "could not seed the simulated chain yet");
     }
+    let simulator = (!settings.sim_tick.is_zero()).then(|| {
+        let sim = SimulatorSettings {
+            tick: settings.sim_tick,
+            volatility_bps: settings.sim_volatility_bps,
+            seed: settings.sim_seed,
+            tx_validity: settings.tx_validity,
+        };
+        MarketSimulator::new(ledger.clone(), bus.locks.clone(), consumer, pool_ids, sim)
+    });
     let network = SimulatedNetwork::new(ledger, settings.venue_profile(), system_clock())
         .with_validity(settings.tx_validity.as_secs())
         .with_pool_cache(settings.pool_cache);
@@ -56,6 +77,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
         executor: executor.clone(),
         pg: pool,
         feed: RestingFeed::new(oee_store::redis::blocking_client(&redis).await?, Keys::new(&redis.namespace)),
+        pool_changes: PoolChanges::new(oee_store::redis::blocking_client(&redis).await?, bus.keys()),
         listing: oee_router::Listing::new(&registry),
         registry,
         member: reader.consumer().to_owned(),
@@ -74,6 +96,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
         sweep_age: settings.sweep_age,
         max_deliveries: settings.max_deliveries,
         own: Default::default(),
+        simulator,
     })
 }
 

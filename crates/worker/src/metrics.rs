@@ -51,6 +51,11 @@ pub struct WorkerMetrics {
     /// Orders the sweeper re-queued because their job was lost.
     pub requeued: Counter,
     pub in_flight: Gauge,
+    /// Outside trades the market simulator landed from this worker.
+    pub sim_trades: Counter,
+    /// Landed transactions whose pool changes could not be appended to the
+    /// pool-change stream.
+    pub pool_changes_lost: Counter,
     pub stream_length: Gauge,
     pub stream_pending: Gauge,
     pub stream_lag: Gauge,
@@ -84,6 +89,8 @@ impl WorkerMetrics {
             dead_letters: Family::default(),
             requeued: Counter::default(),
             in_flight: Gauge::default(),
+            sim_trades: Counter::default(),
+            pool_changes_lost: Counter::default(),
             stream_length: Gauge::default(),
             stream_pending: Gauge::default(),
             stream_lag: Gauge::default(),
@@ -142,6 +149,16 @@ impl WorkerMetrics {
         r.register("oee_limit_triggered", "Limit orders this worker fired", m.triggered.clone());
         r.register("oee_limit_expired", "Limit orders this worker expired", m.expired.clone());
         r.register("oee_jobs_in_flight", "Orders this worker is executing now", m.in_flight.clone());
+        r.register(
+            "oee_sim_trades",
+            "Outside trades the market simulator landed from this worker",
+            m.sim_trades.clone(),
+        );
+        r.register(
+            "oee_pool_changes_lost",
+            "Landed transactions whose pool changes could not be appended to the pool-change stream",
+            m.pool_changes_lost.clone(),
+        );
         r.register("oee_stream_length", "Entries in the job stream (sampled)", m.stream_length.clone());
         r.register("oee_stream_pending", "Jobs delivered but not yet acknowledged (sampled)", m.stream_pending.clone());
         r.register("oee_stream_lag", "Jobs not yet delivered to any worker (sampled)", m.stream_lag.clone());

@@ -14,10 +14,16 @@
 //! system of record) into a [`Book`] per direction, then applies every notice
 //! after the noted position: nothing armed or cancelled meanwhile is missed.
 //!
-//! **Firing.** Every poll, an owner reads the pools and evaluates the books
-//! whose pools changed (or that changed themselves, or that were not
-//! evaluated for a while): [`triggered`] gives the orders whose own route now
-//! returns their minimum. The trigger is one guarded transition in
+//! **Pool moves** come from the pool-change stream (`{ns}:pools`: every landed
+//! transaction's new pool states, with its slot), read with a blocking read so
+//! a move is seen as soon as it is published; per pool the state with the
+//! highest slot wins (appends from different processes may arrive out of slot
+//! order). Every second the pools are also re-read from PostgreSQL, which
+//! covers an append lost to a crash between a commit and its publish.
+//!
+//! **Firing.** An owner evaluates the books whose pools changed (or that
+//! changed themselves, or that were not evaluated for a while): [`triggered`]
+//! gives the orders whose own route now returns their minimum. The trigger is one guarded transition in
 //! PostgreSQL, `open → routing` with the `trigger` recorded, after which the
 //! order is queued as a job like any market order; two owners during a
 //! handover, or a cancel racing the trigger, cannot both win. Orders past
@@ -26,9 +32,9 @@
 use crate::executor::Executor;
 use crate::metrics::METRICS;
 use chrono::Utc;
-use oee_domain::{EventDetail, OrderStatus, RecordedEvent, StatusEvent, TokenRegistry, Trigger};
+use oee_domain::{Dex, EventDetail, OrderStatus, RecordedEvent, StatusEvent, TokenRegistry, Trigger};
 use oee_router::{Book, Fired, Listing, Market, Pool, Resting, VenueError, triggered};
-use oee_store::{Notice, OpenOrder, PgPool, RestingFeed, StoreError};
+use oee_store::{Notice, OpenOrder, PgPool, PoolChanges, RestingFeed, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -59,6 +65,26 @@ struct Partition {
 /// A pair by its two mints, base first.
 type PairKey = (String, String);
 
+/// The pools as the engine knows them: the latest state of each (by slot),
+/// where it is in the pool-change stream, and when it last re-read them all.
+struct Pools {
+    states: HashMap<String, Pool>,
+    position: String,
+    refreshed: Instant,
+}
+
+impl Pools {
+    /// Keeps `pool` if it is at least as recent as the state held.
+    fn update(&mut self, pool: Pool) {
+        match self.states.get(&pool.id) {
+            Some(held) if held.slot > pool.slot => {}
+            _ => {
+                self.states.insert(pool.id.clone(), pool);
+            }
+        }
+    }
+}
+
 /// The trigger engine of one worker process.
 #[derive(Debug)]
 pub struct TriggerEngine {
@@ -66,6 +92,8 @@ pub struct TriggerEngine {
     pub(crate) pg: PgPool,
     /// On a client of its own: reads block.
     pub(crate) feed: RestingFeed,
+    /// The pool-change stream, on a client of its own (reads block).
+    pub(crate) pool_changes: PoolChanges,
     pub(crate) registry: TokenRegistry,
     pub(crate) listing: Listing,
     /// This process's name in the group.
@@ -79,6 +107,8 @@ impl TriggerEngine {
     pub async fn run(self: Arc<Self>, stop: CancellationToken) {
         let mut owned: HashMap<PairKey, Partition> = HashMap::new();
         let mut position = "0-0".to_owned();
+        let mut pools = Pools { states: HashMap::new(), position: "0-0".to_owned(), refreshed: Instant::now() };
+        let mut pools_known = false;
         let mut balanced = Instant::now() - self.lease;
         while !stop.is_cancelled() {
             if balanced.elapsed() >= self.lease / 3 {
@@ -93,11 +123,26 @@ impl TriggerEngine {
                     () = tokio::time::sleep(self.lease / 3) => continue,
                 }
             }
+            if !pools_known || pools.refreshed.elapsed() >= EVALUATE_EVERY {
+                // The stream's position first, then the states: nothing between is missed.
+                match self.refresh_pools(&mut pools, !pools_known).await {
+                    Ok(()) => pools_known = true,
+                    Err(e) => {
+                        warn!(error = %e, "could not read the pools");
+                        tokio::time::sleep(self.poll).await;
+                        continue;
+                    }
+                }
+            }
             if let Err(e) = self.read_feed(&mut owned, &mut position).await {
                 warn!(error = %e, "could not read the resting-order feed");
                 tokio::time::sleep(self.poll).await;
             }
-            if let Err(e) = self.evaluate(&mut owned).await {
+            if let Err(e) = self.read_pool_changes(&mut pools).await {
+                warn!(error = %e, "could not read the pool-change stream");
+                tokio::time::sleep(self.poll).await;
+            }
+            if let Err(e) = self.evaluate(&mut owned, &pools).await {
                 warn!(error = %e, "could not evaluate the limit-order books");
                 tokio::time::sleep(self.poll).await;
             }
@@ -199,13 +244,39 @@ impl TriggerEngine {
         })
     }
 
+    /// Re-reads every pool from PostgreSQL (first noting the stream's
+    /// position, when `from_here`).
+    async fn refresh_pools(&self, pools: &mut Pools, from_here: bool) -> Result<(), StoreError> {
+        if from_here {
+            pools.position = self.pool_changes.last_id().await?;
+        }
+        for pool in oee_store::chain::all_pools(&self.pg).await? {
+            pools.update(pool);
+        }
+        pools.refreshed = Instant::now();
+        Ok(())
+    }
+
+    /// Applies the pool changes published since the last read, waiting up to a
+    /// poll for the first.
+    async fn read_pool_changes(&self, pools: &mut Pools) -> Result<(), StoreError> {
+        let changes = self.pool_changes.read_after(&pools.position, FEED_BATCH, Some(self.poll)).await?;
+        for change in changes {
+            pools.position = change.id;
+            for pool in change.pools {
+                pools.update(pool);
+            }
+        }
+        Ok(())
+    }
+
     /// Applies the notices after `position` to the books owned.
     async fn read_feed(
         &self,
         owned: &mut HashMap<PairKey, Partition>,
         position: &mut String,
     ) -> Result<(), StoreError> {
-        let notices = self.feed.read_after(position, FEED_BATCH, self.poll).await?;
+        let notices = self.feed.read_after(position, FEED_BATCH, Duration::ZERO).await?;
         for (entry, notice) in notices {
             *position = entry;
             let Some(notice) = notice else { continue };
@@ -228,8 +299,7 @@ impl TriggerEngine {
     }
 
     /// Fires what the pools now reach, and what has expired, in the books owned.
-    async fn evaluate(&self, owned: &mut HashMap<PairKey, Partition>) -> Result<(), StoreError> {
-        let pools = oee_store::chain::all_pools(&self.pg).await?;
+    async fn evaluate(&self, owned: &mut HashMap<PairKey, Partition>, pools: &Pools) -> Result<(), StoreError> {
         let now = Utc::now();
         let mut fired: Vec<Fired> = Vec::new();
         let mut expired: Vec<(Resting, PairKey, usize)> = Vec::new();
@@ -239,7 +309,9 @@ impl TriggerEngine {
                     expired.push((order, key.clone(), direction));
                 }
             }
-            let of_pair: Vec<&Pool> = pools.iter().filter(|p| p.pairs(&key.0, &key.1)).collect();
+            // In the venues' order, as `plan` takes them.
+            let mut of_pair: Vec<&Pool> = pools.states.values().filter(|p| p.pairs(&key.0, &key.1)).collect();
+            of_pair.sort_by_key(|p| Dex::ALL.iter().position(|d| *d == p.dex));
             let slot = of_pair.iter().map(|p| p.slot).max().unwrap_or(0);
             if slot == partition.slot && !partition.dirty && partition.evaluated.elapsed() < EVALUATE_EVERY {
                 continue;

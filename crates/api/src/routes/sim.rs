@@ -2,8 +2,8 @@
 //! trade on a pool, so tests and demos move prices deterministically.
 //!
 //! The trade lands on the simulated chain like any swap (the same ledger, its
-//! own slot), and every pool change is visible to the next quote and the next
-//! order, as another trader's swap would be.
+//! own slot), is published on the pool-change stream, and is visible to the
+//! next quote and the next order, as another trader's swap would be.
 
 use crate::body::read_json;
 use crate::error::ApiError;
@@ -11,7 +11,7 @@ use crate::openapi::schemas::ErrorBody;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use oee_domain::{Channel, Dex, ErrorCode, Scope, format_units, parse_order};
-use oee_router::{Ledger, SwapLeg, Transaction, VenueError, price};
+use oee_router::{Ledger, SwapLeg, VenueError, outside, price};
 use serde::Serialize;
 
 /// The body of `POST /api/admin/sim/trades`.
@@ -92,13 +92,8 @@ pub async fn trade(
             format!("{venue} has no pool for {}/{}", spec.token_in.symbol, spec.token_out.symbol),
         )
     })?;
-    let tx = Transaction {
-        id: format!("sim-{}", uuid::Uuid::now_v7()),
-        legs: vec![SwapLeg { pool_id: pool.pool.id.clone(), mint_in: mint_in.to_owned(), amount_in: spec.amount_in }],
-        min_amount_out: 0,
-        valid_until: i64::MAX,
-        instructions: Vec::new(),
-    };
+    let leg = SwapLeg { pool_id: pool.pool.id.clone(), mint_in: mint_in.to_owned(), amount_in: spec.amount_in };
+    let tx = outside::transaction(format!("{}{}", outside::ID_PREFIX, uuid::Uuid::now_v7()), leg, i64::MAX);
     let landed = state.ledger.commit(&tx, now).await.map_err(|e| match e {
         VenueError::InsufficientLiquidity { pool } => {
             ApiError::new(ErrorCode::InsufficientLiquidity, format!("{pool} cannot absorb this trade"))

@@ -1,6 +1,7 @@
 //! Simulator control: an admin's outside trade lands on the simulated chain in
-//! its own slot and moves the pool, as the next quote sees; bad requests are
-//! refused with their codes and change nothing.
+//! its own slot, is published on the pool-change stream and moves the pool, as
+//! the next quote sees; bad requests are refused with their codes and change
+//! nothing.
 
 use oee_testkit::{Engine, PATIENCE};
 use serde_json::{Value, json};
@@ -27,6 +28,13 @@ async fn an_outside_trade_lands_in_its_own_slot_and_moves_the_price() {
     assert!(slot >= 1, "{trade}");
     assert!(trade["amountOut"].as_str().is_some_and(|a| a != "0"), "{trade}");
     assert!(trade["price"].as_str().is_some(), "{trade}");
+    let bus = engine.env.bus().await.expect("bus");
+    let changes = oee_store::PoolChanges::new(bus.client().clone(), bus.keys());
+    let published = changes.read_after("0-0", 10, None).await.expect("read");
+    assert_eq!(published.len(), 1, "{published:?}");
+    assert_eq!(published[0].slot, slot);
+    let pool_ids: Vec<&str> = published[0].pools.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(pool_ids, [format!("{venue}:SOL-USDC")], "the pool it moved");
 
     let deadline = Instant::now() + PATIENCE;
     let after = loop {

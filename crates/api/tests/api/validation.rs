@@ -15,11 +15,12 @@ const BAD_BODIES: &[(&str, u16, &str, Option<&str>)] = &[
     (r#"{"tokenIn":"SOL","tokenOut":"USDC"}"#, 400, "MISSING_FIELD", Some("amountIn")),
     (r#"{"type":7,"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#, 400, "INVALID_ORDER_TYPE", Some("type")),
     (
-        r#"{"type":"limit","tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#,
+        r#"{"type":"sniper","tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#,
         422,
         "UNSUPPORTED_ORDER_TYPE",
         Some("type"),
     ),
+    (r#"{"type":"limit","tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#, 400, "MISSING_FIELD", Some("limitPrice")),
     (r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"abc"}"#, 400, "INVALID_AMOUNT", Some("amountIn")),
     (r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":0}"#, 400, "INVALID_AMOUNT", Some("amountIn")),
     (r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"-2"}"#, 400, "INVALID_AMOUNT", Some("amountIn")),

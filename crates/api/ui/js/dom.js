@@ -63,5 +63,5 @@ export function bpsText(bps) {
 
 /** Whether a status ends an order. @param {string} status */
 export function isTerminal(status) {
-  return status === "confirmed" || status === "failed";
+  return ["confirmed", "failed", "cancelled", "expired"].includes(status);
 }

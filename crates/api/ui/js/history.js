@@ -6,7 +6,7 @@ import { ApiError, call } from "./api.js";
 import { byId, clock, el } from "./dom.js";
 import { renderOrder } from "./timeline.js";
 
-const STATUSES = ["pending", "routing", "building", "submitted", "confirmed", "failed"];
+const STATUSES = ["pending", "open", "routing", "building", "submitted", "confirmed", "failed", "cancelled", "expired"];
 
 export class History {
   constructor() {
@@ -88,7 +88,10 @@ export class History {
       const section = byId("history-detail");
       section.hidden = false;
       const card = el("div", { class: "order" });
-      renderOrder(card, order);
+      renderOrder(card, order, async (id) => {
+        await call(`/api/orders/${id}`, { method: "DELETE" });
+        await Promise.all([this.show(id), this.load()]);
+      });
       byId("detail-body").replaceChildren(card);
       section.scrollIntoView({ block: "nearest" });
     } catch (e) {

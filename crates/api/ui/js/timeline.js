@@ -8,11 +8,13 @@ import { clock, duration, el } from "./dom.js";
 /** @typedef {import("./stream.js").StatusEvent} StatusEvent */
 
 /**
- * Renders an order card into `node` (replacing its content).
+ * Renders an order card into `node` (replacing its content). An open (limit)
+ * order gets a Cancel button calling `onCancel`, when given.
  * @param {HTMLElement} node
  * @param {{orderId: string, tokenIn: string, tokenOut: string, amountIn: string, events: StatusEvent[]}} order
+ * @param {(orderId: string) => Promise<void>} [onCancel]
  */
-export function renderOrder(node, order) {
+export function renderOrder(node, order, onCancel) {
   const events = order.events;
   const last = events[events.length - 1];
   const status = last?.status ?? "pending";
@@ -64,6 +66,30 @@ export function renderOrder(node, order) {
   if (!submitted && !building) details.append(el("p", { class: "muted" }, "Not routed yet."));
 
   node.replaceChildren(header, steps);
+  const open = [...events].reverse().find((e) => e.status === "open");
+  if (open && status === "open") {
+    node.append(
+      el("p", { class: "resting" }, `Waiting for at least ${open.minAmountOut} ${order.tokenOut} until ${clock(open.expiresAt)}.`),
+    );
+    if (open.lastError) node.append(el("p", { class: "small muted" }, `Open again: ${open.lastError.code} — ${open.lastError.message}`));
+    if (onCancel) {
+      const button = el("button", { type: "button", class: "cancel" }, "Cancel order");
+      button.addEventListener("click", () => {
+        button.setAttribute("disabled", "");
+        onCancel(order.orderId).catch((e) => {
+          button.removeAttribute("disabled");
+          node.append(el("p", { class: "error", role: "alert" }, e?.code ? `${e.code}: ${e.message}` : String(e)));
+        });
+      });
+      node.append(button);
+    }
+  }
+  for (const event of events) {
+    if (event.status === "routing" && event.trigger) {
+      node.append(el("p", { class: "small" }, `Fired at ${event.trigger.price} ${order.tokenOut}/${order.tokenIn} (slot ${event.trigger.slot}).`));
+    }
+  }
+  if (status === "expired") node.append(el("p", { class: "muted" }, "Expired before the market reached its price."));
   for (const event of events) {
     if (event.status === "routing" && event.lastError) {
       node.append(el("p", { class: "small muted" }, `Attempt ${event.attempt - 1} failed: ${event.lastError.code} — ${event.lastError.message}`));

@@ -20,6 +20,8 @@ export class Trade {
     this.tokenOut = /** @type {HTMLSelectElement} */ (byId("token-out"));
     this.amount = /** @type {HTMLInputElement} */ (byId("amount"));
     this.slippage = /** @type {HTMLInputElement} */ (byId("slippage"));
+    this.type = /** @type {HTMLSelectElement} */ (byId("order-type"));
+    this.limitPrice = /** @type {HTMLInputElement} */ (byId("limit-price"));
     /** @type {Token[]} */
     this.tokens = [];
     /** @type {Pair[]} */
@@ -36,9 +38,14 @@ export class Trade {
       this.fillOutputs();
       this.requote();
     });
-    this.tokenOut.addEventListener("change", () => this.requote());
+    this.tokenOut.addEventListener("change", () => {
+      this.showType();
+      this.requote();
+    });
     this.amount.addEventListener("input", () => this.requote());
     this.slippage.addEventListener("input", () => this.requote());
+    this.type.addEventListener("change", () => this.showType());
+    this.limitPrice.addEventListener("input", () => this.requote());
     byId("flip").addEventListener("click", () => this.flip());
     this.form.addEventListener("submit", (e) => {
       e.preventDefault();
@@ -83,13 +90,31 @@ export class Trade {
     this.requote();
   }
 
-  /** The form as an order body, or an error message. */
+  /** Shows the fields of the chosen order type. */
+  showType() {
+    const limit = this.type.value === "limit";
+    byId("limit-fields").hidden = !limit;
+    byId("slippage-fields").hidden = limit;
+    byId("limit-unit").textContent = `(${this.tokenOut.value} per ${this.tokenIn.value})`;
+    byId("submit-order").textContent = limit ? "Place limit order" : "Swap";
+  }
+
+  /**
+   * The form as an order body and the quote to show beside it, or an error message.
+   * @returns {{order?: Record<string, string | number>, quote?: Record<string, string>, error?: string}}
+   */
   body() {
     const amountIn = this.amount.value.trim();
-    const slippageBps = percentToBps(this.slippage.value);
     if (!amountIn) return { error: "Enter an amount." };
+    const pair = { tokenIn: this.tokenIn.value, tokenOut: this.tokenOut.value, amountIn };
+    if (this.type.value === "limit") {
+      const limitPrice = this.limitPrice.value.trim();
+      if (!/^\d+(\.\d+)?$/.test(limitPrice)) return { quote: pair, error: "Enter a limit price, e.g. 160." };
+      return { order: { type: "limit", ...pair, limitPrice }, quote: pair };
+    }
+    const slippageBps = percentToBps(this.slippage.value);
     if (slippageBps === null) return { error: "Slippage must be 0.01–50 %, at most two decimals." };
-    return { order: { tokenIn: this.tokenIn.value, tokenOut: this.tokenOut.value, amountIn, slippageBps } };
+    return { order: { ...pair, slippageBps }, quote: { ...pair, slippageBps: String(slippageBps) } };
   }
 
   requote() {
@@ -99,7 +124,7 @@ export class Trade {
 
   async quote() {
     this.quoting?.abort();
-    const { order, error } = this.body();
+    const { quote: order, error } = this.body();
     const panel = byId("quote");
     byId("quote-error").textContent = "";
     if (!order) {
@@ -111,7 +136,7 @@ export class Trade {
     const controller = new AbortController();
     this.quoting = controller;
     panel.setAttribute("aria-busy", "true");
-    const params = new URLSearchParams({ ...order, slippageBps: String(order.slippageBps) });
+    const params = new URLSearchParams(order);
     try {
       const quote = await call(`/api/quote?${params}`, { signal: controller.signal });
       if (this.quoting === controller) this.showQuote(quote);
@@ -190,7 +215,12 @@ export class Trade {
         problem.textContent = `${reply.error.code}: ${reply.error.message}`;
         return;
       }
-      this.add({ orderId: reply.orderId, tokenIn: order.tokenIn, tokenOut: order.tokenOut, amountIn: order.amountIn });
+      this.add({
+        orderId: reply.orderId,
+        tokenIn: String(order.tokenIn),
+        tokenOut: String(order.tokenOut),
+        amountIn: String(order.amountIn),
+      });
     } finally {
       button.disabled = false;
     }
@@ -204,7 +234,12 @@ export class Trade {
     this.live.set(order.orderId, entry);
     byId("live-empty").hidden = true;
     byId("live-orders").prepend(node);
-    renderOrder(node, entry);
+    renderOrder(node, entry, (id) => this.cancel(id));
+  }
+
+  /** Cancels an open order; its `cancelled` event comes over the stream. @param {string} orderId */
+  async cancel(orderId) {
+    await call(`/api/orders/${orderId}`, { method: "DELETE" });
   }
 
   /** @param {import("./stream.js").StatusEvent} event */
@@ -212,6 +247,6 @@ export class Trade {
     const entry = this.live.get(event.orderId);
     if (!entry) return;
     entry.events.push(event);
-    renderOrder(entry.node, entry);
+    renderOrder(entry.node, entry, (id) => this.cancel(id));
   }
 }

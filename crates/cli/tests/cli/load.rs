@@ -51,6 +51,7 @@ fn start(bin: &Path, env: &TestEnv, extra: &[(&str, String)]) -> Child {
         .env("OEE_NAMESPACE", &s.namespace)
         .env("OEE_VENUE_LATENCY", "instant")
         .env("OEE_VENUE_FAILURE_RATE", "0")
+        .env("OEE_SIM_TICK_MS", s.sim_tick.as_millis().to_string())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null());

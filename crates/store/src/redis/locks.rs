@@ -1,4 +1,11 @@
 //! Short-lived leases, so only one process at a time does a chore.
+//!
+//! A lease is a key holding its holder's name, expiring by itself. A holder
+//! that keeps a chore going renews its lease well before it expires; one that
+//! stops releases it, so another takes over at once rather than after the
+//! expiry. Renewing and releasing check the holder in one script, so a holder
+//! whose lease expired and was taken can neither extend nor delete the new
+//! holder's.
 
 use crate::error::StoreError;
 use crate::keys::Keys;
@@ -27,4 +34,25 @@ impl Locks {
             .await?;
         Ok(set.is_some())
     }
+
+    /// Extends `holder`'s lease `name` to `ttl` from now; `false` when it does
+    /// not hold it (any more).
+    pub async fn renew(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).to_string();
+        let renewed: i64 = self.client.eval(RENEW, vec![self.keys.lock(name)], vec![holder.to_owned(), ttl_ms]).await?;
+        Ok(renewed == 1)
+    }
+
+    /// Gives up `holder`'s lease `name`, if it holds it; `false` otherwise.
+    pub async fn release(&self, name: &str, holder: &str) -> Result<bool, StoreError> {
+        let released: i64 = self.client.eval(RELEASE, vec![self.keys.lock(name)], vec![holder.to_owned()]).await?;
+        Ok(released == 1)
+    }
 }
+
+/// `PEXPIRE` the lease if ARGV[1] holds it.
+const RENEW: &str =
+    r"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
+
+/// `DEL` the lease if ARGV[1] holds it.
+const RELEASE: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";

@@ -5,6 +5,8 @@
 //!   [`StreamReader`]).
 //! - [`active`]: the set of orders not yet terminal ([`ActiveSet`]).
 //! - [`fanout`]: each order's status events on its channel ([`Fanout`]).
+//! - [`pool_changes`]: the pool-change stream, every change to the simulated
+//!   chain's pools with its slot ([`PoolChanges`]).
 //! - [`locks`]: short leases for chores one process does at a time ([`Locks`]).
 //! - [`leases`]: leases on shared partitions, renewed and released by their
 //!   holder, and the group's live members ([`Leases`]).
@@ -22,6 +24,7 @@ pub mod fanout;
 pub mod jobs;
 pub mod leases;
 pub mod locks;
+pub mod pool_changes;
 pub mod rate;
 pub mod resting;
 pub mod tickets;
@@ -32,6 +35,7 @@ pub use fanout::Fanout;
 pub use jobs::{ConsumerStats, Job, JobQueue, QueueStats, StreamReader};
 pub use leases::Leases;
 pub use locks::Locks;
+pub use pool_changes::{PoolChange, PoolChanges};
 pub use rate::{Decision, Limit, RateLimiter};
 pub use resting::{Notice, RestingFeed};
 pub use tickets::{TICKET_TTL, Tickets};

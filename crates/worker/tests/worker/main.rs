@@ -1,7 +1,9 @@
 //! The worker's integration tests, one binary: execution against the shared
-//! chain, operations endpoints, and crash recovery with real processes.
+//! chain, operations endpoints, crash recovery with real processes, and the
+//! market simulator.
 
 mod execution;
 mod operations;
 mod recovery;
+mod simulator;
 mod trigger;

@@ -24,6 +24,8 @@ fn spawn_worker(env: &TestEnv) -> Child {
         .env("OEE_WORKER_CONCURRENCY", s.worker_concurrency.to_string())
         .env("OEE_TX_VALIDITY_SECS", s.tx_validity.as_secs().to_string())
         .env("OEE_RECLAIM_IDLE_MS", s.reclaim_idle.as_millis().to_string())
+        // No outside trades: the chain holds the orders' swaps alone.
+        .env("OEE_SIM_TICK_MS", s.sim_tick.as_millis().to_string())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -67,7 +67,8 @@ async fn sol_sells_for(pg: &oee_store::PgPool, registry: &TokenRegistry) -> u64 
 
 /// Buys SOL with `usdc` atoms of USDC on every SOL/USDC pool: an outside trade.
 async fn buy_sol(ledger: &PgLedger, pg: &oee_store::PgPool, registry: &TokenRegistry, usdc: u64) {
-    let (sol, usdc_mint) = (&registry.by_symbol("SOL").expect("SOL").mint, &registry.by_symbol("USDC").expect("USDC").mint);
+    let (sol, usdc_mint) =
+        (&registry.by_symbol("SOL").expect("SOL").mint, &registry.by_symbol("USDC").expect("USDC").mint);
     for pool in oee_store::chain::all_pools(pg).await.expect("pools").into_iter().filter(|p| p.pairs(sol, usdc_mint)) {
         let tx = Transaction {
             id: format!("sim-{}", Uuid::now_v7()),
@@ -114,7 +115,13 @@ async fn a_killed_owners_crossed_orders_fire_once_each_under_the_next_owner_and_
         let at = Utc::now();
         let id = Uuid::now_v7();
         mins.insert(id, min);
-        batch.push(NewOrder { id, account: "anonymous".into(), spec, at, expires_at: Some(at + chrono::TimeDelta::hours(1)) });
+        batch.push(NewOrder {
+            id,
+            account: "anonymous".into(),
+            spec,
+            at,
+            expires_at: Some(at + chrono::TimeDelta::hours(1)),
+        });
     }
     for chunk in batch.chunks(500) {
         orders.insert_new_many(&chunk.iter().collect::<Vec<_>>()).await.expect("stored");
@@ -143,7 +150,8 @@ async fn a_killed_owners_crossed_orders_fire_once_each_under_the_next_owner_and_
         let stop = stop.clone();
         async move { second.run(stop).await }
     });
-    let settled = "SELECT count(*) FROM orders WHERE status NOT IN ('open', 'confirmed', 'failed', 'expired', 'cancelled')";
+    let settled =
+        "SELECT count(*) FROM orders WHERE status NOT IN ('open', 'confirmed', 'failed', 'expired', 'cancelled')";
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     loop {
         let fired = count(&db, "SELECT count(*) FROM orders WHERE status <> 'open' OR attempts > 0").await;
