@@ -386,10 +386,90 @@ function walkthrough() {
       description: 'A malformed, unknown or revoked key: 401 UNAUTHENTICATED, the same as none.',
     },
   });
+  items.push({
+    name: '10. Place a limit order far above the market',
+    event: [
+      script([
+        "pm.test('202 Accepted', function () {",
+        '    pm.response.to.have.status(202);',
+        "    pm.collectionVariables.set('limitOrderId', pm.response.json().orderId);",
+        '});',
+        "pm.collectionVariables.set('pollsLeft', 50);",
+      ]),
+    ],
+    request: {
+      method: 'POST',
+      header: submitHeaders(),
+      body: jsonBody({ type: 'limit', tokenIn: order.tokenIn, tokenOut: order.tokenOut, amountIn: order.amountIn ?? '1', limitPrice: '1000000' }),
+      url: url('/api/orders/execute'),
+      description:
+        'A limit order rests `open` until the best route for its own amount returns at least amountIn × limitPrice; this one asks far more than the market gives.',
+    },
+  });
+  const waitOpen = '11. Poll until it rests open';
+  items.push({
+    name: waitOpen,
+    event: [
+      prerequest([
+        "const polls = Number(pm.collectionVariables.get('pollsLeft'));",
+        'if (polls < 50) { setTimeout(function () {}, 100); }',
+      ]),
+      script([
+        'const order = pm.response.json();',
+        "const pollsLeft = Number(pm.collectionVariables.get('pollsLeft')) - 1;",
+        "pm.collectionVariables.set('pollsLeft', pollsLeft);",
+        "if (order.status !== 'open' && pollsLeft > 0) {",
+        "    const next = pm.execution && typeof pm.execution.setNextRequest === 'function'",
+        '        ? pm.execution.setNextRequest.bind(pm.execution) : postman.setNextRequest;',
+        '    next(pm.info.requestName);',
+        '} else {',
+        "    pm.test('open, with its minimum and expiry', function () {",
+        "        pm.expect(order.status).to.eql('open');",
+        "        pm.expect(order.minAmountOut).to.be.a('string');",
+        "        pm.expect(order.expiresAt).to.be.a('string');",
+        "        pm.expect(order.events[order.events.length - 1].status).to.eql('open');",
+        '    });',
+        '}',
+      ]),
+    ],
+    request: {
+      method: 'GET',
+      header: [],
+      url: url('/api/orders/{orderId}', [], { orderId: '{{limitOrderId}}' }),
+      description: 'Once stored, the order is armed: `open`, with the minimum it waits for and when it expires.',
+    },
+  });
+  items.push({
+    name: '12. Cancel it',
+    event: [
+      script([
+        "pm.test('200, cancelled', function () {",
+        '    pm.response.to.have.status(200);',
+        "    pm.expect(pm.response.json().status).to.eql('cancelled');",
+        '});',
+      ]),
+    ],
+    request: {
+      method: 'DELETE',
+      header: [],
+      url: url('/api/orders/{orderId}', [], { orderId: '{{limitOrderId}}' }),
+      description: 'An open order can be cancelled; a cancel racing its trigger has exactly one winner.',
+    },
+  });
+  items.push({
+    name: '13. Error: cancel it again',
+    event: [expectError(409, 'NOT_CANCELLABLE')],
+    request: {
+      method: 'DELETE',
+      header: [],
+      url: url('/api/orders/{orderId}', [], { orderId: '{{limitOrderId}}' }),
+      description: 'Only an open order can be cancelled: one that fired or finished answers 409 NOT_CANCELLABLE.',
+    },
+  });
   return {
     name: 'Walkthrough',
     description:
-      'Run this folder (Collection Runner, or newman) after setting `baseUrl` and `apiKey` (a key with the scope `trade`) in the environment: it submits an order, follows it to confirmation and shows the main errors, each request with tests.',
+      'Run this folder (Collection Runner, or newman) after setting `baseUrl` and `apiKey` (a key with the scope `trade`) in the environment: it submits an order, follows it to confirmation, places a limit order and cancels it while it rests, and shows the main errors, each request with tests.',
     item: items,
   };
 }
@@ -415,6 +495,7 @@ const collection = {
   auth: { type: 'bearer', bearer: [{ key: 'token', value: '{{apiKey}}', type: 'string' }] },
   variable: [
     { key: 'orderId', value: '', description: 'Set by the walkthrough: the order it submitted.' },
+    { key: 'limitOrderId', value: '', description: 'Set by the walkthrough: the limit order it places and cancels.' },
     { key: 'keyId', value: '', description: 'An API key id, for revokeKey.' },
     { key: 'pollsLeft', value: '' },
     { key: 'idempotencyKey', value: '' },

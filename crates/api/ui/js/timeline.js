@@ -69,7 +69,7 @@ export function renderOrder(node, order, onCancel) {
   const open = [...events].reverse().find((e) => e.status === "open");
   if (open && status === "open") {
     node.append(
-      el("p", { class: "resting" }, `Waiting for at least ${open.minAmountOut} ${order.tokenOut} until ${clock(open.expiresAt)}.`),
+      el("p", { class: "resting" }, `Waiting for at least ${open.minAmountOut} ${order.tokenOut} until ${new Date(open.expiresAt).toLocaleDateString()} ${clock(open.expiresAt)}.`),
     );
     if (open.lastError) node.append(el("p", { class: "small muted" }, `Open again: ${open.lastError.code} — ${open.lastError.message}`));
     if (onCancel) {

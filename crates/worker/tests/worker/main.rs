@@ -4,6 +4,7 @@
 
 mod execution;
 mod operations;
+mod processes;
 mod recovery;
 mod simulator;
 mod trigger;

@@ -3,49 +3,12 @@
 //! exactly one terminal status with a gapless log, and the shared chain must hold
 //! at most one landed swap per order.
 
+use crate::processes::{Killed, count, spawn_worker};
 use oee_router::Latency;
-use oee_runtime::settings::latency_name;
 use oee_testkit::TestEnv;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-
-/// Starts `oee-worker` as a child process over this test's stores.
-fn spawn_worker(env: &TestEnv) -> Child {
-    let s = &env.settings;
-    Command::new(env!("CARGO_BIN_EXE_oee-worker"))
-        .env("DATABASE_URL", &s.database_url)
-        .env("REDIS_URL", &s.redis_url)
-        .env("OEE_NAMESPACE", &s.namespace)
-        // Several workers run at once across tests: each takes a free port.
-        .env("OEE_METRICS_ADDR", "127.0.0.1:0")
-        .env("OEE_VENUE_LATENCY", latency_name(s.venue_latency))
-        .env("OEE_VENUE_FAILURE_RATE", "0")
-        .env("OEE_WORKER_CONCURRENCY", s.worker_concurrency.to_string())
-        .env("OEE_TX_VALIDITY_SECS", s.tx_validity.as_secs().to_string())
-        .env("OEE_RECLAIM_IDLE_MS", s.reclaim_idle.as_millis().to_string())
-        // No outside trades: the chain holds the orders' swaps alone.
-        .env("OEE_SIM_TICK_MS", s.sim_tick.as_millis().to_string())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("oee-worker starts")
-}
-
-/// Kills the child even if the test fails half-way.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn count(db: &tokio_postgres::Client, sql: &str) -> i64 {
-    db.query_one(sql, &[]).await.expect("count").get(0)
-}
 
 /// A test's stores and a first worker process with orders in flight.
 struct Scene {
