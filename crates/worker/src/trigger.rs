@@ -301,7 +301,7 @@ impl TriggerEngine {
     /// Fires what the pools now reach, and what has expired, in the books owned.
     async fn evaluate(&self, owned: &mut HashMap<PairKey, Partition>, pools: &Pools) -> Result<(), StoreError> {
         let now = Utc::now();
-        let mut fired: Vec<Fired> = Vec::new();
+        let mut fired: Vec<(Fired, PairKey, usize)> = Vec::new();
         let mut expired: Vec<(Resting, PairKey, usize)> = Vec::new();
         for (key, partition) in owned.iter_mut() {
             for (direction, book) in partition.books.iter_mut().enumerate() {
@@ -320,21 +320,28 @@ impl TriggerEngine {
             (partition.slot, partition.dirty, partition.evaluated) = (slot, false, started);
             let markets: Vec<Result<Market, VenueError>> =
                 of_pair.iter().map(|p| Ok(Market { pool: (*p).clone(), now: now.timestamp() })).collect();
-            for book in &mut partition.books {
-                let fires = triggered(book, &markets);
-                for f in &fires {
+            for (direction, book) in partition.books.iter_mut().enumerate() {
+                for f in triggered(book, &markets) {
                     book.remove(f.order.id);
+                    fired.push((f, key.clone(), direction));
                 }
-                fired.extend(fires);
             }
             METRICS.book_evaluation.observe(started.elapsed().as_secs_f64());
         }
-        let fires = fired.iter().map(|f| self.fire(f));
+        let fires = fired.iter().map(|(f, _, _)| self.fire(f));
         let expiries = expired.iter().map(|(order, pair, direction)| self.expire(order, pair, *direction));
         let (fires, expiries) = tokio::join!(futures::future::join_all(fires), futures::future::join_all(expiries));
-        for result in fires.into_iter().chain(expiries) {
+        let orders = fired.iter().map(|(f, pair, direction)| (&f.order, pair, *direction));
+        let outcomes = orders.zip(fires).chain(expired.iter().map(|(o, pair, d)| (o, pair, *d)).zip(expiries));
+        for ((order, pair, direction), result) in outcomes {
             if let Err(e) = result {
+                // Nothing was recorded (or it is unknown whether it was: the
+                // guard makes a second try harmless): back in its book, it is
+                // evaluated again (at the latest by the once-a-second pass).
                 warn!(error = %e, "a trigger or an expiry could not be recorded; the order is evaluated again");
+                if let Some(partition) = owned.get_mut(pair) {
+                    partition.books[direction].insert(*order);
+                }
             }
         }
         Ok(())
