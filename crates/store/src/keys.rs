@@ -37,7 +37,7 @@ impl Keys {
         format!("{}:resting", self.ns)
     }
 
-    /// The live members of a group sharing partitions (see `Leases`).
+    /// The live members of a group sharing partitions (see `Locks::members`).
     pub fn members(&self, group: &str) -> String {
         format!("{}:members:{group}", self.ns)
     }

@@ -130,7 +130,8 @@ impl Executor {
                 OrderStatus::Pending => return self.open(&mut p, spec, None).await,
                 // Armed, but the job came back: the trigger engine may not have been told.
                 OrderStatus::Open => {
-                    let notice = Notice::Open(resting(&order, order.last_seq));
+                    let expires_at = spec.limit.as_ref().and_then(|l| l.expires_at).unwrap_or(order.updated_at);
+                    let notice = Notice::Open(resting(order.id, spec, expires_at, order.last_seq));
                     self.bus.publish_and_rest(p.id, std::iter::empty(), &notice, Some(entry)).await?;
                     return Ok(Outcome::Resting);
                 }
@@ -356,15 +357,7 @@ impl Executor {
             limit_price: limit.limit_price.clone(),
             last_error,
         });
-        p.resting = Some(OpenOrder {
-            id: p.id,
-            mint_in: spec.token_in.mint.clone(),
-            mint_out: spec.token_out.mint.clone(),
-            amount_in: spec.amount_in,
-            min_amount_out: limit.min_amount_out,
-            expires_at,
-            last_seq: 0,
-        });
+        p.resting = Some(resting(p.id, spec, expires_at, 0));
         Ok(if self.commit(p).await? { Outcome::Resting } else { Outcome::Superseded })
     }
 
@@ -430,16 +423,15 @@ enum Attempt {
     Transient(ErrorInfo),
 }
 
-/// A stored limit order as the trigger engine holds it.
-fn resting(order: &OrderRecord, last_seq: u32) -> OpenOrder {
-    let limit = order.spec.limit.as_ref();
+/// A limit order as the trigger engine holds it.
+fn resting(id: Uuid, spec: &OrderSpec, expires_at: chrono::DateTime<Utc>, last_seq: u32) -> OpenOrder {
     OpenOrder {
-        id: order.id,
-        mint_in: order.spec.token_in.mint.clone(),
-        mint_out: order.spec.token_out.mint.clone(),
-        amount_in: order.spec.amount_in,
-        min_amount_out: limit.map_or(0, |l| l.min_amount_out),
-        expires_at: limit.and_then(|l| l.expires_at).unwrap_or(order.updated_at),
+        id,
+        mint_in: spec.token_in.mint.clone(),
+        mint_out: spec.token_out.mint.clone(),
+        amount_in: spec.amount_in,
+        min_amount_out: spec.limit.as_ref().map_or(0, |l| l.min_amount_out),
+        expires_at,
         last_seq,
     }
 }

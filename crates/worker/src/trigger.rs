@@ -148,9 +148,9 @@ impl TriggerEngine {
             }
         }
         for pair in owned.keys() {
-            let _ = self.executor.bus.leases.release(&lease_name(pair), &self.member).await;
+            let _ = self.executor.bus.locks.release(&lease_name(pair), &self.member).await;
         }
-        let _ = self.executor.bus.leases.leave(GROUP, &self.member).await;
+        let _ = self.executor.bus.locks.leave(GROUP, &self.member).await;
         info!(pairs = owned.len(), "trigger engine stopped; its pairs are free");
     }
 
@@ -165,7 +165,7 @@ impl TriggerEngine {
         owned: &mut HashMap<PairKey, Partition>,
         position: &mut String,
     ) -> Result<(), StoreError> {
-        let leases = &self.executor.bus.leases;
+        let leases = &self.executor.bus.locks;
         let members = leases.members(GROUP, &self.member, Utc::now().timestamp_millis(), self.lease).await?;
         let pairs = self.pairs();
         let share = pairs.len().div_ceil(members.len().max(1));

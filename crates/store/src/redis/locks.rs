@@ -6,6 +6,11 @@
 //! expiry. Renewing and releasing check the holder in one script, so a holder
 //! whose lease expired and was taken can neither extend nor delete the new
 //! holder's.
+//!
+//! Work split into partitions (the trigger engine's pairs) uses the same
+//! leases, one per partition ([`Locks::hold`]: take it or keep it), and a
+//! sorted set of the group's live members, so each process can take its fair
+//! share ([`Locks::members`]).
 
 use crate::error::StoreError;
 use crate::keys::Keys;
@@ -41,6 +46,44 @@ impl Locks {
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).to_string();
         let renewed: i64 = self.client.eval(RENEW, vec![self.keys.lock(name)], vec![holder.to_owned(), ttl_ms]).await?;
         Ok(renewed == 1)
+    }
+
+    /// Keeps `holder`'s lease `name` for `ttl` from now, or takes it if it is
+    /// free; whether `holder` holds it now.
+    pub async fn hold(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        Ok(self.renew(name, holder, ttl).await? || self.try_acquire(name, holder, ttl).await?)
+    }
+
+    /// Who holds the lease `name`, if anyone.
+    pub async fn holder(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.client.get(self.keys.lock(name)).await?)
+    }
+
+    /// Marks `member` of `group` alive at `now_ms` and returns the group's
+    /// members seen within `ttl`, sorted (every member computes the same
+    /// order); older ones are dropped.
+    pub async fn members(
+        &self,
+        group: &str,
+        member: &str,
+        now_ms: i64,
+        ttl: Duration,
+    ) -> Result<Vec<String>, StoreError> {
+        let key = self.keys.members(group);
+        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let pipeline = self.client.pipeline();
+        let _: () = pipeline.zadd(&key, None, None, false, false, (now_ms as f64, member)).await?;
+        let _: () = pipeline.zremrangebyscore(&key, f64::NEG_INFINITY, (now_ms - ttl_ms) as f64).await?;
+        let _: () = pipeline.zrange(&key, 0, -1, None, false, None, false).await?;
+        let (_, _, mut members): (i64, i64, Vec<String>) = pipeline.all().await?;
+        members.sort();
+        Ok(members)
+    }
+
+    /// Takes `member` out of `group` (a clean stop: the others rebalance at once).
+    pub async fn leave(&self, group: &str, member: &str) -> Result<(), StoreError> {
+        let _: i64 = self.client.zrem(self.keys.members(group), member).await?;
+        Ok(())
     }
 
     /// Gives up `holder`'s lease `name`, if it holds it; `false` otherwise.

@@ -8,8 +8,6 @@
 //! - [`pool_changes`]: the pool-change stream, every change to the simulated
 //!   chain's pools with its slot ([`PoolChanges`]).
 //! - [`locks`]: short leases for chores one process does at a time ([`Locks`]).
-//! - [`leases`]: leases on shared partitions, renewed and released by their
-//!   holder, and the group's live members ([`Leases`]).
 //! - [`resting`]: news of resting orders for the trigger engine ([`RestingFeed`]).
 //! - [`tickets`]: single-use WebSocket tickets ([`Tickets`]).
 //! - [`rate`]: rate limits shared by every replica ([`RateLimiter`], GCRA).
@@ -22,7 +20,6 @@ pub mod active;
 pub mod connect;
 pub mod fanout;
 pub mod jobs;
-pub mod leases;
 pub mod locks;
 pub mod pool_changes;
 pub mod rate;
@@ -33,7 +30,6 @@ pub use active::ActiveSet;
 pub use connect::{RedisSettings, blocking_client, client, subscriber};
 pub use fanout::Fanout;
 pub use jobs::{ConsumerStats, Job, JobQueue, QueueStats, StreamReader};
-pub use leases::Leases;
 pub use locks::Locks;
 pub use pool_changes::{PoolChange, PoolChanges};
 pub use rate::{Decision, Limit, RateLimiter};
@@ -54,7 +50,6 @@ pub struct Bus {
     pub active: ActiveSet,
     pub fanout: Fanout,
     pub locks: Locks,
-    pub leases: Leases,
     pub resting: RestingFeed,
     pub tickets: Tickets,
     pub rates: RateLimiter,
@@ -70,7 +65,6 @@ impl Bus {
             active: ActiveSet::new(client.clone(), keys.clone()),
             fanout: Fanout::new(client.clone(), keys.clone()),
             locks: Locks::new(client.clone(), keys.clone()),
-            leases: Leases::new(client.clone(), keys.clone()),
             resting: RestingFeed::new(client.clone(), keys.clone()),
             tickets: Tickets::new(client.clone(), keys.clone()),
             rates: RateLimiter::new(client.clone(), keys.clone()),

@@ -192,7 +192,7 @@ async fn two_workers_share_the_pairs_and_one_takes_all_when_the_other_stops() {
         let mut held: HashMap<String, usize> = HashMap::new();
         for pair in oee_router::Listing::new(&env.settings.registry().expect("registry")).pairs() {
             let name = format!("trigger:{}:{}", pair.mint_base, pair.mint_quote);
-            if let Some(holder) = bus.leases.holder(&name).await.expect("holder") {
+            if let Some(holder) = bus.locks.holder(&name).await.expect("holder") {
                 *held.entry(holder).or_default() += 1;
             }
         }
