@@ -10,7 +10,7 @@ use crate::state::AppState;
 use crate::ws::hub::Follower;
 use chrono::Utc;
 use oee_domain::request::DEFAULT_USER_ID;
-use oee_domain::{ErrorCode, EventDetail, OrderStatus, StatusEvent, Submission};
+use oee_domain::{ErrorCode, EventDetail, OrderStatus, StatusEvent, Submission, resolve_expiry};
 use oee_store::{Decision, Inserted, Limit, NewOrder};
 use std::time::Duration;
 use uuid::Uuid;
@@ -72,7 +72,8 @@ async fn accept_with(
     let spec = &spec;
     let rate = count_against_limit(state, caller).await?;
     state.shedder.check()?;
-    if !state.listing.has(&spec.token_in.mint, &spec.token_out.mint) {
+    // A sniper waits for its pool; any other order needs one now.
+    if spec.sniper.is_none() && !state.tradable(&spec.token_in.mint, &spec.token_out.mint) {
         return Err(ApiError::new(
             ErrorCode::NoRoute,
             format!("no venue lists {}/{}", spec.token_in.symbol, spec.token_out.symbol),
@@ -81,8 +82,8 @@ async fn accept_with(
     let id = Uuid::now_v7();
     let channel = submission.channel;
     let at = Utc::now();
-    // A limit order's expiry, checked against the clock now (the default filled in).
-    let expires_at = spec.limit.as_ref().map(|limit| limit.resolve_expiry(at)).transpose()?;
+    // A resting order's expiry, checked against the clock now (the default filled in).
+    let expires_at = spec.rests().then(|| resolve_expiry(spec.expires_at(), at)).transpose()?;
     let new_order = || NewOrder { id, account: caller.account.clone(), spec: spec.clone(), at, expires_at };
     let insert = async {
         match submission.idempotency_key.as_deref() {

@@ -133,7 +133,7 @@ pub const fn status_of(code: ErrorCode) -> StatusCode {
         | InvalidOrderId
         | InvalidParameter => StatusCode::BAD_REQUEST,
         UnsupportedOrderType | NoRoute | InsufficientLiquidity => StatusCode::UNPROCESSABLE_ENTITY,
-        IdempotencyConflict | NotCancellable => StatusCode::CONFLICT,
+        IdempotencyConflict | NotCancellable | TokenExists => StatusCode::CONFLICT,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         OrderNotFound | NotFound => StatusCode::NOT_FOUND,

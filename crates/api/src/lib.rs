@@ -110,8 +110,14 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
     if let Err(e) = oee_store::chain::seed(&pool, &seeds).await {
         tracing::warn!(error = %e, "could not seed the simulated chain yet");
     }
-    let pools =
-        pools::PoolView::start(pool.clone(), settings.quote_refresh, settings.quote_max_age(), stopping.clone()).await;
+    let pools = pools::PoolView::start(
+        pool.clone(),
+        registry.clone(),
+        settings.quote_refresh,
+        settings.quote_max_age(),
+        stopping.clone(),
+    )
+    .await;
     let changes =
         oee_store::PoolChanges::new(bus.client().clone(), bus.keys()).with_max_len(settings.pool_stream_max_len);
     let ledger =
@@ -131,7 +137,6 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
         ledger,
         rate_limit: oee_store::Limit { per_sec: settings.rate_per_sec, burst: settings.rate_burst },
         shedder: shedding::Shedder::start(bus.jobs.clone(), settings.max_queue_lag, stopping.clone()),
-        registry,
         store_timeout: settings.store_timeout,
         draining: draining.clone(),
         stopping: stopping.clone(),

@@ -13,26 +13,42 @@
 //! `Settings::quote_max_age` (four refreshes, 1 s by default) quotes are
 //! refused with 503 `UNAVAILABLE` rather than priced on states that old.
 
-use oee_domain::Dex;
+use oee_domain::{Dex, TokenRegistry};
 use oee_router::{Market, Pool, VenueError};
+use oee_store::chain::Launch;
 use oee_store::{Backend, PgPool, StoreError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-/// Every pool at one moment.
+/// Every pool at one moment, and the tokens launched by then.
 #[derive(Debug)]
 pub struct Snapshot {
     /// Every pool as stored, in id order.
     pools: Vec<Pool>,
     /// When the query that read them was sent: they are at least this fresh.
     read_at: Instant,
+    /// The launched tokens, in launch order.
+    launches: Vec<Launch>,
+    /// The configured tokens and the launched ones.
+    tokens: TokenRegistry,
 }
 
 impl Snapshot {
+    #[cfg(test)]
     fn new(pools: Vec<Pool>, read_at: Instant) -> Self {
-        Self { pools, read_at }
+        Self { pools, read_at, launches: Vec::new(), tokens: TokenRegistry::default() }
+    }
+
+    /// The launched tokens, in launch order.
+    pub fn launches(&self) -> &[Launch] {
+        &self.launches
+    }
+
+    /// Whether some venue has a pool for the pair (a listed or a launched one).
+    pub fn has_pool(&self, mint_a: &str, mint_b: &str) -> bool {
+        self.pools.iter().any(|p| p.pairs(mint_a, mint_b))
     }
 
     /// The market of each venue's pool for the pair at `now` (unix seconds), in
@@ -62,18 +78,42 @@ impl Snapshot {
 pub struct PoolView {
     latest: watch::Receiver<Option<Arc<Snapshot>>>,
     max_age: Duration,
+    /// The configured tokens, before any snapshot is read.
+    registry: TokenRegistry,
 }
 
 impl PoolView {
     /// Reads every pool once — so the first quotes need not wait for the
     /// background — then re-reads them every `every` until `stop`. A failed read
     /// is logged; quotes are refused once the last good one is `max_age` old.
-    pub async fn start(pg: PgPool, every: Duration, max_age: Duration, stop: CancellationToken) -> Self {
+    pub async fn start(
+        pg: PgPool,
+        registry: TokenRegistry,
+        every: Duration,
+        max_age: Duration,
+        stop: CancellationToken,
+    ) -> Self {
         let (tx, latest) = watch::channel(None);
-        let mut refresher = Refresher { pg, tx, failing: false, max_age };
+        let mut refresher = Refresher { pg, tx, failing: false, max_age, registry: registry.clone() };
         refresher.refresh().await;
         tokio::spawn(refresher.run(every, stop));
-        Self { latest, max_age }
+        Self { latest, max_age, registry }
+    }
+
+    /// The tokens an order may name: the configured ones and those launched
+    /// by the latest snapshot, however old (a launch is never undone).
+    pub fn tokens(&self) -> TokenRegistry {
+        self.latest.borrow().as_ref().map_or_else(|| self.registry.clone(), |s| s.tokens.clone())
+    }
+
+    /// The launched tokens of the latest snapshot, however old.
+    pub fn launches(&self) -> Vec<Launch> {
+        self.latest.borrow().as_ref().map(|s| s.launches.clone()).unwrap_or_default()
+    }
+
+    /// Whether the latest snapshot, however old, has a pool for the pair.
+    pub fn has_pool(&self, mint_a: &str, mint_b: &str) -> bool {
+        self.latest.borrow().as_ref().is_some_and(|s| s.has_pool(mint_a, mint_b))
     }
 
     /// The latest snapshot, or `UNAVAILABLE` when it is older than the bound
@@ -103,6 +143,7 @@ struct Refresher {
     /// Whether the last read failed (so a streak of failures is logged once).
     failing: bool,
     max_age: Duration,
+    registry: TokenRegistry,
 }
 
 impl Refresher {
@@ -121,9 +162,12 @@ impl Refresher {
     /// Reads every pool and publishes the snapshot; on failure keeps the last.
     async fn refresh(&mut self) {
         let read_at = Instant::now();
-        match oee_store::chain::all_pools(&self.pg).await {
-            Ok(pools) => {
-                self.tx.send_replace(Some(Arc::new(Snapshot::new(pools, read_at))));
+        let (pools, launches) =
+            tokio::join!(oee_store::chain::all_pools(&self.pg), oee_store::chain::launches(&self.pg));
+        match pools.and_then(|pools| Ok((pools, launches?))) {
+            Ok((pools, launches)) => {
+                let tokens = self.registry.with_launched(launches.iter().map(|l| l.token.clone()));
+                self.tx.send_replace(Some(Arc::new(Snapshot { pools, read_at, launches, tokens })));
                 if std::mem::take(&mut self.failing) {
                     tracing::info!("the pool states are read again: quotes resume");
                 }

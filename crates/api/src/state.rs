@@ -23,8 +23,7 @@ pub struct AppState {
     pub auth: Authenticator,
     /// API keys, for the admin routes.
     pub keys: KeyStore,
-    pub registry: TokenRegistry,
-    /// Which pairs a venue lists (`NO_ROUTE`).
+    /// Which pairs a venue lists (`NO_ROUTE`); launched pairs are in `pools`.
     pub listing: Listing,
     /// The simulated chain's pools, kept fresh in the background, for quotes.
     pub pools: PoolView,
@@ -45,4 +44,17 @@ pub struct AppState {
     pub sockets: Arc<Semaphore>,
     /// A socket send that cannot complete in this long closes it with 1013.
     pub send_timeout: Duration,
+}
+
+impl AppState {
+    /// The tokens an order may name: the configured ones and those launched
+    /// (as of the pools' latest refresh).
+    pub fn tokens(&self) -> TokenRegistry {
+        self.pools.tokens()
+    }
+
+    /// Whether a venue trades the pair now: a listed pair, or one a launch made.
+    pub fn tradable(&self, mint_a: &str, mint_b: &str) -> bool {
+        self.listing.has(mint_a, mint_b) || self.pools.has_pool(mint_a, mint_b)
+    }
 }

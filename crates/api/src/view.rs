@@ -48,7 +48,9 @@ impl Serialize for OrderView<'_> {
         m.serialize_entry("userId", &spec.user_id)?;
         m.serialize_entry("type", spec.order_type.as_str())?;
         m.serialize_entry("tokenIn", &spec.token_in.symbol)?;
-        m.serialize_entry("tokenOut", &spec.token_out.symbol)?;
+        // A sniper's token may be known only by the mint it was given, so far.
+        let token_out = if spec.token_out.symbol.is_empty() { &spec.token_out.mint } else { &spec.token_out.symbol };
+        m.serialize_entry("tokenOut", token_out)?;
         m.serialize_entry("amountIn", &format_units(u128::from(spec.amount_in), spec.token_in.decimals))?;
         match &spec.limit {
             // A limit order's bound is its minimum: it has no slippage tolerance.
@@ -62,6 +64,11 @@ impl Serialize for OrderView<'_> {
                 m.serialize_entry("expiresAt", &limit.expires_at.map(format_time))?;
             }
             None => m.serialize_entry("slippageBps", &spec.slippage_bps)?,
+        }
+        if let Some(sniper) = &spec.sniper {
+            m.serialize_entry("maxPrice", &sniper.max_price)?;
+            m.serialize_entry("minLiquidity", &format_units(u128::from(sniper.min_liquidity), spec.token_in.decimals))?;
+            m.serialize_entry("expiresAt", &sniper.expires_at.map(format_time))?;
         }
         m.serialize_entry("status", &o.status)?;
         m.serialize_entry("attempts", &o.attempts)?;

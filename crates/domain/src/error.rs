@@ -41,6 +41,8 @@ pub enum ErrorCode {
     OrderNotFound,
     /// A cancel of an order that is not `open` (already triggered or finished).
     NotCancellable,
+    /// A launch of a token whose symbol or mint is already listed.
+    TokenExists,
     NotFound,
     MethodNotAllowed,
     /// No API key, or one that is malformed, unknown or revoked.
@@ -57,7 +59,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for lookups by wire name.
-    pub const ALL: [Self; 34] = [
+    pub const ALL: [Self; 35] = [
         Self::InvalidJson,
         Self::UnknownField,
         Self::DuplicateField,
@@ -84,6 +86,7 @@ impl ErrorCode {
         Self::InvalidParameter,
         Self::OrderNotFound,
         Self::NotCancellable,
+        Self::TokenExists,
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::Unauthenticated,
@@ -128,6 +131,7 @@ impl ErrorCode {
             Self::InvalidParameter => "INVALID_PARAMETER",
             Self::OrderNotFound => "ORDER_NOT_FOUND",
             Self::NotCancellable => "NOT_CANCELLABLE",
+            Self::TokenExists => "TOKEN_EXISTS",
             Self::NotFound => "NOT_FOUND",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::Unauthenticated => "UNAUTHENTICATED",

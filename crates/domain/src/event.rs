@@ -48,8 +48,11 @@ pub enum EventDetail {
     /// fill at the order's minimum (`last_error` says why).
     Open {
         expires_at: DateTime<Utc>,
-        min_amount_out: Units,
+        /// The least the order accepts (a sniper's only once its token is known).
+        min_amount_out: Option<Units>,
         limit_price: Option<String>,
+        /// A sniper's `maxPrice`.
+        max_price: Option<String>,
         last_error: Option<ErrorInfo>,
     },
     Cancelled,
@@ -174,11 +177,16 @@ impl Serialize for StatusEvent {
                 m.serialize_entry("error", error)?;
                 m.serialize_entry("attempts", attempts)?;
             }
-            EventDetail::Open { expires_at, min_amount_out, limit_price, last_error } => {
+            EventDetail::Open { expires_at, min_amount_out, limit_price, max_price, last_error } => {
                 m.serialize_entry("expiresAt", &format_time(*expires_at))?;
-                m.serialize_entry("minAmountOut", min_amount_out)?;
+                if let Some(min) = min_amount_out {
+                    m.serialize_entry("minAmountOut", min)?;
+                }
                 if let Some(price) = limit_price {
                     m.serialize_entry("limitPrice", price)?;
+                }
+                if let Some(price) = max_price {
+                    m.serialize_entry("maxPrice", price)?;
                 }
                 if let Some(e) = last_error {
                     m.serialize_entry("lastError", e)?;
@@ -261,6 +269,9 @@ pub struct ReceivedEvent {
     /// A limit order's price, as given (`open`).
     #[serde(default)]
     pub limit_price: Option<String>,
+    /// A sniper order's `maxPrice`, as given (`open`).
+    #[serde(default)]
+    pub max_price: Option<String>,
     /// What fired a resting order (`routing`).
     #[serde(default)]
     pub trigger: Option<Trigger>,
@@ -377,8 +388,9 @@ mod tests {
             at(),
             EventDetail::Open {
                 expires_at: at(),
-                min_amount_out: Units { atoms: 150_000_000, decimals: 6 },
+                min_amount_out: Some(Units { atoms: 150_000_000, decimals: 6 }),
                 limit_price: Some("150".into()),
+                max_price: None,
                 last_error: None,
             },
         );

@@ -36,9 +36,9 @@ pub use apikey::{ApiKey, KEY_RANDOM_LEN, KeyFormatError, Scope, Scopes};
 pub use error::{ErrorCode, ErrorInfo, FailureCode, Rejection};
 pub use event::{EventDetail, EventHead, RecordedEvent, StatusEvent, Trigger, format_time};
 pub use request::{
-    Channel, LimitTerms, OrderSpec, OrderType, RawOrder, Submission, min_out_at_price, parse_order, valid_user_id,
-    validate_idempotency_key,
+    Channel, LimitTerms, OrderSpec, OrderType, RawOrder, SniperTerms, Submission, min_out_at_max_price,
+    min_out_at_price, parse_order, resolve_expiry, valid_user_id, validate_idempotency_key,
 };
 pub use route::{Dex, Instruction, LegRecord, QuoteRecord, RouteRecord};
 pub use status::OrderStatus;
-pub use token::{Token, TokenRegistry, WSOL_MINT};
+pub use token::{Token, TokenRegistry, WSOL_MINT, valid_mint, valid_symbol};

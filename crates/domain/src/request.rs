@@ -32,14 +32,16 @@ pub const DEFAULT_EXPIRY: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 /// The furthest ahead an `expiresAt` may be.
 pub const MAX_EXPIRY: chrono::TimeDelta = chrono::TimeDelta::days(30);
 
-/// Kinds of order. Sniper orders are recognised so a client gets
-/// `UNSUPPORTED_ORDER_TYPE` rather than a generic error.
+/// Kinds of order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OrderType {
     /// Routed and executed at once.
     Market,
     /// Rests `open` until the market returns at least its minimum.
     Limit,
+    /// Rests `open` until a pool for its token exists, is open, is deep
+    /// enough and prices at or under its `maxPrice`.
+    Sniper,
 }
 
 impl OrderType {
@@ -47,11 +49,12 @@ impl OrderType {
         match self {
             Self::Market => "market",
             Self::Limit => "limit",
+            Self::Sniper => "sniper",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Market, Self::Limit].into_iter().find(|t| s.eq_ignore_ascii_case(t.as_str()))
+        [Self::Market, Self::Limit, Self::Sniper].into_iter().find(|t| s.eq_ignore_ascii_case(t.as_str()))
     }
 }
 
@@ -98,8 +101,27 @@ pub struct OrderSpec {
     /// minimum is its bound.
     pub slippage_bps: u16,
     pub user_id: String,
-    /// A limit order's terms (`None` for a market order).
+    /// A limit order's terms (`None` for other orders).
     pub limit: Option<LimitTerms>,
+    /// A sniper order's terms (`None` for other orders).
+    pub sniper: Option<SniperTerms>,
+}
+
+/// What a sniper order asks: its `tokenOut` bought with its whole `amountIn`
+/// (the slippage bound applies) from the first pool that holds at least
+/// `min_liquidity` of tokenIn, is open, and prices at or under `max_price`.
+///
+/// Its `tokenOut` may not be listed when it is accepted: the order's
+/// `token_out` then knows only the symbol or only the mint it was given (the
+/// other empty, decimals 0) until the trigger engine finds the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SniperTerms {
+    /// Most tokenIn per one tokenOut (canonical decimal text), when given.
+    pub max_price: Option<String>,
+    /// Least tokenIn atoms the pool must hold (0: any pool).
+    pub min_liquidity: u64,
+    /// As for [`LimitTerms::expires_at`].
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// What a limit order asks: at least `min_amount_out` atoms of tokenOut for
@@ -111,29 +133,47 @@ pub struct LimitTerms {
     /// The price as given (canonical decimal text), when it was.
     pub limit_price: Option<String>,
     /// When it expires: as requested until accepted, then as stored (the
-    /// default filled in by [`LimitTerms::resolve_expiry`]).
+    /// default filled in by [`resolve_expiry`]).
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-impl LimitTerms {
-    /// The expiry an order accepted at `now` gets: the requested one, which
-    /// must lie after `now` and at most [`MAX_EXPIRY`] ahead, or [`DEFAULT_EXPIRY`]
-    /// from now.
-    pub fn resolve_expiry(
-        &self,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<chrono::DateTime<chrono::Utc>, Rejection> {
-        match self.expires_at {
-            None => Ok(crate::event::truncate_to_millis(now + DEFAULT_EXPIRY)),
-            Some(at) if at <= now => {
-                Err(Rejection::field(ErrorCode::InvalidExpiry, "expiresAt", "expiresAt must be in the future"))
-            }
-            Some(at) if at > now + MAX_EXPIRY => {
-                Err(Rejection::field(ErrorCode::InvalidExpiry, "expiresAt", "expiresAt must be at most 30 days ahead"))
-            }
-            Some(at) => Ok(at),
+/// The expiry a resting order accepted at `now` gets: the requested one,
+/// which must lie after `now` and at most [`MAX_EXPIRY`] ahead, or
+/// [`DEFAULT_EXPIRY`] from now.
+pub fn resolve_expiry(
+    requested: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<chrono::DateTime<chrono::Utc>, Rejection> {
+    match requested {
+        None => Ok(crate::event::truncate_to_millis(now + DEFAULT_EXPIRY)),
+        Some(at) if at <= now => {
+            Err(Rejection::field(ErrorCode::InvalidExpiry, "expiresAt", "expiresAt must be in the future"))
         }
+        Some(at) if at > now + MAX_EXPIRY => {
+            Err(Rejection::field(ErrorCode::InvalidExpiry, "expiresAt", "expiresAt must be at most 30 days ahead"))
+        }
+        Some(at) => Ok(at),
     }
+}
+
+/// The least tokenOut atoms `amount_in` atoms of tokenIn must return when
+/// paying at most `price` (tokenIn per one tokenOut, with [`PRICE_DECIMALS`]
+/// decimals): `⌈amount_in ÷ price⌉`, exact, rounded up so the order never pays
+/// more. `None` when it does not fit in a `u64` (or the price is 0).
+pub fn min_out_at_max_price(amount_in: u64, price: u128, decimals_in: u8, decimals_out: u8) -> Option<u64> {
+    // atoms_out = amount_in × 10^(out − in + PRICE_DECIMALS) ÷ price
+    let exponent = i32::from(decimals_out) - i32::from(decimals_in) + i32::from(PRICE_DECIMALS);
+    let mut num = u128::from(amount_in);
+    let mut den = price;
+    if exponent >= 0 {
+        num = num.checked_mul(10u128.checked_pow(exponent.unsigned_abs())?)?;
+    } else {
+        den = den.checked_mul(10u128.checked_pow(exponent.unsigned_abs())?)?;
+    }
+    if den == 0 {
+        return None;
+    }
+    u64::try_from(num.div_ceil(den)).ok()
 }
 
 /// The least tokenOut atoms `amount_in` atoms of tokenIn must return at
@@ -167,12 +207,56 @@ impl OrderSpec {
             self.slippage_bps,
             self.user_id
         );
+        // The expiry as requested: a repeat without one means the same order.
+        let expiry = |at: Option<chrono::DateTime<chrono::Utc>>| {
+            at.map(|at| at.timestamp_millis().to_string()).unwrap_or_default()
+        };
         if let Some(limit) = &self.limit {
-            // The expiry as requested: a repeat without one means the same order.
-            let expiry = limit.expires_at.map(|at| at.timestamp_millis().to_string()).unwrap_or_default();
-            text.push_str(&format!("|{}|{expiry}", limit.min_amount_out));
+            text.push_str(&format!("|{}|{}", limit.min_amount_out, expiry(limit.expires_at)));
+        }
+        if let Some(sniper) = &self.sniper {
+            let price = sniper.max_price.as_deref().unwrap_or_default();
+            text.push_str(&format!(
+                "|{}|{price}|{}|{}",
+                self.token_out.mint,
+                sniper.min_liquidity,
+                expiry(sniper.expires_at)
+            ));
         }
         text
+    }
+
+    /// Whether the order rests `open` until a trigger (limit and sniper orders).
+    pub fn rests(&self) -> bool {
+        self.limit.is_some() || self.sniper.is_some()
+    }
+
+    /// A resting order's expiry (as requested until accepted, then as stored).
+    pub fn expires_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        match (&self.limit, &self.sniper) {
+            (Some(limit), _) => limit.expires_at,
+            (None, Some(sniper)) => sniper.expires_at,
+            (None, None) => None,
+        }
+    }
+
+    /// Whether `token_out` is known in full (a sniper's token may not be yet).
+    pub fn target_known(&self) -> bool {
+        !self.token_out.mint.is_empty() && !self.token_out.symbol.is_empty()
+    }
+
+    /// The least tokenOut atoms the order accepts whatever the route: a limit
+    /// order's minimum, a sniper's at its `maxPrice` (once its token is known).
+    pub fn floor(&self) -> Option<u64> {
+        if let Some(limit) = &self.limit {
+            return Some(limit.min_amount_out);
+        }
+        let price = self.sniper.as_ref()?.max_price.as_deref()?;
+        if !self.target_known() {
+            return None;
+        }
+        let price = parse_wide(price, PRICE_DECIMALS).ok()?;
+        min_out_at_max_price(self.amount_in, price, self.token_in.decimals, self.token_out.decimals)
     }
 }
 
@@ -241,15 +325,21 @@ impl<'a> RawOrder<'a> {
                     Rejection::field(
                         ErrorCode::UnsupportedOrderType,
                         field,
-                        format!("order type {text:?} is not supported; \"market\" and \"limit\" orders run"),
+                        format!(
+                            "order type {text:?} is not supported; \"market\", \"limit\" and \"sniper\" orders run"
+                        ),
                     )
                 })?
             }
         };
 
-        let token_in = token(registry, self.require("tokenIn")?, "tokenIn")?;
-        let token_out = token(registry, self.require("tokenOut")?, "tokenOut")?;
-        if token_in.mint == token_out.mint {
+        let token_in = token(registry, self.require("tokenIn")?, "tokenIn")?.clone();
+        let token_out = match order_type {
+            // A sniper's token may not be listed yet.
+            OrderType::Sniper => target(registry, self.require("tokenOut")?)?,
+            _ => token(registry, self.require("tokenOut")?, "tokenOut")?.clone(),
+        };
+        if token_in.mint == token_out.mint || token_in.symbol == token_out.symbol {
             return Err(Rejection::field(
                 ErrorCode::SameToken,
                 "tokenOut",
@@ -260,21 +350,29 @@ impl<'a> RawOrder<'a> {
         let (amount_field, amount_raw) = self
             .pick("amountIn", "amount")?
             .ok_or_else(|| Rejection::field(ErrorCode::MissingField, "amountIn", "amountIn is required"))?;
-        let amount_in = amount(amount_raw, amount_field, token_in)?;
+        let amount_in = amount(amount_raw, amount_field, &token_in)?;
 
         let slippage = self.pick("slippageBps", "slippage")?;
-        let (slippage_bps, limit) = match order_type {
+        let tolerance = || slippage.map_or(Ok(DEFAULT_SLIPPAGE_BPS), |(field, raw)| self::slippage(raw, field));
+        let only = |allowed: &[&str]| match TYPE_FIELDS.iter().find(|f| !allowed.contains(f) && self.get(f).is_some()) {
+            Some(field) => Err(not_allowed(field, order_type.as_str())),
+            None => Ok(()),
+        };
+        let (slippage_bps, limit, sniper) = match order_type {
             OrderType::Market => {
-                if let Some(field) = LIMIT_FIELDS.iter().find(|f| self.get(f).is_some()) {
-                    return Err(not_allowed(field, "market"));
-                }
-                (slippage.map_or(Ok(DEFAULT_SLIPPAGE_BPS), |(field, raw)| self::slippage(raw, field))?, None)
+                only(&[])?;
+                (tolerance()?, None, None)
             }
             OrderType::Limit => {
                 if let Some((field, _)) = slippage {
                     return Err(not_allowed(field, "limit"));
                 }
-                (0, Some(self.limit_terms(token_in, token_out, amount_in)?))
+                only(LIMIT_FIELDS)?;
+                (0, Some(self.limit_terms(&token_in, &token_out, amount_in)?), None)
+            }
+            OrderType::Sniper => {
+                only(SNIPER_FIELDS)?;
+                (tolerance()?, None, Some(self.sniper_terms(&token_in)?))
             }
         };
 
@@ -302,15 +400,7 @@ impl<'a> RawOrder<'a> {
         };
 
         Ok(Submission {
-            spec: OrderSpec {
-                order_type,
-                token_in: token_in.clone(),
-                token_out: token_out.clone(),
-                amount_in,
-                slippage_bps,
-                user_id,
-                limit,
-            },
+            spec: OrderSpec { order_type, token_in, token_out, amount_in, slippage_bps, user_id, limit, sniper },
             idempotency_key,
             channel,
         })
@@ -349,16 +439,11 @@ impl<'a> RawOrder<'a> {
                 ));
             }
             (Some(raw), None) => {
-                let bad = |why: &str| Rejection::field(ErrorCode::InvalidPrice, "limitPrice", why.to_owned());
-                let text =
-                    numeric_text(raw).ok_or_else(|| bad("limitPrice must be a decimal string, e.g. \"150.5\""))?;
-                let price = parse_wide(&text, PRICE_DECIMALS).map_err(|e| match e {
-                    AmountError::TooManyDecimals => bad("limitPrice has more than 18 decimals"),
-                    AmountError::NotPositive => bad("limitPrice must be greater than 0"),
-                    _ => bad("limitPrice must be a decimal number, e.g. \"150.5\""),
-                })?;
-                let min = min_out_at_price(amount_in, price, token_in.decimals, token_out.decimals)
-                    .ok_or_else(|| bad("amountIn × limitPrice is too large"))?;
+                let price = price(raw, "limitPrice")?;
+                let min =
+                    min_out_at_price(amount_in, price, token_in.decimals, token_out.decimals).ok_or_else(|| {
+                        Rejection::field(ErrorCode::InvalidPrice, "limitPrice", "amountIn × limitPrice is too large")
+                    })?;
                 (min, Some(format_units(price, PRICE_DECIMALS)))
             }
             (None, Some(raw)) => (
@@ -371,22 +456,36 @@ impl<'a> RawOrder<'a> {
                 None,
             ),
         };
-        let expires_at = match self.get("expiresAt") {
+        Ok(LimitTerms { min_amount_out, limit_price, expires_at: self.expires_at()? })
+    }
+
+    /// The requested `expiresAt` of a resting order, if any.
+    fn expires_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, Rejection> {
+        let Some(raw) = self.get("expiresAt") else { return Ok(None) };
+        let at = as_string(raw)
+            .and_then(|text| chrono::DateTime::parse_from_rfc3339(&text).ok())
+            .map(|at| crate::event::truncate_to_millis(at.with_timezone(&chrono::Utc)))
+            .ok_or_else(|| {
+                Rejection::field(
+                    ErrorCode::InvalidExpiry,
+                    "expiresAt",
+                    "expiresAt must be an RFC 3339 time, e.g. \"2026-12-01T12:00:00Z\"",
+                )
+            })?;
+        Ok(Some(at))
+    }
+
+    /// A sniper order's `maxPrice`, `minLiquidity` and requested expiry.
+    fn sniper_terms(&self, token_in: &Token) -> Result<SniperTerms, Rejection> {
+        let max_price = match self.get("maxPrice") {
             None => None,
-            Some(raw) => Some(
-                as_string(raw)
-                    .and_then(|text| chrono::DateTime::parse_from_rfc3339(&text).ok())
-                    .map(|at| crate::event::truncate_to_millis(at.with_timezone(&chrono::Utc)))
-                    .ok_or_else(|| {
-                        Rejection::field(
-                            ErrorCode::InvalidExpiry,
-                            "expiresAt",
-                            "expiresAt must be an RFC 3339 time, e.g. \"2026-12-01T12:00:00Z\"",
-                        )
-                    })?,
-            ),
+            Some(raw) => Some(format_units(price(raw, "maxPrice")?, PRICE_DECIMALS)),
         };
-        Ok(LimitTerms { min_amount_out, limit_price, expires_at })
+        let min_liquidity = match self.get("minLiquidity") {
+            None => 0,
+            Some(raw) => amount(raw, "minLiquidity", token_in)?,
+        };
+        Ok(SniperTerms { max_price, min_liquidity, expires_at: self.expires_at()? })
     }
 
     fn require(&self, name: &'static str) -> Result<&'a RawValue, Rejection> {
@@ -427,10 +526,16 @@ const FIELDS: &[&str] = &[
     "limitPrice",
     "minAmountOut",
     "expiresAt",
+    "maxPrice",
+    "minLiquidity",
 ];
 
-/// The fields only a limit order takes.
+/// The fields only some order types take.
+const TYPE_FIELDS: &[&str] = &["limitPrice", "minAmountOut", "expiresAt", "maxPrice", "minLiquidity"];
+/// Those a limit order takes.
 const LIMIT_FIELDS: &[&str] = &["limitPrice", "minAmountOut", "expiresAt"];
+/// Those a sniper order takes.
+const SNIPER_FIELDS: &[&str] = &["maxPrice", "minLiquidity", "expiresAt"];
 
 fn not_allowed(field: &str, order_type: &str) -> Rejection {
     let field: &'static str = FIELDS.iter().copied().find(|f| *f == field).unwrap_or("type");
@@ -468,6 +573,41 @@ fn token<'r>(registry: &'r TokenRegistry, raw: &RawValue, field: &'static str) -
     registry
         .resolve(&name)
         .ok_or_else(|| Rejection::field(ErrorCode::UnknownToken, field, format!("unknown token {name:?} in {field}")))
+}
+
+/// A sniper's `tokenOut`: a token the registry knows, or else the symbol or
+/// mint it names, the rest to be found when the token launches.
+fn target(registry: &TokenRegistry, raw: &RawValue) -> Result<Token, Rejection> {
+    let name = as_string(raw).ok_or_else(|| {
+        Rejection::field(ErrorCode::UnknownToken, "tokenOut", "tokenOut must be a token symbol or mint")
+    })?;
+    if let Some(token) = registry.resolve(&name) {
+        return Ok(token.clone());
+    }
+    let unknown = Token { symbol: String::new(), mint: String::new(), decimals: 0, native: false };
+    if crate::token::valid_mint(&name) {
+        Ok(Token { mint: name, ..unknown })
+    } else if crate::token::valid_symbol(&name) {
+        Ok(Token { symbol: name.to_ascii_uppercase(), ..unknown })
+    } else {
+        Err(Rejection::field(
+            ErrorCode::UnknownToken,
+            "tokenOut",
+            format!("tokenOut {name:?} is neither a symbol (1–16 letters or digits) nor a mint address"),
+        ))
+    }
+}
+
+/// A price field (`limitPrice`, `maxPrice`): a positive decimal with at most
+/// [`PRICE_DECIMALS`] decimals, scaled by them.
+fn price(raw: &RawValue, field: &'static str) -> Result<u128, Rejection> {
+    let bad = |why: String| Rejection::field(ErrorCode::InvalidPrice, field, why);
+    let text = numeric_text(raw).ok_or_else(|| bad(format!("{field} must be a decimal string, e.g. \"150.5\"")))?;
+    parse_wide(&text, PRICE_DECIMALS).map_err(|e| match e {
+        AmountError::TooManyDecimals => bad(format!("{field} has more than 18 decimals")),
+        AmountError::NotPositive => bad(format!("{field} must be greater than 0")),
+        _ => bad(format!("{field} must be a decimal number, e.g. \"150.5\"")),
+    })
 }
 
 fn amount(raw: &RawValue, field: &'static str, token: &Token) -> Result<u64, Rejection> {
@@ -619,15 +759,54 @@ mod tests {
                 DuplicateField,
                 Some("slippage"),
             ),
+            (r#"{"type":"stop","tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#, UnsupportedOrderType, Some("type")),
             (
-                r#"{"type":"sniper","tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#,
-                UnsupportedOrderType,
-                Some("type"),
-            ),
-            (
-                r#"{"orderType":"sniper","tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#,
+                r#"{"orderType":"twap","tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#,
                 UnsupportedOrderType,
                 Some("orderType"),
+            ),
+            (r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","maxPrice":"1"}"#, FieldNotAllowed, Some("maxPrice")),
+            (
+                r#"{"type":"limit","tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","limitPrice":"1","minLiquidity":"5"}"#,
+                FieldNotAllowed,
+                Some("minLiquidity"),
+            ),
+            (
+                r#"{"type":"sniper","tokenIn":"SOL","tokenOut":"PEPE","amountIn":"1","limitPrice":"1"}"#,
+                FieldNotAllowed,
+                Some("limitPrice"),
+            ),
+            (
+                r#"{"type":"sniper","tokenIn":"SOL","tokenOut":"PEPE","amountIn":"1","maxPrice":"0"}"#,
+                InvalidPrice,
+                Some("maxPrice"),
+            ),
+            (
+                r#"{"type":"sniper","tokenIn":"SOL","tokenOut":"PEPE","amountIn":"1","maxPrice":"cheap"}"#,
+                InvalidPrice,
+                Some("maxPrice"),
+            ),
+            (
+                r#"{"type":"sniper","tokenIn":"SOL","tokenOut":"PEPE","amountIn":"1","minLiquidity":"-3"}"#,
+                InvalidAmount,
+                Some("minLiquidity"),
+            ),
+            (
+                r#"{"type":"sniper","tokenIn":"SOL","tokenOut":"PEPE","amountIn":"1","minLiquidity":"0.0000000001"}"#,
+                TooManyDecimals,
+                Some("minLiquidity"),
+            ),
+            (
+                r#"{"type":"sniper","tokenIn":"SOL","tokenOut":"not a token!","amountIn":"1"}"#,
+                UnknownToken,
+                Some("tokenOut"),
+            ),
+            (r#"{"type":"sniper","tokenIn":"PEPE","tokenOut":"SOL","amountIn":"1"}"#, UnknownToken, Some("tokenIn")),
+            (r#"{"type":"sniper","tokenIn":"SOL","tokenOut":"sol","amountIn":"1"}"#, SameToken, Some("tokenOut")),
+            (
+                r#"{"type":"sniper","tokenIn":"SOL","tokenOut":"PEPE","amountIn":"1","expiresAt":"soon"}"#,
+                InvalidExpiry,
+                Some("expiresAt"),
             ),
             (r#"{"type":7,"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#, InvalidOrderType, Some("type")),
             (r#"{"tokenOut":"USDC","amountIn":"1"}"#, MissingField, Some("tokenIn")),
@@ -755,10 +934,13 @@ mod tests {
     fn an_expiry_lies_ahead_within_thirty_days() {
         let now = chrono::DateTime::parse_from_rfc3339("2026-11-29T10:00:00Z").expect("time").to_utc();
         let terms = |expires_at| LimitTerms { min_amount_out: 1, limit_price: None, expires_at };
-        assert_eq!(terms(None).resolve_expiry(now), Ok(now + DEFAULT_EXPIRY));
-        assert_eq!(terms(Some(now + MAX_EXPIRY)).resolve_expiry(now), Ok(now + MAX_EXPIRY));
+        assert_eq!(resolve_expiry(terms(None).expires_at, now), Ok(now + DEFAULT_EXPIRY));
+        assert_eq!(resolve_expiry(terms(Some(now + MAX_EXPIRY)).expires_at, now), Ok(now + MAX_EXPIRY));
         for bad in [now, now - chrono::TimeDelta::seconds(1), now + MAX_EXPIRY + chrono::TimeDelta::milliseconds(1)] {
-            assert_eq!(terms(Some(bad)).resolve_expiry(now).map_err(|r| r.code), Err(ErrorCode::InvalidExpiry));
+            assert_eq!(
+                resolve_expiry(terms(Some(bad)).expires_at, now).map_err(|r| r.code),
+                Err(ErrorCode::InvalidExpiry)
+            );
         }
     }
 
@@ -801,5 +983,47 @@ mod tests {
         assert_eq!(a.spec.fingerprint(), b.spec.fingerprint());
         let c = parse(r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1.5","slippageBps":51}"#).expect("c");
         assert_ne!(a.spec.fingerprint(), c.spec.fingerprint());
+    }
+
+    /// A sniper names a token that may not be listed: by symbol or by mint,
+    /// the rest unknown until it launches; a listed one is known in full.
+    #[test]
+    fn sniper_orders_name_tokens_that_are_not_listed_yet() {
+        let by_symbol = parse(
+            r#"{"type":"sniper","tokenIn":"SOL","tokenOut":"pepe","amountIn":"2","maxPrice":"0.00005","minLiquidity":"100","slippageBps":300}"#,
+        )
+        .expect("valid");
+        let spec = &by_symbol.spec;
+        assert_eq!((spec.token_out.symbol.as_str(), spec.token_out.mint.as_str()), ("PEPE", ""));
+        assert!(!spec.target_known() && spec.rests() && spec.limit.is_none());
+        assert_eq!(spec.slippage_bps, 300);
+        let terms = spec.sniper.as_ref().expect("terms");
+        assert_eq!(terms.max_price.as_deref(), Some("0.00005"));
+        assert_eq!(terms.min_liquidity, 100_000_000_000);
+        assert_eq!(spec.floor(), None, "no minimum before the token's decimals are known");
+
+        let mint = "7GCihgDB8fe6KNjn2MYtkzZcRjQy3t9GHdC8uHYmW2hr";
+        let by_mint = parse(&format!(r#"{{"type":"sniper","tokenIn":"USDC","tokenOut":"{mint}","amountIn":"10"}}"#))
+            .expect("valid");
+        assert_eq!((by_mint.spec.token_out.symbol.as_str(), by_mint.spec.token_out.mint.as_str()), ("", mint));
+        assert_eq!(by_mint.spec.slippage_bps, DEFAULT_SLIPPAGE_BPS);
+        assert_ne!(by_mint.spec.fingerprint(), by_symbol.spec.fingerprint());
+
+        // Known (listed, or launched since): its minimum follows from maxPrice.
+        let mut known = by_symbol.spec.clone();
+        known.token_out = Token { symbol: "PEPE".into(), mint: mint.into(), decimals: 6, native: false };
+        // 2 SOL at no more than 0.00005 SOL per PEPE: at least 40,000 PEPE.
+        assert_eq!(known.floor(), Some(40_000_000_000));
+    }
+
+    /// `⌈amountIn ÷ maxPrice⌉` in atoms, rounded so the order never pays more.
+    #[test]
+    fn the_minimum_at_a_max_price_rounds_up() {
+        let p = |text: &str| parse_wide(text, PRICE_DECIMALS).expect("price");
+        // 1 SOL (9 decimals) at 150 SOL per token (6 decimals): 1/150 token = 6,666.67 atoms → 6,667.
+        assert_eq!(min_out_at_max_price(1_000_000_000, p("150"), 9, 6), Some(6_667));
+        assert_eq!(min_out_at_max_price(3_000_000, p("1.5"), 6, 6), Some(2_000_000));
+        assert_eq!(min_out_at_max_price(1, p("0.000000000000000001"), 18, 0), Some(1));
+        assert_eq!(min_out_at_max_price(u64::MAX, p("0.000000000000000001"), 0, 18), None, "too large");
     }
 }

@@ -89,13 +89,10 @@ impl TokenRegistry {
         for mut token in extra {
             token.symbol = token.symbol.to_ascii_uppercase();
             let invalid = |reason| RegistryError::Invalid { symbol: token.symbol.clone(), reason };
-            if token.symbol.is_empty()
-                || token.symbol.len() > 16
-                || !token.symbol.bytes().all(|b| b.is_ascii_alphanumeric())
-            {
+            if !valid_symbol(&token.symbol) {
                 return Err(invalid("symbol must be 1–16 letters or digits"));
             }
-            if token.mint.len() < 32 || token.mint.len() > 44 || bs58_alphabet_violation(&token.mint) {
+            if !valid_mint(&token.mint) {
                 return Err(invalid("mint must be a base58 address"));
             }
             if token.decimals > 18 {
@@ -121,6 +118,26 @@ impl TokenRegistry {
         Ok(Self { inner: Arc::new(Inner { tokens, by_symbol, by_mint }) })
     }
 
+    /// This registry with `launched` tokens added (those whose symbol or mint
+    /// it already knows are skipped: the first listing of a name holds).
+    pub fn with_launched(&self, launched: impl IntoIterator<Item = Token>) -> Self {
+        let mut inner = Inner {
+            tokens: self.inner.tokens.clone(),
+            by_symbol: self.inner.by_symbol.clone(),
+            by_mint: self.inner.by_mint.clone(),
+        };
+        for token in launched {
+            if inner.by_symbol.contains_key(&token.symbol) || inner.by_mint.contains_key(&token.mint) {
+                continue;
+            }
+            let i = inner.tokens.len();
+            inner.by_symbol.insert(token.symbol.clone(), i);
+            inner.by_mint.insert(token.mint.clone(), i);
+            inner.tokens.push(token);
+        }
+        Self { inner: Arc::new(inner) }
+    }
+
     /// Looks a token up by symbol (any case) or by mint address.
     pub fn resolve(&self, name: &str) -> Option<&Token> {
         let inner = &*self.inner;
@@ -139,8 +156,15 @@ impl TokenRegistry {
     }
 }
 
-fn bs58_alphabet_violation(s: &str) -> bool {
-    !s.bytes().all(|b| b.is_ascii_alphanumeric() && !matches!(b, b'0' | b'O' | b'I' | b'l'))
+/// Whether `s` can be a token symbol: 1–16 ASCII letters or digits.
+pub fn valid_symbol(s: &str) -> bool {
+    (1..=16).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// Whether `s` can be a mint address: 32–44 characters of base58.
+pub fn valid_mint(s: &str) -> bool {
+    (32..=44).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() && !matches!(b, b'0' | b'O' | b'I' | b'l'))
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ fn spec(registry: &TokenRegistry, token_in: &str, token_out: &str, amount_in: u6
         slippage_bps: 50,
         user_id: "bench".into(),
         limit: None,
+        sniper: None,
     }
 }
 

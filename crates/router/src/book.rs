@@ -279,6 +279,7 @@ pub fn triggered(book: &Book, markets: &[Result<Market, VenueError>]) -> Vec<Fir
         slippage_bps: 0,
         user_id: String::new(),
         limit: None,
+        sniper: None,
     };
     book.within(best)
         .filter_map(|order| {
@@ -322,7 +323,15 @@ mod tests {
 
     fn pool(dex: Dex, curve: Curve, slot: u64) -> Pool {
         let (sol, usdc) = tokens();
-        Pool { id: format!("{dex}:SOL-USDC"), dex, mint_base: sol.mint, mint_quote: usdc.mint, curve, slot }
+        Pool {
+            id: format!("{dex}:SOL-USDC"),
+            dex,
+            mint_base: sol.mint,
+            mint_quote: usdc.mint,
+            curve,
+            slot,
+            open_at: None,
+        }
     }
 
     /// A SOL/USDC constant-product market at 150 USDC per SOL, 25 bps fee.
@@ -484,6 +493,7 @@ mod tests {
             slippage_bps: 0,
             user_id: String::new(),
             limit: None,
+            sniper: None,
         }
     }
 

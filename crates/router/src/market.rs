@@ -153,9 +153,72 @@ pub fn seed_pools(dex: Dex, registry: &TokenRegistry, now: i64) -> Vec<Pool> {
                 mint_quote: q.mint.clone(),
                 curve,
                 slot: 0,
+                open_at: None,
             })
         })
         .collect()
+}
+
+/// The id of a launched token's pool: by mints, since a venue finds a pool
+/// from the mints an order names (the listed pairs' ids name symbols).
+pub fn launch_pool_id(dex: Dex, mint_base: &str, mint_quote: &str) -> String {
+    format!("{dex}:{mint_base}-{mint_quote}")
+}
+
+/// Bin step of a launched token's DLMM pool (1%: new tokens are volatile).
+const LAUNCH_BIN_STEP: u16 = 100;
+/// Bins on each side of the active one in a launched DLMM pool.
+const LAUNCH_BINS_PER_SIDE: u32 = 30;
+
+/// The pool a token launch creates on `dex`: `base` (the new token) against
+/// `quote`, holding `base_amount` and `quote_amount` atoms, priced at their
+/// ratio — a constant-product pool with those reserves on Raydium (0.25% fee),
+/// bins around that price on Meteora — trading from `open_at` (unix seconds)
+/// when given. `None` when an amount is 0 or the price is out of range.
+pub fn launch_pool(
+    dex: Dex,
+    base: &oee_domain::Token,
+    quote: &oee_domain::Token,
+    base_amount: u64,
+    quote_amount: u64,
+    open_at: Option<i64>,
+    now: i64,
+) -> Option<Pool> {
+    if base_amount == 0 || quote_amount == 0 {
+        return None;
+    }
+    let curve = match dex {
+        Dex::Raydium => Curve::Cpmm(CpmmPool { reserve_base: base_amount, reserve_quote: quote_amount, fee_bps: 25 }),
+        Dex::Meteora => {
+            let active = DlmmPool::bin_for_price(u128::from(quote_amount), u128::from(base_amount), LAUNCH_BIN_STEP)?;
+            let fees = FeeParams {
+                base_fee_ppb: 2_500_000,
+                variable_fee_control: 1_000,
+                max_volatility_accumulator: 350_000,
+                filter_period: 10,
+                decay_period: 120,
+                reduction_factor: 5_000,
+            };
+            Curve::Dlmm(DlmmPool::seeded(
+                LAUNCH_BIN_STEP,
+                fees,
+                active,
+                LAUNCH_BINS_PER_SIDE,
+                base_amount,
+                quote_amount,
+                now,
+            ))
+        }
+    };
+    Some(Pool {
+        id: launch_pool_id(dex, &base.mint, &quote.mint),
+        dex,
+        mint_base: base.mint.clone(),
+        mint_quote: quote.mint.clone(),
+        curve,
+        slot: 0,
+        open_at,
+    })
 }
 
 /// Which pairs the simulated venues list, computed once (no I/O).

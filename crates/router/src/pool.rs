@@ -20,6 +20,13 @@ pub struct CpmmPool {
     pub fee_bps: u16,
 }
 
+impl CpmmPool {
+    /// The base reserve (`base`) or the quote one.
+    pub const fn reserve(&self, base: bool) -> u64 {
+        if base { self.reserve_base } else { self.reserve_quote }
+    }
+}
+
 /// How a pool prices.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 // Externally tagged on purpose: an internally tagged enum buffers its content,
@@ -45,6 +52,10 @@ pub struct Pool {
     /// beside the state, not in it (`skip` leaves the stored encoding as it was).
     #[serde(skip)]
     pub slot: u64,
+    /// When the pool starts trading (unix seconds), like Raydium's
+    /// `open_time`: before it, it quotes and swaps nothing. `None`: always.
+    #[serde(default)]
+    pub open_at: Option<i64>,
 }
 
 /// The result of a swap against a pool.
@@ -81,10 +92,32 @@ impl Pool {
         }
     }
 
-    /// Swaps `amount_in` of `mint_in` at time `now` (unix seconds), changing the pool.
-    /// On error the pool is unchanged.
-    pub fn swap(&mut self, mint_in: &str, amount_in: u64, now: i64) -> Result<Fill, PoolError> {
+    /// Whether a swap of `mint_in` sells base, provided the pool holds it and
+    /// is open at `now` (before its open time it fills nothing).
+    fn tradable(&self, mint_in: &str, now: i64) -> Result<bool, PoolError> {
         let base_in = self.base_to_quote(mint_in)?;
+        if self.is_open(now) { Ok(base_in) } else { Err(PoolError::InsufficientLiquidity) }
+    }
+
+    /// Whether the pool trades at `now` (unix seconds): it has reached its open time.
+    pub fn is_open(&self, now: i64) -> bool {
+        self.open_at.is_none_or(|at| now >= at)
+    }
+
+    /// How many atoms of `mint` the pool holds (0 for a mint it does not hold):
+    /// the reserve of a constant-product pool, the sum over a DLMM pool's bins.
+    pub fn holding(&self, mint: &str) -> u64 {
+        let Ok(base) = self.base_to_quote(mint) else { return 0 };
+        match &self.curve {
+            Curve::Cpmm(p) => p.reserve(base),
+            Curve::Dlmm(p) => p.bins.values().map(|b| if base { b.x } else { b.y }).fold(0, u64::saturating_add),
+        }
+    }
+
+    /// Swaps `amount_in` of `mint_in` at time `now` (unix seconds), changing the pool.
+    /// On error the pool is unchanged. A pool before its open time fills nothing.
+    pub fn swap(&mut self, mint_in: &str, amount_in: u64, now: i64) -> Result<Fill, PoolError> {
+        let base_in = self.tradable(mint_in, now)?;
         match &mut self.curve {
             Curve::Cpmm(p) => {
                 let (r_in, r_out) =
@@ -113,7 +146,7 @@ impl Pool {
 
     /// What a swap would return now, without changing the pool.
     pub fn quote(&self, mint_in: &str, amount_in: u64, now: i64) -> Result<Fill, PoolError> {
-        let base_in = self.base_to_quote(mint_in)?;
+        let base_in = self.tradable(mint_in, now)?;
         let fill = match &self.curve {
             Curve::Cpmm(p) => {
                 let (r_in, r_out) =
@@ -137,7 +170,7 @@ impl Pool {
     /// more per atom. `None` when no swap in that direction returns anything
     /// (or the pool does not hold `mint_in`).
     pub fn marginal_rate(&self, mint_in: &str, now: i64) -> Option<Rate> {
-        let base_in = self.base_to_quote(mint_in).ok()?;
+        let base_in = self.tradable(mint_in, now).ok()?;
         match &self.curve {
             Curve::Cpmm(p) => {
                 let (r_in, r_out) =
@@ -153,13 +186,7 @@ impl Pool {
     /// within three bins of the active one (at least the active bin's).
     pub fn input_depth(&self, base: bool) -> u64 {
         match &self.curve {
-            Curve::Cpmm(p) => {
-                if base {
-                    p.reserve_base
-                } else {
-                    p.reserve_quote
-                }
-            }
+            Curve::Cpmm(p) => p.reserve(base),
             Curve::Dlmm(p) => {
                 // Trade against roughly one bin's worth of the opposite token.
                 let bin = p.bins.get(&p.active_id).copied().unwrap_or_default();

@@ -102,11 +102,6 @@ impl Router {
         &self.network
     }
 
-    /// Whether any venue lists the pair (in either direction).
-    pub fn has_route(&self, mint_in: &str, mint_out: &str) -> bool {
-        self.venues.iter().any(|v| v.lists(mint_in, mint_out))
-    }
-
     /// Fetches every listing venue's pool concurrently and [`plan`]s the best route.
     pub async fn route(&self, spec: &OrderSpec) -> Result<RoutePlan, RouteError> {
         let (mint_in, mint_out) = (spec.token_in.mint.as_str(), spec.token_out.mint.as_str());
@@ -115,6 +110,10 @@ impl Router {
             return Err(no_route(spec));
         }
         let fetched = join_all(listing.iter().map(|v| v.market(mint_in, mint_out))).await;
+        // A venue may list any pair (a launch may have made a pool for it); none had one.
+        if fetched.iter().all(|f| matches!(f, Err(VenueError::NoPool { .. }))) {
+            return Err(no_route(spec));
+        }
         plan(spec, fetched)
     }
 
@@ -149,10 +148,11 @@ fn no_route(spec: &OrderSpec) -> RouteError {
 /// no market at all, [`RouteError::NoRoute`].
 pub fn plan(spec: &OrderSpec, fetched: Vec<Result<Market, VenueError>>) -> Result<RoutePlan, RouteError> {
     let choice = choose(spec, &fetched)?;
-    // A limit order's bound is its own minimum, whatever the route expects.
+    // A limit order's bound is its own minimum, whatever the route expects; a
+    // sniper's is its slippage bound, but never below what its maxPrice allows.
     let min_amount_out = match &spec.limit {
         Some(limit) => limit.min_amount_out,
-        None => search::min_amount_out(choice.expected_out, spec.slippage_bps),
+        None => search::min_amount_out(choice.expected_out, spec.slippage_bps).max(spec.floor().unwrap_or(0)),
     };
     Ok(choice.into_plan(spec, min_amount_out))
 }

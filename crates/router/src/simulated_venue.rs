@@ -1,7 +1,7 @@
 //! The simulated venues: Raydium's and Meteora's programs over a [`Network`]
 //! (the simulated chain, in the engine).
 
-use crate::market::seed_pools;
+use crate::market::{launch_pool_id, seed_pools};
 use crate::network::Network;
 use crate::venue::{Market, Venue, VenueError};
 use async_trait::async_trait;
@@ -23,6 +23,17 @@ impl SimulatedVenue {
         Self { dex, listings, network }
     }
 
+    /// The pool a launch made for a pair that is not listed, the new token
+    /// being either side ([`launch_pool_id`]).
+    async fn launched(&self, a: &str, b: &str) -> Result<Market, VenueError> {
+        for (base, quote) in [(a, b), (b, a)] {
+            if let Some(pool) = self.network.pool(&launch_pool_id(self.dex, base, quote)).await? {
+                return Ok(Market { pool, now: self.network.now() });
+            }
+        }
+        Err(VenueError::NoPool { dex: self.dex })
+    }
+
     fn pool_for(&self, a: &str, b: &str) -> Option<&str> {
         self.listings
             .iter()
@@ -37,12 +48,16 @@ impl Venue for SimulatedVenue {
         self.dex
     }
 
-    fn lists(&self, mint_a: &str, mint_b: &str) -> bool {
-        self.pool_for(mint_a, mint_b).is_some()
+    /// A listed pair, or any other: a token launched since may have a pool
+    /// here, which only [`Venue::market`] can find out.
+    fn lists(&self, _mint_a: &str, _mint_b: &str) -> bool {
+        true
     }
 
     async fn market(&self, mint_in: &str, mint_out: &str) -> Result<Market, VenueError> {
-        let id = self.pool_for(mint_in, mint_out).ok_or(VenueError::NoPool { dex: self.dex })?;
+        let Some(id) = self.pool_for(mint_in, mint_out) else {
+            return self.launched(mint_in, mint_out).await;
+        };
         let pool =
             self.network.pool(id).await?.ok_or_else(|| VenueError::InsufficientLiquidity { pool: id.to_owned() })?;
         Ok(Market { pool, now: self.network.now() })

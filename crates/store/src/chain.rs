@@ -101,9 +101,12 @@ fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, VenueError> {
 /// pools had while their prices drifted implicitly with time (before pool
 /// changes became transactions): still read, never written.
 const POSTCARD_WITH_DRIFT: u8 = 1;
+/// The first byte of a pool state as postcard without an open time, as
+/// written before launches: still read, never written.
+const POSTCARD_WITHOUT_OPEN_TIME: u8 = 2;
 /// The first byte of a pool state as postcard, as written now (a JSON state,
 /// from before migration V3, starts with `{`).
-const POSTCARD: u8 = 2;
+const POSTCARD: u8 = 3;
 
 /// A pool's state as stored in `chain.pools` and published on the pool-change
 /// stream: compact binary (postcard) behind a format byte. A DLMM pool is
@@ -131,17 +134,34 @@ struct PoolWithDrift {
     drift_epoch: i64,
 }
 
-/// Reads a pool state written by [`encode_pool`], by an engine whose prices
-/// drifted ([`POSTCARD_WITH_DRIFT`]), or as JSON before migration V3. The
-/// slot is left 0 for the caller to set.
+/// A pool as stored with [`POSTCARD_WITHOUT_OPEN_TIME`]: the fields of
+/// [`Pool`] before it had an open time (every such pool is open).
+#[derive(serde::Deserialize)]
+struct PoolWithoutOpenTime {
+    id: String,
+    dex: oee_domain::Dex,
+    mint_base: String,
+    mint_quote: String,
+    curve: oee_router::pool::Curve,
+}
+
+/// Reads a pool state written by [`encode_pool`], before pools had an open
+/// time ([`POSTCARD_WITHOUT_OPEN_TIME`]), by an engine whose prices drifted
+/// ([`POSTCARD_WITH_DRIFT`]), or as JSON before migration V3. The slot is
+/// left 0 for the caller to set.
 pub fn decode_pool(bytes: &[u8]) -> Result<Pool, VenueError> {
     let invalid = |e: &dyn std::fmt::Display| VenueError::Unavailable(format!("stored pool state is invalid: {e}"));
     match bytes.split_first() {
         Some((&POSTCARD, rest)) => postcard::from_bytes(rest).map_err(|e| invalid(&e)),
+        Some((&POSTCARD_WITHOUT_OPEN_TIME, rest)) => {
+            let old: PoolWithoutOpenTime = postcard::from_bytes(rest).map_err(|e| invalid(&e))?;
+            let PoolWithoutOpenTime { id, dex, mint_base, mint_quote, curve } = old;
+            Ok(Pool { id, dex, mint_base, mint_quote, curve, slot: 0, open_at: None })
+        }
         Some((&POSTCARD_WITH_DRIFT, rest)) => {
             let old: PoolWithDrift = postcard::from_bytes(rest).map_err(|e| invalid(&e))?;
             let PoolWithDrift { id, dex, mint_base, mint_quote, curve, drift_epoch: _ } = old;
-            Ok(Pool { id, dex, mint_base, mint_quote, curve, slot: 0 })
+            Ok(Pool { id, dex, mint_base, mint_quote, curve, slot: 0, open_at: None })
         }
         Some((b'{', _)) => decode(std::str::from_utf8(bytes).map_err(|e| invalid(&e))?),
         _ => Err(invalid(&"unknown format")),
@@ -308,6 +328,93 @@ pub async fn seed(pg: &PgPool, pools: &[Pool]) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A token launched on the simulated chain, with the pool its launch made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Launch {
+    pub token: oee_domain::Token,
+    /// The mint the new token is paired with.
+    pub quote_mint: String,
+    pub pool_id: String,
+    /// The slot the pool was created in.
+    pub slot: u64,
+    /// When the pool starts trading, if not at once.
+    pub open_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub launched_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Launch {
+    /// The venue of its pool.
+    pub fn venue(&self) -> Option<oee_domain::Dex> {
+        let prefix = self.pool_id.split(':').next()?;
+        oee_domain::Dex::ALL.into_iter().find(|d| d.as_str() == prefix)
+    }
+}
+
+/// Lists `token` with its first `pool`, in one database transaction: the pool
+/// is created in a slot of its own (drawn from the chain's slots, so it orders
+/// with every transaction), the token recorded beside it. `Ok(None)` when the
+/// symbol, the mint or the pool is taken (nothing is written).
+pub async fn launch(
+    pg: &PgPool,
+    token: &oee_domain::Token,
+    pool: &Pool,
+    open_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Option<Launch>, StoreError> {
+    let mut client = pg.get().await?;
+    let db = client.transaction().await?;
+    let created = db
+        .query_opt(
+            "INSERT INTO chain.pools (id, state, slot) VALUES ($1, $2, nextval('chain.slots'))
+             ON CONFLICT (id) DO NOTHING RETURNING slot",
+            &[&pool.id, &encode_pool(pool)],
+        )
+        .await?;
+    let Some(created) = created else { return Ok(None) };
+    let slot: i64 = created.get(0);
+    let listed = db
+        .query_opt(
+            "INSERT INTO chain.tokens (symbol, mint, decimals, quote_mint, pool_id, slot, open_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING launched_at",
+            &[&token.symbol, &token.mint, &i16::from(token.decimals), &pool.mint_quote, &pool.id, &slot, &open_at],
+        )
+        .await?;
+    let Some(listed) = listed else { return Ok(None) }; // rolled back with the pool
+    db.commit().await?;
+    Ok(Some(Launch {
+        token: token.clone(),
+        quote_mint: pool.mint_quote.clone(),
+        pool_id: pool.id.clone(),
+        slot: slot.unsigned_abs(),
+        open_at,
+        launched_at: listed.get(0),
+    }))
+}
+
+/// Every launched token, in launch order.
+pub async fn launches(pg: &PgPool) -> Result<Vec<Launch>, StoreError> {
+    let client = pg.get().await?;
+    let stmt = client
+        .prepare_cached(
+            "SELECT symbol, mint, decimals, quote_mint, pool_id, slot, open_at, launched_at
+             FROM chain.tokens ORDER BY slot",
+        )
+        .await?;
+    let rows = client.query(&stmt, &[]).await?;
+    rows.iter()
+        .map(|row| {
+            let decimals = u8::try_from(row.get::<_, i16>(2)).map_err(StoreError::corrupt)?;
+            Ok(Launch {
+                token: oee_domain::Token::stored(row.get(0), row.get(1), decimals),
+                quote_mint: row.get(3),
+                pool_id: row.get(4),
+                slot: row.get::<_, i64>(5).unsigned_abs(),
+                open_at: row.get(6),
+                launched_at: row.get(7),
+            })
+        })
+        .collect()
+}
+
 /// Every pool of the chain as it stands, with its slot, in id order: one query
 /// (there are a few dozen pools).
 pub async fn all_pools(pg: &PgPool) -> Result<Vec<Pool>, StoreError> {
@@ -381,6 +488,34 @@ mod tests {
         assert!(decode_pool(&[]).is_err());
         assert!(decode_pool(&[7, 1, 2]).is_err());
         assert!(decode_pool(&[POSTCARD, 0xff]).is_err(), "truncated");
+    }
+
+    /// States written before pools had an open time (format 2) still read,
+    /// as open pools; a launched pool's open time round-trips.
+    #[test]
+    fn states_stored_without_an_open_time_still_read() {
+        #[derive(serde::Serialize)]
+        struct Stored<'a> {
+            id: &'a str,
+            dex: oee_domain::Dex,
+            mint_base: &'a str,
+            mint_quote: &'a str,
+            curve: &'a oee_router::pool::Curve,
+        }
+        for mut pool in seeded() {
+            let old = Stored {
+                id: &pool.id,
+                dex: pool.dex,
+                mint_base: &pool.mint_base,
+                mint_quote: &pool.mint_quote,
+                curve: &pool.curve,
+            };
+            let mut bytes = vec![POSTCARD_WITHOUT_OPEN_TIME];
+            bytes.extend(postcard::to_allocvec(&old).expect("encodes"));
+            assert_eq!(decode_pool(&bytes).expect("decodes"), pool, "{}", pool.id);
+            pool.open_at = Some(1_800_000_123);
+            assert_eq!(decode_pool(&encode_pool(&pool)).expect("decodes"), pool, "{}", pool.id);
+        }
     }
 
     /// A pool as an engine whose prices drifted with time stored it.

@@ -214,15 +214,31 @@ impl Engine {
         reply["orderId"].as_str().expect("orderId").to_owned()
     }
 
+    /// The order with its events (asserting it is found).
+    pub async fn order(&self, id: &str) -> Value {
+        let (status, order) = self.get(0, &format!("/api/orders/{id}")).await;
+        assert_eq!(status, 200, "{order}");
+        order
+    }
+
     /// Waits until the order is terminal; returns it.
     pub async fn until_terminal(&self, id: &str) -> Value {
+        self.until(id, "finish", |s| s.is_terminal()).await
+    }
+
+    /// Waits until the order's status is `status`; returns it.
+    pub async fn until_status(&self, id: &str, status: OrderStatus) -> Value {
+        self.until(id, status.as_str(), |s| s == status).await
+    }
+
+    async fn until(&self, id: &str, what: &str, done: impl Fn(OrderStatus) -> bool) -> Value {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
             let (_, order) = self.get(0, &format!("/api/orders/{id}")).await;
-            if crate::status_of(&order).is_some_and(OrderStatus::is_terminal) {
+            if crate::status_of(&order).is_some_and(&done) {
                 return order;
             }
-            assert!(tokio::time::Instant::now() < deadline, "order {id} did not finish: {order}");
+            assert!(tokio::time::Instant::now() < deadline, "order {id} did not {what}: {order}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

@@ -42,6 +42,12 @@ pub fn status_of(json: &serde_json::Value) -> Option<OrderStatus> {
     json["status"].as_str().and_then(OrderStatus::parse)
 }
 
+/// The statuses of an order's events (an order read with its events), in order.
+pub fn statuses(order: &serde_json::Value) -> Vec<String> {
+    let events = order["events"].as_array().map(Vec::as_slice).unwrap_or_default();
+    events.iter().map(|e| e["status"].as_str().unwrap_or_default().to_owned()).collect()
+}
+
 /// Prefix of every database a test creates; `scripts/test` drops leftovers.
 pub const DB_PREFIX: &str = "oee_test_";
 
@@ -141,9 +147,8 @@ impl TestEnv {
         let id = Uuid::now_v7();
         let at = chrono::Utc::now();
         let expires_at = spec
-            .limit
-            .as_ref()
-            .map(|l| l.resolve_expiry(at))
+            .rests()
+            .then(|| oee_domain::resolve_expiry(spec.expires_at(), at))
             .transpose()
             .map_err(|r| anyhow::anyhow!("invalid order {body}: {}", r.message))?;
         let order = NewOrder { id, account: oee_api::auth::ANONYMOUS.to_owned(), spec, at, expires_at };

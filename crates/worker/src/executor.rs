@@ -124,13 +124,13 @@ impl Executor {
             METRICS.queue_wait.observe(seconds_since(order.created_at));
         }
         let spec = &order.spec;
-        if spec.limit.is_some() {
+        if spec.rests() {
             match p.status {
                 // Stored: arm it.
                 OrderStatus::Pending => return self.open(&mut p, spec, None).await,
                 // Armed, but the job came back: the trigger engine may not have been told.
                 OrderStatus::Open => {
-                    let expires_at = spec.limit.as_ref().and_then(|l| l.expires_at).unwrap_or(order.updated_at);
+                    let expires_at = spec.expires_at().unwrap_or(order.updated_at);
                     let notice = Notice::Open(resting(order.id, spec, expires_at, order.last_seq));
                     self.bus.publish_and_rest(p.id, std::iter::empty(), &notice, Some(entry)).await?;
                     return Ok(Outcome::Resting);
@@ -144,12 +144,13 @@ impl Executor {
         self.wait_out_sent_attempt(&order).await;
         let mut last_error: Option<ErrorInfo> = None;
         let mut attempt = order.attempts;
-        // A limit order's retries are counted from its latest trigger; a
+        // A resting order's retries are counted from its latest trigger; a
         // trigger records `routing` for its first attempt, which then goes on
         // from there.
-        let (first, mut routing_recorded) = match spec.limit {
-            Some(_) => (order.attempts.saturating_sub(1), p.status == OrderStatus::Routing && attempt > 0),
-            None => (0, false),
+        let (first, mut routing_recorded) = if spec.rests() {
+            (order.attempts.saturating_sub(1), p.status == OrderStatus::Routing && attempt > 0)
+        } else {
+            (0, false)
         };
         loop {
             // Whatever an earlier attempt sent may have landed after all.
@@ -254,8 +255,8 @@ impl Executor {
                 return Ok(Attempt::Over(self.end(p, detail).await?));
             }
         };
-        if let Some(limit) = &spec.limit
-            && plan.expected_out < limit.min_amount_out
+        if let Some(floor) = spec.floor()
+            && plan.expected_out < floor
         {
             // The price moved away between the trigger and now: rest again.
             let units = |atoms: u64| format_units(u128::from(atoms), spec.token_out.decimals);
@@ -264,7 +265,7 @@ impl Executor {
                 format!(
                     "the price moved away: the route returns {} {symbol}, below the minimum {} {symbol}",
                     units(plan.expected_out),
-                    units(limit.min_amount_out),
+                    units(floor),
                     symbol = spec.token_out.symbol
                 ),
             );
@@ -294,8 +295,8 @@ impl Executor {
         match sent {
             Ok(done) => Ok(Attempt::Over(self.confirm(p, spec, attempt, &done).await?)),
             Err(e) if e.is_transient() => Ok(Attempt::Transient(ErrorInfo::new(e.failure_code(), e.to_string()))),
-            // The chain refused to fill a limit order below its minimum: it rests again.
-            Err(e @ VenueError::SlippageExceeded { .. }) if spec.limit.is_some() => {
+            // The chain refused to fill a resting order below its bound: it rests again.
+            Err(e @ VenueError::SlippageExceeded { .. }) if spec.rests() => {
                 Ok(Attempt::Over(self.open(p, spec, Some(send_failure(&e, spec))).await?))
             }
             Err(e) => {
@@ -337,7 +338,7 @@ impl Executor {
         self.end(p, detail).await
     }
 
-    /// Opens a limit order (or re-opens it, saying why in `last_error`), unless
+    /// Opens a limit or sniper order (or re-opens it, saying why in `last_error`), unless
     /// it has expired by now, which ends it `expired`. The job is completed and
     /// the trigger engine told in the same round trip as the publish.
     async fn open(
@@ -346,15 +347,19 @@ impl Executor {
         spec: &OrderSpec,
         last_error: Option<ErrorInfo>,
     ) -> Result<Outcome, StoreError> {
-        let limit = spec.limit.as_ref().ok_or_else(|| StoreError::corrupt("a market order cannot rest"))?;
-        let expires_at = limit.expires_at.ok_or_else(|| StoreError::corrupt("a stored limit order has an expiry"))?;
+        if !spec.rests() {
+            return Err(StoreError::corrupt("a market order cannot rest"));
+        }
+        let expires_at =
+            spec.expires_at().ok_or_else(|| StoreError::corrupt("a stored resting order has an expiry"))?;
         if Utc::now() >= expires_at {
             return self.end(p, EventDetail::Expired { expires_at }).await;
         }
         p.stage(EventDetail::Open {
             expires_at,
-            min_amount_out: Units { atoms: limit.min_amount_out, decimals: spec.token_out.decimals },
-            limit_price: limit.limit_price.clone(),
+            min_amount_out: spec.floor().map(|atoms| Units { atoms, decimals: spec.token_out.decimals }),
+            limit_price: spec.limit.as_ref().and_then(|l| l.limit_price.clone()),
+            max_price: spec.sniper.as_ref().and_then(|t| t.max_price.clone()),
             last_error,
         });
         p.resting = Some(resting(p.id, spec, expires_at, 0));
@@ -423,7 +428,7 @@ enum Attempt {
     Transient(ErrorInfo),
 }
 
-/// A limit order as the trigger engine holds it.
+/// A resting order as the trigger engine is told of it.
 fn resting(id: Uuid, spec: &OrderSpec, expires_at: chrono::DateTime<Utc>, last_seq: u32) -> OpenOrder {
     OpenOrder {
         id,
@@ -433,6 +438,7 @@ fn resting(id: Uuid, spec: &OrderSpec, expires_at: chrono::DateTime<Utc>, last_s
         min_amount_out: spec.limit.as_ref().map_or(0, |l| l.min_amount_out),
         expires_at,
         last_seq,
+        sniper: spec.sniper.is_some(),
     }
 }
 

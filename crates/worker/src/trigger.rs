@@ -28,13 +28,28 @@
 //! order is queued as a job like any market order; two owners during a
 //! handover, or a cancel racing the trigger, cannot both win. Orders past
 //! their `expiresAt` end `expired` the same way.
+//!
+//! **Sniper orders** are one more partition (`trigger:snipers`), shared out
+//! with the pairs. Its owner holds every open sniper order and evaluates them
+//! whenever any pool changes (a launch is a new pool in its own slot) or a
+//! launched pool reaches its open time: an order fires on the first state in
+//! which a pool pairs its tokenIn with its token, is open, holds at least its
+//! `minLiquidity` of tokenIn, and routes its amount at or under its
+//! `maxPrice`. A token named by symbol or by an unlisted mint is found among
+//! the launched tokens (re-read with the pools, and at once when a pool of an
+//! unknown token appears); the order's token is filled in, guarded on `open`,
+//! just before the trigger.
+//!
+//! **Launched pairs** are partitions like the listed ones, from the next
+//! rebalance after their launch: a limit order on a launched token rests in
+//! its pair's books.
 
 use crate::executor::Executor;
 use crate::metrics::METRICS;
 use chrono::Utc;
-use oee_domain::{Dex, EventDetail, OrderStatus, RecordedEvent, StatusEvent, TokenRegistry, Trigger};
-use oee_router::{Book, Fired, Listing, Market, Pool, Resting, VenueError, triggered};
-use oee_store::{Notice, OpenOrder, PgPool, PoolChanges, RestingFeed, StoreError};
+use oee_domain::{Dex, EventDetail, OrderStatus, RecordedEvent, StatusEvent, Token, TokenRegistry, Trigger};
+use oee_router::{Book, Fired, Listing, Market, Pool, Resting, VenueError, plan_at_least, triggered};
+use oee_store::{Notice, OpenOrder, OrderRecord, PgPool, PoolChanges, RestingFeed, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -51,31 +66,65 @@ const FEED_BATCH: u64 = 1_000;
 /// moves DLMM fees and expiries).
 const EVALUATE_EVERY: Duration = Duration::from_secs(1);
 
-/// One pair's books: both directions, and what they were last evaluated against.
+/// One partition's orders, and what they were last evaluated against.
 struct Partition {
-    /// `(base → quote, quote → base)`.
-    books: [Book; 2],
-    /// The highest pool slot of the pair at the last evaluation.
+    orders: Orders,
+    /// The highest pool slot of the partition at the last evaluation.
     slot: u64,
     evaluated: Instant,
-    /// Books changed since (an order armed): evaluate again.
+    /// Orders changed since (an order armed): evaluate again.
     dirty: bool,
+    /// The earliest open time (unix seconds) of a pool that was not open at
+    /// the last evaluation: evaluate again once it passes.
+    opens_at: Option<i64>,
 }
 
-/// A pair by its two mints, base first.
-type PairKey = (String, String);
+/// A partition's resting orders.
+enum Orders {
+    /// A pair's books: `(base → quote, quote → base)`.
+    Pair(Box<[Book; 2]>),
+    /// Every open sniper order, by id.
+    Snipers(HashMap<Uuid, OrderRecord>),
+}
+
+impl Orders {
+    fn len(&self) -> usize {
+        match self {
+            Self::Pair(books) => books.iter().map(Book::len).sum(),
+            Self::Snipers(orders) => orders.len(),
+        }
+    }
+}
+
+/// A partition: a pair by its two mints, base first, or the sniper orders.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum PairKey {
+    Pair(String, String),
+    Snipers,
+}
 
 /// The pools as the engine knows them: the latest state of each (by slot),
-/// where it is in the pool-change stream, and when it last re-read them all.
+/// where it is in the pool-change stream, and when it last re-read them all;
+/// and the tokens, with those launched so far.
 struct Pools {
     states: HashMap<String, Pool>,
     position: String,
     refreshed: Instant,
+    tokens: TokenRegistry,
+    /// The pairs launches made, `(token, quote)`.
+    launched: Vec<(String, String)>,
 }
 
 impl Pools {
-    /// Keeps `pool` if it is at least as recent as the state held.
-    fn update(&mut self, pool: Pool) {
+    /// Keeps `pool` if it is at least as recent as the state held. Returns
+    /// whether its tokens are unknown (a launch since the last read).
+    fn update(&mut self, pool: Pool) -> bool {
+        let unknown = [&pool.mint_base, &pool.mint_quote].iter().any(|m| self.tokens.resolve(m).is_none());
+        self.keep(pool);
+        unknown
+    }
+
+    fn keep(&mut self, pool: Pool) {
         match self.states.get(&pool.id) {
             Some(held) if held.slot > pool.slot => {}
             _ => {
@@ -107,13 +156,19 @@ impl TriggerEngine {
     pub async fn run(self: Arc<Self>, stop: CancellationToken) {
         let mut owned: HashMap<PairKey, Partition> = HashMap::new();
         let mut position = "0-0".to_owned();
-        let mut pools = Pools { states: HashMap::new(), position: "0-0".to_owned(), refreshed: Instant::now() };
+        let mut pools = Pools {
+            states: HashMap::new(),
+            position: "0-0".to_owned(),
+            refreshed: Instant::now(),
+            tokens: self.registry.clone(),
+            launched: Vec::new(),
+        };
         let mut pools_known = false;
         let mut balanced = Instant::now() - self.lease;
         while !stop.is_cancelled() {
             if balanced.elapsed() >= self.lease / 3 {
                 balanced = Instant::now();
-                if let Err(e) = self.rebalance(&mut owned, &mut position).await {
+                if let Err(e) = self.rebalance(&mut owned, &mut position, &pools).await {
                     warn!(error = %e, "could not renew or take the trigger engine's pairs");
                 }
             }
@@ -147,15 +202,20 @@ impl TriggerEngine {
                 tokio::time::sleep(self.poll).await;
             }
         }
-        for pair in owned.keys() {
-            let _ = self.executor.bus.locks.release(&lease_name(pair), &self.member).await;
+        for key in owned.keys() {
+            let _ = self.executor.bus.locks.release(&lease_name(key), &self.member).await;
         }
         let _ = self.executor.bus.locks.leave(GROUP, &self.member).await;
         info!(pairs = owned.len(), "trigger engine stopped; its pairs are free");
     }
 
-    fn pairs(&self) -> Vec<PairKey> {
-        self.listing.pairs().iter().map(|p| (p.mint_base.clone(), p.mint_quote.clone())).collect()
+    /// Every partition: the listed pairs, the launched ones, the snipers.
+    fn pairs(&self, pools: &Pools) -> Vec<PairKey> {
+        let listed = self.listing.pairs().iter().map(|p| (p.mint_base.clone(), p.mint_quote.clone()));
+        let mut keys: Vec<PairKey> =
+            listed.chain(pools.launched.iter().cloned()).map(|(b, q)| PairKey::Pair(b, q)).collect();
+        keys.push(PairKey::Snipers);
+        keys
     }
 
     /// Renews the pairs held, gives up the excess over the fair share, takes
@@ -164,10 +224,11 @@ impl TriggerEngine {
         &self,
         owned: &mut HashMap<PairKey, Partition>,
         position: &mut String,
+        pools: &Pools,
     ) -> Result<(), StoreError> {
         let leases = &self.executor.bus.locks;
         let members = leases.members(GROUP, &self.member, Utc::now().timestamp_millis(), self.lease).await?;
-        let pairs = self.pairs();
+        let pairs = self.pairs(pools);
         let share = pairs.len().div_ceil(members.len().max(1));
         let me = members.iter().position(|m| *m == self.member).unwrap_or(0);
         // Mine first: the pairs the sorted member list assigns this process.
@@ -204,25 +265,39 @@ impl TriggerEngine {
             }
             // Notices after `position` are applied on top of what is loaded
             // now: the feed's position was noted first, so nothing is missed.
-            let partition = match self.load(pair).await {
+            let partition = match self.load(pair, &pools.tokens).await {
                 Ok(p) => p,
                 Err(e) => {
                     let _ = leases.release(&lease_name(pair), &self.member).await;
                     return Err(e);
                 }
             };
-            let resting = partition.books.iter().map(Book::len).sum::<usize>();
+            let resting = partition.orders.len();
             info!(pair = %pair_label(pair), resting, ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX), "took a pair over");
             METRICS.book_rebuild.observe(started.elapsed().as_secs_f64());
             owned.insert(pair.clone(), partition);
         }
-        METRICS.resting.set(owned.values().flat_map(|p| p.books.iter()).map(Book::len).sum::<usize>() as i64);
+        METRICS.resting.set(owned.values().map(|p| p.orders.len()).sum::<usize>() as i64);
         Ok(())
     }
 
-    /// The pair's open orders from PostgreSQL, in a book per direction.
-    async fn load(&self, pair: &PairKey) -> Result<Partition, StoreError> {
-        let (base, quote) = pair;
+    /// The partition's open orders from PostgreSQL: a pair's in a book per
+    /// direction, or every sniper order.
+    async fn load(&self, key: &PairKey, tokens: &TokenRegistry) -> Result<Partition, StoreError> {
+        let fresh = |orders| Partition {
+            orders,
+            slot: 0,
+            evaluated: Instant::now() - EVALUATE_EVERY,
+            dirty: true,
+            opens_at: None,
+        };
+        let (base, quote) = match key {
+            PairKey::Pair(base, quote) => (base, quote),
+            PairKey::Snipers => {
+                let snipers = self.executor.orders.open_snipers().await?;
+                return Ok(fresh(Orders::Snipers(snipers.into_iter().map(|o| (o.id, o)).collect())));
+            }
+        };
         let directions = [(base.clone(), quote.clone()), (quote.clone(), base.clone())];
         let open = self.executor.orders.open_orders(&directions).await?;
         let mut orders: [Vec<Resting>; 2] = [Vec::new(), Vec::new()];
@@ -232,16 +307,19 @@ impl TriggerEngine {
         let [forward, back] = orders;
         let book = |mint_in: &str, mint_out: &str, orders| -> Result<Book, StoreError> {
             let token = |mint: &str| {
-                self.registry.resolve(mint).cloned().ok_or_else(|| StoreError::corrupt(format!("unknown mint {mint}")))
+                tokens.resolve(mint).cloned().ok_or_else(|| StoreError::corrupt(format!("unknown mint {mint}")))
             };
             Ok(Book::from_orders(token(mint_in)?, token(mint_out)?, orders))
         };
-        Ok(Partition {
-            books: [book(base, quote, forward)?, book(quote, base, back)?],
-            slot: 0,
-            evaluated: Instant::now() - EVALUATE_EVERY,
-            dirty: true,
-        })
+        Ok(fresh(Orders::Pair(Box::new([book(base, quote, forward)?, book(quote, base, back)?]))))
+    }
+
+    /// Re-reads the launched tokens (and so the launched pairs).
+    async fn refresh_tokens(&self, pools: &mut Pools) -> Result<(), StoreError> {
+        let launches = oee_store::chain::launches(&self.pg).await?;
+        pools.launched = launches.iter().map(|l| (l.token.mint.clone(), l.quote_mint.clone())).collect();
+        pools.tokens = self.registry.with_launched(launches.into_iter().map(|l| l.token));
+        Ok(())
     }
 
     /// Re-reads every pool from PostgreSQL (first noting the stream's
@@ -250,8 +328,9 @@ impl TriggerEngine {
         if from_here {
             pools.position = self.pool_changes.last_id().await?;
         }
+        self.refresh_tokens(pools).await?;
         for pool in oee_store::chain::all_pools(&self.pg).await? {
-            pools.update(pool);
+            pools.keep(pool);
         }
         pools.refreshed = Instant::now();
         Ok(())
@@ -261,11 +340,15 @@ impl TriggerEngine {
     /// poll for the first.
     async fn read_pool_changes(&self, pools: &mut Pools) -> Result<(), StoreError> {
         let changes = self.pool_changes.read_after(&pools.position, FEED_BATCH, Some(self.poll)).await?;
+        let mut launched = false;
         for change in changes {
             pools.position = change.id;
             for pool in change.pools {
-                pools.update(pool);
+                launched |= pools.update(pool);
             }
+        }
+        if launched {
+            self.refresh_tokens(pools).await?;
         }
         Ok(())
     }
@@ -280,10 +363,34 @@ impl TriggerEngine {
         for (entry, notice) in notices {
             *position = entry;
             let Some(notice) = notice else { continue };
+            if let Some(partition) = owned.get_mut(&PairKey::Snipers)
+                && let Orders::Snipers(snipers) = &mut partition.orders
+            {
+                match &notice {
+                    Notice::Open(o) if o.sniper => {
+                        // Its terms are in PostgreSQL.
+                        if let Some(order) = self.executor.orders.get(o.id).await?
+                            && order.status == OrderStatus::Open
+                        {
+                            snipers.insert(order.id, order);
+                            partition.dirty = true;
+                        }
+                        continue;
+                    }
+                    Notice::Closed { id, .. } => {
+                        snipers.remove(id);
+                    }
+                    Notice::Open(_) => {}
+                }
+            }
+            if matches!(&notice, Notice::Open(o) if o.sniper) {
+                continue;
+            }
             let (mint_in, mint_out) = notice.pair();
             let Some((key, direction)) = key_of(owned, mint_in, mint_out) else { continue };
             let Some(partition) = owned.get_mut(&key) else { continue };
-            let book = &mut partition.books[direction];
+            let Orders::Pair(books) = &mut partition.orders else { continue };
+            let book = &mut books[direction];
             match &notice {
                 Notice::Open(o) => {
                     if book.insert(resting(o)) {
@@ -298,19 +405,41 @@ impl TriggerEngine {
         Ok(())
     }
 
-    /// Fires what the pools now reach, and what has expired, in the books owned.
+    /// Fires what the pools now reach, and what has expired, in the partitions owned.
     async fn evaluate(&self, owned: &mut HashMap<PairKey, Partition>, pools: &Pools) -> Result<(), StoreError> {
         let now = Utc::now();
         let mut fired: Vec<(Fired, PairKey, usize)> = Vec::new();
         let mut expired: Vec<(Resting, PairKey, usize)> = Vec::new();
+        let mut snipes: Vec<(OrderRecord, Token, Trigger)> = Vec::new();
+        let mut snipers_expired: Vec<OrderRecord> = Vec::new();
         for (key, partition) in owned.iter_mut() {
-            for (direction, book) in partition.books.iter_mut().enumerate() {
+            let PairKey::Pair(base, quote) = key else {
+                let Orders::Snipers(orders) = &mut partition.orders else { continue };
+                take_expired_snipers(orders, now, &mut snipers_expired);
+                // Any pool can be a sniper's: a move anywhere, a launch, an open time passing.
+                let slot = pools.states.values().map(|p| p.slot).max().unwrap_or(0);
+                let opened = partition.opens_at.is_some_and(|at| now.timestamp() >= at);
+                if slot == partition.slot
+                    && !partition.dirty
+                    && !opened
+                    && partition.evaluated.elapsed() < EVALUATE_EVERY
+                {
+                    continue;
+                }
+                (partition.slot, partition.dirty, partition.evaluated) = (slot, false, Instant::now());
+                partition.opens_at =
+                    pools.states.values().filter_map(|p| p.open_at).filter(|at| *at > now.timestamp()).min();
+                take_sniped(orders, pools, now.timestamp(), &mut snipes);
+                continue;
+            };
+            let Orders::Pair(books) = &mut partition.orders else { continue };
+            for (direction, book) in books.iter_mut().enumerate() {
                 for order in book.take_expired(now.timestamp_millis()) {
                     expired.push((order, key.clone(), direction));
                 }
             }
             // In the venues' order, as `plan` takes them.
-            let mut of_pair: Vec<&Pool> = pools.states.values().filter(|p| p.pairs(&key.0, &key.1)).collect();
+            let mut of_pair: Vec<&Pool> = pools.states.values().filter(|p| p.pairs(base, quote)).collect();
             of_pair.sort_by_key(|p| Dex::ALL.iter().position(|d| *d == p.dex));
             let slot = of_pair.iter().map(|p| p.slot).max().unwrap_or(0);
             if slot == partition.slot && !partition.dirty && partition.evaluated.elapsed() < EVALUATE_EVERY {
@@ -320,7 +449,7 @@ impl TriggerEngine {
             (partition.slot, partition.dirty, partition.evaluated) = (slot, false, started);
             let markets: Vec<Result<Market, VenueError>> =
                 of_pair.iter().map(|p| Ok(Market { pool: (*p).clone(), now: now.timestamp() })).collect();
-            for (direction, book) in partition.books.iter_mut().enumerate() {
+            for (direction, book) in books.iter_mut().enumerate() {
                 for f in triggered(book, &markets) {
                     book.remove(f.order.id);
                     fired.push((f, key.clone(), direction));
@@ -328,9 +457,24 @@ impl TriggerEngine {
             }
             METRICS.book_evaluation.observe(started.elapsed().as_secs_f64());
         }
-        let fires = fired.iter().map(|(f, _, _)| self.fire(f));
-        let expiries = expired.iter().map(|(order, pair, direction)| self.expire(order, pair, *direction));
-        let (fires, expiries) = tokio::join!(futures::future::join_all(fires), futures::future::join_all(expiries));
+        let fires = fired
+            .iter()
+            .map(|(f, _, _)| self.fire(Uuid::from_u128(f.order.id), Trigger { slot: f.slot, price: f.price.clone() }));
+        let expiries = expired.iter().map(|(order, key, direction)| {
+            let PairKey::Pair(base, quote) = key else { unreachable!("only pairs have books") };
+            let pair = if *direction == 0 { (base.as_str(), quote.as_str()) } else { (quote.as_str(), base.as_str()) };
+            self.expire(Uuid::from_u128(order.id), pair)
+        });
+        let snipes_done = snipes.iter().map(|(order, token, trigger)| self.snipe(order, token, trigger.clone()));
+        let sniper_expiries = snipers_expired
+            .iter()
+            .map(|o| self.expire(o.id, (o.spec.token_in.mint.as_str(), o.spec.token_out.mint.as_str())));
+        let (fires, expiries, snipes_done, sniper_expiries) = tokio::join!(
+            futures::future::join_all(fires),
+            futures::future::join_all(expiries),
+            futures::future::join_all(snipes_done),
+            futures::future::join_all(sniper_expiries),
+        );
         let orders = fired.iter().map(|(f, pair, direction)| (&f.order, pair, *direction));
         let outcomes = orders.zip(fires).chain(expired.iter().map(|(o, pair, d)| (o, pair, *d)).zip(expiries));
         for ((order, pair, direction), result) in outcomes {
@@ -339,23 +483,44 @@ impl TriggerEngine {
                 // guard makes a second try harmless): back in its book, it is
                 // evaluated again (at the latest by the once-a-second pass).
                 warn!(error = %e, "a trigger or an expiry could not be recorded; the order is evaluated again");
-                if let Some(partition) = owned.get_mut(pair) {
-                    partition.books[direction].insert(*order);
+                if let Some(partition) = owned.get_mut(pair)
+                    && let Orders::Pair(books) = &mut partition.orders
+                {
+                    books[direction].insert(*order);
+                }
+            }
+        }
+        let sniper_outcomes = snipes.into_iter().map(|(o, _, _)| o).zip(snipes_done);
+        for (order, result) in sniper_outcomes.chain(snipers_expired.into_iter().zip(sniper_expiries)) {
+            if let Err(e) = result {
+                warn!(error = %e, "a sniper's trigger or expiry could not be recorded; the order is evaluated again");
+                if let Some(partition) = owned.get_mut(&PairKey::Snipers)
+                    && let Orders::Snipers(snipers) = &mut partition.orders
+                {
+                    snipers.insert(order.id, order);
+                    partition.dirty = true;
                 }
             }
         }
         Ok(())
     }
 
+    /// A sniper's trigger: its token filled in (if it was not known), then
+    /// the guarded `open → routing`.
+    async fn snipe(&self, order: &OrderRecord, token: &Token, trigger: Trigger) -> Result<(), StoreError> {
+        if !order.spec.target_known() && !self.executor.orders.resolve_target(order.id, token).await? {
+            return Ok(()); // no longer open
+        }
+        self.fire(order.id, trigger).await
+    }
+
     /// The guarded `open → routing` transition, then the job. An order that
     /// is no longer open (cancelled, or fired by another owner) is left alone.
-    async fn fire(&self, fired: &Fired) -> Result<(), StoreError> {
-        let id = Uuid::from_u128(fired.order.id);
+    async fn fire(&self, id: Uuid, trigger: Trigger) -> Result<(), StoreError> {
         let Some(order) = self.executor.orders.get(id).await? else { return Ok(()) };
         if order.status != OrderStatus::Open {
             return Ok(());
         }
-        let trigger = Trigger { slot: fired.slot, price: fired.price.clone() };
         let detail = EventDetail::Routing { attempt: order.attempts + 1, last_error: None, trigger: Some(trigger) };
         let event = RecordedEvent::new(StatusEvent::new(id, order.last_seq + 1, Utc::now(), detail));
         let (recorded, event) = self.executor.events.record(event).await;
@@ -374,11 +539,10 @@ impl TriggerEngine {
         queued
     }
 
-    /// The guarded `open → expired` transition.
-    async fn expire(&self, order: &Resting, pair: &PairKey, direction: usize) -> Result<(), StoreError> {
-        let id = Uuid::from_u128(order.id);
+    /// The guarded `open → expired` transition of an order of `pair` (`(mint_in, mint_out)`).
+    async fn expire(&self, id: Uuid, pair: (&str, &str)) -> Result<(), StoreError> {
         let Some(record) = self.executor.orders.get(id).await? else { return Ok(()) };
-        let Some(expires_at) = record.spec.limit.as_ref().and_then(|l| l.expires_at) else { return Ok(()) };
+        let Some(expires_at) = record.spec.expires_at() else { return Ok(()) };
         if record.status != OrderStatus::Open {
             return Ok(());
         }
@@ -393,19 +557,75 @@ impl TriggerEngine {
             return Ok(());
         }
         METRICS.expired.inc();
-        let (mint_in, mint_out) = if direction == 0 { (&pair.0, &pair.1) } else { (&pair.1, &pair.0) };
         let json = event.map(|e| e.json).unwrap_or_default();
-        self.executor.bus.publish_and_close(id, std::iter::once(json.as_str()), (mint_in, mint_out)).await
+        self.executor.bus.publish_and_close(id, std::iter::once(json.as_str()), pair).await
     }
+}
+
+/// Takes the sniper orders past their expiry out of `orders`, into `expired`.
+fn take_expired_snipers(
+    orders: &mut HashMap<Uuid, OrderRecord>,
+    now: chrono::DateTime<Utc>,
+    expired: &mut Vec<OrderRecord>,
+) {
+    let past: Vec<Uuid> =
+        orders.values().filter(|o| o.spec.expires_at().is_some_and(|at| at <= now)).map(|o| o.id).collect();
+    expired.extend(past.iter().filter_map(|id| orders.remove(id)));
+}
+
+/// Takes the sniper orders that fire on the pools at `now` (unix seconds)
+/// out of `orders`, into `fire` with their token and trigger.
+fn take_sniped(
+    orders: &mut HashMap<Uuid, OrderRecord>,
+    pools: &Pools,
+    now: i64,
+    fire: &mut Vec<(OrderRecord, Token, Trigger)>,
+) {
+    let found: Vec<(Uuid, Token, Trigger)> =
+        orders.values().filter_map(|o| snipe(o, pools, now).map(|(token, trigger)| (o.id, token, trigger))).collect();
+    for (id, token, trigger) in found {
+        if let Some(order) = orders.remove(&id) {
+            fire.push((order, token, trigger));
+        }
+    }
+}
+
+/// Whether `order` fires on the pools at `now` (unix seconds): its token, and
+/// the trigger — the highest slot among the pools it can use, and the price
+/// its amount gets there.
+fn snipe(order: &OrderRecord, pools: &Pools, now: i64) -> Option<(Token, Trigger)> {
+    let wanted = &order.spec.token_out;
+    let name = if wanted.mint.is_empty() { &wanted.symbol } else { &wanted.mint };
+    let token = pools.tokens.resolve(name)?.clone();
+    let Some(terms) = &order.spec.sniper else { return None };
+    let mint_in = order.spec.token_in.mint.as_str();
+    let mut usable: Vec<&Pool> = pools
+        .states
+        .values()
+        .filter(|p| p.pairs(mint_in, &token.mint) && p.is_open(now) && p.holding(mint_in) >= terms.min_liquidity)
+        .collect();
+    if usable.is_empty() {
+        return None;
+    }
+    usable.sort_by_key(|p| Dex::ALL.iter().position(|d| *d == p.dex));
+    let slot = usable.iter().map(|p| p.slot).max().unwrap_or(0);
+    let markets: Vec<Result<Market, VenueError>> =
+        usable.into_iter().map(|p| Ok(Market { pool: p.clone(), now })).collect();
+    let mut spec = order.spec.clone();
+    spec.token_out = token.clone();
+    let floor = spec.floor().unwrap_or(1);
+    let plan = plan_at_least(&spec, &markets, floor).ok().flatten()?;
+    let price = oee_router::price(&spec, spec.amount_in, plan.expected_out);
+    Some((token, Trigger { slot, price }))
 }
 
 /// The book an order of `mint_in → mint_out` belongs in, if this process owns its pair.
 fn key_of(owned: &HashMap<PairKey, Partition>, mint_in: &str, mint_out: &str) -> Option<(PairKey, usize)> {
-    let forward = (mint_in.to_owned(), mint_out.to_owned());
+    let forward = PairKey::Pair(mint_in.to_owned(), mint_out.to_owned());
     if owned.contains_key(&forward) {
         return Some((forward, 0));
     }
-    let back = (mint_out.to_owned(), mint_in.to_owned());
+    let back = PairKey::Pair(mint_out.to_owned(), mint_in.to_owned());
     owned.contains_key(&back).then_some((back, 1))
 }
 
@@ -418,10 +638,16 @@ fn resting(o: &OpenOrder) -> Resting {
     }
 }
 
-fn lease_name(pair: &PairKey) -> String {
-    format!("trigger:{}:{}", pair.0, pair.1)
+fn lease_name(key: &PairKey) -> String {
+    match key {
+        PairKey::Pair(base, quote) => format!("trigger:{base}:{quote}"),
+        PairKey::Snipers => "trigger:snipers".to_owned(),
+    }
 }
 
-fn pair_label(pair: &PairKey) -> String {
-    format!("{}/{}", pair.0, pair.1)
+fn pair_label(key: &PairKey) -> String {
+    match key {
+        PairKey::Pair(base, quote) => format!("{base}/{quote}"),
+        PairKey::Snipers => "snipers".to_owned(),
+    }
 }

@@ -39,6 +39,8 @@ and follow each order's status live. Amounts are exact decimal strings in token 
         crate::ws::follow::follow,
         routes::tickets::issue,
         routes::sim::trade,
+        routes::sim::launch,
+        routes::sim::launches,
         routes::admin::create_key,
         routes::admin::list_keys,
         routes::admin::revoke_key,

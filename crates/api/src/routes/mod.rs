@@ -30,7 +30,7 @@ struct Route {
 }
 
 /// Every path, most specific first where patterns overlap.
-const ROUTES: [Route; 21] = [
+const ROUTES: [Route; 23] = [
     // `GET` here is the submit socket (with `Upgrade: websocket`; see docs/asyncapi.yaml).
     Route { pattern: SUBMIT, handlers: submit, allow: Some("POST") },
     Route { pattern: "/api/orders/active", handlers: |r| r.route(web::get().to(orders::active)), allow: Some("GET") },
@@ -58,6 +58,12 @@ const ROUTES: [Route; 21] = [
     Route { pattern: "/api/tokens", handlers: |r| r.route(web::get().to(quotes::tokens)), allow: Some("GET") },
     Route { pattern: "/api/quote", handlers: |r| r.route(web::get().to(quotes::quote)), allow: Some("GET") },
     Route { pattern: "/api/admin/sim/trades", handlers: |r| r.route(web::post().to(sim::trade)), allow: Some("POST") },
+    Route {
+        pattern: "/api/admin/sim/launches",
+        handlers: |r| r.route(web::post().to(sim::launch)),
+        allow: Some("POST"),
+    },
+    Route { pattern: "/api/launches", handlers: |r| r.route(web::get().to(sim::launches)), allow: Some("GET") },
     Route { pattern: "/api/ws-tickets", handlers: |r| r.route(web::post().to(tickets::issue)), allow: Some("POST") },
     Route { pattern: "/api/queue/stats", handlers: |r| r.route(web::get().to(ops::queue_stats)), allow: Some("GET") },
     Route { pattern: "/api/activity", handlers: |r| r.route(web::get().to(ops::activity)), allow: Some("GET") },

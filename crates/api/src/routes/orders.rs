@@ -88,7 +88,7 @@ async fn submit_inner(
         }
     };
     let body = read_json(&req, payload).await?;
-    let mut submission = parse_order(&body, &state.registry, Channel::Http)?;
+    let mut submission = parse_order(&body, &state.tokens(), Channel::Http)?;
     submission.idempotency_key = key;
     let done = accept(&state, &caller, &submission).await?;
     let code = if done.created { StatusCode::ACCEPTED } else { StatusCode::OK };

@@ -35,15 +35,29 @@ use serde::Serialize;
 )]
 pub async fn tokens(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.auth.require(&req, Scope::Read).await?;
-    let tokens = state.registry.tokens();
+    let registry = state.tokens();
+    let tokens = registry.tokens();
+    let launches = state.pools.launches();
     let mut pairs = Vec::new();
     for token_in in tokens {
         for token_out in tokens {
-            let Some(listed) = state.listing.pair(&token_in.mint, &token_out.mint) else { continue };
             if token_in.mint == token_out.mint {
                 continue;
             }
-            let mut venues: Vec<&str> = listed.venues.iter().map(|d| d.as_str()).collect();
+            let mut venues: Vec<&str> = match state.listing.pair(&token_in.mint, &token_out.mint) {
+                Some(listed) => listed.venues.iter().map(|d| d.as_str()).collect(),
+                None => launches
+                    .iter()
+                    .filter(|l| {
+                        (l.token.mint == token_in.mint && l.quote_mint == token_out.mint)
+                            || (l.token.mint == token_out.mint && l.quote_mint == token_in.mint)
+                    })
+                    .filter_map(|l| l.venue().map(|d| d.as_str()))
+                    .collect(),
+            };
+            if venues.is_empty() {
+                continue;
+            }
             venues.sort_unstable();
             pairs.push(PairView { token_in: &token_in.symbol, token_out: &token_out.symbol, venues });
         }
@@ -112,8 +126,8 @@ pub async fn quote(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
         .map_err(|e| ApiError::new(ErrorCode::InvalidParameter, format!("invalid query string: {e}")))?;
     let body = order_body(&query)?;
-    let spec = parse_order(body.as_bytes(), &state.registry, Channel::Http)?.spec;
-    if !state.listing.has(&spec.token_in.mint, &spec.token_out.mint) {
+    let spec = parse_order(body.as_bytes(), &state.tokens(), Channel::Http)?.spec;
+    if !state.tradable(&spec.token_in.mint, &spec.token_out.mint) {
         return Err(ApiError::new(
             ErrorCode::NoRoute,
             format!("no venue lists {}/{}", spec.token_in.symbol, spec.token_out.symbol),

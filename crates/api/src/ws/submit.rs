@@ -98,7 +98,7 @@ async fn submit(state: Arc<AppState>, caller: Arc<Caller>, text: String) -> Subm
         Err(rejection) => return rejected(&rejection, None),
     };
     let client_ref = raw.client_ref();
-    let submission = match raw.validate(&state.registry, Channel::WebSocket) {
+    let submission = match raw.validate(&state.tokens(), Channel::WebSocket) {
         Ok(submission) => submission,
         Err(r) => return rejected(&r, client_ref),
     };

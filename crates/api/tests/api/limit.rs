@@ -3,8 +3,9 @@
 //! the market to their price and never fill below it, are cancelled with one
 //! winner against their trigger, and expire.
 
+use oee_domain::OrderStatus;
 use oee_domain::parse_units;
-use oee_testkit::{Engine, PATIENCE, ledger_violations};
+use oee_testkit::{Engine, PATIENCE, ledger_violations, statuses};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -37,32 +38,10 @@ async fn push_sol_up_to(engine: &Engine, amount: &str, target: u64) {
     }
 }
 
-async fn order(engine: &Engine, id: &str) -> Value {
-    let (status, order) = engine.get(0, &format!("/api/orders/{id}")).await;
-    assert_eq!(status, 200, "{order}");
-    order
-}
-
-async fn until_status(engine: &Engine, id: &str, status: &str) -> Value {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let order = order(engine, id).await;
-        if order["status"] == status {
-            return order;
-        }
-        assert!(Instant::now() < deadline, "order {id} never became {status}: {order}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 async fn cancel(engine: &Engine, id: &str) -> (u16, Value) {
     let response = engine.http.delete(engine.url(0, &format!("/api/orders/{id}"))).send().await.expect("response");
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
-}
-
-fn statuses(order: &Value) -> Vec<String> {
-    order["events"].as_array().expect("events").iter().map(|e| e["status"].as_str().unwrap_or("").to_owned()).collect()
 }
 
 fn limit_body(amount: &str, min_atoms: u64, extra: Value) -> String {
@@ -81,7 +60,7 @@ async fn a_limit_order_rests_until_outside_trades_reach_its_price_then_fills_at_
     // 3% above the market: it must wait.
     let min = now + now * 3 / 100;
     let id = engine.accepted(&limit_body("1", min, json!({}))).await;
-    let open = until_status(&engine, &id, "open").await;
+    let open = engine.until_status(&id, OrderStatus::Open).await;
     assert_eq!(open["minAmountOut"], oee_domain::format_units(u128::from(min), USDC));
     assert_eq!(open["slippageBps"], Value::Null);
     assert!(open["expiresAt"].as_str().is_some(), "{open}");
@@ -115,7 +94,7 @@ async fn an_open_order_is_cancelled_once_and_nothing_else_can_be() {
     let now = sol_price(&engine, "1").await;
     let min = now + now / 10;
     let id = engine.accepted(&limit_body("1", min, json!({}))).await;
-    until_status(&engine, &id, "open").await;
+    engine.until_status(&id, OrderStatus::Open).await;
     let follower = tokio::spawn({
         let url = engine.ws_url(0, &format!("/api/orders/{id}/ws"));
         async move { oee_testkit::follow_url(&url).await }
@@ -144,7 +123,7 @@ async fn an_open_order_is_cancelled_once_and_nothing_else_can_be() {
     // The cancelled order never fires, however far the market goes.
     push_sol_up_to(&engine, "1", min).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(order(&engine, &id).await["status"], "cancelled");
+    assert_eq!(engine.order(&id).await["status"], "cancelled");
     let db = engine.env.db().await.expect("db");
     assert_eq!(ledger_violations(&db).await.expect("check"), Vec::<String>::new());
     engine.stop().await;
@@ -235,7 +214,7 @@ async fn a_hundred_cancels_racing_their_triggers_each_have_one_winner() {
         ids.push(engine.accepted(&limit_body("0.01", min, json!({}))).await);
     }
     for id in &ids {
-        until_status(&engine, id, "open").await;
+        engine.until_status(id, OrderStatus::Open).await;
     }
     // The market crosses them all while every one is being cancelled.
     let cancels = futures::future::join_all(ids.iter().map(|id| cancel(&engine, id)));

@@ -15,6 +15,7 @@ mod quotes;
 mod rate_limit;
 mod shedding;
 mod sim;
+mod sniper;
 mod submit_socket;
 mod ui;
 mod validation;

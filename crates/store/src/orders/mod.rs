@@ -17,7 +17,7 @@ pub use writers::{EventWriter, NewOrder, OrderWriter, Run};
 use crate::error::StoreError;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
-use oee_domain::{EventDetail, OrderStatus, RecordedEvent, StatusEvent};
+use oee_domain::{EventDetail, OrderStatus, RecordedEvent, StatusEvent, Token};
 use record::COLUMNS;
 use runs::{EventColumns, RunColumns, is_consecutive};
 use tokio_postgres::types::ToSql;
@@ -80,9 +80,10 @@ impl OrderStore {
                 INSERT INTO orders (id, user_id, order_type, token_in, token_in_mint, token_in_decimals,
                     token_out, token_out_mint, token_out_decimals, amount_in, slippage_bps, status, last_seq,
                     idempotency_key, request_fingerprint, created_at, updated_at, account,
-                    min_amount_out, limit_price, expires_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::numeric, $11, 'pending', 1, $12, $13, $14, $14,
-                    $16, $17::text::numeric, $18, $19)
+                    min_amount_out, limit_price, expires_at, max_price, min_liquidity)
+                VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, ''), NULLIF($8, ''),
+                    CASE WHEN $7 = '' OR $8 = '' THEN NULL ELSE $9::int2 END, $10::text::numeric, $11, 'pending', 1,
+                    $12, $13, $14, $14, $16, $17::text::numeric, $18, $19, $20, $21::text::numeric)
                 ON CONFLICT (account, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 RETURNING id)
             INSERT INTO order_events (order_id, seq, status, at, payload)
@@ -114,6 +115,8 @@ impl OrderStore {
                     &spec.limit.as_ref().map(|l| l.min_amount_out.to_string()),
                     &spec.limit.as_ref().and_then(|l| l.limit_price.as_deref()),
                     &order.expires_at,
+                    &spec.sniper.as_ref().and_then(|t| t.max_price.as_deref()),
+                    &spec.sniper.as_ref().map(|t| t.min_liquidity.to_string()),
                 ],
             )
             .await?;
@@ -142,17 +145,20 @@ impl OrderStore {
         const SQL: &str = "WITH v AS (
                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int2[],
                     $7::text[], $8::text[], $9::int2[], $10::text[], $11::int4[], $12::text[], $13::timestamptz[],
-                    $14::text[], $15::text[], $16::text[], $17::text[], $18::timestamptz[])
+                    $14::text[], $15::text[], $16::text[], $17::text[], $18::timestamptz[], $19::text[], $20::text[])
                 AS v(id, user_id, order_type, token_in, token_in_mint, token_in_decimals, token_out, token_out_mint,
                     token_out_decimals, amount_in, slippage_bps, fingerprint, at, payload, account, min_amount_out,
-                    limit_price, expires_at)
+                    limit_price, expires_at, max_price, min_liquidity)
             ), o AS (
                 INSERT INTO orders (id, user_id, order_type, token_in, token_in_mint, token_in_decimals,
                     token_out, token_out_mint, token_out_decimals, amount_in, slippage_bps, status, last_seq,
-                    request_fingerprint, created_at, updated_at, account, min_amount_out, limit_price, expires_at)
-                SELECT id, user_id, order_type, token_in, token_in_mint, token_in_decimals, token_out, token_out_mint,
-                    token_out_decimals, amount_in::numeric, slippage_bps, 'pending', 1, fingerprint, at, at, account,
-                    min_amount_out::numeric, limit_price, expires_at
+                    request_fingerprint, created_at, updated_at, account, min_amount_out, limit_price, expires_at,
+                    max_price, min_liquidity)
+                SELECT id, user_id, order_type, token_in, token_in_mint, token_in_decimals, NULLIF(token_out, ''),
+                    NULLIF(token_out_mint, ''),
+                    CASE WHEN token_out = '' OR token_out_mint = '' THEN NULL ELSE token_out_decimals END,
+                    amount_in::numeric, slippage_bps, 'pending', 1, fingerprint, at, at, account,
+                    min_amount_out::numeric, limit_price, expires_at, max_price, min_liquidity::numeric
                 FROM v
                 RETURNING id)
             INSERT INTO order_events (order_id, seq, status, at, payload)
@@ -169,6 +175,7 @@ impl OrderStore {
             (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
         let (mut mins, mut prices, mut expiries) =
             (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut max_prices, mut liquidities) = (Vec::with_capacity(n), Vec::with_capacity(n));
         for order in orders {
             let spec = &order.spec;
             let event = StatusEvent::new(order.id, 1, order.at, EventDetail::Pending);
@@ -190,6 +197,8 @@ impl OrderStore {
             mins.push(spec.limit.as_ref().map(|l| l.min_amount_out.to_string()));
             prices.push(spec.limit.as_ref().and_then(|l| l.limit_price.as_deref()));
             expiries.push(order.expires_at);
+            max_prices.push(spec.sniper.as_ref().and_then(|t| t.max_price.as_deref()));
+            liquidities.push(spec.sniper.as_ref().map(|t| t.min_liquidity.to_string()));
         }
         let client = self.pool.get().await?;
         let stmt = client.prepare_cached(SQL).await?;
@@ -215,6 +224,8 @@ impl OrderStore {
                     &mins,
                     &prices,
                     &expiries,
+                    &max_prices,
+                    &liquidities,
                 ],
             )
             .await?;
@@ -257,11 +268,39 @@ impl OrderStore {
                         o.expires_at, o.last_seq
                  FROM orders o JOIN unnest($1::text[], $2::text[]) AS p(mint_in, mint_out)
                      ON o.token_in_mint = p.mint_in AND o.token_out_mint = p.mint_out
-                 WHERE o.status = 'open'",
+                 WHERE o.status = 'open' AND o.order_type = 'limit'",
             )
             .await?;
         let rows = client.query(&stmt, &[&ins, &outs]).await?;
         rows.iter().map(OpenOrder::decode).collect()
+    }
+
+    /// Every open sniper order (they are one partition of the trigger engine).
+    pub async fn open_snipers(&self) -> Result<Vec<OrderRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM orders WHERE status = 'open' AND order_type = 'sniper' ORDER BY created_at"
+            ))
+            .await?;
+        client.query(&stmt, &[]).await?.iter().map(OrderRecord::decode).collect()
+    }
+
+    /// Fills in an open sniper order's token, found at its launch: only while
+    /// the order is `open` (a cancel or expiry first leaves it as it is) and
+    /// unresolved or resolved the same way. Returns whether the order now
+    /// names `token`.
+    pub async fn resolve_target(&self, id: Uuid, token: &Token) -> Result<bool, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(
+                "UPDATE orders SET token_out = $2, token_out_mint = $3, token_out_decimals = $4
+                 WHERE id = $1 AND status = 'open' AND order_type = 'sniper'
+                   AND (token_out IS NULL OR token_out = $2) AND (token_out_mint IS NULL OR token_out_mint = $3)",
+            )
+            .await?;
+        let n = client.execute(&stmt, &[&id, &token.symbol, &token.mint, &i16::from(token.decimals)]).await?;
+        Ok(n == 1)
     }
 
     /// One order, without its events.

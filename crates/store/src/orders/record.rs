@@ -3,7 +3,7 @@
 
 use crate::error::StoreError;
 use chrono::{DateTime, Utc};
-use oee_domain::{ErrorInfo, LimitTerms, OrderSpec, OrderStatus, OrderType, RouteRecord, Token};
+use oee_domain::{ErrorInfo, LimitTerms, OrderSpec, OrderStatus, OrderType, RouteRecord, SniperTerms, Token};
 use tokio_postgres::Row;
 use tokio_postgres::types::{FromSql, Json};
 use uuid::Uuid;
@@ -37,14 +37,18 @@ pub struct OrderRecord {
 pub(crate) const COLUMNS: &str = "id, account, user_id, order_type, token_in, token_in_mint, token_in_decimals, \
     token_out, token_out_mint, token_out_decimals, amount_in::text AS amount_in, slippage_bps, status, last_seq, \
     attempts, route, tx_hash, executed_price, amount_out::text AS amount_out, error, created_at, updated_at, \
-    min_amount_out::text AS min_amount_out, limit_price, expires_at";
+    min_amount_out::text AS min_amount_out, limit_price, expires_at, max_price, \
+    min_liquidity::text AS min_liquidity";
 
 impl OrderRecord {
     /// Decodes a row selected with [`COLUMNS`].
     pub(crate) fn decode(row: &Row) -> Result<Self, StoreError> {
+        // A sniper's token may be known only by its symbol or its mint (NULLs).
         let token = |symbol: &str, mint: &str, decimals: &str| -> Result<Token, StoreError> {
-            let decimals = u8::try_from(column::<i16>(row, decimals)?).map_err(|e| corrupt(decimals, e))?;
-            Ok(Token::stored(column(row, symbol)?, column(row, mint)?, decimals))
+            let decimals =
+                u8::try_from(column::<Option<i16>>(row, decimals)?.unwrap_or(0)).map_err(|e| corrupt(decimals, e))?;
+            let text = |name| column::<Option<String>>(row, name).map(Option::unwrap_or_default);
+            Ok(Token::stored(text(symbol)?, text(mint)?, decimals))
         };
         let order_type: &str = column(row, "order_type")?;
         let status: &str = column(row, "status")?;
@@ -62,6 +66,14 @@ impl OrderRecord {
                     limit_price: column(row, "limit_price")?,
                     expires_at: column(row, "expires_at")?,
                 }),
+            },
+            sniper: match order_type {
+                "sniper" => Some(SniperTerms {
+                    max_price: column(row, "max_price")?,
+                    min_liquidity: atoms(row, "min_liquidity")?.unwrap_or(0),
+                    expires_at: column(row, "expires_at")?,
+                }),
+                _ => None,
             },
         };
         Ok(Self {
@@ -92,6 +104,9 @@ pub struct OpenOrder {
     pub min_amount_out: u64,
     pub expires_at: DateTime<Utc>,
     pub last_seq: u32,
+    /// A sniper order: the trigger engine reads its terms from PostgreSQL
+    /// (`mint_out` is empty while its token is unknown, `min_amount_out` 0).
+    pub sniper: bool,
 }
 
 impl OpenOrder {
@@ -110,6 +125,7 @@ impl OpenOrder {
             expires_at: row.try_get(5).map_err(|e| corrupt("expires_at", e))?,
             last_seq: u32::try_from(row.try_get::<_, i32>(6).map_err(|e| corrupt("last_seq", e))?)
                 .map_err(|e| corrupt("last_seq", e))?,
+            sniper: false,
         })
     }
 }

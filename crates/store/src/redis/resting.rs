@@ -52,7 +52,7 @@ impl Notice {
     fn fields(&self) -> Vec<(&'static str, String)> {
         match self {
             Self::Open(o) => vec![
-                ("kind", "open".into()),
+                ("kind", if o.sniper { "sniper" } else { "open" }.into()),
                 ("id", o.id.to_string()),
                 ("in", o.mint_in.clone()),
                 ("out", o.mint_out.clone()),
@@ -74,7 +74,7 @@ impl Notice {
         let id = Uuid::parse_str(fields.get("id")?).ok()?;
         let (mint_in, mint_out) = (fields.get("in")?.clone(), fields.get("out")?.clone());
         match fields.get("kind")?.as_str() {
-            "open" => Some(Self::Open(OpenOrder {
+            kind @ ("open" | "sniper") => Some(Self::Open(OpenOrder {
                 id,
                 mint_in,
                 mint_out,
@@ -82,6 +82,7 @@ impl Notice {
                 min_amount_out: fields.get("min")?.parse().ok()?,
                 expires_at: chrono::DateTime::from_timestamp_millis(fields.get("expires")?.parse().ok()?)?,
                 last_seq: fields.get("seq")?.parse().ok()?,
+                sniper: kind == "sniper",
             })),
             "closed" => Some(Self::Closed { id, mint_in, mint_out }),
             _ => None,
@@ -161,9 +162,21 @@ mod tests {
             min_amount_out: 225_750_000,
             expires_at: chrono::DateTime::from_timestamp_millis(1_764_590_400_123).expect("time"),
             last_seq: 2,
+            sniper: false,
+        });
+        // A sniper whose token is not known yet.
+        let sniper = Notice::Open(OpenOrder {
+            id: Uuid::now_v7(),
+            mint_in: "So111".into(),
+            mint_out: String::new(),
+            amount_in: 1_000_000_000,
+            min_amount_out: 0,
+            expires_at: chrono::DateTime::from_timestamp_millis(1_764_590_400_000).expect("time"),
+            last_seq: 2,
+            sniper: true,
         });
         let closed = Notice::Closed { id: Uuid::now_v7(), mint_in: "a".into(), mint_out: "b".into() };
-        for notice in [open, closed] {
+        for notice in [open, sniper, closed] {
             let fields: HashMap<String, String> = notice.fields().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
             assert_eq!(Notice::parse(&fields), Some(notice));
         }
