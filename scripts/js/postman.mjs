@@ -12,7 +12,7 @@
 //     parameters and body examples, its summary and description as docs, and a
 //     test that the answer's status is one the document lists for it.
 // The key is {{apiKey}} (bearer, collection level), the server {{baseUrl}}; the
-// environment file declares both (the key empty).
+// environment file declares them (the keys empty).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -406,39 +406,16 @@ function walkthrough() {
         'A limit order rests `open` until the best route for its own amount returns at least amountIn × limitPrice; this one asks far more than the market gives.',
     },
   });
-  const waitOpen = '11. Poll until it rests open';
-  items.push({
-    name: waitOpen,
-    event: [
-      prerequest([
-        "const polls = Number(pm.collectionVariables.get('pollsLeft'));",
-        'if (polls < 50) { setTimeout(function () {}, 100); }',
-      ]),
-      script([
-        'const order = pm.response.json();',
-        "const pollsLeft = Number(pm.collectionVariables.get('pollsLeft')) - 1;",
-        "pm.collectionVariables.set('pollsLeft', pollsLeft);",
-        "if (order.status !== 'open' && pollsLeft > 0) {",
-        "    const next = pm.execution && typeof pm.execution.setNextRequest === 'function'",
-        '        ? pm.execution.setNextRequest.bind(pm.execution) : postman.setNextRequest;',
-        '    next(pm.info.requestName);',
-        '} else {',
-        "    pm.test('open, with its minimum and expiry', function () {",
-        "        pm.expect(order.status).to.eql('open');",
-        "        pm.expect(order.minAmountOut).to.be.a('string');",
-        "        pm.expect(order.expiresAt).to.be.a('string');",
-        "        pm.expect(order.events[order.events.length - 1].status).to.eql('open');",
-        '    });',
-        '}',
-      ]),
-    ],
-    request: {
-      method: 'GET',
-      header: [],
-      url: url('/api/orders/{orderId}', [], { orderId: '{{limitOrderId}}' }),
-      description: 'Once stored, the order is armed: `open`, with the minimum it waits for and when it expires.',
-    },
-  });
+  items.push(
+    pollUntil('11. Poll until it rests open', 'limitOrderId', 'open', [
+      "pm.test('open, with its minimum and expiry', function () {",
+      "    pm.expect(order.status).to.eql('open');",
+      "    pm.expect(order.minAmountOut).to.be.a('string');",
+      "    pm.expect(order.expiresAt).to.be.a('string');",
+      "    pm.expect(order.events[order.events.length - 1].status).to.eql('open');",
+      '});',
+    ], 'Once stored, the order is armed: `open`, with the minimum it waits for and when it expires.'),
+  );
   items.push({
     name: '12. Cancel it',
     event: [
@@ -466,11 +443,111 @@ function walkthrough() {
       description: 'Only an open order can be cancelled: one that fired or finished answers 409 NOT_CANCELLABLE.',
     },
   });
+  items.push({
+    name: '14. Place a sniper for a token that does not exist yet',
+    event: [
+      prerequest([
+        "pm.collectionVariables.set('sniperSymbol', 'SNIPE' + Math.floor(Math.random() * 1e9));",
+      ]),
+      script([
+        "pm.test('202 Accepted', function () {",
+        '    pm.response.to.have.status(202);',
+        "    pm.collectionVariables.set('sniperOrderId', pm.response.json().orderId);",
+        '});',
+        "pm.collectionVariables.set('pollsLeft', 50);",
+      ]),
+    ],
+    request: {
+      method: 'POST',
+      header: submitHeaders(),
+      body: jsonBody({ type: 'sniper', tokenIn: 'SOL', tokenOut: '{{sniperSymbol}}', amountIn: '0.1', maxPrice: '0.01', minLiquidity: '50' }),
+      url: url('/api/orders/execute'),
+      description:
+        'A sniper order names a token by symbol (or mint) before it is listed, and rests `open` until a pool for it is open, holds at least minLiquidity of tokenIn, and sells at no more than maxPrice tokenIn per token.',
+    },
+  });
+  items.push(
+    pollUntil('15. Poll until the sniper rests open', 'sniperOrderId', 'open', [
+      "pm.test('open, with its maxPrice and no minimum yet', function () {",
+      "    pm.expect(order.status).to.eql('open');",
+      "    pm.expect(order.maxPrice).to.eql('0.01');",
+      "    const event = order.events[order.events.length - 1];",
+      "    pm.expect(event.maxPrice).to.eql('0.01');",
+      "    pm.expect(event).to.not.have.property('minAmountOut');",
+      '});',
+    ], 'Armed: `open`, waiting for its token; its minimum follows from maxPrice once the token is known.'),
+  );
+  items.push({
+    name: '16. Launch the token (admin key)',
+    event: [
+      script([
+        "pm.test('201 Created, in a slot of its own', function () {",
+        '    pm.response.to.have.status(201);',
+        '    const launched = pm.response.json();',
+        "    pm.expect(launched.symbol).to.eql(pm.collectionVariables.get('sniperSymbol'));",
+        "    pm.collectionVariables.set('launchSlot', launched.slot);",
+        '});',
+        "pm.collectionVariables.set('pollsLeft', 50);",
+      ]),
+    ],
+    request: {
+      method: 'POST',
+      header: [{ key: 'Content-Type', value: 'application/json' }],
+      auth: { type: 'bearer', bearer: [{ key: 'token', value: '{{adminKey}}', type: 'string' }] },
+      body: jsonBody({ symbol: '{{sniperSymbol}}', decimals: 6, quoteToken: 'SOL', venue: 'raydium', baseAmount: '1000000', quoteAmount: '100' }),
+      url: url('/api/admin/sim/launches'),
+      description:
+        'Lists the token with one Raydium pool of 1,000,000 of it against 100 SOL (0.0001 SOL each), as a launch on the chain would (needs the scope `admin`: the environment\'s `adminKey`).',
+    },
+  });
+  items.push(
+    pollUntil('17. Poll until the sniper is confirmed', 'sniperOrderId', 'confirmed', [
+      "pm.test('confirmed, fired on the slot of the launch', function () {",
+      "    pm.expect(order.status).to.eql('confirmed');",
+      "    pm.expect(order.tokenOut).to.eql(pm.collectionVariables.get('sniperSymbol'));",
+      "    const routing = order.events.find(function (e) { return e.status === 'routing'; });",
+      "    pm.expect(routing.trigger.slot).to.eql(Number(pm.collectionVariables.get('launchSlot')));",
+      '});',
+    ], 'The sniper fired on the first state of the new pool (the launch\'s slot) and bought within its maxPrice.'),
+  );
   return {
     name: 'Walkthrough',
     description:
-      'Run this folder (Collection Runner, or newman) after setting `baseUrl` and `apiKey` (a key with the scope `trade`) in the environment: it submits an order, follows it to confirmation, places a limit order and cancels it while it rests, and shows the main errors, each request with tests.',
+      'Run this folder (Collection Runner, or newman) after setting `baseUrl`, `apiKey` (a key with the scope `trade`) and `adminKey` (scope `admin`, for the token launch) in the environment: it submits an order, follows it to confirmation, places a limit order and cancels it while it rests, places a sniper order for a token that does not exist yet, launches the token and sees the sniper fill, and shows the main errors, each request with tests.',
     item: items,
+  };
+}
+
+/** A request that reads the order in `variable` again (up to `pollsLeft`
+ * times, 100 ms apart) until its status is `status`, then runs `tests` (which
+ * see it as `order`). */
+function pollUntil(name, variable, status, tests, description) {
+  return {
+    name,
+    event: [
+      prerequest([
+        "const polls = Number(pm.collectionVariables.get('pollsLeft'));",
+        'if (polls < 50) { setTimeout(function () {}, 100); }',
+      ]),
+      script([
+        'const order = pm.response.json();',
+        "const pollsLeft = Number(pm.collectionVariables.get('pollsLeft')) - 1;",
+        "pm.collectionVariables.set('pollsLeft', pollsLeft);",
+        `if (order.status !== '${status}' && pollsLeft > 0) {`,
+        "    const next = pm.execution && typeof pm.execution.setNextRequest === 'function'",
+        '        ? pm.execution.setNextRequest.bind(pm.execution) : postman.setNextRequest;',
+        '    next(pm.info.requestName);',
+        '} else {',
+        ...tests.map((line) => `    ${line}`),
+        '}',
+      ]),
+    ],
+    request: {
+      method: 'GET',
+      header: [],
+      url: url('/api/orders/{orderId}', [], { orderId: `{{${variable}}}` }),
+      description,
+    },
   };
 }
 
@@ -496,6 +573,9 @@ const collection = {
   variable: [
     { key: 'orderId', value: '', description: 'Set by the walkthrough: the order it submitted.' },
     { key: 'limitOrderId', value: '', description: 'Set by the walkthrough: the limit order it places and cancels.' },
+    { key: 'sniperOrderId', value: '', description: 'Set by the walkthrough: the sniper order it places.' },
+    { key: 'sniperSymbol', value: '', description: 'Set by the walkthrough: the symbol of the token it launches.' },
+    { key: 'launchSlot', value: '', description: 'Set by the walkthrough: the slot of its launch.' },
     { key: 'keyId', value: '', description: 'An API key id, for revokeKey.' },
     { key: 'pollsLeft', value: '' },
     { key: 'idempotencyKey', value: '' },
@@ -509,6 +589,7 @@ const environment = {
   values: [
     { key: 'baseUrl', value: 'http://localhost:8080', type: 'default', enabled: true },
     { key: 'apiKey', value: '', type: 'secret', enabled: true },
+    { key: 'adminKey', value: '', type: 'secret', enabled: true },
   ],
   _postman_variable_scope: 'environment',
 };

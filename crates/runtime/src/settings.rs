@@ -134,6 +134,9 @@ pub struct Settings {
     /// Seeds the simulator's draws, so a run's outside trades repeat (random
     /// when unset).
     pub sim_seed: Option<u64>,
+    /// The market simulator launches a token every this many ticks, for
+    /// demos of sniper orders (0: never).
+    pub sim_launch_every: u32,
     /// Entries the pool-change stream `{ns}:pools` keeps (trimmed approximately).
     pub pool_stream_max_len: u64,
     /// Tokens added to the built-in registry (config file only).
@@ -183,6 +186,7 @@ impl Default for Settings {
             sim_tick: Duration::from_millis(5_000),
             sim_volatility_bps: 15,
             sim_seed: None,
+            sim_launch_every: 0,
             pool_stream_max_len: oee_store::redis::pool_changes::DEFAULT_MAX_LEN,
             tokens: Vec::new(),
         }

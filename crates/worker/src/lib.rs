@@ -13,7 +13,7 @@ pub mod trigger;
 pub use consumer::Consumer;
 pub use executor::{Executor, Outcome};
 pub use oee_runtime::RetryPolicy;
-pub use simulator::{MarketSimulator, SimulatorSettings, Tick};
+pub use simulator::{LaunchChain, MarketSimulator, SimulatorSettings, Tick};
 pub use trigger::TriggerEngine;
 
 use anyhow::Context;
@@ -56,8 +56,10 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
             volatility_bps: settings.sim_volatility_bps,
             seed: settings.sim_seed,
             tx_validity: settings.tx_validity,
+            launch_every: settings.sim_launch_every,
         };
-        MarketSimulator::new(ledger.clone(), bus.locks.clone(), consumer, pool_ids, sim)
+        let chain = LaunchChain { pg: pool.clone(), changes: ledger.changes().clone(), registry: registry.clone() };
+        MarketSimulator::new(ledger.clone(), bus.locks.clone(), consumer, pool_ids, sim).with_launches(chain)
     });
     let network = SimulatedNetwork::new(ledger, settings.venue_profile(), system_clock())
         .with_validity(settings.tx_validity.as_secs())

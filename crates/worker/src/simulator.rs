@@ -15,6 +15,12 @@
 //! finds the lease taken and stops trading; for at most one tick both may
 //! have traded, which only means a little more outside volume.
 //!
+//! **Launches.** Every `OEE_SIM_LAUNCH_EVERY` ticks (0: never) the driver
+//! also launches a token, for demos of sniper orders: `SIM` and six digits,
+//! 6 decimals, a billion of it against 100–1,000 SOL on a venue drawn at
+//! random, opening [`LAUNCH_OPENS_AFTER`] later. Launched pools (its own and
+//! the admin API's) are traded like the listed ones.
+//!
 //! **Draws.** A driver draws from a generator seeded with `OEE_SIM_SEED`
 //! (random when unset; the seed is logged), so a run's outside trades can be
 //! repeated against the same states. A driver that takes over starts its own
@@ -32,6 +38,9 @@ use tracing::{debug, info, warn};
 
 /// The lease whose holder drives the market.
 pub const LEASE: &str = "market-simulator";
+
+/// How long after its launch a simulated token's pool opens.
+pub const LAUNCH_OPENS_AFTER: Duration = Duration::from_secs(10);
 
 /// The shortest lease: renewals must outlast a slow round trip or two.
 const MIN_LEASE_TTL: Duration = Duration::from_secs(1);
@@ -52,6 +61,16 @@ pub struct SimulatorSettings {
     pub seed: Option<u64>,
     /// How long a trade may take to land (its transaction's validity).
     pub tx_validity: Duration,
+    /// Launch a token every this many ticks (0: never).
+    pub launch_every: u32,
+}
+
+/// Where launches are recorded and announced.
+#[derive(Debug, Clone)]
+pub struct LaunchChain {
+    pub pg: oee_store::PgPool,
+    pub changes: oee_store::PoolChanges,
+    pub registry: oee_domain::TokenRegistry,
 }
 
 /// What one tick did.
@@ -74,6 +93,9 @@ pub struct MarketSimulator {
     pool_ids: Vec<String>,
     settings: SimulatorSettings,
     draws: Arc<Mutex<StdRng>>,
+    /// Launched pools are read (and traded), and launches made, here.
+    chain: Option<LaunchChain>,
+    ticks: Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl MarketSimulator {
@@ -87,7 +109,15 @@ impl MarketSimulator {
     ) -> Self {
         let seed = settings.seed.unwrap_or_else(rand::random);
         debug!(seed, driver, "market simulator seeded");
-        Self { ledger, locks, driver, pool_ids, settings, draws: Arc::new(Mutex::new(StdRng::seed_from_u64(seed))) }
+        let draws = Arc::new(Mutex::new(StdRng::seed_from_u64(seed)));
+        Self { ledger, locks, driver, pool_ids, settings, draws, chain: None, ticks: Arc::default() }
+    }
+
+    /// Trades on launched pools too, and launches tokens (`launch_every`), on `chain`.
+    #[must_use]
+    pub fn with_launches(mut self, chain: LaunchChain) -> Self {
+        self.chain = Some(chain);
+        self
     }
 
     /// The name it holds the lease under.
@@ -132,12 +162,54 @@ impl MarketSimulator {
         if !self.hold_lease().await? {
             return Ok(Tick::Idle);
         }
+        let tick = self.ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if let Some(chain) = &self.chain
+            && self.settings.launch_every > 0
+            && tick.is_multiple_of(self.settings.launch_every)
+        {
+            self.launch(chain).await?;
+        }
         let landed = self
             .trade_every_pool()
             .await
             .map_err(|e| StoreError::Unavailable { backend: oee_store::Backend::Postgres, reason: e.to_string() })?;
         METRICS.sim_trades.inc_by(landed as u64);
         Ok(Tick::Drove { landed })
+    }
+
+    /// Launches one token (see the module docs); a name already taken skips it.
+    async fn launch(&self, chain: &LaunchChain) -> Result<(), StoreError> {
+        let (symbol_draw, mint, quote_sol, venue) = {
+            let mut draws = self.draws.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut mint = [0u8; 32];
+            draws.fill_bytes(&mut mint);
+            (draws.next_u64(), bs58::encode(mint).into_string(), 100 + draws.next_u64() % 901, draws.next_u64())
+        };
+        let token = oee_domain::Token::stored(format!("SIM{:06}", symbol_draw % 1_000_000), mint, 6);
+        let Some(sol) = chain.registry.by_symbol("SOL") else { return Ok(()) };
+        let venue = oee_domain::Dex::ALL[usize::try_from(venue % 2).unwrap_or(0)];
+        let now = chrono::Utc::now();
+        let open_at = now + LAUNCH_OPENS_AFTER;
+        let pool = oee_router::market::launch_pool(
+            venue,
+            &token,
+            sol,
+            1_000_000_000 * 1_000_000,
+            quote_sol * 1_000_000_000,
+            Some(open_at.timestamp()),
+            now.timestamp(),
+        );
+        let Some(mut pool) = pool else { return Ok(()) };
+        let Some(launched) = oee_store::chain::launch(&chain.pg, &token, &pool, Some(open_at)).await? else {
+            return Ok(());
+        };
+        pool.slot = launched.slot;
+        if let Err(e) = chain.changes.append(launched.slot, std::slice::from_ref(&pool)).await {
+            warn!(pool = %pool.id, error = %e, "a launch could not be published on the pool-change stream");
+            METRICS.pool_changes_lost.inc();
+        }
+        info!(symbol = %token.symbol, pool = %pool.id, slot = launched.slot, "the market simulator launched a token");
+        Ok(())
     }
 
     /// Renews the lease if this process holds it, or takes it if nobody does.
@@ -157,10 +229,18 @@ impl MarketSimulator {
     /// commits); returns how many landed. A trade a pool cannot fill is
     /// skipped; one that fails otherwise is logged (the next tick trades again).
     async fn trade_every_pool(&self) -> Result<usize, VenueError> {
-        let mut pools = self.ledger.pools(&self.pool_ids).await?;
+        let mut ids = self.pool_ids.clone();
+        if let Some(chain) = &self.chain {
+            let launches =
+                oee_store::chain::launches(&chain.pg).await.map_err(|e| VenueError::Unavailable(e.to_string()))?;
+            ids.extend(launches.into_iter().map(|l| l.pool_id));
+        }
+        let mut pools = self.ledger.pools(&ids).await?;
+        // A pool not open yet takes no trade.
+        let now = chrono::Utc::now().timestamp();
+        pools.retain(|p| p.is_open(now));
         // In id order: a seeded run draws for the same pools in the same order.
         pools.sort_by(|a, b| a.id.cmp(&b.id));
-        let now = chrono::Utc::now().timestamp();
         let valid_until = now.saturating_add_unsigned(self.settings.tx_validity.as_secs());
         let trades: Vec<Transaction> = self
             .draw(&pools)

@@ -78,39 +78,55 @@ written!(Amount, {
 #[derive(Debug, Serialize)]
 pub struct OrderRequest;
 
+/// An optional positive decimal field: its text (exact), a JSON number, or null.
+fn positive_decimal(description: &str, example: &str) -> Value {
+    json!({
+        "description": description,
+        "oneOf": [
+            {"type": "string", "pattern": DECIMAL_PATTERN, "maxLength": 64, "examples": [example]},
+            {"type": "number", "exclusiveMinimum": 0},
+            {"type": "null"}
+        ]
+    })
+}
+
 /// The fields an order body may carry, shared by the HTTP and socket forms.
 fn order_properties() -> Value {
     json!({
         "type": {
-            "description": "The order type (case-insensitive): `market` executes at once, `limit` rests `open` until the market returns its minimum (docs/ORDER_TYPES.md). Any other string is refused with 422 UNSUPPORTED_ORDER_TYPE.",
-            "type": ["string", "null"], "enum": ["market", "limit", null], "default": "market"
+            "description": "The order type (case-insensitive): `market` executes at once, `limit` rests `open` until the market returns its minimum, `sniper` rests `open` until a pool for its token exists, is open, deep enough and cheap enough (docs/ORDER_TYPES.md). Any other string is refused with 422 UNSUPPORTED_ORDER_TYPE.",
+            "type": ["string", "null"], "enum": ["market", "limit", "sniper", null], "default": "market"
         },
         "orderType": {
             "description": "Alias of `type`, for clients of earlier implementations; not together with `type`.",
-            "type": ["string", "null"], "enum": ["market", "limit", null], "deprecated": true
+            "type": ["string", "null"], "enum": ["market", "limit", "sniper", null], "deprecated": true
         },
-        "limitPrice": {
-            "description": "Limit orders: the least tokenOut per one tokenIn, as decimal text (at most 18 decimals). The order's minimum is ⌈amountIn × limitPrice⌉ in tokenOut's smallest unit. Exactly one of limitPrice and minAmountOut.",
-            "oneOf": [
-                {"type": "string", "pattern": DECIMAL_PATTERN, "maxLength": 64, "examples": ["150.5"]},
-                {"type": "number", "exclusiveMinimum": 0},
-                {"type": "null"}
-            ]
-        },
+        "limitPrice": positive_decimal(
+            "Limit orders: the least tokenOut per one tokenIn, as decimal text (at most 18 decimals). The order's minimum is ⌈amountIn × limitPrice⌉ in tokenOut's smallest unit. Exactly one of limitPrice and minAmountOut.",
+            "150.5"
+        ),
         "minAmountOut": {
             "anyOf": [{"$ref": "#/components/schemas/Amount"}, {"type": "null"}],
             "description": "Limit orders: the least tokenOut for the whole amountIn, in tokenOut units. Exactly one of limitPrice and minAmountOut."
         },
         "expiresAt": {
             "type": ["string", "null"], "format": "date-time",
-            "description": "Limit orders: when the order expires if it has not fired (RFC 3339; after now, at most 30 days ahead; default 24 hours). Refused with 400 INVALID_EXPIRY otherwise."
+            "description": "Limit and sniper orders: when the order expires if it has not fired (RFC 3339; after now, at most 30 days ahead; default 24 hours). Refused with 400 INVALID_EXPIRY otherwise."
         },
+        "maxPrice": positive_decimal(
+            "Sniper orders: the most tokenIn per one tokenOut the order pays, as decimal text (at most 18 decimals); once the token is known, its minimum is ⌈amountIn ÷ maxPrice⌉ in tokenOut's smallest unit. Absent: any price.",
+            "0.000001"
+        ),
+        "minLiquidity": positive_decimal(
+            "Sniper orders: the least tokenIn (in its units) a pool must hold for the order to buy from it. Absent: any pool.",
+            "100"
+        ),
         "tokenIn": {"type": "string", "minLength": 1, "maxLength": 64, "description": "A token symbol (case-insensitive) or mint; see GET /api/tokens.", "examples": ["SOL"]},
-        "tokenOut": {"type": "string", "minLength": 1, "maxLength": 64, "description": "A token symbol (case-insensitive) or mint.", "examples": ["USDC"]},
+        "tokenOut": {"type": "string", "minLength": 1, "maxLength": 64, "description": "A token symbol (case-insensitive) or mint. A sniper's may name a token not listed yet: a symbol of 1–16 letters or digits, or a base58 mint.", "examples": ["USDC"]},
         "amountIn": {"anyOf": [{"$ref": "#/components/schemas/Amount"}, {"type": "null"}]},
         "amount": {"anyOf": [{"$ref": "#/components/schemas/Amount"}, {"type": "null"}], "description": "Alias of `amountIn`; not together with it.", "deprecated": true},
         "slippageBps": {
-            "description": "Market orders: the slippage tolerance in basis points, 1..=5000 (default 50): an integer, or its decimal text. Refused on a limit order (400 FIELD_NOT_ALLOWED): its minimum is its bound.",
+            "description": "Market and sniper orders: the slippage tolerance in basis points, 1..=5000 (default 50): an integer, or its decimal text. Refused on a limit order (400 FIELD_NOT_ALLOWED): its minimum is its bound.",
             "oneOf": [
                 {"type": "integer", "minimum": 1, "maximum": 5000},
                 {"type": "string", "pattern": DECIMAL_PATTERN, "maxLength": 32},
@@ -152,10 +168,13 @@ fn order_schema(socket: bool) -> Value {
     let given = |a: &str| json!({"required": [a], "properties": {a: {"not": {"type": "null"}}}});
     let both = |a: &str, b: &str| json!({"not": {"allOf": [given(a), given(b)]}});
     let absent = |a: &str| json!({"not": given(a)});
-    let limit = json!({"anyOf": [
-        {"required": ["type"], "properties": {"type": {"const": "limit"}}},
-        {"required": ["orderType"], "properties": {"orderType": {"const": "limit"}}}
-    ]});
+    let of_type = |name: &str| {
+        json!({"anyOf": [
+            {"required": ["type"], "properties": {"type": {"const": name}}},
+            {"required": ["orderType"], "properties": {"orderType": {"const": name}}}
+        ]})
+    };
+    let (limit, sniper) = (of_type("limit"), of_type("sniper"));
     json!({
         "type": "object",
         "properties": properties,
@@ -167,13 +186,22 @@ fn order_schema(socket: bool) -> Value {
                 "if": limit,
                 "then": {"allOf": [absent("slippageBps"), absent("slippage"),
                     {"oneOf": [given("limitPrice"), given("minAmountOut")]}]},
-                "else": {"allOf": [absent("limitPrice"), absent("minAmountOut"), absent("expiresAt")]}
+                "else": {"allOf": [absent("limitPrice"), absent("minAmountOut")]}
+            },
+            {
+                "if": sniper,
+                "else": {"allOf": [absent("maxPrice"), absent("minLiquidity")]}
+            },
+            {
+                "if": {"anyOf": [limit, sniper]},
+                "else": absent("expiresAt")
             }
         ],
         "required": ["tokenIn", "tokenOut"],
         "examples": [
             {"type": "market", "tokenIn": "SOL", "tokenOut": "USDC", "amountIn": "1.5", "slippageBps": 50, "userId": "alice"},
-            {"type": "limit", "tokenIn": "SOL", "tokenOut": "USDC", "amountIn": "1.5", "limitPrice": "150.5", "expiresAt": "2026-12-01T12:00:00Z"}
+            {"type": "limit", "tokenIn": "SOL", "tokenOut": "USDC", "amountIn": "1.5", "limitPrice": "150.5", "expiresAt": "2026-12-01T12:00:00Z"},
+            {"type": "sniper", "tokenIn": "SOL", "tokenOut": "PEPE", "amountIn": "1", "maxPrice": "0.000001", "minLiquidity": "100", "slippageBps": 300}
         ]
     })
 }
@@ -234,15 +262,18 @@ written!(StatusEvent, {
     let time = json!({"type": "string", "format": "date-time"});
     let trigger = json!({
         "type": "object", "additionalProperties": false, "required": ["slot", "price"],
-        "description": "What fired a limit order: the chain slot of the pool state that reached its price, and the price its own amount gets there (tokenOut per one tokenIn).",
+        "description": "What fired a resting order: the chain slot of the pool state that reached its price (for a sniper, the first usable state of its token's pool: a launch's own slot), and the price its own amount gets there (tokenOut per one tokenIn).",
         "properties": {"slot": {"type": "integer", "minimum": 0}, "price": {"type": "string"}}
     });
     json!({
         "description": "A status event. `status` selects the fields; exactly one terminal event (`confirmed`, `failed`, `cancelled` or `expired`) ends every order, and it is the last.",
         "oneOf": [
             head("pending", json!({}), &[]),
-            head("open", json!({"expiresAt": time, "minAmountOut": {"type": "string"},
-                "limitPrice": {"type": "string"}, "lastError": error}), &["expiresAt", "minAmountOut"]),
+            head("open", json!({"expiresAt": time,
+                "minAmountOut": {"type": "string", "description": "The least the order accepts, in tokenOut units; absent on a sniper whose token is not known yet (or that has no maxPrice)."},
+                "limitPrice": {"type": "string", "description": "A limit order's price, as given."},
+                "maxPrice": {"type": "string", "description": "A sniper order's maxPrice, as given."},
+                "lastError": error}), &["expiresAt"]),
             head("cancelled", json!({}), &[]),
             head("expired", json!({"expiresAt": time}), &["expiresAt"]),
             head("routing", json!({"attempt": attempt, "lastError": error, "trigger": trigger}), &["attempt"]),
@@ -269,10 +300,11 @@ pub struct Order {
     pub order_type: String,
     /// The input token's symbol.
     pub token_in: String,
+    /// The output token's symbol (a sniper's mint, while only its mint is known).
     pub token_out: String,
     /// In token units.
     pub amount_in: String,
-    /// Market orders' slippage tolerance; `null` for a limit order.
+    /// Market and sniper orders' slippage tolerance; `null` for a limit order.
     pub slippage_bps: Option<u16>,
     /// Limit orders: the price as given (`null` when given as minAmountOut).
     #[schema(value_type = Option<String>)]
@@ -280,9 +312,15 @@ pub struct Order {
     /// Limit orders: the least tokenOut for the whole amountIn.
     #[schema(nullable = false)]
     pub min_amount_out: Option<String>,
-    /// Limit orders: when it expires if it has not fired.
+    /// Limit and sniper orders: when it expires if it has not fired.
     #[schema(nullable = false, format = DateTime)]
     pub expires_at: Option<String>,
+    /// Sniper orders: the most tokenIn per one tokenOut, as given (`null`: any price).
+    #[schema(value_type = Option<String>)]
+    pub max_price: Option<Option<String>>,
+    /// Sniper orders: the least tokenIn a pool must hold, in its units.
+    #[schema(nullable = false)]
+    pub min_liquidity: Option<String>,
     pub status: OrderStatus,
     /// Attempts made so far (a retry is a new attempt).
     pub attempts: u32,

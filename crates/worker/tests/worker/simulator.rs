@@ -228,3 +228,38 @@ async fn a_seeded_simulator_makes_the_same_trades() {
     }
     assert_eq!(trades[0], trades[1]);
 }
+
+/// With launches on, the driver lists a token on its schedule, with a pool
+/// that opens later: the pool takes no outside trade before it opens (and
+/// every one after, like the listed pools).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_launches_tokens_whose_pools_open_later() {
+    let mut env = env_with_simulator(Duration::from_secs(60)).await;
+    env.settings.sim_launch_every = 2;
+    let worker = worker(&env).await;
+    let simulator = worker.simulator().expect("the simulator is on");
+    let pg = oee_store::pg::pool(&env.settings.pg()).expect("pool");
+    simulator.step().await.expect("tick");
+    assert_eq!(oee_store::chain::launches(&pg).await.expect("launches").len(), 0, "not on the first tick");
+    simulator.step().await.expect("tick");
+    let launches = oee_store::chain::launches(&pg).await.expect("launches");
+    assert_eq!(launches.len(), 1, "{launches:?}");
+    let launch = &launches[0];
+    assert!(launch.token.symbol.starts_with("SIM") && launch.token.decimals == 6, "{launch:?}");
+    let opens = launch.open_at.expect("an open time");
+    assert!(opens > chrono::Utc::now(), "opens later: {opens}");
+    let pool = pools(&env).await.into_iter().find(|p| p.id == launch.pool_id).expect("its pool");
+    assert_eq!((pool.slot, pool.open_at), (launch.slot, Some(opens.timestamp())));
+    // Published with its slot, like any pool change.
+    assert!(changes(&env).await.iter().any(|c| c.slot == launch.slot && c.pools.iter().any(|p| p.id == pool.id)));
+    simulator.step().await.expect("tick");
+    let traded = sim_trades(&env).await;
+    let db = env.db().await.expect("db");
+    let on_it: i64 = db
+        .query_one("SELECT count(*) FROM chain.transactions WHERE receipt::text LIKE '%' || $1 || '%'", &[&pool.id])
+        .await
+        .expect("count")
+        .get(0);
+    assert!(!traded.is_empty());
+    assert_eq!(on_it, 0, "a pool that is not open takes no trade");
+}
