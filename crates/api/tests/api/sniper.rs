@@ -93,6 +93,11 @@ async fn a_sniper_fires_on_the_launch_slot_within_its_price_and_liquidity() {
     assert_eq!(launches["launches"][0]["pool"], launched["pool"], "{launches}");
     let market = engine.accepted(r#"{"tokenIn":"SOL","tokenOut":"PEPE","amountIn":"0.5","slippageBps":100}"#).await;
     assert_eq!(engine.until_terminal(&market).await["status"], "confirmed");
+    // A sniper that has not fired is cancelled like a limit order.
+    let response =
+        engine.http.delete(engine.url(0, &format!("/api/orders/{too_cheap}"))).send().await.expect("response");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(statuses(&engine.order(&too_cheap).await), ["pending", "open", "cancelled"]);
 
     let db = engine.env.db().await.expect("db");
     assert_eq!(ledger_violations(&db).await.expect("check"), Vec::<String>::new());

@@ -42,3 +42,28 @@ impl Drop for Killed {
 pub async fn count(db: &tokio_postgres::Client, sql: &str) -> i64 {
     db.query_one(sql, &[]).await.expect("count").get(0)
 }
+
+/// A worker running in the test's own process until [`InProcess::stop`].
+pub struct InProcess {
+    stop: tokio_util::sync::CancellationToken,
+    run: tokio::task::JoinHandle<Result<(), oee_store::StoreError>>,
+}
+
+impl InProcess {
+    /// Builds a worker over the test's stores and runs it.
+    pub async fn start(env: &TestEnv) -> Self {
+        let worker = oee_worker::build(&env.settings).await.expect("worker");
+        let stop = tokio_util::sync::CancellationToken::new();
+        let run = tokio::spawn({
+            let stop = stop.clone();
+            async move { worker.run(stop).await }
+        });
+        Self { stop, run }
+    }
+
+    /// Stops it and waits until it has.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        self.run.await.expect("join").expect("worker ran");
+    }
+}

@@ -3,7 +3,7 @@
 //! land; the next owner rebuilds the books from PostgreSQL and fires every
 //! crossed order, once, and nothing else. Two workers share the pairs.
 
-use crate::processes::{Killed, count, spawn_worker};
+use crate::processes::{InProcess, Killed, count, spawn_worker};
 use chrono::Utc;
 use oee_domain::{Channel, TokenRegistry, format_units, parse_order};
 use oee_router::{Ledger, Market, SwapLeg, Transaction, VenueError, plan};
@@ -19,6 +19,18 @@ const ORDERS: usize = 2_000;
 /// Each order sells this much SOL (atoms: 0.01 SOL).
 const AMOUNT: u64 = 10_000_000;
 const LEASE: Duration = Duration::from_millis(1_500);
+
+/// A test environment whose workers hold pairs under [`LEASE`], with its
+/// database, its tokens and a pool of connections.
+async fn short_leases() -> (TestEnv, tokio_postgres::Client, TokenRegistry, oee_store::PgPool) {
+    let mut env = TestEnv::new().await.expect("env");
+    env.settings.trigger_lease = LEASE;
+    env.settings.worker_concurrency = 50;
+    let db = env.db().await.expect("db");
+    let registry = env.settings.registry().expect("registry");
+    let pg = oee_store::pg::pool(&env.settings.pg()).expect("pool");
+    (env, db, registry, pg)
+}
 
 /// What `AMOUNT` SOL sells for on the pools as they stand, by the engine's own route.
 async fn sol_sells_for(pg: &oee_store::PgPool, registry: &TokenRegistry) -> u64 {
@@ -58,12 +70,7 @@ async fn buy_sol(ledger: &PgLedger, pg: &oee_store::PgPool, registry: &TokenRegi
 /// after the lease, rebuilds, and fires each crossed order exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_owners_crossed_orders_fire_once_each_under_the_next_owner_and_none_is_lost() {
-    let mut env = TestEnv::new().await.expect("env");
-    env.settings.trigger_lease = LEASE;
-    env.settings.worker_concurrency = 50;
-    let db = env.db().await.expect("db");
-    let registry = env.settings.registry().expect("registry");
-    let pg = oee_store::pg::pool(&env.settings.pg()).expect("pool");
+    let (env, db, registry, pg) = short_leases().await;
     let ledger = PgLedger::new(pg.clone());
     let mut first = Killed(spawn_worker(&env));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -117,12 +124,7 @@ async fn a_killed_owners_crossed_orders_fire_once_each_under_the_next_owner_and_
     let crossed_at = sol_sells_for(&pg, &registry).await;
 
     // The next owner: after the lease expires it takes the pair over and fires.
-    let second = oee_worker::build(&env.settings).await.expect("worker");
-    let stop = CancellationToken::new();
-    let run = tokio::spawn({
-        let stop = stop.clone();
-        async move { second.run(stop).await }
-    });
+    let second = InProcess::start(&env).await;
     let settled =
         "SELECT count(*) FROM orders WHERE status NOT IN ('open', 'confirmed', 'failed', 'expired', 'cancelled')";
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
@@ -138,8 +140,7 @@ async fn a_killed_owners_crossed_orders_fire_once_each_under_the_next_owner_and_
         assert!(tokio::time::Instant::now() < deadline, "the next owner never fired");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    stop.cancel();
-    run.await.expect("join").expect("worker ran");
+    second.stop().await;
 
     // Every order crossed when the owner took over fired; none above the market did.
     let rows = db
@@ -180,19 +181,22 @@ async fn a_killed_owners_crossed_orders_fire_once_each_under_the_next_owner_and_
     env.cleanup().await.expect("cleanup");
 }
 
-/// Two workers share the pairs: each holds about half, and when one stops the
-/// other takes the rest.
+/// Two workers share the partitions (the pairs and the snipers): each holds
+/// about half, and when one stops the other takes the rest.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_share_the_pairs_and_one_takes_all_when_the_other_stops() {
     let mut env = TestEnv::new().await.expect("env");
     env.settings.trigger_lease = LEASE;
-    let pairs = oee_router::Listing::new(&env.settings.registry().expect("registry")).pairs().len();
+    let listing = oee_router::Listing::new(&env.settings.registry().expect("registry"));
+    let mut leases: Vec<String> =
+        listing.pairs().iter().map(|p| format!("trigger:{}:{}", p.mint_base, p.mint_quote)).collect();
+    leases.push("trigger:snipers".to_owned());
+    let pairs = leases.len();
     let bus = env.bus().await.expect("bus");
     let holders = || async {
         let mut held: HashMap<String, usize> = HashMap::new();
-        for pair in oee_router::Listing::new(&env.settings.registry().expect("registry")).pairs() {
-            let name = format!("trigger:{}:{}", pair.mint_base, pair.mint_quote);
-            if let Some(holder) = bus.locks.holder(&name).await.expect("holder") {
+        for name in &leases {
+            if let Some(holder) = bus.locks.holder(name).await.expect("holder") {
                 *held.entry(holder).or_default() += 1;
             }
         }
@@ -232,5 +236,74 @@ async fn two_workers_share_the_pairs_and_one_takes_all_when_the_other_stops() {
     }
     stop_b.cancel();
     task_b.await.expect("join").expect("ran");
+    env.cleanup().await.expect("cleanup");
+}
+
+/// kill -9 the worker holding the sniper partition with hundreds of snipers
+/// resting for a token that does not exist; the token launches while nobody
+/// holds the partition (and its publish is lost: the launch is only in
+/// PostgreSQL); the next owner rebuilds the partition and fires each sniper
+/// once, on the launch's slot, and every one fills.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_sniper_owners_orders_fire_once_each_on_the_launch_under_the_next_owner() {
+    const SNIPERS: usize = 300;
+    let (env, db, registry, pg) = short_leases().await;
+    let mut first = Killed(spawn_worker(&env));
+    let orders = OrderStore::new(pg.clone());
+    let bus = env.bus().await.expect("bus");
+    let body = r#"{"type":"sniper","tokenIn":"SOL","tokenOut":"KILLME","amountIn":"0.01","maxPrice":"0.001","slippageBps":500}"#;
+    let spec = parse_order(body.as_bytes(), &registry, Channel::Http).expect("valid").spec;
+    let batch: Vec<NewOrder> = (0..SNIPERS)
+        .map(|_| {
+            let at = Utc::now();
+            let expires_at = Some(at + chrono::TimeDelta::hours(1));
+            NewOrder { id: Uuid::now_v7(), account: "anonymous".into(), spec: spec.clone(), at, expires_at }
+        })
+        .collect();
+    orders.insert_new_many(&batch.iter().collect::<Vec<_>>()).await.expect("stored");
+    futures::future::try_join_all(batch.iter().map(|o| bus.enqueue(o.id))).await.expect("queued");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while count(&db, "SELECT count(*) FROM orders WHERE status = 'open'").await < SNIPERS as i64 {
+        assert!(tokio::time::Instant::now() < deadline, "the snipers never all opened");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    first.0.kill().expect("SIGKILL");
+    first.0.wait().expect("reaped");
+
+    // The launch: 1,000 SOL against a billion KILLME (0.000001 SOL each).
+    let sol = registry.by_symbol("SOL").expect("SOL");
+    let token = oee_domain::Token::stored("KILLME".into(), "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin".into(), 6);
+    let now = Utc::now().timestamp();
+    let pool =
+        oee_router::market::launch_pool(oee_domain::Dex::Raydium, &token, sol, 10u64.pow(15), 10u64.pow(12), None, now)
+            .expect("a pool");
+    let launched = oee_store::chain::launch(&pg, &token, &pool, None).await.expect("launch").expect("a new token");
+
+    let second = InProcess::start(&env).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    while count(&db, "SELECT count(*) FROM orders WHERE status = 'confirmed'").await < SNIPERS as i64 {
+        let stuck = count(&db, "SELECT count(*) FROM orders WHERE status = 'failed'").await;
+        assert_eq!(stuck, 0, "a sniper failed");
+        assert!(tokio::time::Instant::now() < deadline, "the next owner never filled every sniper");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    second.stop().await;
+
+    let rows = db
+        .query(
+            "SELECT o.token_out, (SELECT array_agg((e.payload::json -> 'trigger' ->> 'slot')::bigint)
+                 FROM order_events e WHERE e.order_id = o.id AND e.payload::text LIKE '%\"trigger\"%')
+             FROM orders o",
+            &[],
+        )
+        .await
+        .expect("orders");
+    for row in &rows {
+        assert_eq!(row.get::<_, Option<String>>(0).as_deref(), Some("KILLME"), "the token was filled in");
+        let triggers: Vec<i64> = row.get(1);
+        assert_eq!(triggers, [i64::try_from(launched.slot).expect("slot")], "one trigger, on the launch's slot");
+    }
+    let wrong = oee_testkit::ledger_violations(&db).await.expect("ledger");
+    assert!(wrong.is_empty(), "{wrong:#?}");
     env.cleanup().await.expect("cleanup");
 }
