@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod ops;
 pub mod pacing;
 pub mod simulator;
+mod snipers;
 pub mod trigger;
 
 pub use consumer::Consumer;

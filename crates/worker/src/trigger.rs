@@ -46,9 +46,10 @@
 
 use crate::executor::Executor;
 use crate::metrics::METRICS;
+use crate::snipers::SniperBook;
 use chrono::Utc;
 use oee_domain::{Dex, EventDetail, OrderStatus, RecordedEvent, StatusEvent, Token, TokenRegistry, Trigger};
-use oee_router::{Book, Fired, Listing, Market, Pool, Resting, VenueError, plan_at_least, triggered};
+use oee_router::{Book, Fired, Listing, Market, Pool, Resting, VenueError, triggered};
 use oee_store::{Notice, OpenOrder, OrderRecord, PgPool, PoolChanges, RestingFeed, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -83,15 +84,15 @@ struct Partition {
 enum Orders {
     /// A pair's books: `(base → quote, quote → base)`.
     Pair(Box<[Book; 2]>),
-    /// Every open sniper order, by id.
-    Snipers(HashMap<Uuid, OrderRecord>),
+    /// Every open sniper order.
+    Snipers(SniperBook),
 }
 
 impl Orders {
     fn len(&self) -> usize {
         match self {
             Self::Pair(books) => books.iter().map(Book::len).sum(),
-            Self::Snipers(orders) => orders.len(),
+            Self::Snipers(book) => book.len(),
         }
     }
 }
@@ -295,7 +296,7 @@ impl TriggerEngine {
             PairKey::Pair(base, quote) => (base, quote),
             PairKey::Snipers => {
                 let snipers = self.executor.orders.open_snipers().await?;
-                return Ok(fresh(Orders::Snipers(snipers.into_iter().map(|o| (o.id, o)).collect())));
+                return Ok(fresh(Orders::Snipers(SniperBook::from_orders(snipers))));
             }
         };
         let directions = [(base.clone(), quote.clone()), (quote.clone(), base.clone())];
@@ -372,7 +373,7 @@ impl TriggerEngine {
                         if let Some(order) = self.executor.orders.get(o.id).await?
                             && order.status == OrderStatus::Open
                         {
-                            snipers.insert(order.id, order);
+                            snipers.insert(order);
                             partition.dirty = true;
                         }
                         continue;
@@ -414,10 +415,14 @@ impl TriggerEngine {
         let mut snipers_expired: Vec<OrderRecord> = Vec::new();
         for (key, partition) in owned.iter_mut() {
             let PairKey::Pair(base, quote) = key else {
-                let Orders::Snipers(orders) = &mut partition.orders else { continue };
-                take_expired_snipers(orders, now, &mut snipers_expired);
-                // Any pool can be a sniper's: a move anywhere, a launch, an open time passing.
-                let slot = pools.states.values().map(|p| p.slot).max().unwrap_or(0);
+                let Orders::Snipers(book) = &mut partition.orders else { continue };
+                snipers_expired.extend(book.take_expired(now));
+                // A move of a pool of a token waited for (a launch is one), or
+                // an open time passing.
+                let targets = book.known_targets(&pools.tokens);
+                let of_targets =
+                    pools.states.values().filter(|p| targets.contains(&p.mint_base) || targets.contains(&p.mint_quote));
+                let slot = of_targets.map(|p| p.slot).max().unwrap_or(0);
                 let opened = partition.opens_at.is_some_and(|at| now.timestamp() >= at);
                 if slot == partition.slot
                     && !partition.dirty
@@ -429,7 +434,7 @@ impl TriggerEngine {
                 (partition.slot, partition.dirty, partition.evaluated) = (slot, false, Instant::now());
                 partition.opens_at =
                     pools.states.values().filter_map(|p| p.open_at).filter(|at| *at > now.timestamp()).min();
-                take_sniped(orders, pools, now.timestamp(), &mut snipes);
+                snipes.extend(book.take_sniped(pools.states.values(), &pools.tokens, now.timestamp()));
                 continue;
             };
             let Orders::Pair(books) = &mut partition.orders else { continue };
@@ -497,7 +502,7 @@ impl TriggerEngine {
                 if let Some(partition) = owned.get_mut(&PairKey::Snipers)
                     && let Orders::Snipers(snipers) = &mut partition.orders
                 {
-                    snipers.insert(order.id, order);
+                    snipers.insert(order);
                     partition.dirty = true;
                 }
             }
@@ -560,63 +565,6 @@ impl TriggerEngine {
         let json = event.map(|e| e.json).unwrap_or_default();
         self.executor.bus.publish_and_close(id, std::iter::once(json.as_str()), pair).await
     }
-}
-
-/// Takes the sniper orders past their expiry out of `orders`, into `expired`.
-fn take_expired_snipers(
-    orders: &mut HashMap<Uuid, OrderRecord>,
-    now: chrono::DateTime<Utc>,
-    expired: &mut Vec<OrderRecord>,
-) {
-    let past: Vec<Uuid> =
-        orders.values().filter(|o| o.spec.expires_at().is_some_and(|at| at <= now)).map(|o| o.id).collect();
-    expired.extend(past.iter().filter_map(|id| orders.remove(id)));
-}
-
-/// Takes the sniper orders that fire on the pools at `now` (unix seconds)
-/// out of `orders`, into `fire` with their token and trigger.
-fn take_sniped(
-    orders: &mut HashMap<Uuid, OrderRecord>,
-    pools: &Pools,
-    now: i64,
-    fire: &mut Vec<(OrderRecord, Token, Trigger)>,
-) {
-    let found: Vec<(Uuid, Token, Trigger)> =
-        orders.values().filter_map(|o| snipe(o, pools, now).map(|(token, trigger)| (o.id, token, trigger))).collect();
-    for (id, token, trigger) in found {
-        if let Some(order) = orders.remove(&id) {
-            fire.push((order, token, trigger));
-        }
-    }
-}
-
-/// Whether `order` fires on the pools at `now` (unix seconds): its token, and
-/// the trigger — the highest slot among the pools it can use, and the price
-/// its amount gets there.
-fn snipe(order: &OrderRecord, pools: &Pools, now: i64) -> Option<(Token, Trigger)> {
-    let wanted = &order.spec.token_out;
-    let name = if wanted.mint.is_empty() { &wanted.symbol } else { &wanted.mint };
-    let token = pools.tokens.resolve(name)?.clone();
-    let Some(terms) = &order.spec.sniper else { return None };
-    let mint_in = order.spec.token_in.mint.as_str();
-    let mut usable: Vec<&Pool> = pools
-        .states
-        .values()
-        .filter(|p| p.pairs(mint_in, &token.mint) && p.is_open(now) && p.holding(mint_in) >= terms.min_liquidity)
-        .collect();
-    if usable.is_empty() {
-        return None;
-    }
-    usable.sort_by_key(|p| Dex::ALL.iter().position(|d| *d == p.dex));
-    let slot = usable.iter().map(|p| p.slot).max().unwrap_or(0);
-    let markets: Vec<Result<Market, VenueError>> =
-        usable.into_iter().map(|p| Ok(Market { pool: p.clone(), now })).collect();
-    let mut spec = order.spec.clone();
-    spec.token_out = token.clone();
-    let floor = spec.floor().unwrap_or(1);
-    let plan = plan_at_least(&spec, &markets, floor).ok().flatten()?;
-    let price = oee_router::price(&spec, spec.amount_in, plan.expected_out);
-    Some((token, Trigger { slot, price }))
 }
 
 /// The book an order of `mint_in → mint_out` belongs in, if this process owns its pair.
