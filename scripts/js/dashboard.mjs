@@ -10,9 +10,12 @@
 // whose pool moves before it lands (an outside trade through the simulator)
 // ending `failed` with SLIPPAGE_EXCEEDED shown; the API the page is connected
 // to killed (-9) mid-order and restarted — the page reconnects and the
-// timeline has every step exactly once; history and the operations view; a
-// phone-sized screen; and an axe-core pass over every view with no serious or
-// critical finding. Exits non-zero on the first failure, after cleaning up.
+// timeline has every step exactly once; a limit order resting open and
+// cancelled; a sniper order for a token nobody has launched resting open, the
+// token launched from the operations view (a refused launch first), and the
+// sniper confirmed on it; history and the operations view; a phone-sized
+// screen; and an axe-core pass over every view with no serious or critical
+// finding. Exits non-zero on the first failure, after cleaning up.
 
 import { spawn, execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, openSync } from "node:fs";
@@ -154,6 +157,18 @@ async function submitOrder(page) {
   return page.locator(`.order[data-order-id="${id}"]`);
 }
 
+/**
+ * Submits a form the API refuses: the error shows its code, the control of the
+ * field it names is marked invalid, and the page stays accessible.
+ */
+async function refused(page, name, { submit, error, code, control }) {
+  await page.click(submit);
+  await page.locator(error, { hasText: code }).waitFor();
+  assert.equal(await page.locator(control).getAttribute("aria-invalid"), "true", `${code} marks ${control}`);
+  await accessible(page, name);
+  await shot(page, name);
+}
+
 /** The events an order card shows, as [seq, status] pairs. */
 async function timeline(card) {
   return card.locator(".timeline li").evaluateAll((items) =>
@@ -285,12 +300,70 @@ async function main() {
     await resting.locator('[data-status="cancelled"]').waitFor({ timeout: PATIENCE_MS });
     assert.deepEqual((await timeline(resting)).map(([, s]) => s), ["pending", "open", "cancelled"]);
     await shot(page, "limit-cancelled");
+
+    // A sniper for a token nobody has launched yet rests open with its terms.
+    await page.selectOption("#order-type", "sniper");
+    assert.ok(await page.locator("#token-out").isHidden(), "a sniper names its token in free text");
+    await page.fill("#sniper-token", "pepe");
+    await page.fill("#amount", "1");
+    await page.fill("#max-price", "0.000001");
+    await page.fill("#min-liquidity", "100");
+    await page.locator("#quote-empty", { hasText: "no quote" }).waitFor();
+    const sniper = await submitOrder(page);
+    await sniper.locator('[data-status="open"]').waitFor({ timeout: PATIENCE_MS });
+    await sniper.locator(".resting", { hasText: "at most 0.000001 SOL per PEPE, at least 100 SOL deep" }).waitFor();
+    await sniper.locator("button.cancel").waitFor();
+    await accessible(page, "trade with an open sniper order");
+    await shot(page, "sniper-open");
+    // One the API refuses says why, on the field it names; nothing is placed.
+    await page.fill("#max-price", "0");
+    await refused(page, "sniper-refused", { submit: "#submit-order", error: "#order-error", code: "INVALID_PRICE", control: "#max-price" });
+    await page.fill("#max-price", "");
     await page.selectOption("#order-type", "market");
+
+    // Launch its token from the operations view: a name already listed is
+    // refused on the symbol; then the launch is made and listed.
+    await page.click('a[data-view="ops"]');
+    await page.locator("#l-quote option[value=SOL]").waitFor({ state: "attached" });
+    await page.fill("#l-symbol", "usdc");
+    await page.fill("#l-base", "1000000000");
+    await page.fill("#l-quote-amount", "500");
+    await refused(page, "launch-refused", { submit: "#launch-submit", error: "#launch-error", code: "TOKEN_EXISTS", control: "#l-symbol" });
+    await page.fill("#l-symbol", "PEPE");
+    await page.click("#launch-submit");
+    const done = page.locator("#launch-done", { hasText: "PEPE launched on raydium" });
+    await done.waitFor({ timeout: PATIENCE_MS });
+    const slot = /at slot (\d+)/.exec(await done.textContent())[1];
+    const row = page.locator('#ops-launches tr[data-symbol="PEPE"]');
+    await row.waitFor({ timeout: PATIENCE_MS });
+    const cells = await row.locator("td").allTextContents();
+    // The pair's other side is named by its mint's symbol (SOL's mint names WSOL).
+    assert.match(cells[0], /^PEPE\/W?SOL$/, `${cells}`);
+    assert.deepEqual([cells[1], cells[3], cells[4]], ["raydium", slot, "at once"], `${cells}`);
+    await accessible(page, "operations with a launch");
+    await shot(page, "launched");
+
+    // Back on the trade view: the sniper fired on the launch's slot and
+    // confirmed, and the token is for sale like any other.
+    await page.click('a[data-view="trade"]');
+    await sniper.locator('[data-status="confirmed"]').waitFor({ timeout: PATIENCE_MS });
+    const sniped = await timeline(sniper);
+    assertGapless(sniped, "the sniper");
+    assert.deepEqual(sniped.map(([, s]) => s), ["pending", "open", "routing", "building", "submitted", "confirmed"]);
+    await sniper.locator(".fired", { hasText: `PEPE/SOL (slot ${slot})` }).waitFor();
+    await page.locator("#token-out option[value=PEPE]").waitFor({ state: "attached" });
+    await shot(page, "sniper-confirmed");
 
     // History, with a filter, and one order's timeline.
     await page.click('a[data-view="history"]');
     await page.locator("#history-table tbody tr[data-order-id]").first().waitFor();
-    assert.equal(await page.locator("#history-table tbody tr[data-order-id]").count(), 4);
+    assert.equal(await page.locator("#history-table tbody tr[data-order-id]").count(), 5);
+    const sniperRow = await page.locator("#history-table tbody tr[data-order-id]").first().locator("td").allTextContents();
+    assert.deepEqual(sniperRow.slice(1, 3).concat(sniperRow.at(-1)), ["sniper", "SOL → PEPE", "confirmed"], `${sniperRow}`);
+    await page.locator("#history-table tbody tr[data-order-id] button").first().click();
+    await page.locator("#history-detail .fired", { hasText: "PEPE/SOL" }).waitFor();
+    await page.locator("#history-detail .kind", { hasText: "sniper" }).waitFor();
+    await shot(page, "history-sniper");
     await page.selectOption("#h-status", "failed");
     await page.click("#history-filter button[type=submit]");
     await until("the failed filter", async () => (await page.locator("#history-table tbody tr[data-order-id]").count()) === 1);
@@ -313,6 +386,11 @@ async function main() {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `the trade view is wider than a phone by ${overflow}px`);
     await shot(page, "phone");
+    await page.click('a[data-view="ops"]');
+    await page.locator('#ops-launches tr[data-symbol="PEPE"]').waitFor();
+    const opsOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(opsOverflow <= 0, `the operations view is wider than a phone by ${opsOverflow}px`);
+    await shot(page, "phone-operations");
 
     assert.deepEqual(problems, [], "no script errors and no CSP violations");
   } finally {

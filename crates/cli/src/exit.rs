@@ -9,14 +9,15 @@ use std::io::Write;
 /// The table `--help` prints, in the same words as the README.
 pub const TABLE: &str = "\
 Exit codes:
-  0  done: the order confirmed (trade), or the request succeeded
+  0  done: the order confirmed (trade, snipe), or the request succeeded
   1  anything else (an answer outside the contract, a local I/O error)
   2  usage: a bad flag or argument (e.g. --slippage 0.5 without % or bps)
   3  failed: the order was accepted and ended `failed`
   4  rejected: the engine refused the request (4xx: UNKNOWN_TOKEN, NO_ROUTE, ORDER_NOT_FOUND, ...)
   5  unauthenticated or forbidden (401, 403): no key, a bad key, or a missing scope
   6  unavailable: no answer (connection refused, timeout), 5xx such as 503 UNAVAILABLE
-     or OVERLOADED, or 429 RATE_LIMITED; trying again later may succeed";
+     or OVERLOADED, or 429 RATE_LIMITED; trying again later may succeed
+  7  unfilled: the order was accepted and ended `cancelled` or `expired` (snipe)";
 
 /// An outcome, numbered as the process's exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +29,7 @@ pub enum Exit {
     Rejected = 4,
     Unauthorized = 5,
     Unavailable = 6,
+    Unfilled = 7,
 }
 
 impl Exit {
@@ -111,9 +113,17 @@ mod tests {
     /// The numbers are the documented ones.
     #[test]
     fn codes_are_stable() {
-        let codes =
-            [Exit::Done, Exit::Other, Exit::Usage, Exit::Failed, Exit::Rejected, Exit::Unauthorized, Exit::Unavailable];
-        assert_eq!(codes.map(|e| e as u8), [0, 1, 2, 3, 4, 5, 6]);
+        let codes = [
+            Exit::Done,
+            Exit::Other,
+            Exit::Usage,
+            Exit::Failed,
+            Exit::Rejected,
+            Exit::Unauthorized,
+            Exit::Unavailable,
+            Exit::Unfilled,
+        ];
+        assert_eq!(codes.map(|e| e as u8), [0, 1, 2, 3, 4, 5, 6, 7]);
         for code in codes {
             assert!(TABLE.contains(&format!("\n  {}  ", code as u8)), "{code:?} is in the table");
         }

@@ -66,6 +66,11 @@ impl fmt::Display for Slippage {
     }
 }
 
+/// `slippage 50 bps`, or `default slippage` when the engine chooses.
+pub fn describe(bps: Option<u32>) -> String {
+    bps.map_or_else(|| "default slippage".to_owned(), |bps| format!("slippage {bps} bps"))
+}
+
 fn is_digits(text: &str) -> bool {
     !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
 }

@@ -35,7 +35,7 @@ impl Tokens {
 /// A symbol in capitals; anything longer than a symbol (a mint) unchanged,
 /// since mints are case-sensitive.
 pub fn symbol_case(name: &str) -> String {
-    if name.len() <= 10 && name.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    if name.len() <= 16 && name.bytes().all(|b| b.is_ascii_alphanumeric()) {
         name.to_ascii_uppercase()
     } else {
         name.to_owned()
@@ -73,17 +73,20 @@ impl Timeline {
             OrderStatus::Pending | OrderStatus::Cancelled => String::new(),
             OrderStatus::Routing => match (&event.last_error, &event.trigger) {
                 (Some(error), _) => format!("retrying after {}: {}", style.paint(Ink::Bad, error.code), error.message),
-                (None, Some(trigger)) => format!("fired at {} (slot {})", trigger.price, trigger.slot),
+                (None, Some(trigger)) => {
+                    format!("fired at {} (slot {})", self.per(&trigger.price, false), trigger.slot)
+                }
                 (None, None) => String::new(),
             },
             OrderStatus::Open => {
                 let min = event.min_amount_out.as_deref().map(|m| format!("min out {}", amount(m, out)));
+                let cap = event.max_price.as_deref().map(|p| format!("max price {}", self.per(p, true)));
                 let until = event.expires_at.map(|at| format!("until {}", oee_domain::format_time(at)));
                 let again = event
                     .last_error
                     .as_ref()
                     .map(|e| format!("again after {}: {}", style.paint(Ink::Bad, e.code), e.message));
-                [min, until, again].into_iter().flatten().collect::<Vec<_>>().join(", ")
+                [min, cap, until, again].into_iter().flatten().collect::<Vec<_>>().join(", ")
             }
             OrderStatus::Expired => {
                 event.expires_at.map(|at| format!("at {}", oee_domain::format_time(at))).unwrap_or_default()
@@ -105,6 +108,17 @@ impl Timeline {
                 Some(error) => format!("{}: {}", style.paint(Ink::Bad, error.code), error.message),
                 None => String::new(),
             },
+        }
+    }
+
+    /// A price with its unit where both tokens are named: `154.27 USDC per
+    /// SOL` (tokenOut per tokenIn, as triggers are), or with `inverse` `0.0065
+    /// SOL per USDC` (tokenIn per tokenOut, as a sniper's cap is).
+    fn per(&self, price: &str, inverse: bool) -> String {
+        match (self.tokens.token_in.as_deref(), self.tokens.token_out.as_deref()) {
+            (Some(token_in), Some(token_out)) if inverse => format!("{price} {token_in} per {token_out}"),
+            (Some(token_in), Some(token_out)) => format!("{price} {token_out} per {token_in}"),
+            _ => price.to_owned(),
         }
     }
 
@@ -235,6 +249,27 @@ mod tests {
             timeline.line(&failed),
             "failed     attempt 3     +0ms  RETRIES_EXHAUSTED: gave up after 3 attempts"
         );
+    }
+
+    /// A sniper's `open` gives its cap (tokenIn per tokenOut) and expiry, and
+    /// no minimum while its token is unknown; its trigger the price it found
+    /// (tokenOut per tokenIn) and the slot.
+    #[test]
+    fn a_sniper_rests_then_fires() {
+        let mut timeline = Timeline::new(Style::plain(), Tokens::typed("sol", "pepe"));
+        let open = event(&format!(
+            r#"{{{ID},"seq":2,"status":"open","at":"2026-11-21T10:00:00.000Z","expiresAt":"2026-11-22T10:00:00.000Z",
+            "maxPrice":"0.000001"}}"#
+        ));
+        assert_eq!(
+            timeline.line(&open),
+            "open                           max price 0.000001 SOL per PEPE, until 2026-11-22T10:00:00.000Z"
+        );
+        let fired = event(&format!(
+            r#"{{{ID},"seq":3,"status":"routing","at":"2026-11-21T10:00:05.250Z","attempt":1,
+            "trigger":{{"slot":12,"price":"1990000"}}}}"#
+        ));
+        assert_eq!(timeline.line(&fired), "routing    attempt 1   +5.25s  fired at 1990000 PEPE per SOL (slot 12)");
     }
 
     /// Percentages are exact and short.

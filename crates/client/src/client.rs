@@ -7,6 +7,7 @@
 
 use crate::error::{Error, ErrorEnvelope};
 use crate::follow::{Follow, Reconnect};
+use crate::launches::{Launch, LaunchList, LaunchRequest, Launched};
 use crate::operations::{Activity, QueueStats, SimTrade, SimTradeRequest};
 use crate::order::{Accepted, HistoryPage, HistoryQuery, Order, OrderRequest};
 use crate::quote::{Quote, QuoteRequest};
@@ -244,15 +245,22 @@ impl Client {
     /// Makes one outside trade on the simulated market
     /// (`POST /api/admin/sim/trades`; an admin key).
     pub async fn sim_trade(&self, trade: &SimTradeRequest) -> Result<SimTrade, Error> {
-        let body = serde_json::to_string(trade).expect("a trade request always serializes");
-        let response = self
-            .send(|http, base| {
-                http.post(format!("{base}/api/admin/sim/trades"))
-                    .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                    .body(body.clone())
-            })
-            .await?;
-        decode(response).await
+        self.post("/api/admin/sim/trades", trade).await
+    }
+
+    /// Lists a new token with one pool on the simulated chain
+    /// (`POST /api/admin/sim/launches`; an admin key). A symbol or mint that
+    /// is listed already is refused with `TOKEN_EXISTS` (409). The token
+    /// quotes and trades once the API's pools next refresh (within a second).
+    pub async fn launch(&self, launch: &LaunchRequest) -> Result<Launched, Error> {
+        self.post("/api/admin/sim/launches", launch).await
+    }
+
+    /// The tokens launched so far, oldest first (`GET /api/launches`), as of
+    /// the API's latest pool refresh: a launch just made may take a moment
+    /// (within a second) to be listed.
+    pub async fn launches(&self) -> Result<Vec<Launch>, Error> {
+        self.get::<LaunchList>("/api/launches", &[]).await.map(|list| list.launches)
     }
 
     /// Follows an order's events from the first one, reconnecting as the
@@ -311,6 +319,19 @@ impl Client {
                     url.query_pairs_mut().extend_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())));
                 }
                 http.get(url)
+            })
+            .await?;
+        decode(response).await
+    }
+
+    /// `POST path` with `body` as JSON, decoded as `T`.
+    async fn post<T: DeserializeOwned>(&self, path: &str, body: &impl serde::Serialize) -> Result<T, Error> {
+        let body = serde_json::to_string(body).expect("a request body always serializes");
+        let response = self
+            .send(|http, base| {
+                http.post(format!("{base}{path}"))
+                    .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                    .body(body.clone())
             })
             .await?;
         decode(response).await

@@ -1,8 +1,10 @@
 //! A typed Rust client for the order execution engine (`oee`).
 //!
-//! Submit orders over HTTP (with idempotency keys), ask what an order would
-//! get ([`Client::quote`]) and what can be traded ([`Client::tokens`]), read an
-//! order and its history page by page, follow an order's status events over a WebSocket that
+//! Submit orders over HTTP (with idempotency keys): market, limit, and sniper
+//! orders that wait for a token's launch ([`OrderRequest::sniper`]). Ask what
+//! an order would get ([`Client::quote`]) and what can be traded
+//! ([`Client::tokens`], [`Client::launches`]), read an order and its history
+//! page by page, follow an order's status events over a WebSocket that
 //! reconnects by itself — from the last `seq` seen, to the next API replica
 //! when one is down — and pipeline many orders on one submit socket. Statuses,
 //! error codes, routes and events are the engine's own types from
@@ -62,6 +64,7 @@
 //! - `quote` — [`QuoteRequest`] and [`Quote`]: the route an order would take.
 //! - `tokens` — [`TokenList`]: the tokens and pairs the engine trades.
 //! - `operations` — for admin keys: [`QueueStats`], [`Activity`], and the simulator's [`SimTrade`].
+//! - `launches` — the simulator's token launches: [`LaunchRequest`], [`Launched`], [`Launch`].
 //! - `follow` — [`Follow`]: one order's events across reconnections ([`Reconnect`]).
 //! - `submit_socket` — [`SubmitSocket`]: pipelined submissions and their events.
 //! - `event` — [`Event`]: a decoded status event with its JSON text.
@@ -74,6 +77,7 @@ mod error;
 mod event;
 mod follow;
 pub mod frame;
+mod launches;
 mod operations;
 mod order;
 mod quote;
@@ -84,6 +88,7 @@ pub use client::{Client, ClientBuilder};
 pub use error::{Error, ErrorBody, TransportError, TransportKind};
 pub use event::Event;
 pub use follow::{Follow, Reconnect};
+pub use launches::{Launch, LaunchRequest, Launched};
 pub use oee_domain;
 pub use operations::{Activity, ActivityBucket, Consumer, QueueStats, SimTrade, SimTradeRequest};
 pub use order::{Accepted, HistoryPage, HistoryQuery, Order, OrderRequest};

@@ -20,11 +20,12 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderRequest {
     /// The kind of order: `market` executes at once, `limit` rests until the
-    /// market returns its minimum.
+    /// market returns its minimum, `sniper` until a pool for its token appears.
     pub order_type: OrderType,
     /// The token sold: a symbol (any case) or a mint.
     pub token_in: String,
-    /// The token bought: a symbol (any case) or a mint.
+    /// The token bought: a symbol (any case) or a mint; a sniper's may not be
+    /// listed yet.
     pub token_out: String,
     /// How much to sell, exact decimal text in token units (`"1.5"`).
     pub amount_in: String,
@@ -38,8 +39,13 @@ pub struct OrderRequest {
     pub limit_price: Option<String>,
     /// A limit order's minimum for the whole amount, in tokenOut units.
     pub min_amount_out: Option<String>,
-    /// When a limit order expires if it has not fired (the engine's default, 24 h, when `None`).
+    /// When a limit or sniper order expires if it has not fired (the engine's
+    /// default, 24 h, when `None`).
     pub expires_at: Option<DateTime<Utc>>,
+    /// A sniper's price cap: the most tokenIn it pays per one tokenOut (decimal text).
+    pub max_price: Option<String>,
+    /// A sniper's least liquidity: the tokenIn units the new pool must hold.
+    pub min_liquidity: Option<String>,
 }
 
 impl OrderRequest {
@@ -56,6 +62,8 @@ impl OrderRequest {
             limit_price: None,
             min_amount_out: None,
             expires_at: None,
+            max_price: None,
+            min_liquidity: None,
         }
     }
 
@@ -81,10 +89,38 @@ impl OrderRequest {
         }
     }
 
-    /// Sets when a limit order expires.
+    /// A sniper order spending `amount_in` of `token_in` on `token_out` (a
+    /// symbol or a mint, listed or not), resting `open` until a pool for the
+    /// pair exists, is open, is deep enough and prices at or under its cap.
+    ///
+    /// ```
+    /// use oee_client::OrderRequest;
+    ///
+    /// let order = OrderRequest::sniper("SOL", "PEPE", "1").max_price("0.000001").min_liquidity("100");
+    /// assert_eq!(order.max_price.as_deref(), Some("0.000001"));
+    /// ```
+    pub fn sniper(token_in: impl Into<String>, token_out: impl Into<String>, amount_in: impl Into<String>) -> Self {
+        Self { order_type: OrderType::Sniper, ..Self::market(token_in, token_out, amount_in) }
+    }
+
+    /// Sets when a limit or sniper order expires.
     #[must_use]
     pub fn expires_at(mut self, at: DateTime<Utc>) -> Self {
         self.expires_at = Some(at);
+        self
+    }
+
+    /// Sets a sniper's price cap: the most `token_in` per one `token_out`.
+    #[must_use]
+    pub fn max_price(mut self, price: impl Into<String>) -> Self {
+        self.max_price = Some(price.into());
+        self
+    }
+
+    /// Sets the `token_in` units a sniper's pool must hold before it fires.
+    #[must_use]
+    pub fn min_liquidity(mut self, amount: impl Into<String>) -> Self {
+        self.min_liquidity = Some(amount.into());
         self
     }
 
@@ -132,6 +168,8 @@ impl OrderRequest {
             limit_price: self.limit_price.as_deref(),
             min_amount_out: self.min_amount_out.as_deref(),
             expires_at: self.expires_at.map(oee_domain::format_time),
+            max_price: self.max_price.as_deref(),
+            min_liquidity: self.min_liquidity.as_deref(),
         };
         serde_json::to_string(&body).expect("an order body always serializes")
     }
@@ -159,6 +197,10 @@ struct OrderBody<'a> {
     min_amount_out: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_price: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min_liquidity: Option<&'a str>,
 }
 
 /// The reply to an accepted submission: the order is stored and queued, and
@@ -193,11 +235,12 @@ pub struct Order {
     pub order_type: OrderType,
     /// The token sold, by symbol.
     pub token_in: String,
-    /// The token bought, by symbol.
+    /// The token bought, by symbol; a sniper's by the mint it was given until
+    /// its token is listed.
     pub token_out: String,
     /// How much is sold, in token units.
     pub amount_in: String,
-    /// A market order's slippage tolerance in basis points (`None` for a limit order).
+    /// A market or sniper order's slippage tolerance in basis points (`None` for a limit order).
     pub slippage_bps: Option<u32>,
     /// A limit order's price as given (`None` when given as a minimum, and for market orders).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -205,9 +248,15 @@ pub struct Order {
     /// A limit order's minimum for the whole amount, in tokenOut units.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_amount_out: Option<String>,
-    /// When a limit order expires if it has not fired.
+    /// When a limit or sniper order expires if it has not fired.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
+    /// A sniper's price cap as given: the most tokenIn per one tokenOut.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_price: Option<String>,
+    /// A sniper's least liquidity, in tokenIn units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_liquidity: Option<String>,
     /// Where the order is now.
     pub status: OrderStatus,
     /// Execution attempts so far.
@@ -237,6 +286,14 @@ pub struct Order {
 /// Writes a time as the contract does: RFC 3339 UTC with milliseconds.
 pub(crate) fn millis<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&oee_domain::format_time(*at))
+}
+
+/// Writes an optional time as [`millis`] does, `null` when absent.
+pub(crate) fn optional_millis<S: serde::Serializer>(at: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => millis(at, s),
+        None => s.serialize_none(),
+    }
 }
 
 /// Which orders [`crate::Client::history`] lists, newest first.
@@ -304,6 +361,31 @@ mod tests {
         let message: Value = serde_json::from_str(&order.socket_message(7)).expect("json");
         assert_eq!(message["idempotencyKey"], "k-1");
         assert_eq!(message["clientRef"], 7);
+    }
+
+    /// A sniper's body names its type, its cap and its liquidity; the order
+    /// read back carries them, its token still named by the mint it was given.
+    #[test]
+    fn snipers_carry_their_terms() {
+        let at = DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z").expect("time").with_timezone(&Utc);
+        let order = OrderRequest::sniper("SOL", "PEPE", "1").max_price("0.000001").min_liquidity("100").expires_at(at);
+        let body: Value = serde_json::from_str(&order.http_body()).expect("json");
+        assert_eq!(
+            body,
+            json!({"type": "sniper", "tokenIn": "SOL", "tokenOut": "PEPE", "amountIn": "1", "maxPrice": "0.000001",
+                "minLiquidity": "100", "expiresAt": "2026-11-22T10:00:00.000Z"})
+        );
+        let text = r#"{"orderId":"0193b0c4-0000-7000-8000-000000000001","userId":"alice","type":"sniper",
+            "tokenIn":"SOL","tokenOut":"7GCihgDB8fe6KNjn2MYtkzZcRjQy3t9GHdC8uHYmW2hr","amountIn":"1","slippageBps":50,
+            "maxPrice":"0.000001","minLiquidity":"100","expiresAt":"2026-11-22T10:00:00Z","status":"open","attempts":0,
+            "route":null,"txHash":null,"executedPrice":null,"amountOut":null,"error":null,
+            "createdAt":"2026-11-21T10:00:00.000Z","updatedAt":"2026-11-21T10:00:00.010Z"}"#;
+        let read: Order = serde_json::from_str(text).expect("decodes");
+        assert_eq!(
+            (read.order_type, read.max_price.as_deref(), read.min_liquidity.as_deref()),
+            (OrderType::Sniper, Some("0.000001"), Some("100"))
+        );
+        assert_eq!(read.expires_at, Some(at));
     }
 
     /// A whole order, as the engine serializes it, decodes with typed status,

@@ -3,7 +3,7 @@
 //! Amounts and prices stay the exact decimal text the engine sends; the route
 //! is the domain's [`RouteRecord`], the same one an order carries once routed.
 
-use crate::order::millis;
+use crate::order::optional_millis;
 use chrono::{DateTime, Utc};
 use oee_domain::RouteRecord;
 use serde::{Deserialize, Serialize};
@@ -82,13 +82,6 @@ pub struct Quote {
     pub quoted_at: Option<DateTime<Utc>>,
     /// Every venue's quote, the legs, and why this route.
     pub route: RouteRecord,
-}
-
-fn optional_millis<S: serde::Serializer>(at: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-    match at {
-        Some(at) => millis(at, s),
-        None => s.serialize_none(),
-    }
 }
 
 #[cfg(test)]

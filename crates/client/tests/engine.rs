@@ -1,8 +1,10 @@
 //! The client against a live engine: API replicas and a worker in process,
 //! over this test's own database and Redis namespace.
 
-use oee_client::{Client, Error, Event, HistoryQuery, OrderRequest, QuoteRequest, Reconnect, SocketMessage};
-use oee_domain::{ErrorCode, OrderStatus};
+use oee_client::{
+    Client, Error, Event, HistoryQuery, LaunchRequest, OrderRequest, QuoteRequest, Reconnect, SocketMessage,
+};
+use oee_domain::{Dex, ErrorCode, OrderStatus, OrderType};
 use oee_testkit::{Engine, PATIENCE};
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -28,6 +30,11 @@ async fn to_the_end(follow: &mut oee_client::Follow) -> Vec<Event> {
     .await
     .expect("the order finishes in time");
     events
+}
+
+/// The next event of a follow, within [`PATIENCE`].
+async fn next_event(follow: &mut oee_client::Follow) -> Event {
+    tokio::time::timeout(PATIENCE, follow.next()).await.expect("in time").expect("an event").expect("not an error")
 }
 
 /// Asserts `events` run `first, first + 1, …` with exactly one terminal event, last.
@@ -284,5 +291,66 @@ async fn a_limit_order_rests_and_is_cancelled() {
     assert_eq!(events.last().map(|e| e.status), Some(OrderStatus::Cancelled));
     let again = client.cancel(id).await.expect_err("not open any more");
     assert_eq!((again.status(), again.code()), (Some(409), Some(ErrorCode::NotCancellable)));
+    engine.stop().await;
+}
+
+/// A sniper for a token nobody has launched rests `open` with its cap and no
+/// minimum; the launch made through the client lists the token, and the
+/// sniper fires on the launch's own slot and confirms; the launch list
+/// names it, and the same symbol cannot be launched twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sniper_confirms_on_a_launch_made_through_the_client() {
+    let engine = Engine::start().await;
+    let client = engine.client();
+    let order = OrderRequest::sniper("SOL", "pepe", "1").max_price("0.000001").min_liquidity("100");
+    let id = client.submit(&order).await.expect("accepted").order_id;
+    let mut follow = client.follow(id);
+    assert_eq!(next_event(&mut follow).await.status, OrderStatus::Pending);
+    let open = next_event(&mut follow).await;
+    assert_eq!(
+        (open.status, open.max_price.as_deref(), open.min_amount_out.as_deref()),
+        (OrderStatus::Open, Some("0.000001"), None)
+    );
+    assert!(open.expires_at.is_some(), "{open:?}");
+    let read = client.order(id).await.expect("the order");
+    assert_eq!((read.order_type, read.token_out.as_str(), read.slippage_bps), (OrderType::Sniper, "PEPE", Some(50)));
+    assert_eq!((read.max_price.as_deref(), read.min_liquidity.as_deref()), (Some("0.000001"), Some("100")));
+
+    let launch = LaunchRequest::new("PEPE", 6, "SOL", Dex::Raydium, "1000000000", "500");
+    let launched = client.launch(&launch).await.expect("launched");
+    assert_eq!(launched.symbol, "PEPE");
+    let events = to_the_end(&mut follow).await;
+    let statuses: Vec<OrderStatus> = events.iter().map(|e| e.status).collect();
+    assert_eq!(statuses, [OrderStatus::Routing, OrderStatus::Building, OrderStatus::Submitted, OrderStatus::Confirmed]);
+    assert_eq!(events[0].trigger.as_ref().map(|t| t.slot), Some(launched.slot), "fired on the launch's slot");
+    assert!(events.last().and_then(|e| e.amount_out.as_deref()).is_some_and(|out| out.parse::<f64>().is_ok()));
+
+    // The list is the API's, as of its pools' latest refresh.
+    let launches = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let launches = client.launches().await.expect("the launches");
+            if !launches.is_empty() {
+                return launches;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the launch is listed in time");
+    assert_eq!(launches.len(), 1, "{launches:?}");
+    let listed = &launches[0];
+    assert_eq!(
+        (listed.mint.as_str(), listed.pool.as_str(), listed.slot),
+        (launched.mint.as_str(), launched.pool.as_str(), launched.slot)
+    );
+    assert_eq!((listed.decimals, listed.venue, listed.open_at), (6, Some(Dex::Raydium), None));
+    // SOL and WSOL share a mint, and the list names the pair by its mint.
+    assert!(["SOL", "WSOL"].contains(&listed.quote_token.as_str()), "{listed:?}");
+    let again = client.launch(&launch).await.expect_err("listed already");
+    assert_eq!((again.status(), again.code()), (Some(409), Some(ErrorCode::TokenExists)));
+    let refused = client.submit(&OrderRequest::sniper("SOL", "PEPE", "1").max_price("0")).await;
+    let refused = refused.expect_err("a zero cap");
+    let Error::Api { status: 400, body, .. } = &refused else { panic!("{refused:?}") };
+    assert_eq!((body.code, body.field.as_deref()), (ErrorCode::InvalidPrice, Some("maxPrice")));
     engine.stop().await;
 }

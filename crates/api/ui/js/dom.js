@@ -38,6 +38,46 @@ export function clock(iso) {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
+/** A date and time of day, in the viewer's zone. @param {string} iso */
+export function when(iso) {
+  return `${new Date(iso).toLocaleDateString()} ${clock(iso)}`;
+}
+
+/**
+ * A token as a person reads it: a symbol as it is, a mint (longer than any
+ * symbol) shortened to its ends.
+ * @param {string} name
+ */
+export function tokenLabel(name) {
+  return name.length > 16 ? `${name.slice(0, 4)}…${name.slice(-4)}` : name;
+}
+
+/** Text with every mint in it shortened, as [tokenLabel] does (a pool's id names its mints). @param {string} text */
+export function shortMints(text) {
+  return text.replace(/[1-9A-HJ-NP-Za-km-z]{32,44}/g, (mint) => tokenLabel(mint));
+}
+
+/**
+ * Marks the control a refused request names (the contract's `field`) as
+ * invalid and moves the focus to it; clears the other marks in `form`.
+ * @param {HTMLFormElement} form
+ * @param {Record<string, string>} controls the id of each field's control
+ * @param {string | undefined} field
+ */
+export function markInvalid(form, controls, field) {
+  for (const node of form.querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
+  const id = field ? controls[field] : undefined;
+  if (!id) return;
+  const control = byId(id);
+  control.setAttribute("aria-invalid", "true");
+  control.focus();
+}
+
+/** Whether `text` is a plain positive decimal (`0.000001`, `160`). @param {string} text */
+export function isDecimal(text) {
+  return /^\d+(\.\d+)?$/.test(text);
+}
+
 /** A short duration. @param {number} ms */
 export function duration(ms) {
   if (ms < 1000) return `${Math.round(ms)} ms`;

@@ -3,7 +3,7 @@
 // whole timeline on click.
 
 import { ApiError, call } from "./api.js";
-import { byId, clock, el } from "./dom.js";
+import { byId, clock, el, tokenLabel } from "./dom.js";
 import { renderOrder } from "./timeline.js";
 
 const STATUSES = ["pending", "open", "routing", "building", "submitted", "confirmed", "failed", "cancelled", "expired"];
@@ -62,7 +62,8 @@ export class History {
         "tr",
         { "data-order-id": o.orderId },
         el("td", {}, open),
-        el("td", {}, `${o.tokenIn} → ${o.tokenOut}`),
+        el("td", {}, o.type),
+        el("td", { title: tokenLabel(o.tokenOut) === o.tokenOut ? null : o.tokenOut }, `${o.tokenIn} → ${tokenLabel(o.tokenOut)}`),
         el("td", {}, o.amountIn),
         el("td", {}, o.amountOut ?? "—"),
         el("td", {}, o.route?.dex ?? "—"),
@@ -75,7 +76,7 @@ export class History {
     });
     const body = /** @type {HTMLTableElement} */ (byId("history-table")).tBodies[0];
     body.replaceChildren(...rows);
-    if (!rows.length) body.append(el("tr", {}, el("td", { colspan: 6, class: "muted" }, "No orders.")));
+    if (!rows.length) body.append(el("tr", {}, el("td", { colspan: 7, class: "muted" }, "No orders.")));
     /** @type {HTMLButtonElement} */ (byId("h-older")).disabled = !this.next;
     /** @type {HTMLButtonElement} */ (byId("h-newer")).disabled = this.cursors.length === 0;
     byId("h-page").textContent = `page ${this.cursors.length + 1}`;

@@ -69,6 +69,8 @@ function route() {
     else link.removeAttribute("aria-current");
   }
   if (view === "history") void app.history.load();
+  // A token launched from the operations view trades like any other.
+  if (view === "trade" && app.trade.tokens.length) app.trade.loadTokens().catch(() => {});
   if (view === "ops") app.ops.start();
   else app.ops.stop();
 }

@@ -1,24 +1,62 @@
 // @ts-check
 // The operations view (admin keys): the job queue and throughput and latency
-// over the last minutes, polled from the API while the view is open.
+// over the last minutes, and the simulated chain's token launches, polled
+// from the API while the view is open; and a form that launches a token.
 
 import { ApiError, call } from "./api.js";
-import { byId, duration, el } from "./dom.js";
+import { byId, duration, el, markInvalid, shortMints, when } from "./dom.js";
 
 const REFRESH_MS = 5000;
 const SVG = "http://www.w3.org/2000/svg";
+/** How often, and how many times, to look for a launch just made (the API lists it after its next pool refresh). */
+const LAUNCH_POLL_MS = 200;
+const LAUNCH_POLLS = 25;
+/** The form control of each field of a launch, for the API's refusals. */
+const LAUNCH_CONTROLS = {
+  symbol: "l-symbol",
+  mint: "l-symbol",
+  decimals: "l-decimals",
+  quoteToken: "l-quote",
+  venue: "l-venue",
+  baseAmount: "l-base",
+  quoteAmount: "l-quote-amount",
+  openAt: "l-open-at",
+};
 
 export class Ops {
   constructor() {
     /** @type {ReturnType<typeof setInterval> | undefined} */
     this.timer = undefined;
+    this.launchForm = /** @type {HTMLFormElement} */ (byId("launch-form"));
+    this.quoteTokens = /** @type {HTMLSelectElement} */ (byId("l-quote"));
     byId("ops-window").addEventListener("change", () => void this.refresh());
+    this.quoteTokens.addEventListener("change", () => {
+      byId("l-quote-unit").textContent = `(${this.quoteTokens.value})`;
+    });
+    this.launchForm.addEventListener("submit", (e) => {
+      e.preventDefault();
+      void this.launch();
+    });
   }
 
   start() {
     if (this.timer) return;
+    if (!this.quoteTokens.options.length) void this.loadQuoteTokens();
     void this.refresh();
     this.timer = setInterval(() => void this.refresh(), REFRESH_MS);
+  }
+
+  /** The tokens a launch may pair with: every listed one, SOL first chosen. */
+  async loadQuoteTokens() {
+    try {
+      const listing = await call("/api/tokens");
+      const symbols = listing.tokens.map((/** @type {any} */ t) => String(t.symbol));
+      this.quoteTokens.replaceChildren(...symbols.map((s) => el("option", { value: s }, s)));
+      if (symbols.includes("SOL")) this.quoteTokens.value = "SOL";
+      byId("l-quote-unit").textContent = `(${this.quoteTokens.value})`;
+    } catch (e) {
+      byId("launch-error").textContent = e instanceof ApiError ? `${e.code}: ${e.message}` : String(e);
+    }
   }
 
   stop() {
@@ -29,10 +67,15 @@ export class Ops {
   async refresh() {
     const minutes = /** @type {HTMLSelectElement} */ (byId("ops-window")).value;
     try {
-      const [queue, activity] = await Promise.all([call("/api/queue/stats"), call(`/api/activity?minutes=${minutes}`)]);
+      const [queue, activity, launched] = await Promise.all([
+        call("/api/queue/stats"),
+        call(`/api/activity?minutes=${minutes}`),
+        call("/api/launches"),
+      ]);
       byId("ops-error").textContent = "";
       this.tiles(queue, activity);
       this.consumers(queue.consumers);
+      this.launches(launched.launches);
       throughput(/** @type {SVGSVGElement} */ (/** @type {unknown} */ (byId("ops-throughput"))), activity.buckets);
       latency(/** @type {SVGSVGElement} */ (/** @type {unknown} */ (byId("ops-latency"))), activity.buckets);
     } catch (e) {
@@ -68,6 +111,94 @@ export class Ops {
     );
     if (!consumers.length) body.append(el("tr", {}, el("td", { colspan: 3, class: "muted" }, "No workers.")));
   }
+
+  /** @param {any[]} launches */
+  launches(launches) {
+    const body = /** @type {HTMLTableElement} */ (byId("ops-launches")).tBodies[0];
+    body.replaceChildren(
+      ...launches.map((l) =>
+        el(
+          "tr",
+          { "data-symbol": l.symbol },
+          el("td", {}, el("strong", { title: l.mint }, l.symbol), el("span", { class: "muted" }, `/${l.quoteToken}`)),
+          el("td", {}, l.venue ?? "—"),
+          el("td", { class: "mono small nowrap", title: l.pool }, shortMints(l.pool)),
+          el("td", {}, l.slot),
+          el("td", { class: "nowrap" }, l.openAt ? when(l.openAt) : "at once"),
+          el("td", { class: "nowrap" }, when(l.launchedAt)),
+        ),
+      ),
+    );
+    if (!launches.length) body.append(el("tr", {}, el("td", { colspan: 6, class: "muted" }, "No token launched yet.")));
+  }
+
+  /** Posts the launch form; on success, lists the launch as soon as the API does. */
+  async launch() {
+    const error = byId("launch-error");
+    const done = byId("launch-done");
+    error.textContent = "";
+    done.textContent = "";
+    const { body, error: problem, field } = launchBody(this.launchForm);
+    markInvalid(this.launchForm, LAUNCH_CONTROLS, field);
+    if (!body) {
+      error.textContent = problem ?? "";
+      return;
+    }
+    const button = /** @type {HTMLButtonElement} */ (byId("launch-submit"));
+    button.disabled = true;
+    try {
+      const launched = await call("/api/admin/sim/launches", { method: "POST", body });
+      done.textContent = `${launched.symbol} launched on ${body.venue} at slot ${launched.slot}: pool ${launched.pool}.`;
+      /** @type {HTMLInputElement} */ (byId("l-symbol")).value = "";
+      for (let i = 0; i < LAUNCH_POLLS; i++) {
+        const list = await call("/api/launches");
+        this.launches(list.launches);
+        if (list.launches.some((/** @type {any} */ l) => l.pool === launched.pool)) break;
+        await new Promise((resolve) => setTimeout(resolve, LAUNCH_POLL_MS));
+      }
+    } catch (e) {
+      if (!(e instanceof ApiError)) {
+        error.textContent = String(e);
+        return;
+      }
+      error.textContent = `${e.code}: ${e.message}`;
+      // A name already listed is the symbol's fault (or the mint's).
+      markInvalid(this.launchForm, LAUNCH_CONTROLS, e.field ?? (e.code === "TOKEN_EXISTS" ? "symbol" : undefined));
+    } finally {
+      button.disabled = false;
+    }
+  }
+}
+
+/**
+ * The launch form as a request body, or what is wrong with it.
+ * @param {HTMLFormElement} form
+ * @returns {{body?: Record<string, string | number>, error?: string, field?: string}}
+ */
+function launchBody(form) {
+  const data = new FormData(form);
+  const text = (/** @type {string} */ name) => String(data.get(name) ?? "").trim();
+  const decimals = text("decimals");
+  if (!/^\d{1,2}$/.test(decimals) || Number(decimals) > 18) {
+    return { error: "Decimals must be a whole number from 0 to 18.", field: "decimals" };
+  }
+  /** @type {Record<string, string | number>} */
+  const body = {
+    symbol: text("symbol"),
+    decimals: Number(decimals),
+    quoteToken: text("quoteToken"),
+    venue: text("venue"),
+    baseAmount: text("baseAmount"),
+    quoteAmount: text("quoteAmount"),
+  };
+  const openAt = text("openAt");
+  if (openAt) {
+    // A datetime-local value is the viewer's wall-clock time; the API takes RFC 3339.
+    const at = new Date(openAt);
+    if (Number.isNaN(at.getTime())) return { error: "Enter the opening time as a date and time.", field: "openAt" };
+    body.openAt = at.toISOString();
+  }
+  return { body };
 }
 
 /** @param {string} tag @param {Record<string, string | number>} attrs */

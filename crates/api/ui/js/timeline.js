@@ -3,15 +3,22 @@
 // status event with the time each step took; retries show as new attempts,
 // failures with their code; the transaction and its instructions on demand.
 
-import { clock, duration, el } from "./dom.js";
+import { clock, duration, el, tokenLabel, when } from "./dom.js";
 
 /** @typedef {import("./stream.js").StatusEvent} StatusEvent */
+/**
+ * What a card shows of an order: a live one as placed on this page, or one
+ * read from the API. A sniper's `tokenOut` may be a mint; its `maxPrice` is
+ * null without a cap, its `minLiquidity` "0" without a floor.
+ * @typedef {{orderId: string, type?: string, tokenIn: string, tokenOut: string, amountIn: string,
+ *   maxPrice?: string | null, minLiquidity?: string, events: StatusEvent[]}} OrderCard
+ */
 
 /**
- * Renders an order card into `node` (replacing its content). An open (limit)
- * order gets a Cancel button calling `onCancel`, when given.
+ * Renders an order card into `node` (replacing its content). An open (limit
+ * or sniper) order gets a Cancel button calling `onCancel`, when given.
  * @param {HTMLElement} node
- * @param {{orderId: string, tokenIn: string, tokenOut: string, amountIn: string, events: StatusEvent[]}} order
+ * @param {OrderCard} order
  * @param {(orderId: string) => Promise<void>} [onCancel]
  */
 export function renderOrder(node, order, onCancel) {
@@ -22,11 +29,16 @@ export function renderOrder(node, order, onCancel) {
   const failed = events.find((e) => e.status === "failed");
   const submitted = [...events].reverse().find((e) => e.status === "submitted");
   const building = [...events].reverse().find((e) => e.status === "building");
+  const open = [...events].reverse().find((e) => e.status === "open");
+  // A sniper's open event has no minimum while its token is unknown.
+  const sniper = order.type === "sniper" || (open !== undefined && open.minAmountOut === undefined);
+  const target = tokenLabel(order.tokenOut);
 
   const header = el(
     "header",
     {},
-    el("strong", {}, `${order.amountIn} ${order.tokenIn} → ${confirmed ? `${confirmed.amountOut} ` : ""}${order.tokenOut}`),
+    el("strong", { title: target === order.tokenOut ? null : order.tokenOut }, `${order.amountIn} ${order.tokenIn} → ${confirmed ? `${confirmed.amountOut} ` : ""}${target}`),
+    sniper ? el("span", { class: "kind" }, "sniper") : null,
     el("span", { class: `status ${status}`, "data-status": status }, status),
     confirmed ? el("span", { class: "small" }, `via ${confirmed.dex} at ${confirmed.executedPrice}`) : null,
     el("span", { class: "muted small mono" }, order.orderId),
@@ -66,11 +78,12 @@ export function renderOrder(node, order, onCancel) {
   if (!submitted && !building) details.append(el("p", { class: "muted" }, "Not routed yet."));
 
   node.replaceChildren(header, steps);
-  const open = [...events].reverse().find((e) => e.status === "open");
   if (open && status === "open") {
-    node.append(
-      el("p", { class: "resting" }, `Waiting for at least ${open.minAmountOut} ${order.tokenOut} until ${new Date(open.expiresAt).toLocaleDateString()} ${clock(open.expiresAt)}.`),
-    );
+    const until = `until ${when(open.expiresAt)}`;
+    const waiting = sniper
+      ? `Waiting for ${target}'s pool: ${terms(order, open.maxPrice)}, ${until}.`
+      : `Waiting for at least ${open.minAmountOut} ${order.tokenOut} ${until}.`;
+    node.append(el("p", { class: "resting" }, waiting));
     if (open.lastError) node.append(el("p", { class: "small muted" }, `Open again: ${open.lastError.code} — ${open.lastError.message}`));
     if (onCancel) {
       const button = el("button", { type: "button", class: "cancel" }, "Cancel order");
@@ -86,10 +99,13 @@ export function renderOrder(node, order, onCancel) {
   }
   for (const event of events) {
     if (event.status === "routing" && event.trigger) {
-      node.append(el("p", { class: "small" }, `Fired at ${event.trigger.price} ${order.tokenOut}/${order.tokenIn} (slot ${event.trigger.slot}).`));
+      node.append(el("p", { class: "small fired" }, `Fired at ${event.trigger.price} ${target}/${order.tokenIn} (slot ${event.trigger.slot}).`));
     }
   }
-  if (status === "expired") node.append(el("p", { class: "muted" }, "Expired before the market reached its price."));
+  if (status === "expired") {
+    const why = sniper ? `no pool for ${target} met its terms` : "the market reached its price";
+    node.append(el("p", { class: "muted" }, `Expired before ${why}.`));
+  }
   for (const event of events) {
     if (event.status === "routing" && event.lastError) {
       node.append(el("p", { class: "small muted" }, `Attempt ${event.attempt - 1} failed: ${event.lastError.code} — ${event.lastError.message}`));
@@ -99,6 +115,18 @@ export function renderOrder(node, order, onCancel) {
     node.append(el("p", { class: "failure", "data-code": failed.error?.code }, `${failed.error?.code}: ${failed.error?.message}`));
   }
   node.append(details);
+}
+
+/**
+ * A sniper's terms in words: `at most 0.000001 SOL per PEPE, at least 100 SOL deep`.
+ * @param {OrderCard} order
+ * @param {string | null | undefined} maxPrice
+ */
+function terms(order, maxPrice) {
+  const target = tokenLabel(order.tokenOut);
+  const price = maxPrice ? `at most ${maxPrice} ${order.tokenIn} per ${target}` : "at any price";
+  const deep = order.minLiquidity && !/^0(\.0*)?$/.test(order.minLiquidity);
+  return deep ? `${price}, at least ${order.minLiquidity} ${order.tokenIn} deep` : price;
 }
 
 /** One instruction in words. @param {any} ix */

@@ -1,4 +1,4 @@
-//! `oee cancel ID`: cancel an open limit order.
+//! `oee cancel ID`: cancel an open limit or sniper order.
 
 use crate::exit::Exit;
 use crate::style::Style;
@@ -6,7 +6,8 @@ use anyhow::Context;
 use oee_client::Client;
 use uuid::Uuid;
 
-/// Cancel an open order (a limit order waiting for its price). An order that
+/// Cancel an open order (a limit order waiting for its price, a sniper
+/// waiting for its token). An order that
 /// already fired or finished is refused with NOT_CANCELLABLE (exit code 4).
 #[derive(clap::Args)]
 pub struct Args {

@@ -3,9 +3,12 @@
 
 pub mod cancel;
 pub mod follow;
+pub mod launch;
+pub mod launches;
 pub mod order;
 pub mod orders;
 pub mod quote;
+pub mod snipe;
 pub mod submit;
 pub mod tokens;
 pub mod trade;

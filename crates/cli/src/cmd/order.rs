@@ -6,6 +6,7 @@ use crate::table::fields;
 use crate::timeline::{Timeline, Tokens, amount, ink};
 use anyhow::Context;
 use oee_client::{Client, Order};
+use oee_domain::OrderType;
 use uuid::Uuid;
 
 /// Show one order: what it sold and got (or why not), and every status it went through.
@@ -53,6 +54,16 @@ pub(crate) fn render(order: &Order, style: Style) -> Vec<String> {
     if let Some(min) = &order.min_amount_out {
         let price = order.limit_price.as_deref().map(|p| format!(" (limit price {p})")).unwrap_or_default();
         rows.push(("limit", format!("at least {}{price}", amount(min, Some(&order.token_out)))));
+    }
+    if order.order_type == OrderType::Sniper {
+        let cap = order.max_price.as_deref().map_or_else(
+            || "any price".to_owned(),
+            |price| format!("at most {price} {} per {}", order.token_in, order.token_out),
+        );
+        rows.push(("max price", cap));
+        if let Some(liquidity) = &order.min_liquidity {
+            rows.push(("min liquidity", amount(liquidity, Some(&order.token_in))));
+        }
     }
     if let Some(at) = order.expires_at {
         rows.push(("expires", oee_domain::format_time(at)));

@@ -107,7 +107,7 @@ fn render(quote: &Quote, slippage_bps: Option<u32>, style: Style) -> Vec<String>
         }
     }
     summary.push(("expected out", style.paint(Ink::Good, amount(&quote.amount_out, Some(token_out)))));
-    let slippage = slippage_bps.map_or_else(|| "default slippage".to_owned(), |bps| format!("slippage {bps} bps"));
+    let slippage = crate::slippage::describe(slippage_bps);
     summary.push(("minimum out", format!("{} ({slippage})", amount(&quote.min_amount_out, Some(token_out)))));
     summary.push(("price impact", format!("{} bps", quote.price_impact_bps)));
     if let Some(price) = &quote.price {

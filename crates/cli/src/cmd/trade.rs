@@ -8,13 +8,13 @@
 //! same way.
 
 use crate::exit::Exit;
-use crate::slippage::Slippage;
-use crate::style::{Ink, Style};
-use crate::timeline::{Timeline, Tokens};
+use crate::live::Placement;
+use crate::slippage::{self, Slippage};
+use crate::style::Style;
+use crate::timeline::Tokens;
 use anyhow::Context;
 use clap::CommandFactory;
 use oee_client::{Accepted, Client, OrderRequest};
-use oee_domain::OrderStatus;
 
 /// Submit a market order and follow it to its end, one line per status.
 ///
@@ -37,15 +37,8 @@ pub struct Args {
     /// Tolerated slippage in basis points (50 = 0.5%).
     #[arg(long)]
     slippage_bps: Option<u32>,
-    /// A label for the order within the account (history filters by it).
-    #[arg(long = "user", value_name = "ID")]
-    user_id: Option<String>,
-    /// Makes resubmitting safe: the same key and order return the same order.
-    #[arg(long, value_name = "K")]
-    idempotency_key: Option<String>,
-    /// One JSON object per line: the accepted reply, then each event as sent.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    placement: Placement,
 }
 
 /// What to submit: typed fields, or a body as the user wrote it.
@@ -64,16 +57,16 @@ impl Args {
                 let tokens = Tokens::typed(&token_in, &token_out);
                 let mut order = OrderRequest::market(token_in, token_out, self.amount);
                 order.slippage_bps = self.slippage.map(Slippage::bps).or(self.slippage_bps);
-                order.user_id = self.user_id;
-                order.idempotency_key = self.idempotency_key;
+                order.user_id = self.placement.user_id;
+                order.idempotency_key = self.placement.idempotency_key;
                 (Order::Typed(order), tokens)
             }
             (None, None) if body_form => {
-                if self.slippage.is_some() || self.slippage_bps.is_some() || self.user_id.is_some() {
+                if self.slippage.is_some() || self.slippage_bps.is_some() || self.placement.user_id.is_some() {
                     usage("a JSON order body carries its own slippageBps and userId");
                 }
                 let tokens = body_tokens(&self.amount);
-                (Order::Body { json: self.amount, idempotency_key: self.idempotency_key }, tokens)
+                (Order::Body { json: self.amount, idempotency_key: self.placement.idempotency_key }, tokens)
             }
             _ => usage("expected AMOUNT TOKEN_IN TOKEN_OUT, e.g. `oee trade 1.5 SOL USDC`"),
         }
@@ -93,55 +86,26 @@ fn body_tokens(body: &str) -> Tokens {
 }
 
 pub async fn run(client: &Client, args: Args) -> anyhow::Result<Exit> {
-    let json = args.json;
-    let style = if json { Style::plain() } else { Style::detect() };
+    let json = args.placement.json;
     let (order, tokens) = args.order();
     let accepted = match &order {
         Order::Typed(order) => client.submit(order).await,
         Order::Body { json, idempotency_key } => client.submit_json(json, idempotency_key.as_deref()).await,
     }
     .context("submitting the order")?;
-    if json {
-        super::print_json(&accepted)?;
-    } else {
-        super::print([headline(&accepted, &order, &tokens, style)])?;
-    }
-
-    let mut timeline = Timeline::new(style, tokens);
-    let mut events = client.follow(accepted.order_id);
-    let mut last = None;
-    while let Some(event) = events.next().await {
-        let event = event.with_context(|| {
-            format!(
-                "following order {id} (resume with `oee follow {id} --from-seq {seq}`)",
-                id = accepted.order_id,
-                seq = events.last_seq()
-            )
-        })?;
-        super::print([if json { event.json.clone() } else { timeline.line(&event) }])?;
-        last = Some(event.status);
-    }
-    match last {
-        Some(OrderStatus::Confirmed) => Ok(Exit::Done),
-        Some(OrderStatus::Failed) => Ok(Exit::Failed),
-        other => {
-            anyhow::bail!("the events of order {} ended without a terminal one (last: {other:?})", accepted.order_id)
-        }
-    }
+    let head = |style| headline(&accepted, &order, &tokens, style);
+    crate::live::follow(client, &accepted, head, tokens.clone(), json).await
 }
 
 /// `order 0193… accepted: 1.5 SOL → USDC, slippage 50 bps`.
 fn headline(accepted: &Accepted, order: &Order, tokens: &Tokens, style: Style) -> String {
-    let id = style.paint(Ink::Strong, accepted.order_id);
-    let verb = if accepted.replayed { "already accepted (same idempotency key)" } else { "accepted" };
+    let head = crate::live::headline(accepted, style);
     match order {
         Order::Typed(order) => {
-            let slippage =
-                order.slippage_bps.map_or_else(|| "default slippage".to_owned(), |bps| format!("slippage {bps} bps"));
             let (token_in, token_out) =
                 (tokens.token_in.as_deref().unwrap_or_default(), tokens.token_out.as_deref().unwrap_or_default());
-            format!("order {id} {verb}: {} {token_in} → {token_out}, {slippage}", order.amount_in)
+            format!("{head}: {} {token_in} → {token_out}, {}", order.amount_in, slippage::describe(order.slippage_bps))
         }
-        Order::Body { .. } => format!("order {id} {verb}"),
+        Order::Body { .. } => head,
     }
 }

@@ -1,7 +1,8 @@
 //! The `oee` binary against a live engine (in process, requiring API keys),
 //! as a script would run it: its output piped, its exit code checked.
 
-use oee_domain::Scopes;
+use oee_client::HistoryQuery;
+use oee_domain::{OrderStatus, Scope, Scopes};
 use oee_testkit::Engine;
 use serde_json::Value;
 use std::net::TcpListener;
@@ -16,6 +17,7 @@ mod code {
     pub const REJECTED: i32 = 4;
     pub const UNAUTHORIZED: i32 = 5;
     pub const UNAVAILABLE: i32 = 6;
+    pub const UNFILLED: i32 = 7;
 }
 
 /// How one run of `oee` ended.
@@ -62,11 +64,17 @@ async fn oee(url: &str, key: Option<&str>, args: &[&str]) -> Run {
 /// with the default scopes (trade, read).
 async fn engine() -> (Engine, String, String) {
     let engine = Engine::builder().configure(|s| s.auth = oee_runtime::AuthMode::Required).start().await;
-    let store = oee_store::KeyStore::new(oee_store::pg::pool(&engine.env.settings.pg()).expect("pool"));
-    let new = oee_store::NewKey { account: "desk".into(), scopes: Scopes::DEFAULT, rate: None, burst: None };
-    let (_, key) = oee_api::keys::create(&store, &new).await.expect("a key");
+    let key = key(&engine, Scopes::DEFAULT).await;
     let url = engine.url(0, "");
-    (engine, url, key.as_str().to_owned())
+    (engine, url, key)
+}
+
+/// A new key of the desk's account with `scopes`.
+async fn key(engine: &Engine, scopes: Scopes) -> String {
+    let store = oee_store::KeyStore::new(oee_store::pg::pool(&engine.env.settings.pg()).expect("pool"));
+    let new = oee_store::NewKey { account: "desk".into(), scopes, rate: None, burst: None };
+    let (_, key) = oee_api::keys::create(&store, &new).await.expect("a key");
+    key.as_str().to_owned()
 }
 
 /// The first word of each line: the statuses of a trade's timeline.
@@ -293,5 +301,102 @@ async fn quote_shows_the_route_the_engine_would_take() {
     let unknown = oee(&url, Some(&key), &["quote", "1", "DOGE", "USDC"]).await;
     unknown.assert_code(code::REJECTED);
     assert!(unknown.stderr.contains("UNKNOWN_TOKEN"), "{unknown:#?}");
+    engine.stop().await;
+}
+
+/// `oee snipe` rests `open` with its cap and expiry until `oee launch` (an
+/// admin key) lists its token, then fires on the launch's slot and follows
+/// the order to `confirmed` (exit 0); `oee launches` lists the launch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snipe_fires_on_a_launch_and_launches_lists_it() {
+    let (engine, url, key) = engine().await;
+    let admin = self::key(&engine, Scopes::new([Scope::Admin])).await;
+    let client = oee_client::Client::builder().url(&url).api_key(&key).build().expect("a client");
+
+    let (snipe_url, snipe_key) = (url.clone(), key.clone());
+    let snipe = tokio::spawn(async move {
+        let args =
+            ["snipe", "1", "SOL", "pepe", "--max-price", "0.000001", "--min-liquidity", "100", "--slippage", "1%"];
+        oee(&snipe_url, Some(&snipe_key), &args).await
+    });
+    let open = HistoryQuery { status: Some(OrderStatus::Open), ..HistoryQuery::default() };
+    let deadline = std::time::Instant::now() + oee_testkit::PATIENCE;
+    while client.history(&open).await.expect("history").orders.is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the snipe never opened");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let mut launch = vec!["launch", "PEPE", "--decimals", "6", "--quote", "SOL", "--venue", "raydium"];
+    launch.extend(["--base", "1000000000", "--quote-amount", "500", "--json"]);
+    let trader = oee(&url, Some(&key), &launch).await;
+    trader.assert_code(code::UNAUTHORIZED);
+    assert!(trader.stderr.contains("FORBIDDEN"), "{trader:#?}");
+    let launched = oee(&url, Some(&admin), &launch).await;
+    launched.assert_code(code::DONE);
+    let launched = &launched.json_lines()[0];
+    let slot = launched["slot"].as_u64().expect("slot");
+
+    let run = snipe.await.expect("the snipe runs");
+    run.assert_code(code::DONE);
+    let lines = run.lines();
+    assert!(
+        lines[0].ends_with(
+            "accepted: snipe PEPE with 1 SOL, max price 0.000001 SOL per PEPE, min liquidity 100 SOL, slippage 100 bps"
+        ),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(
+        statuses(&lines[1..]),
+        ["pending", "open", "routing", "building", "submitted", "confirmed"],
+        "{lines:#?}"
+    );
+    assert!(lines[2].contains("max price 0.000001 SOL per PEPE, until "), "{}", lines[2]);
+    assert!(lines[3].contains(" PEPE per SOL ") && lines[3].ends_with(&format!("(slot {slot})")), "{}", lines[3]);
+    assert!(lines[6].contains(" PEPE at ") && lines[6].contains("on raydium"), "{}", lines[6]);
+
+    let again = oee(&url, Some(&admin), &launch).await;
+    again.assert_code(code::REJECTED);
+    assert!(again.stderr.contains("TOKEN_EXISTS"), "{again:#?}");
+    // The API lists launches as of its pools' latest refresh (every 250 ms).
+    while client.launches().await.expect("launches").is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the launch is never listed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let table = oee(&url, Some(&key), &["launches"]).await;
+    table.assert_code(code::DONE);
+    let lines = table.lines();
+    assert_eq!(lines.len(), 2, "a header and the launch: {lines:#?}");
+    assert!(lines[1].contains("PEPE") && lines[1].contains("raydium") && lines[1].contains("at once"), "{lines:#?}");
+    assert!(lines[1].contains(launched["mint"].as_str().expect("mint")), "{lines:#?}");
+    let json = oee(&url, Some(&key), &["launches", "--json"]).await;
+    let listed = &json.json_lines()[0]["launches"];
+    assert_eq!((listed[0]["pool"].as_str(), listed[0]["slot"].as_u64()), (launched["pool"].as_str(), Some(slot)));
+
+    let id = run.lines()[0].split_whitespace().nth(1).expect("the order id").to_owned();
+    let order = oee(&url, Some(&key), &["order", &id]).await;
+    assert!(order.stdout.contains("at most 0.000001 SOL per PEPE") && order.stdout.contains("100 SOL"), "{order:#?}");
+    engine.stop().await;
+}
+
+/// A snipe that expires unfilled exits 7 after its `expired` line; a bad cap
+/// is refused by the engine (exit 4), a bad time by the command line (exit 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snipe_that_expires_exits_7() {
+    let (engine, url, key) = engine().await;
+    let expired = oee(&url, Some(&key), &["snipe", "1", "SOL", "NOPE", "--expires-at", "+1s"]).await;
+    expired.assert_code(code::UNFILLED);
+    let lines = expired.lines();
+    assert_eq!(statuses(&lines[1..]), ["pending", "open", "expired"], "{lines:#?}");
+    assert!(lines[1..].iter().all(|line| !line.contains("max price")), "no cap given: {lines:#?}");
+    let json = oee(&url, Some(&key), &["snipe", "1", "SOL", "NOPE", "--expires-at", "+1s", "--json"]).await;
+    json.assert_code(code::UNFILLED);
+    assert_eq!(json.json_lines().last().expect("terminal")["status"], "expired");
+
+    let cap = oee(&url, Some(&key), &["snipe", "1", "SOL", "NOPE", "--max-price", "0"]).await;
+    cap.assert_code(code::REJECTED);
+    assert!(cap.stderr.contains("INVALID_PRICE"), "{cap:#?}");
+    let when = oee(&url, Some(&key), &["snipe", "1", "SOL", "NOPE", "--expires-at", "tomorrow"]).await;
+    when.assert_code(code::USAGE);
+    assert!(when.stderr.contains("RFC 3339"), "{when:#?}");
     engine.stop().await;
 }
