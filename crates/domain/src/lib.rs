@@ -41,4 +41,4 @@ pub use request::{
 };
 pub use route::{Dex, Instruction, LegRecord, QuoteRecord, RouteRecord};
 pub use status::OrderStatus;
-pub use token::{Token, TokenRegistry, WSOL_MINT, valid_mint, valid_symbol};
+pub use token::{NATIVE_SYMBOL, Token, TokenRegistry, WSOL_MINT, valid_mint, valid_symbol};

@@ -13,8 +13,8 @@ use crate::openapi::schemas::ErrorBody;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use oee_domain::{
-    AmountError, Channel, Dex, ErrorCode, Scope, Token, format_units, parse_order, parse_units, valid_mint,
-    valid_symbol,
+    AmountError, Channel, Dex, ErrorCode, NATIVE_SYMBOL, Scope, Token, WSOL_MINT, format_units, parse_order,
+    parse_units, valid_mint, valid_symbol,
 };
 use oee_router::{Ledger, SwapLeg, VenueError, outside, price};
 use serde::Serialize;
@@ -150,7 +150,8 @@ pub struct LaunchRequest {
     /// The quote token the pool starts with, in its units.
     #[schema(value_type = crate::openapi::schemas::Amount)]
     quote_amount: String,
-    /// When the pool starts trading (RFC 3339; at once when absent or past),
+    /// When the pool starts trading (RFC 3339, at most 30 days ahead; at once
+    /// when absent or past),
     /// like Raydium's `open_time`: until then it quotes and fills nothing.
     open_at: Option<String>,
 }
@@ -242,11 +243,20 @@ pub async fn launch(
     let token = Token::stored(symbol, mint, decimals);
     let base_amount = units(require("baseAmount")?, "baseAmount", &token)?;
     let quote_amount = units(require("quoteAmount")?, "quoteAmount", &quote)?;
+    let latest = chrono::Utc::now() + oee_domain::request::MAX_EXPIRY;
     let open_at = text("openAt", "an RFC 3339 time")?
         .map(|at| {
             chrono::DateTime::parse_from_rfc3339(&at)
                 .map(|at| at.with_timezone(&chrono::Utc))
-                .map_err(|_| ApiError::field(ErrorCode::InvalidParameter, "openAt", "openAt must be an RFC 3339 time"))
+                .ok()
+                .filter(|at| *at <= latest)
+                .ok_or_else(|| {
+                    ApiError::field(
+                        ErrorCode::InvalidParameter,
+                        "openAt",
+                        "openAt must be an RFC 3339 time at most 30 days ahead",
+                    )
+                })
         })
         .transpose()?;
     if tokens.resolve(&token.symbol).is_some() || tokens.resolve(&token.mint).is_some() {
@@ -347,7 +357,12 @@ pub async fn launches(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
         .launches()
         .into_iter()
         .map(|l| LaunchView {
-            quote_token: tokens.resolve(&l.quote_mint).map_or_else(|| l.quote_mint.clone(), |t| t.symbol.clone()),
+            // SOL's mint names wrapped SOL; a launch against it trades with SOL.
+            quote_token: if l.quote_mint == WSOL_MINT {
+                NATIVE_SYMBOL.to_owned()
+            } else {
+                tokens.resolve(&l.quote_mint).map_or_else(|| l.quote_mint.clone(), |t| t.symbol.clone())
+            },
             venue: l.venue(),
             open_at: l.open_at.map(oee_domain::format_time),
             launched_at: oee_domain::format_time(l.launched_at),

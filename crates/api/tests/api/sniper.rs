@@ -91,6 +91,7 @@ async fn a_sniper_fires_on_the_launch_slot_within_its_price_and_liquidity() {
     assert!(tokens["tokens"].as_array().expect("tokens").iter().any(|t| t["mint"] == launched["mint"]), "{tokens}");
     let (_, launches) = engine.get(0, "/api/launches").await;
     assert_eq!(launches["launches"][0]["pool"], launched["pool"], "{launches}");
+    assert_eq!(launches["launches"][0]["quoteToken"], "SOL", "{launches}");
     let market = engine.accepted(r#"{"tokenIn":"SOL","tokenOut":"PEPE","amountIn":"0.5","slippageBps":100}"#).await;
     assert_eq!(engine.until_terminal(&market).await["status"], "confirmed");
     // A sniper that has not fired is cancelled like a limit order.
@@ -171,6 +172,7 @@ async fn bad_snipers_and_launches_are_refused_and_leave_nothing_behind() {
         (with("baseAmount", json!("0")), 400, "INVALID_AMOUNT"),
         (with("quoteAmount", json!("0.0000000001")), 400, "TOO_MANY_DECIMALS"),
         (with("openAt", json!("tomorrow")), 400, "INVALID_PARAMETER"),
+        (with("openAt", json!("2099-01-01T00:00:00Z")), 400, "INVALID_PARAMETER"),
         (with("mint", json!("0OIl")), 400, "INVALID_PARAMETER"),
         (with("colour", json!("green")), 400, "UNKNOWN_FIELD"),
         (with("symbol", json!("usdc")), 409, "TOKEN_EXISTS"),
