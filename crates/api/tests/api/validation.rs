@@ -15,7 +15,7 @@ const BAD_BODIES: &[(&str, u16, &str, Option<&str>)] = &[
     (r#"{"tokenIn":"SOL","tokenOut":"USDC"}"#, 400, "MISSING_FIELD", Some("amountIn")),
     (r#"{"type":7,"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#, 400, "INVALID_ORDER_TYPE", Some("type")),
     (
-        r#"{"type":"sniper","tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#,
+        r#"{"type":"stop","tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#,
         422,
         "UNSUPPORTED_ORDER_TYPE",
         Some("type"),
@@ -100,7 +100,7 @@ async fn transport_level_refusals() {
         .http
         .post(&url)
         .header("content-type", "application/json; charset=utf-8")
-        .body(r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","type":"sniper"}"#)
+        .body(r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1","type":"stop"}"#)
         .send()
         .await
         .expect("send");
