@@ -4,7 +4,9 @@ Usage: bench_report.py RESULTS_DIR MARKDOWN_FILE QUICK(0|1)
 
 Only the part between the `<!-- bench:begin -->` and `<!-- bench:end -->`
 markers is replaced (appended when the markers are missing), so hand-written
-analysis around it survives a re-run.
+analysis around it survives a re-run; the `resting` scenario has a block of its
+own (`<!-- bench:resting:begin -->`, after the matrix), and a run of it alone
+leaves the matrix as it was.
 """
 
 import datetime
@@ -16,6 +18,7 @@ import subprocess
 import sys
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+RESTING_BEGIN, RESTING_END = "<!-- bench:resting:begin -->", "<!-- bench:resting:end -->"
 
 
 def sh(*cmd: str) -> str:
@@ -165,12 +168,25 @@ def main() -> None:
 
     lines.append(END)
     text = open(out).read() if os.path.exists(out) else "# Benchmarks\n"
-    block = "\n".join(lines)
-    if BEGIN in text and END in text:
-        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
+    # A run of other scenarios only (`--only resting`) leaves the matrix as it was.
+    if family(*named) or any(scale.values()) or mem or inflight or quotes:
+        text = put_block(text, BEGIN, END, "\n".join(lines))
+    resting = resting_section(results, quick)
+    if resting:
+        text = put_block(text, RESTING_BEGIN, RESTING_END, "\n".join([RESTING_BEGIN, ""] + resting + [RESTING_END]),
+                         after=END)
     open(out, "w").write(text)
+
+
+def put_block(text: str, begin: str, end: str, block: str, after: str | None = None) -> str:
+    """Replaces the block between `begin` and `end`; without them, puts it after
+    the line holding `after` (or at the end)."""
+    if begin in text and end in text:
+        return re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    if after and after in text:
+        at = text.index(after) + len(after)
+        return text[:at] + "\n\n" + block + text[at:]
+    return text.rstrip() + "\n\n" + block + "\n"
 
 
 def memory_summary(results: str) -> dict | None:
@@ -249,6 +265,102 @@ def api_cpu(results: str, name: str) -> str:
     t0, t1, w0, w1, hz = open(path).read().split()
     wall = float(w1) - float(w0)
     return "–" if wall <= 0 else f"{(int(t1) - int(t0)) / int(hz) / wall * 100:.0f}%"
+
+
+def resting_section(results: str, quick: bool) -> list[str]:
+    """The `resting` scenario: resting limit orders at scale, beside the same
+    measurements with empty books earlier in the same run."""
+    scale = load(results, "resting")
+    runs = {phase: (load(results, f"resting-{phase}"), load(results, f"resting-triggers-{phase}"),
+                    load(results, f"resting-check-{phase}")) for phase in ("empty", "full")}
+    if not scale or not all(all(r) for r in runs.values()):
+        return []
+    seed = load(results, "resting-seed") or {}
+    n = scale["resting"]
+    (load_e, trig_e, check_e), (load_f, trig_f, check_f) = runs["empty"], runs["full"]
+    moves_e, moves_f, band_e, band_f = trig_e["moves"], trig_f["moves"], trig_e["band"], trig_f["band"]
+    per_order = (scale["fullRssKib"] - scale["emptyRssKib"]) * 1024 / n
+    rebuild_per_million = scale["rebuildSeconds"] * 1_000_000 / n
+    p99 = lambda t: t["latencyMs"]["p99"]  # noqa: E731
+    finished = lambda r: r["throughput"]["terminalPerSec"] or 0.0  # noqa: E731
+    market = finished(load_f) / finished(load_e) if finished(load_e) else 0.0
+    pg_rate = lambda c: c["confirmed"] / c["seconds"] if c["seconds"] else 0.0  # noqa: E731
+    ratio = lambda full, empty: f"{full / empty:.2f}×" if empty else "–"  # noqa: E731
+    pct = lambda t, key, p: f"{t[key][p]:.1f}" if t.get(key) else "–"  # noqa: E731
+    pair = lambda t, key: f"{pct(t, key, 'p50')} / {pct(t, key, 'p99')}"  # noqa: E731
+
+    out = [f"## Resting limit orders at scale ({'quick run' if quick else 'full run'}, "
+           f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC)", "",
+           "Produced by `scripts/bench" + (" --quick" if quick else "") + " --only resting` (issue 16, item 7); raw "
+           "reports in `target/bench/resting*`. One API and one worker, instant venues, the market simulator off "
+           "(`OEE_SIM_TICK_MS=0`: only the benchmark's outside trades move prices). Every figure with the books full "
+           "stands beside the same measurement with empty books, earlier in the same run on the same cluster.", ""]
+    out += machine()
+    (load_1, rustc_1), (load_2, rustc_2) = scale["busy"]
+    out += [f"- How busy the machine was: load average (1 min) {load_1} when the worker with empty books was measured "
+            f"and {load_2} with the books full (the seed and the rebuild ran in the minute before); rustc processes "
+            f"running then: {rustc_1} and {rustc_2}.", ""]
+    out += ["### Targets", "", "| target | measured | met |", "|---|---|---|",
+            f"| ≤ 300 bytes of resident memory per resting order | {per_order:,.0f} bytes: worker RSS "
+            f"{scale['emptyRssKib'] / 1024:.1f} MiB with empty books, {scale['fullRssKib'] / 1024:.1f} MiB holding "
+            f"{n:,} | {'yes' if per_order <= 300 else 'no'} |",
+            f"| rebuild of a million in ≤ 15 s | {scale['rebuildSeconds']:.1f} s for {n:,} orders "
+            f"({scale['rebuildPairs']} pairs loaded one after another; {rebuild_per_million:.1f} s per million) "
+            f"| {'yes' if rebuild_per_million <= 15 else 'no'} |",
+            f"| move-to-trigger p99 ≤ 10 ms with the books full | p99 {p99(moves_f):.1f} ms "
+            f"(empty books: {p99(moves_e):.1f} ms, {ratio(p99(moves_f), p99(moves_e))}) "
+            f"| {'yes' if p99(moves_f) <= 10 else 'no'} |",
+            f"| market-order throughput unchanged with the books full | {finished(load_f):,.0f} orders/s vs "
+            f"{finished(load_e):,.0f} with empty books: {market:.2f}× | {'yes' if market >= 0.95 else 'no'} |", ""]
+    out += ["### Empty books beside full books", "",
+            f"| measure | empty books (reference) | {n:,} resting | full ÷ empty |", "|---|---|---|---|",
+            f"| outside trade sent → its orders' `routing` received, p50 / p99 ms ({moves_f['trades']} trades, "
+            f"{moves_f['orders'] // max(moves_f['trades'], 1)} orders each) | {pair(moves_e, 'latencyMs')} "
+            f"| {pair(moves_f, 'latencyMs')} | {ratio(p99(moves_f), p99(moves_e))} (p99) |",
+            f"| the outside trade's own round trip, p50 / p99 ms | {pair(moves_e, 'tradeMs')} "
+            f"| {pair(moves_f, 'tradeMs')} | |",
+            f"| outside trade sent → its orders' `confirmed` received, p50 / p99 ms | {pair(moves_e, 'confirmedMs')} "
+            f"| {pair(moves_f, 'confirmedMs')} | |",
+            f"| orders that rested again after their trigger (see below) | {moves_e['outcome']['reopened']} of "
+            f"{moves_e['orders']} | {moves_f['outcome']['reopened']} of {moves_f['orders']} | |",
+            f"| band of {band_f['orders']:,} crossed by one trade: trade sent → last `routing` received, ms "
+            f"| {band_e['lastTriggeredMs']:,.0f} | {band_f['lastTriggeredMs']:,.0f} "
+            f"| {ratio(band_f['lastTriggeredMs'], band_e['lastTriggeredMs'])} |",
+            f"| the band: trade sent → last `confirmed` received, ms | {band_e['lastConfirmedMs']:,.0f} "
+            f"| {band_f['lastConfirmedMs']:,.0f} | {ratio(band_f['lastConfirmedMs'], band_e['lastConfirmedMs'])} |",
+            f"| the band: triggered orders confirmed per second (client clock) | {band_e['confirmedPerSec']:,.0f} "
+            f"| {band_f['confirmedPerSec']:,.0f} | {ratio(band_f['confirmedPerSec'], band_e['confirmedPerSec'])} |",
+            f"| the band: the same from PostgreSQL (trade's `landed_at` → last `confirmed` event) | "
+            f"{pg_rate(check_e):,.0f} | {pg_rate(check_f):,.0f} | {ratio(pg_rate(check_f), pg_rate(check_e))} |",
+            f"| market orders finished per second (closed loop 512) | {finished(load_e):,.0f} | {finished(load_f):,.0f} "
+            f"| {market:.2f}× |",
+            f"| market orders submit → confirmed, p50 / p99 ms | {ms(load_e, 'submitToConfirmed', 'p50')} / "
+            f"{ms(load_e, 'submitToConfirmed', 'p99')} | {ms(load_f, 'submitToConfirmed', 'p50')} / "
+            f"{ms(load_f, 'submitToConfirmed', 'p99')} | |", ""]
+    checks = []
+    for phase, check, trig, run in (("empty", check_e, trig_e, load_e), ("full", check_f, trig_f, load_f)):
+        ok = (check["confirmed"] == check["orders"] and not check["confirmedTwice"] and not check["belowMinimum"]
+                 and not check["notLanded"] and trig["band"]["outcome"]["clean"] and trig["moves"]["outcome"]["clean"]
+              and run["events"]["clean"])
+        checks.append(f"{phase} books: band {check['confirmed']:,}/{check['orders']:,} confirmed, "
+                      f"{check['confirmedTwice']} confirmed twice, {check['belowMinimum']} below their minimum, "
+                      f"{check['notLanded']} without their transaction on the chain; moves "
+                      f"{trig['moves']['outcome']['confirmed']}/{trig['moves']['orders']} confirmed; market orders "
+                      f"{clean(run)} ({'all clean' if ok else 'NOT CLEAN'})")
+    out += ["Checks (PostgreSQL for the band, the client for the rest): " + "; ".join(checks) + ".", ""]
+    out += [f"Seeding {seed.get('seeded', n):,} orders (`scripts/lib/seed_resting.py`: one real limit order per "
+            f"listed direction placed through the API, cloned in SQL with their `pending` and `open` events, then "
+            f"VACUUM ANALYZE and a checkpoint) took {seed.get('seconds', 0):.0f} s. The takeover: worker-1 killed "
+            f"(SIGKILL), a fresh worker (`scripts/cluster takeover`) held all {scale['resting']:,} open orders "
+            f"{scale['takeoverSeconds']:.1f} s later, of which up to {scale['leaseMs'] / 1000:.0f} s is waiting for the "
+            f"dead worker's leases to expire (`OEE_TRIGGER_LEASE_MS`) and {scale['rebuildSeconds']:.1f} s loading the "
+            f"books (`oee_book_rebuild_seconds`, summed over the pairs). Bytes per order: RSS of the new worker 2 s "
+            f"after it held them all, minus the RSS of worker-1 2 s after it started with empty books, over the "
+            f"orders held.", ""]
+    out += ["Commands:", "",
+            f"- market orders: {cmd(load_e)} (both phases)",
+            f"- limit orders fired by outside trades: {cmd(trig_e)} (`--user resting-full` with the books full)", ""]
+    return out
 
 
 if __name__ == "__main__":
