@@ -297,8 +297,8 @@ def resting_section(results: str, quick: bool) -> list[str]:
            "(`OEE_SIM_TICK_MS=0`: only the benchmark's outside trades move prices). Every figure with the books full "
            "stands beside the same measurement with empty books, earlier in the same run on the same cluster.", ""]
     out += machine()
-    out += [f"- How busy the machine was besides (the load average over a minute, and rustc processes running, at "
-            f"the start and the end of each phase): empty books {busy(results, 'empty')}; books full "
+    out += [f"- How busy the machine was besides (the load average over a minute, and rustc or clippy processes "
+            f"running, at the start and the end of each phase): empty books {busy(results, 'empty')}; books full "
             f"{busy(results, 'full')}. The benchmark itself keeps the two cores busy.", ""]
     out += ["### Targets", "", "| target | measured | met |", "|---|---|---|",
             f"| ≤ 300 bytes of resident memory per resting order | {per_order:,.0f} bytes: worker RSS "
@@ -382,7 +382,7 @@ def busy(results: str, phase: str) -> str:
     if not os.path.exists(path):
         return "–"
     samples = [line.split() for line in open(path) if len(line.split()) == 2]
-    return " → ".join(f"{load} ({rustc} rustc)" for load, rustc in samples)
+    return " → ".join(f"{load} ({rustc} compilers)" for load, rustc in samples)
 
 
 if __name__ == "__main__":
