@@ -237,6 +237,7 @@ async fn run_band(market: &Market<'_>, tracker: &Tracker, step: f64) -> anyhow::
     let prices: Vec<f64> =
         (0..n).map(|j| now * (1.0 + BAND_FROM + BAND_WIDTH * f64::from(j) / f64::from(n.max(2) - 1))).collect();
     let placed = tracker.place(market.orders(&prices, "band")).await?;
+    tokio::time::sleep(SETTLE).await;
     // Price moves multiply: this many steps' worth in one trade.
     let steps = (1.0 + BAND_PUSH).ln() / step.ln();
     let step_amount: f64 = market.args.step.parse().context("--step")?;
