@@ -298,9 +298,9 @@ def resting_section(results: str, quick: bool) -> list[str]:
            "(`OEE_SIM_TICK_MS=0`: only the benchmark's outside trades move prices). Every figure with the books full "
            "stands beside the same measurement with empty books, earlier in the same run on the same cluster.", ""]
     out += machine()
-    out += [f"- How busy the machine was besides (the load average over a minute, and rustc or clippy processes "
-            f"running, at the start and the end of each phase): empty books {busy(results, 'empty')}; books full "
-            f"{busy(results, 'full')}. The benchmark itself keeps the two cores busy.", ""]
+    out += [f"- Other work on the machine (CPU time outside this benchmark's processes, PostgreSQL and Redis, "
+            f"over the load run and the triggers): {other_cpu(results, 'empty')} of the two cores with empty books, "
+            f"{other_cpu(results, 'full')} with the books full.", ""]
     out += ["### Targets", "", "| target | measured | met |", "|---|---|---|",
             f"| ≤ 300 bytes of resident memory per resting order | {per_order:,.0f} bytes: worker RSS "
             f"{scale['emptyRssKib'] / 1024:.1f} MiB with empty books, {scale['fullRssKib'] / 1024:.1f} MiB holding "
@@ -388,12 +388,15 @@ def resting_section(results: str, quick: bool) -> list[str]:
     return out
 
 
-def busy(results: str, phase: str) -> str:
+def other_cpu(results: str, phase: str) -> str:
+    """The share of the machine's CPU that went to other processes (`cpu_split` in scripts/bench)."""
     path = os.path.join(results, f"resting-busy-{phase}.txt")
-    if not os.path.exists(path):
+    samples = [list(map(float, l.split())) for l in open(path) if len(l.split()) == 3] if os.path.exists(path) else []
+    if len(samples) < 2:
         return "–"
-    samples = [line.split() for line in open(path) if len(line.split()) == 2]
-    return " → ".join(f"{load} ({rustc} compilers)" for load, rustc in samples)
+    (t0, total0, ours0), (t1, total1, ours1) = samples[0], samples[-1]
+    hz = os.sysconf("SC_CLK_TCK")
+    return f"{max(0.0, (total1 - total0) - (ours1 - ours0)) / hz / ((t1 - t0) * (os.cpu_count() or 1)) * 100:.0f}%"
 
 
 if __name__ == "__main__":
