@@ -199,3 +199,39 @@ impl Tracker {
 fn lock(ledger: &Mutex<Ledger>) -> MutexGuard<'_, Ledger> {
     ledger.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: Uuid, seq: u32, tail: &str) -> SocketMessage {
+        let json = format!(r#"{{"orderId":"{id}","seq":{seq},"at":"2026-11-29T10:00:00.000Z",{tail}}}"#);
+        SocketMessage::Event(Box::new(oee_client::Event::parse(json).expect("an event")))
+    }
+
+    /// An order's events become what the report counts: its first trigger, a
+    /// second rest, one confirmation, and a fill below its minimum.
+    #[test]
+    fn events_fill_the_ledger() {
+        let id = Uuid::now_v7();
+        let mut ledger = Ledger::default();
+        ledger.by_ref.insert(0, 0);
+        ledger.orders.push(Tracked::default());
+        let at = Instant::now();
+        ledger.apply(SocketMessage::Accepted { client_ref: 0, order_id: id }, at);
+        let open =
+            r#""status":"open","expiresAt":"2026-11-30T10:00:00.000Z","minAmountOut":"0.0675","limitPrice":"0.00675""#;
+        let routing = |slot| format!(r#""status":"routing","attempt":1,"trigger":{{"slot":{slot},"price":"0.00676"}}"#);
+        ledger.apply(event(id, 2, open), at);
+        ledger.apply(event(id, 3, &routing(8)), at);
+        ledger.apply(event(id, 4, open), at);
+        ledger.apply(event(id, 5, &routing(9)), at);
+        let confirmed = r#""status":"confirmed","attempt":2,"txHash":"t","dex":"raydium","executedPrice":"0.00674","amountOut":"0.0674""#;
+        ledger.apply(event(id, 6, confirmed), at);
+        let order = &ledger.orders[0];
+        assert_eq!((order.id, order.opened, order.reopened), (Some(id), true, 1));
+        assert_eq!(order.triggered.map(|(_, slot)| slot), Some(8), "the first trigger counts");
+        assert_eq!((order.confirmations, order.ended), (1, Some(OrderStatus::Confirmed)));
+        assert!(order.below_min, "0.0674 is below the minimum 0.0675");
+    }
+}
