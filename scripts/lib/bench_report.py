@@ -4,7 +4,9 @@ Usage: bench_report.py RESULTS_DIR MARKDOWN_FILE QUICK(0|1)
 
 Only the part between the `<!-- bench:begin -->` and `<!-- bench:end -->`
 markers is replaced (appended when the markers are missing), so hand-written
-analysis around it survives a re-run.
+analysis around it survives a re-run; the `resting` scenario has a block of its
+own (`<!-- bench:resting:begin -->`, after the matrix), and a run of it alone
+leaves the matrix as it was.
 """
 
 import datetime
@@ -16,6 +18,7 @@ import subprocess
 import sys
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+RESTING_BEGIN, RESTING_END = "<!-- bench:resting:begin -->", "<!-- bench:resting:end -->"
 
 
 def sh(*cmd: str) -> str:
@@ -165,12 +168,25 @@ def main() -> None:
 
     lines.append(END)
     text = open(out).read() if os.path.exists(out) else "# Benchmarks\n"
-    block = "\n".join(lines)
-    if BEGIN in text and END in text:
-        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
+    # A run of other scenarios only (`--only resting`) leaves the matrix as it was.
+    if family(*named) or any(scale.values()) or mem or inflight or quotes:
+        text = put_block(text, BEGIN, END, "\n".join(lines))
+    resting = resting_section(results, quick)
+    if resting:
+        text = put_block(text, RESTING_BEGIN, RESTING_END, "\n".join([RESTING_BEGIN, ""] + resting + [RESTING_END]),
+                         after=END)
     open(out, "w").write(text)
+
+
+def put_block(text: str, begin: str, end: str, block: str, after: str | None = None) -> str:
+    """Replaces the block between `begin` and `end`; without them, puts it after
+    the line holding `after` (or at the end)."""
+    if begin in text and end in text:
+        return re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    if after and after in text:
+        at = text.index(after) + len(after)
+        return text[:at] + "\n\n" + block + text[at:]
+    return text.rstrip() + "\n\n" + block + "\n"
 
 
 def memory_summary(results: str) -> dict | None:
@@ -249,6 +265,148 @@ def api_cpu(results: str, name: str) -> str:
     t0, t1, w0, w1, hz = open(path).read().split()
     wall = float(w1) - float(w0)
     return "–" if wall <= 0 else f"{(int(t1) - int(t0)) / int(hz) / wall * 100:.0f}%"
+
+
+def resting_section(results: str, quick: bool) -> list[str]:
+    """The `resting` scenario: resting limit orders at scale, beside the same
+    measurements with empty books earlier in the same run."""
+    scale = load(results, "resting")
+    runs = {phase: (load(results, f"resting-{phase}"), load(results, f"resting-triggers-{phase}"),
+                    load(results, f"resting-check-{phase}")) for phase in ("empty", "full")}
+    if not scale or not all(all(r) for r in runs.values()):
+        return []
+    seed = load(results, "resting-seed") or {}
+    n = scale["resting"]
+    (load_e, trig_e, check_e), (load_f, trig_f, check_f) = runs["empty"], runs["full"]
+    moves_e, moves_f, band_e, band_f = trig_e["moves"], trig_f["moves"], trig_e["band"], trig_f["band"]
+    per_order = (scale["fullRssKib"] - scale["emptyRssKib"]) * 1024 / n
+    per_order_after = (scale["fullRssAfterKib"] - scale["emptyRssAfterKib"]) * 1024 / n
+    rebuild_per_million = scale["rebuildSeconds"] * 1_000_000 / n
+    p99 = lambda t: t["latencyMs"]["p99"]  # noqa: E731
+    engine_e, engine_f = check_e["movesEngineMs"], check_f["movesEngineMs"]
+    finished = lambda r: r["throughput"]["terminalPerSec"] or 0.0  # noqa: E731
+    market = finished(load_f) / finished(load_e) if finished(load_e) else 0.0
+    pg_rate = lambda c: c["confirmed"] / c["seconds"] if c["seconds"] else 0.0  # noqa: E731
+    ratio = lambda full, empty: f"{full / empty:.2f}×" if empty else "–"  # noqa: E731
+    pct = lambda t, key, p: f"{t[key][p]:.1f}" if t.get(key) else "–"  # noqa: E731
+    pair = lambda t, key: f"{pct(t, key, 'p50')} / {pct(t, key, 'p99')}"  # noqa: E731
+
+    out = [f"## Resting limit orders at scale ({'quick run' if quick else 'full run'}, "
+           f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC)", "",
+           "Produced by `scripts/bench" + (" --quick" if quick else "") + " --only resting` (issue 16, item 7); raw "
+           "reports in `target/bench/resting*`. One API and one worker, instant venues, the market simulator off "
+           "(`OEE_SIM_TICK_MS=0`: only the benchmark's outside trades move prices). Every figure with the books full "
+           "stands beside the same measurement with empty books, earlier in the same run on the same cluster.", ""]
+    out += machine()
+    other = {phase: other_cpu(results, phase) for phase in ("empty", "full")}
+    share = lambda phase: "–" if other[phase] is None else f"{other[phase] * 100:.0f}%"  # noqa: E731
+    out += [f"- Other work on the machine (CPU time outside this benchmark's processes, PostgreSQL and Redis, "
+            f"over the load run and the triggers): {share('empty')} of the two cores with empty books, "
+            f"{share('full')} with the books full.", ""]
+    # A comparison of two phases is only as good as the machine was equally
+    # quiet for both.
+    even = other["empty"] is not None and other["full"] is not None and abs(other["empty"] - other["full"]) <= 0.1
+    unchanged = ("yes" if market >= 0.95 else "no") if even else (
+        f"unclear: other work took {share('empty')} of the machine with empty books and {share('full')} with them "
+        f"full")
+    out += ["### Targets", "", "| target | measured | met |", "|---|---|---|",
+            f"| ≤ 300 bytes of resident memory per resting order | {per_order:,.0f} bytes: worker RSS "
+            f"{scale['emptyRssKib'] / 1024:.1f} MiB with empty books, {scale['fullRssKib'] / 1024:.1f} MiB holding "
+            f"{n:,}; after the same work (a load run and the triggers) {per_order_after:,.0f} bytes "
+            f"({scale['emptyRssAfterKib'] / 1024:.1f} → {scale['fullRssAfterKib'] / 1024:.1f} MiB) "
+            f"| {'yes' if max(per_order, per_order_after) <= 300 else 'no'} |",
+            f"| rebuild of a million in ≤ 15 s | {scale['rebuildSeconds']:.1f} s for {n:,} orders "
+            f"({scale['rebuildPairs']} pairs loaded one after another; {rebuild_per_million:.1f} s per million) "
+            f"| {'yes' if rebuild_per_million <= 15 else 'no'} |",
+            f"| move-to-trigger p99 ≤ 10 ms with the books full | end to end (trade sent → `routing` received) p99 "
+            f"{p99(moves_f):.1f} ms, empty books {p99(moves_e):.1f} ms ({ratio(p99(moves_f), p99(moves_e))}); in the "
+            f"engine (trade's transaction → trigger stamped) p99 {engine_f['p99']:.1f} ms, empty books "
+            f"{engine_e['p99']:.1f} ms ({ratio(engine_f['p99'], engine_e['p99'])}) "
+            f"| end to end {'yes' if p99(moves_f) <= 10 else 'no'}, in the engine "
+            f"{'yes' if engine_f['p99'] <= 10 else 'no'} |",
+            f"| market-order throughput unchanged with the books full | {finished(load_f):,.0f} orders/s vs "
+            f"{finished(load_e):,.0f} with empty books: {market:.2f}× | {unchanged} |", ""]
+    out += ["### Empty books beside full books", "",
+            f"| measure | empty books (reference) | {n:,} resting | full ÷ empty |", "|---|---|---|---|",
+            f"| outside trade sent → its orders' `routing` received, p50 / p99 ms ({moves_f['trades']} trades, "
+            f"{moves_f['orders'] // max(moves_f['trades'], 1)} orders each) | {pair(moves_e, 'latencyMs')} "
+            f"| {pair(moves_f, 'latencyMs')} | {ratio(p99(moves_f), p99(moves_e))} (p99) |",
+            f"| the outside trade's own round trip, p50 / p99 ms | {pair(moves_e, 'tradeMs')} "
+            f"| {pair(moves_f, 'tradeMs')} | |",
+            f"| the trade's transaction → the trigger stamped by the worker (PostgreSQL), p50 / p99 ms "
+            f"| {engine_e['p50']:.1f} / {engine_e['p99']:.1f} | {engine_f['p50']:.1f} / {engine_f['p99']:.1f} "
+            f"| {ratio(engine_f['p99'], engine_e['p99'])} (p99) |",
+            f"| outside trade sent → its orders' `confirmed` received, p50 / p99 ms | {pair(moves_e, 'confirmedMs')} "
+            f"| {pair(moves_f, 'confirmedMs')} | |",
+            f"| orders that rested again after their trigger (the executor's route read stale pools) | {moves_e['outcome']['reopened']} of "
+            f"{moves_e['orders']} | {moves_f['outcome']['reopened']} of {moves_f['orders']} | |",
+            f"| band of {band_f['orders']:,} crossed by one trade: trade sent → last `routing` received, ms "
+            f"| {band_e['lastTriggeredMs']:,.0f} | {band_f['lastTriggeredMs']:,.0f} "
+            f"| {ratio(band_f['lastTriggeredMs'], band_e['lastTriggeredMs'])} |",
+            f"| the band: trade sent → last `confirmed` received, ms | {band_e['lastConfirmedMs']:,.0f} "
+            f"| {band_f['lastConfirmedMs']:,.0f} | {ratio(band_f['lastConfirmedMs'], band_e['lastConfirmedMs'])} |",
+            f"| the band: triggered orders confirmed per second (client clock) | {band_e['confirmedPerSec']:,.0f} "
+            f"| {band_f['confirmedPerSec']:,.0f} | {ratio(band_f['confirmedPerSec'], band_e['confirmedPerSec'])} |",
+            f"| the band: the same from PostgreSQL (trade's `landed_at` → last `confirmed` event) | "
+            f"{pg_rate(check_e):,.0f} | {pg_rate(check_f):,.0f} | {ratio(pg_rate(check_f), pg_rate(check_e))} |",
+            f"| market orders finished per second (closed loop 512) | {finished(load_e):,.0f} | {finished(load_f):,.0f} "
+            f"| {market:.2f}× |",
+            f"| market orders submit → confirmed, p50 / p99 ms | {ms(load_e, 'submitToConfirmed', 'p50')} / "
+            f"{ms(load_e, 'submitToConfirmed', 'p99')} | {ms(load_f, 'submitToConfirmed', 'p50')} / "
+            f"{ms(load_f, 'submitToConfirmed', 'p99')} | |", ""]
+    out += ["What the intervals cover: *trade sent → `routing` received* runs on the load generator's clock from "
+            "sending `POST /api/admin/sim/trades` to receiving, on the submit socket the orders were placed over, the "
+            "order's `routing` event with its `trigger`. The API lands the swap in PostgreSQL and appends the pool "
+            "change to the stream `{ns}:pools` before it answers; the worker's trigger engine, blocked on that stream, "
+            "wakes, evaluates the pair's books, records `open → routing` (a group commit), queues the job and "
+            "publishes; the API forwards the event. Each of these trades crosses one level of orders that had rested "
+            "at least 250 ms. *The trade's own round trip* is the first part alone. *In the engine* is read from "
+            "PostgreSQL: from the trade's transaction (`landed_at`, when it began) to the `at` of the order's "
+            "`routing` event, which the trigger engine stamps when it fires, before recording it (the worker's clock, "
+            "on the same machine); it leaves out the HTTP of the trade, the recording of the trigger and the event's "
+            "way to the client. The band: one trade crosses every "
+            "order of it at once; *from PostgreSQL* is the trade transaction's `landed_at` (its start) to the last "
+            "`confirmed` event's `at`, the worker's clock.", ""]
+    checks = []
+    for phase, check, trig, run in (("empty", check_e, trig_e, load_e), ("full", check_f, trig_f, load_f)):
+        ok = (check["confirmed"] == check["orders"] and not check["confirmedTwice"] and not check["belowMinimum"]
+                 and not check["notLanded"] and trig["band"]["outcome"]["clean"] and trig["moves"]["outcome"]["clean"]
+              and run["events"]["clean"])
+        checks.append(f"{phase} books: band {check['confirmed']:,}/{check['orders']:,} confirmed, "
+                      f"{check['confirmedTwice']} confirmed twice, {check['belowMinimum']} below their minimum, "
+                      f"{check['notLanded']} without their transaction on the chain; moves "
+                      f"{trig['moves']['outcome']['confirmed']}/{trig['moves']['orders']} confirmed; market orders "
+                      f"{clean(run)} ({'all clean' if ok else 'NOT CLEAN'})")
+    out += ["Checks (PostgreSQL for the band, the client for the rest): " + "; ".join(checks) + ".", ""]
+    out += [f"Seeding {seed.get('seeded', n):,} orders (`scripts/lib/seed_resting.py`: one real limit order per "
+            f"listed direction placed through the API, cloned in SQL with their `pending` and `open` events, then "
+            f"VACUUM ANALYZE and a checkpoint) took {seed.get('seconds', 0):.0f} s. The takeover: worker-1 killed "
+            f"(SIGKILL), a fresh worker (`scripts/cluster takeover`) held all {scale['resting']:,} open orders "
+            f"{scale['takeoverSeconds']:.1f} s later, of which up to {scale['leaseMs'] / 1000:.0f} s is waiting for the "
+            f"dead worker's leases to expire (`OEE_TRIGGER_LEASE_MS`) and {scale['rebuildSeconds']:.1f} s loading the "
+            f"books (`oee_book_rebuild_seconds`, summed over the pairs). While it loaded the pairs one after another, "
+            f"{scale['leasesLapsed']} of the leases it had taken lapsed before it was done (seen every 100 ms; a lease "
+            f"lives {scale['leaseMs'] / 1000:.0f} s, and the worker renews its leases between rebalances, taking and "
+            f"loading all its pairs in one). Bytes per order: RSS of the new "
+            f"worker 2 s after it held them all, minus the RSS of worker-1 2 s after it started with empty books, "
+            f"over the orders held; then RSS of the new worker after the full books' load run and triggers, minus "
+            f"that of worker-1 after the same with empty books (just before it was killed).", ""]
+    out += ["Commands:", "",
+            f"- market orders: {cmd(load_e)} (both phases)",
+            f"- limit orders fired by outside trades: {cmd(trig_e)} (`--user resting-full` with the books full)", ""]
+    return out
+
+
+def other_cpu(results: str, phase: str) -> float | None:
+    """The share of the machine's CPU (0 to 1) that went to other processes
+    during a phase (`cpu_split` in scripts/bench), if it was measured."""
+    path = os.path.join(results, f"resting-busy-{phase}.txt")
+    samples = [list(map(float, l.split())) for l in open(path) if len(l.split()) == 3] if os.path.exists(path) else []
+    if len(samples) < 2:
+        return None
+    (t0, total0, ours0), (t1, total1, ours1) = samples[0], samples[-1]
+    busy = max(0.0, (total1 - total0) - (ours1 - ours0)) / os.sysconf("SC_CLK_TCK")
+    return busy / ((t1 - t0) * (os.cpu_count() or 1))
 
 
 if __name__ == "__main__":

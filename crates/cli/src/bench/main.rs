@@ -8,6 +8,8 @@
 //!   reporting quotes per second and latency percentiles (see [`quotes`]).
 //! - `oee-bench sockets` — the cost of idle sockets on one API process, and the
 //!   worker-to-client delay while orders run (see [`sockets`]).
+//! - `oee-bench triggers` — limit orders fired by outside trades: price move to
+//!   trigger latency, and triggered orders through to `confirmed` (see [`triggers`]).
 //!
 //! Exit codes: 0 when the run completed (failed orders are reported, not fatal),
 //! 1 when it could not run (nothing reachable, a report not writable), 2 for
@@ -18,6 +20,7 @@
 mod load;
 mod quotes;
 mod sockets;
+mod triggers;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -45,6 +48,8 @@ enum Command {
     Quotes(quotes::QuotesArgs),
     /// Idle-socket cost and event delivery delay on one API process.
     Sockets(sockets::SocketsArgs),
+    /// Limit orders fired by outside trades: move-to-trigger latency, triggered orders to confirmed.
+    Triggers(triggers::TriggersArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +67,7 @@ fn main() -> ExitCode {
         Command::Load(args) => runtime.block_on(load::run(*args, cli.threads)),
         Command::Quotes(args) => runtime.block_on(quotes::run(args)).map(|()| load::Verdict::Clean),
         Command::Sockets(args) => runtime.block_on(sockets::run(args)).map(|()| load::Verdict::Clean),
+        Command::Triggers(args) => runtime.block_on(triggers::run(args)).map(|()| load::Verdict::Clean),
     };
     // Followers still parked on the drain timeout must not hold the exit up.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));

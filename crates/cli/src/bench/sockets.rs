@@ -43,7 +43,7 @@ fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
 }
 
 /// The value at `pct` percent of a sorted sample (nearest rank, rounded down).
-fn percentile(sorted: &[f64], pct: usize) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], pct: usize) -> f64 {
     sorted.get((sorted.len().saturating_sub(1)) * pct.min(100) / 100).copied().unwrap_or(f64::NAN)
 }
 

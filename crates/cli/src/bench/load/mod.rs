@@ -409,7 +409,7 @@ fn prepare(plan: &Plan, threads: u16) -> Environment {
 }
 
 /// The command line, quoted for a shell, for the reports.
-fn command_line() -> String {
+pub(crate) fn command_line() -> String {
     std::env::args()
         .enumerate()
         .map(|(i, arg)| {
