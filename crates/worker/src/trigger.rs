@@ -266,7 +266,19 @@ impl TriggerEngine {
             }
             // Notices after `position` are applied on top of what is loaded
             // now: the feed's position was noted first, so nothing is missed.
-            let partition = match self.load(pair, &pools.tokens).await {
+            // A load can outlast the leases (a million orders take seconds):
+            // they, this pair's and the membership are renewed meanwhile.
+            let load = self.load(pair, &pools.tokens);
+            tokio::pin!(load);
+            let mut renewals = tokio::time::interval(self.lease / 3);
+            renewals.tick().await; // the first tick is now: the lease was just taken
+            let loaded = loop {
+                tokio::select! {
+                    loaded = &mut load => break loaded,
+                    _ = renewals.tick() => self.keep_alive(owned.keys().chain(std::iter::once(pair))).await,
+                }
+            };
+            let partition = match loaded {
                 Ok(p) => p,
                 Err(e) => {
                     let _ = leases.release(&lease_name(pair), &self.member).await;
@@ -280,6 +292,24 @@ impl TriggerEngine {
         }
         METRICS.resting.set(owned.values().map(|p| p.orders.len()).sum::<usize>() as i64);
         Ok(())
+    }
+
+    /// Renews the leases on `keys` and this process's membership, while a
+    /// takeover's load runs; a lease lost meanwhile is found (and its books
+    /// dropped) by the next rebalance.
+    async fn keep_alive(&self, keys: impl Iterator<Item = &PairKey>) {
+        let leases = &self.executor.bus.locks;
+        let renewals = keys.map(|key| async move {
+            match leases.hold(&lease_name(key), &self.member, self.lease).await {
+                Ok(true) => {}
+                Ok(false) => warn!(pair = %pair_label(key), "lost the lease on a pair while loading another"),
+                Err(e) => warn!(error = %e, "could not renew a pair's lease while loading another"),
+            }
+        });
+        futures::future::join_all(renewals).await;
+        if let Err(e) = leases.members(GROUP, &self.member, Utc::now().timestamp_millis(), self.lease).await {
+            warn!(error = %e, "could not renew the trigger engine's membership while loading");
+        }
     }
 
     /// The partition's open orders from PostgreSQL: a pair's in a book per
