@@ -20,6 +20,14 @@ pub trait Network: Send + Sync + fmt::Debug + 'static {
     /// A pool's current state, or `None` if no such pool exists.
     async fn pool(&self, id: &str) -> Result<Option<Pool>, VenueError>;
 
+    /// A pool's state as of `slot` or later: what a triggered order must be
+    /// routed on (the state that fired it, or a newer one), where a client
+    /// keeps pool states it read a while ago. By default, [`Network::pool`].
+    async fn pool_since(&self, id: &str, slot: u64) -> Result<Option<Pool>, VenueError> {
+        let _ = slot;
+        self.pool(id).await
+    }
+
     /// Sends a transaction and waits until it lands or fails. A transient error
     /// does not mean it did not land: ask [`Network::landed`] before sending
     /// another attempt.

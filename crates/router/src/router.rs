@@ -104,12 +104,18 @@ impl Router {
 
     /// Fetches every listing venue's pool concurrently and [`plan`]s the best route.
     pub async fn route(&self, spec: &OrderSpec) -> Result<RoutePlan, RouteError> {
+        self.route_since(spec, 0).await
+    }
+
+    /// As [`Router::route`], on pool states as of `slot` or later: a
+    /// triggered order's route, on the state that fired it or a newer one.
+    pub async fn route_since(&self, spec: &OrderSpec, slot: u64) -> Result<RoutePlan, RouteError> {
         let (mint_in, mint_out) = (spec.token_in.mint.as_str(), spec.token_out.mint.as_str());
         let listing: Vec<_> = self.venues.iter().filter(|v| v.lists(mint_in, mint_out)).collect();
         if listing.is_empty() {
             return Err(no_route(spec));
         }
-        let fetched = join_all(listing.iter().map(|v| v.market(mint_in, mint_out))).await;
+        let fetched = join_all(listing.iter().map(|v| v.market_since(mint_in, mint_out, slot))).await;
         // A venue may list any pair (a launch may have made a pool for it); none had one.
         if fetched.iter().all(|f| matches!(f, Err(VenueError::NoPool { .. }))) {
             return Err(no_route(spec));

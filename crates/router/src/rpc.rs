@@ -118,9 +118,13 @@ struct PoolCache {
 }
 
 impl PoolCache {
-    fn get(&self, id: &str) -> Option<Pool> {
+    /// The cached state of `id`, if it is recent enough and as of `slot` or later.
+    fn get(&self, id: &str, slot: u64) -> Option<Pool> {
         let pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
-        pools.get(id).filter(|(_, at)| at.elapsed() < self.max_age).map(|(pool, _)| pool.clone())
+        pools
+            .get(id)
+            .filter(|(pool, at)| at.elapsed() < self.max_age && pool.slot >= slot)
+            .map(|(pool, _)| pool.clone())
     }
 
     fn put(&self, pools: impl IntoIterator<Item = Pool>) {
@@ -192,8 +196,13 @@ impl Network for SimulatedNetwork {
     /// A pool's state: a quote's round trip ([`Latency::QUOTE`]), then the
     /// cache or the ledger.
     async fn pool(&self, id: &str) -> Result<Option<Pool>, VenueError> {
+        self.pool_since(id, 0).await
+    }
+
+    /// As [`Network::pool`], but a cached state older than `slot` is read again.
+    async fn pool_since(&self, id: &str, slot: u64) -> Result<Option<Pool>, VenueError> {
         self.delay(Latency::QUOTE).await;
-        if let Some(pool) = self.cache.get(id) {
+        if let Some(pool) = self.cache.get(id, slot) {
             return Ok(Some(pool));
         }
         let pool = self.ledger.pools(&[id.to_owned()]).await?.into_iter().next();
@@ -227,5 +236,44 @@ impl Network for SimulatedNetwork {
 
     fn validity_secs(&self) -> i64 {
         self.validity_secs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{MemoryLedger, SwapLeg};
+    use oee_domain::TokenRegistry;
+
+    /// A cached state serves quotes until it ages out, unless the caller asks
+    /// for a slot it predates (a triggered order's): then it is read again,
+    /// and the newer state is what the cache holds from then on.
+    #[tokio::test]
+    async fn a_cached_state_older_than_the_slot_asked_for_is_read_again() {
+        let now = 1_800_000_000;
+        let pools = crate::seed_pools(&TokenRegistry::default(), now);
+        let (id, mint_in) = (pools[0].id.clone(), pools[0].mint_quote.clone());
+        let ledger = Arc::new(MemoryLedger::default());
+        ledger.seed(pools).await.expect("seeded");
+        let profile = VenueProfile { latency: Latency::Instant, failure_rate: 0.0 };
+        let network = SimulatedNetwork::new(ledger.clone(), profile, system_clock())
+            .with_pool_cache(std::time::Duration::from_secs(60));
+        let cached = network.pool(&id).await.expect("read").expect("pool");
+        // Another process's swap, straight on the ledger: this network's cache has not seen it.
+        let leg = SwapLeg { pool_id: id.clone(), mint_in, amount_in: 1_000_000 };
+        let tx = Transaction {
+            id: "sim-other".into(),
+            legs: vec![leg],
+            min_amount_out: 0,
+            valid_until: i64::MAX,
+            instructions: Vec::new(),
+        };
+        let landed = ledger.commit(&tx, now).await.expect("landed");
+        assert_eq!(network.pool(&id).await.expect("read"), Some(cached.clone()), "the cache serves its state");
+        let fresh = network.pool_since(&id, landed.receipt.slot).await.expect("read").expect("pool");
+        assert_eq!(fresh.slot, landed.receipt.slot);
+        assert_ne!(fresh, cached);
+        assert_eq!(network.pool(&id).await.expect("read"), Some(fresh.clone()), "and now caches the newer one");
+        assert_eq!(network.pool_since(&id, 0).await.expect("read"), Some(fresh));
     }
 }

@@ -25,9 +25,9 @@ impl SimulatedVenue {
 
     /// The pool a launch made for a pair that is not listed, the new token
     /// being either side ([`launch_pool_id`]).
-    async fn launched(&self, a: &str, b: &str) -> Result<Market, VenueError> {
+    async fn launched(&self, a: &str, b: &str, slot: u64) -> Result<Market, VenueError> {
         for (base, quote) in [(a, b), (b, a)] {
-            if let Some(pool) = self.network.pool(&launch_pool_id(self.dex, base, quote)).await? {
+            if let Some(pool) = self.network.pool_since(&launch_pool_id(self.dex, base, quote), slot).await? {
                 return Ok(Market { pool, now: self.network.now() });
             }
         }
@@ -55,11 +55,18 @@ impl Venue for SimulatedVenue {
     }
 
     async fn market(&self, mint_in: &str, mint_out: &str) -> Result<Market, VenueError> {
+        self.market_since(mint_in, mint_out, 0).await
+    }
+
+    async fn market_since(&self, mint_in: &str, mint_out: &str, slot: u64) -> Result<Market, VenueError> {
         let Some(id) = self.pool_for(mint_in, mint_out) else {
-            return self.launched(mint_in, mint_out).await;
+            return self.launched(mint_in, mint_out, slot).await;
         };
-        let pool =
-            self.network.pool(id).await?.ok_or_else(|| VenueError::InsufficientLiquidity { pool: id.to_owned() })?;
+        let pool = self
+            .network
+            .pool_since(id, slot)
+            .await?
+            .ok_or_else(|| VenueError::InsufficientLiquidity { pool: id.to_owned() })?;
         Ok(Market { pool, now: self.network.now() })
     }
 }

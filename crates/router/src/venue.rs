@@ -133,4 +133,11 @@ pub trait Venue: Send + Sync + fmt::Debug + 'static {
 
     /// The pair's pool as it stands now.
     async fn market(&self, mint_in: &str, mint_out: &str) -> Result<Market, VenueError>;
+
+    /// The pair's pool as of `slot` or later ([`crate::Network::pool_since`]).
+    /// By default, [`Venue::market`].
+    async fn market_since(&self, mint_in: &str, mint_out: &str, slot: u64) -> Result<Market, VenueError> {
+        let _ = slot;
+        self.market(mint_in, mint_out).await
+    }
 }

@@ -152,6 +152,10 @@ impl Executor {
         } else {
             (0, false)
         };
+        // A triggered order is routed on the pool states that fired it, or
+        // newer ones: a state cached from before the move would miss its
+        // minimum and send it back to `open` for nothing.
+        let since = if routing_recorded { self.trigger_slot(&order).await } else { 0 };
         loop {
             // Whatever an earlier attempt sent may have landed after all.
             if attempt > 0
@@ -176,7 +180,7 @@ impl Executor {
                 attempt += 1;
                 p.stage(EventDetail::Routing { attempt, last_error: last_error.take(), trigger: None });
             }
-            match self.attempt(&mut p, spec, attempt).await? {
+            match self.attempt(&mut p, spec, attempt, since).await? {
                 Attempt::Over(outcome) => return Ok(outcome),
                 Attempt::Transient(error) => {
                     METRICS.retries.get_or_create(&CodeLabel { code: error.code.as_str() }).inc();
@@ -221,11 +225,27 @@ impl Executor {
         }
     }
 
+    /// The slot of the trigger that recorded the order's latest event (0 when
+    /// it cannot be read: the route then takes whatever states it has).
+    async fn trigger_slot(&self, order: &OrderRecord) -> u64 {
+        let latest = self.orders.events_after(order.id, order.last_seq.saturating_sub(1)).await;
+        let latest =
+            latest.unwrap_or_default().pop().and_then(|json| oee_domain::event::ReceivedEvent::parse(&json).ok());
+        latest.and_then(|event| event.trigger).map_or(0, |trigger| trigger.slot)
+    }
+
     /// One attempt, its `routing` event staged or recorded: building →
-    /// submitted → confirmed, or why not.
-    async fn attempt(&self, p: &mut Progress, spec: &OrderSpec, attempt: u32) -> Result<Attempt, StoreError> {
+    /// submitted → confirmed, or why not. The route reads pool states as of
+    /// `since` or later.
+    async fn attempt(
+        &self,
+        p: &mut Progress,
+        spec: &OrderSpec,
+        attempt: u32,
+        since: u64,
+    ) -> Result<Attempt, StoreError> {
         let routing = Instant::now();
-        let route = self.router.route(spec);
+        let route = self.router.route_since(spec, since);
         tokio::pin!(route);
         // Quotes back within the window: `routing` is recorded with the route.
         // Otherwise it is recorded (and published) while they are on their way.
