@@ -85,6 +85,11 @@ impl PgLedger {
     pub fn new(pg: PgPool) -> Self {
         Self { lanes: Lanes::start(Chain(pg.clone()), LANES, MAX_BATCH), pg }
     }
+
+    /// The database the chain lives in.
+    pub fn pg(&self) -> &PgPool {
+        &self.pg
+    }
 }
 
 fn unavailable(e: impl Into<StoreError>) -> VenueError {

@@ -47,6 +47,35 @@ impl<L: Ledger> PublishingLedger<L> {
     }
 }
 
+impl PublishingLedger<crate::PgLedger> {
+    /// Lists `token` with its first `pool` ([`crate::chain::launch`]) and
+    /// publishes the new pool with its slot, as a landed transaction's pools
+    /// are (a failed append is logged and counted, not returned). The pool is
+    /// returned with its slot; `Ok(None)` when the name is taken.
+    pub async fn launch(
+        &self,
+        token: &oee_domain::Token,
+        mut pool: Pool,
+        open_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Option<(crate::chain::Launch, Pool)>, crate::StoreError> {
+        let Some(launched) = crate::chain::launch(self.inner.pg(), token, &pool, open_at).await? else {
+            return Ok(None);
+        };
+        pool.slot = launched.slot;
+        if let Err(e) = self.changes.append(launched.slot, std::slice::from_ref(&pool)).await {
+            tracing::warn!(pool = %pool.id, slot = launched.slot, error = %e,
+                "a launch could not be published on the pool-change stream");
+            (self.append_failed)();
+        }
+        Ok(Some((launched, pool)))
+    }
+
+    /// The database the chain lives in.
+    pub fn inner_pg(&self) -> &crate::PgPool {
+        self.inner.pg()
+    }
+}
+
 #[async_trait]
 impl<L: Ledger> Ledger for PublishingLedger<L> {
     async fn seed(&self, pools: Vec<Pool>) -> Result<(), VenueError> {

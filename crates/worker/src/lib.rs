@@ -59,7 +59,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
             tx_validity: settings.tx_validity,
             launch_every: settings.sim_launch_every,
         };
-        let chain = LaunchChain { pg: pool.clone(), changes: ledger.changes().clone(), registry: registry.clone() };
+        let chain = LaunchChain { ledger: (*ledger).clone(), registry: registry.clone() };
         MarketSimulator::new(ledger.clone(), bus.locks.clone(), consumer, pool_ids, sim).with_launches(chain)
     });
     let network = SimulatedNetwork::new(ledger, settings.venue_profile(), system_clock())

@@ -68,8 +68,7 @@ pub struct SimulatorSettings {
 /// Where launches are recorded and announced.
 #[derive(Debug, Clone)]
 pub struct LaunchChain {
-    pub pg: oee_store::PgPool,
-    pub changes: oee_store::PoolChanges,
+    pub ledger: oee_store::PublishingLedger<oee_store::PgLedger>,
     pub registry: oee_domain::TokenRegistry,
 }
 
@@ -199,15 +198,10 @@ impl MarketSimulator {
             Some(open_at.timestamp()),
             now.timestamp(),
         );
-        let Some(mut pool) = pool else { return Ok(()) };
-        let Some(launched) = oee_store::chain::launch(&chain.pg, &token, &pool, Some(open_at)).await? else {
+        let Some(pool) = pool else { return Ok(()) };
+        let Some((launched, pool)) = chain.ledger.launch(&token, pool, Some(open_at)).await? else {
             return Ok(());
         };
-        pool.slot = launched.slot;
-        if let Err(e) = chain.changes.append(launched.slot, std::slice::from_ref(&pool)).await {
-            warn!(pool = %pool.id, error = %e, "a launch could not be published on the pool-change stream");
-            METRICS.pool_changes_lost.inc();
-        }
         info!(symbol = %token.symbol, pool = %pool.id, slot = launched.slot, "the market simulator launched a token");
         Ok(())
     }
@@ -231,8 +225,9 @@ impl MarketSimulator {
     async fn trade_every_pool(&self) -> Result<usize, VenueError> {
         let mut ids = self.pool_ids.clone();
         if let Some(chain) = &self.chain {
-            let launches =
-                oee_store::chain::launches(&chain.pg).await.map_err(|e| VenueError::Unavailable(e.to_string()))?;
+            let launches = oee_store::chain::launches(chain.ledger.inner_pg())
+                .await
+                .map_err(|e| VenueError::Unavailable(e.to_string()))?;
             ids.extend(launches.into_iter().map(|l| l.pool_id));
         }
         let mut pools = self.ledger.pools(&ids).await?;

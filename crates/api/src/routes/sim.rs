@@ -265,19 +265,14 @@ pub async fn launch(
     let now = chrono::Utc::now().timestamp();
     // The chain's clock counts whole seconds: the first second at or after openAt.
     let open_secs = open_at.map(|at| at.timestamp() + i64::from(at.timestamp_subsec_nanos() > 0));
-    let mut pool = oee_router::market::launch_pool(venue, &token, &quote, base_amount, quote_amount, open_secs, now)
+    let pool = oee_router::market::launch_pool(venue, &token, &quote, base_amount, quote_amount, open_secs, now)
         .ok_or_else(|| {
             ApiError::field(ErrorCode::InvalidAmount, "quoteAmount", "the pool's price is out of the venue's range")
         })?;
-    let launched = oee_store::chain::launch(state.orders.pool(), &token, &pool, open_at).await?.ok_or_else(|| {
+    // The trigger engine also re-reads the pools every second: a lost append delays a sniper, no more.
+    let (launched, pool) = state.ledger.launch(&token, pool, open_at).await?.ok_or_else(|| {
         ApiError::new(ErrorCode::TokenExists, format!("{} or its mint is listed already", token.symbol))
     })?;
-    pool.slot = launched.slot;
-    // The trigger engine also re-reads the pools every second: a lost append delays a sniper, no more.
-    if let Err(e) = state.ledger.changes().append(launched.slot, std::slice::from_ref(&pool)).await {
-        tracing::warn!(pool = %pool.id, error = %e, "a launch could not be published on the pool-change stream");
-        crate::metrics::METRICS.pool_changes_lost.inc();
-    }
     tracing::info!(symbol = %token.symbol, mint = %token.mint, pool = %pool.id, slot = launched.slot, "token launched");
     Ok(HttpResponse::Created().json(LaunchedView {
         symbol: token.symbol,
