@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # Makes sure PostgreSQL and Redis answer on loopback (127.0.0.1:5432, :6379),
 # installing them from Debian's packages and starting them where missing, and
-# that nginx is installed for scripts/cluster, Python 3 with venv and Node.js
-# with npm for the pinned tools of scripts/check-deploy and scripts/contract.
+# that nginx is installed for scripts/cluster, Prometheus for the alerting
+# rules, Python 3 with venv and Node.js with npm for the pinned tools of
+# scripts/check-deploy and scripts/contract.
 # Sourced by scripts/up, scripts/cluster, scripts/contract and scripts/test;
 # changes nothing that already works.
 
@@ -99,24 +100,47 @@ nginx_bin() {
   command -v nginx 2>/dev/null || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; }
 }
 
-# Installs nginx's binary only: scripts/cluster runs an nginx of its own, with its
-# own configuration, on its own port. Debian starts a service as soon as its package
-# is installed (nginx would take :80) unless /usr/sbin/policy-rc.d says no, so one
-# saying no is put in place for the install where there is none, and a systemd
-# machine is told not to start it at boot either.
-ensure_nginx() {
-  [ -n "$(nginx_bin)" ] && return 0
-  local policy=/usr/sbin/policy-rc.d rc=0
+# Installs packages whose service must not run here: scripts start their own
+# copy, with their own configuration, on their own port. Debian starts a
+# package's service as soon as it is installed unless /usr/sbin/policy-rc.d says
+# no, so one saying no is put in place for the install where there is none. A
+# service started anyway (an existing policy allowed it) is stopped, and a
+# systemd machine is told not to start it at boot either.
+#   apt_install_stopped SERVICE PACKAGE...
+apt_install_stopped() {
+  local service=$1 policy=/usr/sbin/policy-rc.d rc=0
+  shift
   if [ -e "$policy" ]; then
-    apt_install nginx || rc=$?
+    apt_install "$@" || rc=$?
   else
     as_root sh -c "printf '#!/bin/sh\\nexit 101\\n' >$policy && chmod 755 $policy"
-    apt_install nginx || rc=$?
+    apt_install "$@" || rc=$?
     as_root rm -f "$policy"
   fi
-  if [ "$rc" != 0 ] || [ -z "$(nginx_bin)" ]; then die "could not install nginx"; fi
   if [ -d /run/systemd/system ]; then
-    as_root systemctl disable --now nginx >/dev/null 2>&1 || true
+    as_root systemctl disable --now "$service" >/dev/null 2>&1 || true
+  elif [ -x "/etc/init.d/$service" ] && as_root "/etc/init.d/$service" status >/dev/null 2>&1; then
+    log "stopping the $service service the package started"
+    as_root "/etc/init.d/$service" stop >/dev/null 2>&1 || true
+  fi
+  return "$rc"
+}
+
+# nginx's binary only, for scripts/cluster (its service would take :80).
+ensure_nginx() {
+  [ -n "$(nginx_bin)" ] && return 0
+  if ! apt_install_stopped nginx nginx || [ -z "$(nginx_bin)" ]; then die "could not install nginx"; fi
+}
+
+# Prometheus and promtool, for the alerting rules' checks and tests
+# (scripts/check-deploy) and the private Prometheus of scripts/lib/prometheus.sh.
+# The package's own service (on :9090, with /etc/prometheus's configuration) is
+# not left running.
+ensure_prometheus() {
+  command -v prometheus >/dev/null && command -v promtool >/dev/null && return 0
+  if ! apt_install_stopped prometheus prometheus || ! command -v prometheus >/dev/null ||
+    ! command -v promtool >/dev/null; then
+    die "could not install prometheus"
   fi
 }
 

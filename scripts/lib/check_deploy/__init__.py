@@ -2,8 +2,8 @@
 
 Run by scripts/check-deploy as `python -m check_deploy` inside its tool venv,
 which provides kubectl (for `kubectl kustomize`), hadolint, kubernetes-validate,
-jsonschema, PyYAML and crossplane. Needs no network. One module per thing
-checked; __main__ runs them all:
+jsonschema, PyYAML and crossplane; promtool comes from Debian's prometheus
+package. Needs no network. One module per thing checked; __main__ runs them all:
 
   k8s          every kustomization under k8s/ rendered, each object validated
                (k8s_schemas) and cross-checked (k8s_objects); files no
@@ -12,5 +12,8 @@ checked; __main__ runs them all:
   dockerfile   deploy/Dockerfile (hadolint) and .dockerignore
   dashboard    deploy/grafana/oee.json, its queries against metric_names: what
                `oee-api metrics --list` and `oee-worker metrics --list` print
+  prometheus   deploy/prometheus/: the alerting rules, their unit tests and the
+               example configuration (promtool), the rules' metrics against
+               metric_names, severities, annotations, runbooks
   common       the list of problems and what every module shares
 """

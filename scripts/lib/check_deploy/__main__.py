@@ -14,6 +14,7 @@ from .dashboard import DASHBOARD, check_dashboard
 from .dockerfile import check_dockerfile
 from .k8s import check_k8s
 from .metric_names import exported
+from .prometheus import RULES, check_prometheus
 
 
 def main() -> int:
@@ -22,15 +23,18 @@ def main() -> int:
     )
     parser.add_argument("--kubectl", required=True, help="kubectl, for `kubectl kustomize`")
     parser.add_argument("--hadolint", required=True, help="hadolint")
+    parser.add_argument("--promtool", required=True, help="promtool (Debian: the prometheus package)")
     parser.add_argument(
         "--bin-dir", required=True, type=Path, help="where oee-api and oee-worker are, to ask what they export"
     )
     args = parser.parse_args()
+    names = exported(args.bin_dir.resolve())
     checks = [
         ("k8s/", lambda: check_k8s(args.kubectl)),
         (COMPOSE_FILE, check_compose),
         (DOCKERFILE, lambda: check_dockerfile(args.hadolint)),
-        (DASHBOARD, lambda: check_dashboard(exported(args.bin_dir.resolve()))),
+        (DASHBOARD, lambda: check_dashboard(names)),
+        (RULES, lambda: check_prometheus(args.promtool, names)),
     ]
     for where, check in checks:
         try:

@@ -1,7 +1,8 @@
 """deploy/grafana/oee.json, the Grafana dashboard: JSON with a Prometheus
 datasource input, every panel on ${DS_PROMETHEUS}, unique ids, no overlapping
 panels, and queries that use known PromQL functions and only the metrics oee
-exports (metric_names)."""
+exports (metric_names). The alerting rules' check (prometheus) reads its
+queries with the same promql_problems."""
 
 from __future__ import annotations
 
@@ -27,9 +28,10 @@ PROMQL_FUNCTIONS = set(
 PROMQL_KEYWORDS = set("by without on ignoring group_left group_right bool and or unless offset inf nan".split())
 
 
-def promql_problems(expr: str, exported: set[str] | None) -> list[str]:
+def promql_problems(expr: str, exported: set[str] | None, others: frozenset[str] = frozenset()) -> list[str]:
     """What is wrong with one query; `exported` is every series name oee exports
-    (None when the binaries could not say: then names are not looked up)."""
+    (None when the binaries could not say: then names are not looked up), and
+    `others` names series the query may also read (e.g. Prometheus's `up`)."""
     out = []
     e = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
     e = re.sub(r"'(?:[^'\\]|\\.)*'", "''", e)
@@ -45,6 +47,8 @@ def promql_problems(expr: str, exported: set[str] | None) -> list[str]:
         if is_call:
             if word not in PROMQL_FUNCTIONS:
                 out.append(f"unknown PromQL function {word!r}")
+            continue
+        if word in others:
             continue
         if not word.startswith("oee_"):
             out.append(f"metric {word!r} does not start with oee_")
