@@ -30,7 +30,7 @@ use actix_web::{App, web};
 use anyhow::Context;
 use metrics::METRICS;
 use oee_runtime::Settings;
-use oee_store::{Bus, KeyStore, Keys, OrderStore, OrderWriter};
+use oee_store::{Bus, KeyStore, Keys, OrderWriter};
 use state::AppState;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -124,7 +124,7 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
         oee_store::PublishingLedger::new(oee_store::PgLedger::new(pool.clone()), changes).on_append_failure(|| {
             METRICS.pool_changes_lost.inc();
         });
-    let orders = OrderStore::new(pool);
+    let orders = settings.order_store(pool);
     let state = AppState {
         inserts: OrderWriter::start(orders.clone(), settings.order_lanes()),
         orders,

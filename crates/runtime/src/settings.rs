@@ -57,6 +57,10 @@ pub struct Settings {
     /// `pretty` or `json`.
     pub log_format: LogFormat,
     pub pg_pool_size: usize,
+    /// Streaming standbys that must have flushed an order's acceptance, events
+    /// and reads before anyone is told of them (0: do not wait). For
+    /// asynchronously replicated PostgreSQL; see docs/RELIABILITY.md.
+    pub pg_standby_acks: usize,
     /// Bound on any one store call (connect, statement, Redis command).
     #[serde(rename = "store_timeout_ms", deserialize_with = "millis")]
     pub store_timeout: Duration,
@@ -163,6 +167,7 @@ impl Default for Settings {
             venue_failure_rate: 0.05,
             log_format: LogFormat::Pretty,
             pg_pool_size: 16,
+            pg_standby_acks: 0,
             store_timeout: Duration::from_millis(2_000),
             max_attempts: 3,
             retry_base: Duration::from_millis(250),
@@ -264,6 +269,7 @@ impl Settings {
         within("OEE_VENUE_FAILURE_RATE", self.venue_failure_rate, 0.0..=1.0)?;
         within("OEE_MAX_ATTEMPTS", self.max_attempts, 1..=MAX_ATTEMPTS)?;
         within("OEE_PG_POOL_SIZE", self.pg_pool_size, 1..=1_000)?;
+        within("OEE_PG_STANDBY_ACKS", self.pg_standby_acks, 0..=16)?;
         within("OEE_HTTP_WORKERS", self.http_workers, 1..=256)?;
         within("OEE_STORE_TIMEOUT_MS", self.store_timeout.as_millis(), 50..=60_000)?;
         within("OEE_TX_VALIDITY_SECS", self.tx_validity.as_secs(), 1..=600)?;
@@ -394,6 +400,13 @@ impl Settings {
 
     pub fn pg(&self) -> PgSettings {
         PgSettings { url: self.database_url.clone(), pool_size: self.pg_pool_size, timeout: self.store_timeout }
+    }
+
+    /// The order store over `pool`, holding back what it tells until
+    /// `OEE_PG_STANDBY_ACKS` standbys have it.
+    pub fn order_store(&self, pool: oee_store::PgPool) -> oee_store::OrderStore {
+        let gate = oee_store::standby::StandbyGate::start(pool.clone(), self.pg_standby_acks, self.store_timeout);
+        oee_store::OrderStore::new(pool).with_standby_gate(gate)
     }
 
     pub fn redis(&self) -> RedisSettings {

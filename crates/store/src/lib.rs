@@ -26,6 +26,7 @@ pub mod orders;
 pub mod pg;
 pub mod publishing_ledger;
 pub mod redis;
+pub mod standby;
 
 pub use api_keys::{KeyRecord, KeyStore, NewKey};
 pub use chain::PgLedger;

@@ -10,6 +10,8 @@
 //! environment, with the HTTP and WebSocket helpers the integration tests share.
 
 mod engine;
+pub mod load;
+pub mod stores;
 
 pub use engine::{
     Engine, EngineBuilder, Followed, PATIENCE, RunningApi, RunningWorker, Socket, follow_socket, follow_url, start_api,

@@ -20,9 +20,7 @@ pub use trigger::TriggerEngine;
 use anyhow::Context;
 use oee_router::{Ledger, SimulatedNetwork, system_clock};
 use oee_runtime::Settings;
-use oee_store::{
-    Bus, EventWriter, Keys, OrderStore, PgLedger, PoolChanges, PublishingLedger, RestingFeed, StreamReader,
-};
+use oee_store::{Bus, EventWriter, Keys, PgLedger, PoolChanges, PublishingLedger, RestingFeed, StreamReader};
 use std::sync::Arc;
 
 /// Builds a worker from settings: pools, clients, venues. Contacts nothing that
@@ -66,7 +64,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
         .with_validity(settings.tx_validity.as_secs())
         .with_pool_cache(settings.pool_cache);
     let router = oee_router::simulated(&registry, Arc::new(network));
-    let orders = OrderStore::new(pool.clone());
+    let orders = settings.order_store(pool.clone());
     let executor = Executor {
         events: EventWriter::start(orders.clone(), settings.event_lanes()),
         orders,

@@ -119,4 +119,8 @@ impl Inbound for FollowOnly {
     fn finished(&mut self, _order: Uuid) -> Option<End> {
         Some(close(CloseCode::Normal, "order finished"))
     }
+
+    fn gone(&mut self, _order: Uuid) -> Option<End> {
+        Some(close(CloseCode::Error, "the order is not in the database any more"))
+    }
 }

@@ -41,6 +41,9 @@ pub enum Frame {
     Text(String),
     /// The order's terminal event has been queued.
     Finished(Uuid),
+    /// The order is not in the database any more: a promoted standby lacked
+    /// it (asynchronous replication without `OEE_PG_STANDBY_ACKS`).
+    Gone(Uuid),
 }
 
 /// Follows `order` from `from_seq`, queueing its events on `out` until the
@@ -123,8 +126,13 @@ enum Step {
 
 /// Queues every logged event after `last_seq`.
 async fn replay(state: &AppState, order: Uuid, last_seq: &mut u32, out: &mpsc::Sender<Frame>) -> Step {
-    let events = match state.orders.events_after(order, *last_seq).await {
-        Ok(events) => events,
+    let events = match state.orders.log_after(order, *last_seq).await {
+        Ok(Some(events)) => events,
+        Ok(None) => {
+            tracing::warn!(order_id = %order, "a followed order is not in the database any more");
+            let _ = out.send(Frame::Gone(order)).await;
+            return Step::Done;
+        }
         Err(e) => {
             // The next catch-up tries again; live events keep flowing meanwhile.
             tracing::warn!(order_id = %order, error = %e, "could not read the event log");
@@ -186,6 +194,9 @@ pub trait Inbound {
     fn replied(&mut self, done: Self::Done) -> Option<End>;
     /// Whether the socket is done once `order` finished (follow sockets are).
     fn finished(&mut self, order: Uuid) -> Option<End>;
+    /// The order being followed is not in the database any more: how the
+    /// socket ends, if it does.
+    fn gone(&mut self, order: Uuid) -> Option<End>;
 }
 
 /// Runs a socket: frames out, client messages in, heartbeats, until it ends. A
@@ -224,6 +235,11 @@ pub async fn write<I: Inbound>(
                 }
                 Some(Frame::Finished(order)) => {
                     if let Some(end) = inbound.finished(order) {
+                        return end;
+                    }
+                }
+                Some(Frame::Gone(order)) => {
+                    if let Some(end) = inbound.gone(order) {
                         return end;
                     }
                 }

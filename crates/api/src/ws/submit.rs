@@ -180,6 +180,11 @@ impl Inbound for Submissions {
         // The connection stays open for more orders until the client closes it.
         None
     }
+
+    fn gone(&mut self, _order: Uuid) -> Option<End> {
+        // Its events stop; the socket goes on with the client's other orders.
+        None
+    }
 }
 
 impl Reply<'_> {

@@ -4,6 +4,7 @@
 mod activity;
 mod auth;
 mod contract;
+mod failover;
 mod fuzz_finds;
 mod hub;
 mod keys;

@@ -2,66 +2,10 @@
 //! persistence on), kills it mid-load and starts it again.
 
 use oee_router::Latency;
-use oee_testkit::{Engine, EngineBuilder};
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use oee_testkit::Engine;
+use oee_testkit::stores::{PrivatePostgres, PrivateRedis, free_port};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// A `redis-server` owned by one test, on a free loopback port.
-struct PrivateRedis {
-    port: u16,
-    dir: PathBuf,
-    child: Option<Child>,
-}
-
-impl PrivateRedis {
-    fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
-        let dir = std::env::temp_dir().join(format!("oee-redis-{port}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let mut redis = Self { port, dir, child: None };
-        redis.spawn();
-        redis
-    }
-
-    fn spawn(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string(), "--save", ""])
-            .args(["--appendonly", "yes", "--appendfsync", "always"])
-            .arg("--dir")
-            .arg(&self.dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "redis did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGKILL: a crash, not a clean shutdown.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 const ORDER: &str = r#"{"tokenIn":"USDC","tokenOut":"SOL","amountIn":"5"}"#;
 
@@ -128,108 +72,11 @@ async fn a_redis_restart_mid_load_loses_nothing_accepted() {
     submit_until(&engine, &mut accepted, 45, Duration::from_secs(20)).await;
     let db = engine.env.db().await.expect("db");
     assert_every_accepted_order_confirmed_once(&engine, &accepted, &db).await;
+    // No job of a refused submission reached Redis once it was back: the
+    // refused orders were deleted, so each would be dead-lettered.
+    let stats = engine.env.bus().await.expect("bus").jobs.stats().await.expect("stats");
+    assert_eq!(stats.dead_letters, 0, "jobs of refused orders were queued after the outage");
     engine.stop().await;
-}
-
-/// A PostgreSQL cluster owned by one test (initdb'd on the spot), on a free port.
-pub(crate) struct PrivatePostgres {
-    port: u16,
-    dir: PathBuf,
-    bin: PathBuf,
-}
-
-impl PrivatePostgres {
-    pub(crate) fn start() -> Self {
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .expect("PostgreSQL server binaries in /usr/lib/postgresql")
-            .filter_map(Result::ok)
-            .map(|e| e.path().join("bin"))
-            .filter(|p| p.join("initdb").exists())
-            .max()
-            .expect("an initdb");
-        let port = TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
-        let dir = std::env::temp_dir().join(format!("oee-pg-{port}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let pg = Self { port, dir, bin };
-        // initdb refuses to run as root: run the cluster as the postgres user then.
-        if is_root() {
-            run(Command::new("chown").arg("-R").arg("postgres:postgres").arg(&pg.dir));
-        }
-        pg.as_owner(&format!(
-            "{} -D {} -A trust -U postgres --no-sync >/dev/null",
-            pg.bin.join("initdb").display(),
-            pg.data().display()
-        ));
-        pg.start_server();
-        pg
-    }
-
-    fn data(&self) -> PathBuf {
-        self.dir.join("data")
-    }
-
-    fn as_owner(&self, script: &str) {
-        if is_root() {
-            run(Command::new("su").args(["postgres", "-s", "/bin/sh", "-c", script]));
-        } else {
-            run(Command::new("sh").args(["-c", script]));
-        }
-    }
-
-    pub(crate) fn start_server(&self) {
-        self.as_owner(&format!(
-            "{} -D {} -w -t 30 -l {}/log -o '-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off' start >/dev/null",
-            self.bin.join("pg_ctl").display(),
-            self.data().display(),
-            self.dir.display(),
-            self.port,
-            self.dir.display()
-        ));
-    }
-
-    /// An immediate stop: what a crash looks like to clients.
-    pub(crate) fn crash(&self) {
-        self.as_owner(&format!(
-            "{} -D {} -m immediate stop >/dev/null",
-            self.bin.join("pg_ctl").display(),
-            self.data().display()
-        ));
-    }
-
-    fn url(&self, db: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
-    }
-
-    /// An engine whose database lives on this cluster (created and migrated).
-    pub(crate) async fn engine(&self) -> EngineBuilder {
-        self.connect("postgres").await.batch_execute("CREATE DATABASE oee").await.expect("create");
-        let url = self.url("oee");
-        oee_store::migrate(&url).await.expect("migrate");
-        Engine::builder().configure(move |s| s.database_url = url.clone())
-    }
-
-    async fn connect(&self, db: &str) -> tokio_postgres::Client {
-        let (client, connection) =
-            tokio_postgres::connect(&self.url(db), tokio_postgres::NoTls).await.expect("connect");
-        tokio::spawn(connection);
-        client
-    }
-}
-
-impl Drop for PrivatePostgres {
-    fn drop(&mut self) {
-        self.crash();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0"))
-}
-
-fn run(command: &mut Command) {
-    let status = command.status().expect("command runs");
-    assert!(status.success(), "{command:?} failed: {status}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -294,7 +141,7 @@ async fn follow_until_cut(url: &str) -> (Vec<serde_json::Value>, bool) {
 async fn clients_of_a_killed_api_replica_reconnect_elsewhere_and_miss_nothing() {
     let engine = Engine::builder().realistic_venues().start().await;
     // Replica A is a real process, so it can be killed with SIGKILL.
-    let port = TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let port = free_port();
     let s = &engine.env.settings;
     let mut api_a = Command::new(env!("CARGO_BIN_EXE_oee-api"))
         .env("DATABASE_URL", &s.database_url)

@@ -3,10 +3,10 @@
 //! stored; the slot a route is planned at; keys; and a refusal rather than a
 //! stale price while PostgreSQL is down.
 
-use crate::outage::PrivatePostgres;
 use oee_domain::{Scope, Scopes};
 use oee_runtime::AuthMode;
 use oee_store::{KeyStore, NewKey};
+use oee_testkit::stores::PrivatePostgres;
 use oee_testkit::{Engine, PATIENCE};
 use serde_json::Value;
 use std::time::{Duration, Instant};

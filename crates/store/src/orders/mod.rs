@@ -15,6 +15,7 @@ pub use record::{OpenOrder, OrderRecord};
 pub use writers::{EventWriter, NewOrder, OrderWriter, Run};
 
 use crate::error::StoreError;
+use crate::standby::StandbyGate;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use oee_domain::{EventDetail, OrderStatus, RecordedEvent, StatusEvent, Token};
@@ -56,6 +57,7 @@ pub struct Page {
 #[derive(Debug, Clone)]
 pub struct OrderStore {
     pool: Pool,
+    standbys: Option<StandbyGate>,
 }
 
 fn to_i32(n: u32) -> i32 {
@@ -64,7 +66,22 @@ fn to_i32(n: u32) -> i32 {
 
 impl OrderStore {
     pub fn new(pool: Pool) -> Self {
-        Self { pool }
+        Self { pool, standbys: None }
+    }
+
+    /// Holds back every acceptance, event and read of an order until the
+    /// gate's standbys have it (see [`crate::standby`]); `None` holds nothing.
+    pub fn with_standby_gate(mut self, gate: Option<StandbyGate>) -> Self {
+        self.standbys = gate;
+        self
+    }
+
+    /// Waits until what this store has written or read may be told.
+    async fn replicated(&self) -> Result<(), StoreError> {
+        match &self.standbys {
+            Some(gate) => gate.wait().await,
+            None => Ok(()),
+        }
     }
 
     pub fn pool(&self) -> &Pool {
@@ -121,6 +138,8 @@ impl OrderStore {
             )
             .await?;
         if inserted == 1 {
+            drop(client);
+            self.replicated().await?;
             return Ok(Inserted::Created);
         }
         let key = idempotency_key.ok_or_else(|| StoreError::corrupt("insert without a key stored nothing"))?;
@@ -130,6 +149,8 @@ impl OrderStore {
                 &[&order.account, &key],
             )
             .await?;
+        drop(client);
+        self.replicated().await?;
         let status: &str = row.get(1);
         let existing: Option<&str> = row.get(2);
         Ok(Inserted::Existing {
@@ -229,7 +250,8 @@ impl OrderStore {
                 ],
             )
             .await?;
-        Ok(())
+        drop(client);
+        self.replicated().await
     }
 
     /// Removes an order that was stored but could not be queued, provided nothing
@@ -307,14 +329,20 @@ impl OrderStore {
     pub async fn get(&self, id: Uuid) -> Result<Option<OrderRecord>, StoreError> {
         let client = self.pool.get().await?;
         let stmt = client.prepare_cached(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1")).await?;
-        client.query_opt(&stmt, &[&id]).await?.map(|r| OrderRecord::decode(&r)).transpose()
+        let row = client.query_opt(&stmt, &[&id]).await?;
+        drop(client);
+        self.replicated().await?;
+        row.map(|r| OrderRecord::decode(&r)).transpose()
     }
 
     /// Several orders by id, in no particular order; missing ids are skipped.
     pub async fn get_many(&self, ids: &[Uuid]) -> Result<Vec<OrderRecord>, StoreError> {
         let client = self.pool.get().await?;
         let stmt = client.prepare_cached(&format!("SELECT {COLUMNS} FROM orders WHERE id = ANY($1)")).await?;
-        client.query(&stmt, &[&ids]).await?.iter().map(OrderRecord::decode).collect()
+        let rows = client.query(&stmt, &[&ids]).await?;
+        drop(client);
+        self.replicated().await?;
+        rows.iter().map(OrderRecord::decode).collect()
     }
 
     /// Of `ids`, those that belong to `account`.
@@ -326,12 +354,29 @@ impl OrderStore {
 
     /// The order's events with `seq > after`, in order, as their stored JSON text.
     pub async fn events_after(&self, id: Uuid, after: u32) -> Result<Vec<String>, StoreError> {
+        Ok(self.log_after(id, after).await?.unwrap_or_default())
+    }
+
+    /// Like [`Self::events_after`], but `None` when the order does not exist:
+    /// for a follower, whose order can vanish only if a promoted standby
+    /// lacked it (asynchronous replication).
+    pub async fn log_after(&self, id: Uuid, after: u32) -> Result<Option<Vec<String>>, StoreError> {
         let client = self.pool.get().await?;
         let stmt = client
-            .prepare_cached("SELECT payload::text FROM order_events WHERE order_id = $1 AND seq > $2 ORDER BY seq")
+            .prepare_cached(
+                "SELECT e.payload::text FROM orders o
+                 LEFT JOIN order_events e ON e.order_id = o.id AND e.seq > $2
+                 WHERE o.id = $1 ORDER BY e.seq",
+            )
             .await?;
         let rows = client.query(&stmt, &[&id, &to_i32(after)]).await?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        drop(client);
+        self.replicated().await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        // An order with no event after `after` comes back as one row of NULL.
+        Ok(Some(rows.iter().filter_map(|r| r.get::<_, Option<String>>(0)).collect()))
     }
 
     /// A page of history, newest first.
@@ -359,8 +404,10 @@ impl OrderStore {
 
         let client = self.pool.get().await?;
         let stmt = client.prepare_cached(&sql).await?;
-        let mut orders =
-            client.query(&stmt, &params).await?.iter().map(OrderRecord::decode).collect::<Result<Vec<_>, _>>()?;
+        let rows = client.query(&stmt, &params).await?;
+        drop(client);
+        self.replicated().await?;
+        let mut orders = rows.iter().map(OrderRecord::decode).collect::<Result<Vec<_>, _>>()?;
         let next = if orders.len() > filter.limit as usize {
             orders.truncate(filter.limit as usize);
             orders.last().map(|o| o.id)
@@ -449,6 +496,8 @@ impl OrderStore {
                 ],
             )
             .await?;
+        drop(client);
+        self.replicated().await?;
         // Two runs for one order in a batch (which callers avoid) ending at the
         // same seq would both match here and fail the event log's primary key,
         // failing the batch.

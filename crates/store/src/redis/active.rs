@@ -20,12 +20,6 @@ impl ActiveSet {
         Self { client, keys }
     }
 
-    /// Adds the order's entry to a pipeline.
-    pub(super) async fn stage_add(&self, pipeline: &Pipeline<Client>, order_id: &str) -> Result<(), StoreError> {
-        let _: () = pipeline.sadd(self.keys.active(), order_id).await?;
-        Ok(())
-    }
-
     /// Adds the order's removal to a pipeline.
     pub(super) async fn stage_remove(&self, pipeline: &Pipeline<Client>, order_id: &str) -> Result<(), StoreError> {
         let _: () = pipeline.srem(self.keys.active(), order_id).await?;

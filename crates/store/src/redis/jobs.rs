@@ -51,12 +51,6 @@ impl JobQueue {
         Self { client, keys }
     }
 
-    /// Adds `order_id`'s job to a pipeline.
-    pub(super) async fn stage_push(&self, pipeline: &Pipeline<Client>, order_id: &str) -> Result<(), StoreError> {
-        let _: () = pipeline.xadd(self.keys.stream(), false, None, "*", vec![("order", order_id)]).await?;
-        Ok(())
-    }
-
     /// Adds the acknowledgement of job `entry` to a pipeline.
     pub(super) async fn stage_ack(&self, pipeline: &Pipeline<Client>, entry: &str) -> Result<(), StoreError> {
         let _: () = pipeline.xack(self.keys.stream(), self.keys.group(), entry).await?;

@@ -42,6 +42,11 @@ use fred::prelude::*;
 use fred::types::{ClusterHash, CustomCommand};
 use uuid::Uuid;
 
+/// `XADD` the job for order ARGV[1] to stream KEYS[1] and `SADD` it to the
+/// active set KEYS[2].
+const ENQUEUE: &str =
+    r"redis.call('XADD', KEYS[1], '*', 'order', ARGV[1]) redis.call('SADD', KEYS[2], ARGV[1]) return 1";
+
 /// The engine's Redis on one namespace: each concern, and the round trips
 /// that span them.
 #[derive(Debug, Clone)]
@@ -87,12 +92,14 @@ impl Bus {
     }
 
     /// Queues an order for the workers and marks it active, in one round trip.
+    ///
+    /// One command (a script), not a pipeline: a command whose caller has
+    /// timed out is never sent, while the first commands of a timed-out
+    /// pipeline can still be, after a reconnect. A job would then be queued
+    /// for an order refused with a 503 and deleted.
     pub async fn enqueue(&self, order_id: Uuid) -> Result<(), StoreError> {
-        let id = order_id.to_string();
-        let pipeline = self.client.pipeline();
-        self.jobs.stage_push(&pipeline, &id).await?;
-        self.active.stage_add(&pipeline, &id).await?;
-        let _: Vec<Value> = pipeline.all().await?;
+        let keys = vec![self.keys.stream(), self.keys.active()];
+        let _: Value = self.client.eval(ENQUEUE, keys, vec![order_id.to_string()]).await?;
         Ok(())
     }
 
