@@ -90,8 +90,11 @@ def check_k8s(kubectl: str) -> None:
         validate_objects(where, docs, schemas)
         if len(problems) > before:
             continue  # the cross-checks below assume well-formed objects
-        deployable = "overlays" in d.relative_to(ROOT).parts
-        check_rendered(where, docs, deployable, prod="prod" in d.relative_to(ROOT).parts)
+        parts = d.relative_to(ROOT).parts
+        deployable = "overlays" in parts
+        # prod and its variants (prod-ha) are held to production's rules
+        prod = any(p == "prod" or p.startswith("prod-") for p in parts)
+        check_rendered(where, docs, deployable, prod=prod)
         rendered[d] = docs
         if len(problems) == before:
             count = f"{len(docs)} object" + ("s" if len(docs) != 1 else "")

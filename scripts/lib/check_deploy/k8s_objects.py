@@ -266,10 +266,28 @@ def check_disruption_budgets(r: Rendered) -> None:
             r.problem(f"{name_of(pdb)}: selector {selector} matches no pods")
 
 
+# KEDA's Redis stream triggers, and what each must be given, in its metadata or
+# as a TriggerAuthentication parameter: (what, metadata keys, parameters).
+REDIS_STREAM_TRIGGERS = {
+    "redis-streams": [
+        ("a Redis address", {"address", "addressFromEnv", "host", "hostFromEnv"}, {"address", "host"}),
+    ],
+    "redis-sentinel-streams": [
+        (
+            "the sentinels' addresses",
+            {"addresses", "addressesFromEnv", "hosts", "hostsFromEnv"},
+            {"addresses", "hosts"},
+        ),
+        ("the primary's Sentinel name", {"sentinelMaster", "sentinelMasterFromEnv"}, {"sentinelMaster"}),
+    ],
+}
+
+
 def check_autoscalers(r: Rendered) -> None:
     """HPAs and KEDA ScaledObjects: targets exist, one per Deployment; KEDA's
-    redis-streams trigger reads the workers' stream and group with an address,
-    and its TriggerAuthentications' Secrets exist."""
+    redis-streams or redis-sentinel-streams trigger reads the workers' stream
+    and group and knows where Redis is (and, through Sentinel, the primary's
+    name), and its TriggerAuthentications' Secrets exist."""
     scaled: dict[str, str] = {}
     for hpa in r.kind("HorizontalPodAutoscaler").values():
         ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
@@ -297,7 +315,8 @@ def check_autoscalers(r: Rendered) -> None:
             auth = auths.get((t.get("authenticationRef") or {}).get("name", "")) if t.get("authenticationRef") else None
             if t.get("authenticationRef") and auth is None:
                 r.problem(f"{name_of(so)}: authenticationRef {t['authenticationRef'].get('name')!r} does not exist")
-            if t.get("type") != "redis-streams":
+            needs = REDIS_STREAM_TRIGGERS.get(t.get("type", ""))
+            if needs is None:
                 continue
             for key, want in (("stream", f"{ns}:orders"), ("consumerGroup", f"{ns}:workers")):
                 if meta.get(key) != want:
@@ -306,13 +325,12 @@ def check_autoscalers(r: Rendered) -> None:
                         f"{want!r} (OEE_NAMESPACE={ns})"
                     )
             auth_params = {p.get("parameter") for p in ((auth or {}).get("spec") or {}).get("secretTargetRef") or []}
-            if not ({"address", "addressFromEnv", "host", "hostFromEnv"} & set(meta)) and not (
-                {"address", "host"} & auth_params
-            ):
-                r.problem(
-                    f"{name_of(so)}: the redis-streams trigger has no Redis address "
-                    "(metadata address/host or a TriggerAuthentication parameter)"
-                )
+            for what, keys, params in needs:
+                if not (keys & set(meta)) and not (params & auth_params):
+                    r.problem(
+                        f"{name_of(so)}: the {t['type']} trigger is not given {what} (metadata "
+                        f"{'/'.join(sorted(keys))} or a TriggerAuthentication parameter {'/'.join(sorted(params))})"
+                    )
     for ta in auths.values():
         for ref in ((ta.get("spec") or {}).get("secretTargetRef")) or []:
             if not r.secret_has(ref.get("name"), ref.get("key")):
