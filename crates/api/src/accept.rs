@@ -95,9 +95,18 @@ async fn accept_with(
     };
     let (inserted, follower) = if follow {
         let (inserted, follower) = tokio::join!(insert, state.hub.follow(id));
-        (inserted?, Some(follower))
+        (inserted, Some(follower))
     } else {
-        (insert.await?, None)
+        (insert.await, None)
+    };
+    let inserted = match inserted {
+        Ok(inserted) => inserted,
+        Err(e) => {
+            // The insert may have committed after all (a standby did not
+            // confirm it in time, or the connection broke at the commit).
+            take_back(state, id).await;
+            return Err(e.into());
+        }
     };
     match inserted {
         Inserted::Created => {}
@@ -112,16 +121,7 @@ async fn accept_with(
         }
     }
     if let Err(e) = state.bus.enqueue(id).await {
-        // Not queued: take the order back so a refused request leaves nothing behind.
-        match state.orders.remove_unqueued(id).await {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::warn!(order_id = %id, "order could not be queued nor removed: it moved on")
-            }
-            Err(remove) => {
-                tracing::error!(order_id = %id, error = %remove, "order could not be queued nor removed")
-            }
-        }
+        take_back(state, id).await;
         return Err(e.into());
     }
     tracing::debug!(order_id = %id, "order accepted");
@@ -145,5 +145,16 @@ async fn count_against_limit(state: &AppState, caller: &Caller) -> Result<Option
         Decision::Limited { retry_after, .. } => {
             Err(ApiError::Limited { retry_after, limit: limit.per_sec, per: "orders for this key" })
         }
+    }
+}
+
+/// Removes an order being refused, if it was stored and has not moved on,
+/// so that a refused request leaves nothing behind. Best effort: an order
+/// left behind (the store down) is found by the sweeper and executed, and a
+/// client that resends with its Idempotency-Key gets it back.
+async fn take_back(state: &AppState, id: Uuid) {
+    match state.orders.remove_unqueued(id).await {
+        Ok(_) => {}
+        Err(e) => tracing::error!(order_id = %id, error = %e, "a refused order could not be removed"),
     }
 }

@@ -103,10 +103,13 @@ async fn run(plan: LoadPlan, stop: CancellationToken) -> LoadReport {
     let mut stopped_at: Option<Instant> = None;
     while !stop.is_cancelled() {
         let key = uuid::Uuid::now_v7().to_string();
-        let api = &plan.apis[n % plan.apis.len()];
+        let mut tries = 0;
         // The same key until the order is accepted: a 503 may hide an order
         // that was stored after all, and the key makes the retry find it.
-        let id = loop {
+        let (id, api) = loop {
+            // A replica that refuses or is gone: the retry goes to the next.
+            let api = &plan.apis[(n + tries) % plan.apis.len()];
+            tries += 1;
             let started = Instant::now();
             let answer = http
                 .post(format!("{api}/api/orders/execute"))
@@ -124,7 +127,7 @@ async fn run(plan: LoadPlan, stop: CancellationToken) -> LoadReport {
             };
             report.attempts.push(Attempt { started, took: started.elapsed(), status });
             match status {
-                Some(200 | 202) => break body["orderId"].as_str().expect("orderId").to_owned(),
+                Some(200 | 202) => break (body["orderId"].as_str().expect("orderId").to_owned(), api),
                 None | Some(503) => {
                     if stop.is_cancelled() {
                         let since = *stopped_at.get_or_insert_with(Instant::now);
@@ -139,8 +142,13 @@ async fn run(plan: LoadPlan, stop: CancellationToken) -> LoadReport {
             }
         };
         if plan.follow_every > 0 && n.is_multiple_of(plan.follow_every) {
-            let ws = format!("{}/api/orders/{id}/ws", api.replacen("http", "ws", 1));
-            report.followers.push((id.clone(), tokio::spawn(async move { follow_to_the_end(&ws).await })));
+            // Followed where it was accepted, then on the other replicas in turn.
+            let first = plan.apis.iter().position(|a| a == api).unwrap_or(0);
+            let urls: Vec<String> = (0..plan.apis.len())
+                .map(|i| plan.apis[(first + i) % plan.apis.len()].replacen("http", "ws", 1))
+                .map(|base| format!("{base}/api/orders/{id}/ws"))
+                .collect();
+            report.followers.push((id.clone(), tokio::spawn(async move { follow_to_the_end(&urls).await })));
         }
         report.accepted.push(id);
         n += 1;
@@ -152,14 +160,16 @@ async fn run(plan: LoadPlan, stop: CancellationToken) -> LoadReport {
     report
 }
 
-/// Follows an order's socket at `url` (no query) to its terminal event,
-/// reconnecting with `fromSeq` after anything but a normal close; returns every
+/// Follows an order's socket (its URL on each replica, no query) to its
+/// terminal event, reconnecting with `fromSeq` after anything but a normal
+/// close, to the next replica each time; returns every
 /// event received, in order, and the last close (none if the order turned out
 /// not to exist: a 404 on reconnecting). Bounded by 3 × [`PATIENCE`].
-pub async fn follow_to_the_end(url: &str) -> Followed {
+pub async fn follow_to_the_end(urls: &[String]) -> Followed {
     let deadline = Instant::now() + PATIENCE * 3;
     let mut events: Vec<Value> = Vec::new();
-    loop {
+    for attempt in 0.. {
+        let url = &urls[attempt % urls.len()];
         let last = events.last().and_then(|e| e["seq"].as_u64());
         let resume = last.map(|s| format!("{url}?fromSeq={s}")).unwrap_or_else(|| url.to_owned());
         let socket = match tokio_tungstenite::connect_async(&resume).await {
@@ -181,6 +191,7 @@ pub async fn follow_to_the_end(url: &str) -> Followed {
         assert!(Instant::now() < deadline, "follower of {url} never reached the end; got {events:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    unreachable!("the loop ends by returning or failing")
 }
 
 /// Reads a follow socket until it closes, breaks, or stays silent for

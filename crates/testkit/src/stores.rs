@@ -232,6 +232,24 @@ impl SentinelRedis {
         }
     }
 
+    /// Waits until every server but the primary replicates from it.
+    pub fn wait_until_replicated(&self, patience: Duration) {
+        let started = Instant::now();
+        loop {
+            let primary = self.primary_port();
+            let synced = self
+                .servers
+                .iter()
+                .filter(|s| Some(s.port) != primary)
+                .all(|s| redis_cli(s.port, &["INFO", "replication"]).contains("master_link_status:up"));
+            if synced {
+                return;
+            }
+            assert!(started.elapsed() < patience, "the replicas did not catch up within {patience:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Starts a killed server again; the Sentinels turn it into a replica.
     pub fn restart(&mut self, port: u16) {
         let server = self.servers.iter_mut().find(|s| s.port == port).expect("ours");
@@ -303,7 +321,10 @@ impl PrivatePostgres {
     }
 
     fn empty() -> Self {
-        let port = free_port();
+        Self::empty_at(free_port())
+    }
+
+    fn empty_at(port: u16) -> Self {
         let pg = Self { port, dir: scratch_dir("pg", port), bin: postgres_bin() };
         if is_root() {
             run(Command::new("chown").arg("-R").arg("postgres:postgres").arg(&pg.dir));
@@ -386,7 +407,13 @@ impl PrivatePostgres {
     /// it on every commit. The standby's own configuration names no
     /// synchronous standby, so once promoted it does not wait for one it lacks.
     pub async fn standby(&self, replication: Replication) -> Self {
-        let standby = Self::empty();
+        self.standby_at(free_port(), replication).await
+    }
+
+    /// [`Self::standby`] on a given port (say, a dead primary's, once it is
+    /// dropped, so the engine's list of hosts stays right).
+    pub async fn standby_at(&self, port: u16, replication: Replication) -> Self {
+        let standby = Self::empty_at(port);
         self.as_owner(&format!(
             "{} -h 127.0.0.1 -p {} -U postgres -D {} -R -X stream -c fast --no-sync >/dev/null",
             self.bin.join("pg_basebackup").display(),
