@@ -275,9 +275,19 @@ def report_alerts(prom: Prometheus, args: argparse.Namespace) -> int:
     for i, fault in enumerate(faults):
         until = faults[i + 1]["at"] if i + 1 < len(faults) else math.inf
         mine = [e for e in found if fault["at"] <= e.active < until]
-        fired = {e.alert for e in mine if e.firing is not None}
-        per_fault.append((fault, mine, [a for a in fault.get("expect") or [] if a not in fired]))
-    status = 1 if any(missing for _, _, missing in per_fault) else 0
+        # An expected alert counts if it fires in the fault's window, or is
+        # still firing from before: a rule over a long window (any store error
+        # in 15 minutes, a non-empty dead-letter stream) stays firing through
+        # a second fault of the same kind, and cannot fire anew for it.
+        fired = {
+            e.alert
+            for e in found
+            if e.firing is not None and e.firing < until and (e.resolved is None or e.resolved >= fault["at"])
+        }
+        # Expected alerts that fired only as episodes begun before this fault.
+        held = fired - {e.alert for e in mine if e.firing is not None}
+        per_fault.append((fault, mine, [a for a in fault.get("expect") or [] if a not in fired], held))
+    status = 1 if any(missing for _, _, missing, _ in per_fault) else 0
 
     def after(ts: float | None, since: float) -> float | None:
         return None if ts is None else round(ts - since, 1)
@@ -304,7 +314,7 @@ def report_alerts(prom: Prometheus, args: argparse.Namespace) -> int:
                     "expected": fault.get("expect") or [],
                     "missing": missing,
                 }
-                for fault, mine, missing in per_fault
+                for fault, mine, missing, _ in per_fault
             ],
         }
         print(json.dumps(report, indent=2))
@@ -322,11 +332,14 @@ def report_alerts(prom: Prometheus, args: argparse.Namespace) -> int:
         print(f"  before the first fault (seconds from {clock(start)}):")
         for e in before:
             print(line(e, start))
-    for fault, mine, missing in per_fault:
+    for fault, mine, missing, held in per_fault:
         print(f"  {clock(fault['at'])} {fault['fault']}:")
         for e in mine:
             print(line(e, fault["at"]))
-        if not mine:
+        expected_held = sorted(a for a in held if a in (fault.get("expect") or []))
+        if expected_held:
+            print(f"    still firing from before: {', '.join(expected_held)}")
+        if not mine and not expected_held:
             print("    no alert")
         if missing:
             print(f"    EXPECTED, DID NOT FIRE: {', '.join(missing)}")

@@ -77,8 +77,8 @@ impl JobQueue {
         Ok(())
     }
 
-    /// Jobs in the stream that no worker has taken yet (the group's `lag`; the
-    /// stream's length when Redis cannot tell, after a trim). 0 before any group.
+    /// Jobs in the stream that no worker has taken yet: the group's `lag`,
+    /// bounded by the stream's length (see [`effective_lag`]). 0 before any group.
     pub async fn lag(&self) -> Result<u64, StoreError> {
         let stream = self.keys.stream();
         let groups: Value = self.client.xinfo_groups(&stream).await.or_else(no_such_key)?;
@@ -91,10 +91,8 @@ impl JobQueue {
         else {
             return Ok(0);
         };
-        match info.get("lag").and_then(Value::as_u64) {
-            Some(lag) => Ok(lag),
-            None => Ok(self.client.xlen(&stream).await?),
-        }
+        let length: u64 = self.client.xlen(&stream).await?;
+        Ok(effective_lag(info.get("lag").and_then(Value::as_u64), length))
     }
 
     /// The stream's length, pending count, lag, dead letters and consumers.
@@ -110,8 +108,7 @@ impl JobQueue {
             let info = as_map(info);
             if info.get("name").and_then(Value::as_string).as_deref() == Some(group.as_str()) {
                 pending = info.get("pending").and_then(Value::as_u64).unwrap_or(0);
-                // `lag` is nil when Redis cannot tell (after XDEL/trim); fall back to length.
-                lag = info.get("lag").and_then(Value::as_u64).unwrap_or(length);
+                lag = effective_lag(info.get("lag").and_then(Value::as_u64), length);
             }
         }
         let consumers: Value = self.client.xinfo_consumers(&stream, &group).await.or_else(no_such_key)?;
@@ -305,5 +302,29 @@ fn as_map(value: Value) -> HashMap<String, Value> {
             })
             .collect(),
         _ => HashMap::new(),
+    }
+}
+
+/// The group's lag as Redis reports it, bounded by the stream's `length`.
+///
+/// Redis counts lag as entries added minus entries the group has read, and is
+/// nil when it cannot tell (after a trim): then the whole stream may be unread.
+/// After a Sentinel failover the promoted replica's count of entries read can
+/// be behind (seen with Redis 7.0: lag 10,706 over a stream of one entry, for
+/// good, which shed every order). Unread entries are never trimmed, so the
+/// stream's length bounds the true lag.
+pub fn effective_lag(reported: Option<u64>, length: u64) -> u64 {
+    reported.map_or(length, |lag| lag.min(length))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::effective_lag;
+
+    #[test]
+    fn lag_is_bounded_by_the_stream() {
+        assert_eq!(effective_lag(Some(3), 10), 3);
+        assert_eq!(effective_lag(None, 10), 10, "unknown: all of it may be unread");
+        assert_eq!(effective_lag(Some(10_706), 1), 1, "a promoted replica's count can be behind");
     }
 }

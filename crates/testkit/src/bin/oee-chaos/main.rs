@@ -32,6 +32,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
 
 const ORDER: &str = r#"{"tokenIn":"USDC","tokenOut":"SOL","amountIn":"5"}"#;
+/// How long a fault with expected alerts holds back the next fault.
+const ALERT_WINDOW: Duration = Duration::from_secs(15);
 /// How long after the load stops every accepted order must be terminal.
 const DRAIN: Duration = Duration::from_secs(180);
 
@@ -201,7 +203,13 @@ async fn run(args: &Args, logs: &std::path::Path) -> Vec<String> {
         let t = Instant::now();
         println!("{:>6.1} s  {what}", (t - started).as_secs_f64());
         inject(*fault, &mut stores, &mut processes, &common, &http).await;
-        injected.push(Injected { at: t - started, unix, fault: *fault, what, handled_in: t.elapsed() });
+        let handled_in = t.elapsed();
+        if !fault.expected_alerts().is_empty() {
+            // The next fault waits until this one's alerts have had time to
+            // fire: metrics are sampled every 5 s, scraped and evaluated every 1 s.
+            tokio::time::sleep_until((t + ALERT_WINDOW).into()).await;
+        }
+        injected.push(Injected { at: t - started, unix, fault: *fault, what, handled_in });
     }
     tokio::time::sleep_until((started + args.duration).into()).await;
     let report = load.stop().await;
