@@ -20,7 +20,7 @@ const MAX_BACKOFF_MS = 5000;
 
 export class OrderStream {
   /**
-   * @param {{onEvent: (e: StatusEvent) => void, onState: (s: "online" | "connecting" | "offline") => void}} handlers
+   * @param {{onEvent: (e: StatusEvent) => void, onState: (s: "online" | "connecting" | "offline") => void, onGone?: (orderId: string) => void}} handlers
    */
   constructor(handlers) {
     this.handlers = handlers;
@@ -161,8 +161,15 @@ export class OrderStream {
     const socket = new WebSocket(url);
     order.follow = socket;
     socket.onmessage = (message) => this.receive(String(message.data), orderId);
-    socket.onclose = () => {
+    socket.onclose = (close) => {
       if (order.follow === socket) order.follow = null;
+      if (close.code === 1011) {
+        // The order is no longer in the database (a store failover lost it):
+        // following it again would only get 404s.
+        order.done = true;
+        this.handlers.onGone?.(orderId);
+        return;
+      }
       if (!order.done && !this.stopped) setTimeout(() => void this.follow(orderId), this.backoff);
     };
   }

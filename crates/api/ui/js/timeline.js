@@ -9,9 +9,10 @@ import { clock, duration, el, tokenLabel, when } from "./dom.js";
 /**
  * What a card shows of an order: a live one as placed on this page, or one
  * read from the API. A sniper's `tokenOut` may be a mint; its `maxPrice` is
- * null without a cap, its `minLiquidity` "0" without a floor.
+ * null without a cap, its `minLiquidity` "0" without a floor. `gone`: the
+ * engine closed its socket with 1011, the order is no longer in the database.
  * @typedef {{orderId: string, type?: string, tokenIn: string, tokenOut: string, amountIn: string,
- *   maxPrice?: string | null, minLiquidity?: string, events: StatusEvent[]}} OrderCard
+ *   maxPrice?: string | null, minLiquidity?: string, events: StatusEvent[], gone?: boolean}} OrderCard
  */
 
 /**
@@ -113,6 +114,9 @@ export function renderOrder(node, order, onCancel) {
   }
   if (failed) {
     node.append(el("p", { class: "failure", "data-code": failed.error?.code }, `${failed.error?.code}: ${failed.error?.message}`));
+  }
+  if (order.gone) {
+    node.append(el("p", { class: "failure", role: "alert" }, "This order is no longer in the database (lost in a store failover): what it showed may not have happened."));
   }
   node.append(details);
 }

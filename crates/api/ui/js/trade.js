@@ -59,7 +59,7 @@ export class Trade {
     this.timer = undefined;
     /** @type {Map<string, import("./timeline.js").OrderCard & {node: HTMLElement}>} */
     this.live = new Map();
-    this.stream = new OrderStream({ onEvent: (e) => this.onEvent(e), onState });
+    this.stream = new OrderStream({ onEvent: (e) => this.onEvent(e), onState, onGone: (id) => this.onGone(id) });
 
     this.tokenIn.addEventListener("change", () => {
       this.fillOutputs();
@@ -344,6 +344,14 @@ export class Trade {
   /** Cancels an open order; its `cancelled` event comes over the stream. @param {string} orderId */
   async cancel(orderId) {
     await call(`/api/orders/${orderId}`, { method: "DELETE" });
+  }
+
+  /** The order's socket closed with 1011: it is no longer in the database. @param {string} orderId */
+  onGone(orderId) {
+    const entry = this.live.get(orderId);
+    if (!entry) return;
+    entry.gone = true;
+    renderOrder(entry.node, entry, (id) => this.cancel(id));
   }
 
   /** @param {import("./stream.js").StatusEvent} event */
