@@ -67,8 +67,35 @@ pub async fn client(settings: &RedisSettings) -> Result<Client, StoreError> {
 pub async fn subscriber(settings: &RedisSettings) -> Result<SubscriberClient, StoreError> {
     let client = builder(settings)?.build_subscriber_client()?;
     start(&client, settings.timeout).await;
-    let _resubscriber = client.manage_subscriptions();
+    let _resubscriber = resubscribe_on_reconnect(&client);
     Ok(client)
+}
+
+/// Subscribes `client` to its tracked channels again after every reconnect.
+///
+/// Not fred's `manage_subscriptions`: that sends `SUBSCRIBE` and `PSUBSCRIBE`
+/// even when there is nothing to subscribe, which Redis refuses ("wrong number
+/// of arguments"). After Redis failovers in the chaos soak, such a refusal
+/// surfaced as the failure of the API's own concurrent `SUBSCRIBE`, and those
+/// sockets fell back to polling the log.
+fn resubscribe_on_reconnect(client: &SubscriberClient) -> tokio::task::JoinHandle<()> {
+    let client = client.clone();
+    let mut reconnects = client.reconnect_rx();
+    tokio::spawn(async move {
+        loop {
+            match reconnects.recv().await {
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+            let channels: Vec<String> = client.tracked_channels().into_iter().map(|c| c.to_string()).collect();
+            if channels.is_empty() {
+                continue;
+            }
+            if let Err(e) = client.subscribe(channels).await {
+                tracing::warn!(error = %e, "could not subscribe again after a reconnect; sockets fall back to polling");
+            }
+        }
+    })
 }
 
 /// A client for blocking reads: no command timeout (the `BLOCK` bounds each read).
