@@ -161,12 +161,7 @@ impl TestEnv {
 
     /// The order's event log, in seq order, each event as JSON.
     pub async fn events(&self, id: Uuid) -> anyhow::Result<Vec<serde_json::Value>> {
-        let rows = self
-            .db()
-            .await?
-            .query("SELECT payload::text FROM order_events WHERE order_id = $1 ORDER BY seq", &[&id])
-            .await?;
-        rows.iter().map(|r| Ok(serde_json::from_str(r.get::<_, &str>(0))?)).collect()
+        order_log(&self.db().await?, id).await
     }
 
     /// Drops the database and purges the namespace. Also attempted on drop.
@@ -202,6 +197,13 @@ impl Drop for TestEnv {
         })
         .join();
     }
+}
+
+/// An order's event log in the database at `db`, in seq order, each event as
+/// JSON: what a follower should have received.
+pub async fn order_log(db: &tokio_postgres::Client, id: Uuid) -> anyhow::Result<Vec<serde_json::Value>> {
+    let rows = db.query("SELECT payload::text FROM order_events WHERE order_id = $1 ORDER BY seq", &[&id]).await?;
+    rows.iter().map(|r| Ok(serde_json::from_str(r.get::<_, &str>(0))?)).collect()
 }
 
 /// Checks the invariants every fault test ends with, on the database at `db`:

@@ -195,12 +195,7 @@ async fn untrue_after_promotion(engine: &Engine, report: LoadReport, db: &tokio_
     for (id, follower) in report.followers {
         let followed = follower.await.expect("follower");
         let uuid: uuid::Uuid = id.parse().expect("uuid");
-        let rows = db
-            .query("SELECT payload::text FROM order_events WHERE order_id = $1 ORDER BY seq", &[&uuid])
-            .await
-            .expect("events");
-        let held: Vec<serde_json::Value> =
-            rows.iter().map(|r| serde_json::from_str(r.get::<_, &str>(0)).expect("json")).collect();
+        let held = oee_testkit::order_log(db, uuid).await.expect("events");
         for seen in &followed.events {
             let seq = usize::try_from(seen["seq"].as_u64().expect("seq")).expect("seq");
             if held.get(seq - 1) != Some(seen) {

@@ -429,13 +429,7 @@ async fn check(
             continue;
         };
         let uuid: uuid::Uuid = id.parse().expect("uuid");
-        let log: Vec<serde_json::Value> = db
-            .query("SELECT payload::text FROM order_events WHERE order_id = $1 ORDER BY seq", &[&uuid])
-            .await
-            .expect("events")
-            .iter()
-            .map(|r| serde_json::from_str(r.get::<_, &str>(0)).expect("json"))
-            .collect();
+        let log = oee_testkit::order_log(&db, uuid).await.expect("events");
         if followed.events != log {
             differing += 1;
             if differing <= 3 {
