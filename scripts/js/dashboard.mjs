@@ -60,6 +60,7 @@ const env = {
   DATABASE_URL: databaseUrl,
   REDIS_URL: redisUrl,
   OEE_NAMESPACE: tag,
+  OEE_JOB_PARTITIONS: "2",
   OEE_HTTP_ADDR: `127.0.0.1:${port}`,
   OEE_METRICS_ADDR: "127.0.0.1:0",
   OEE_AUTH: "required",
@@ -376,6 +377,8 @@ async function main() {
     await page.click('a[data-view="ops"]');
     await page.locator('[data-tile="consumers"] .v', { hasText: "1" }).waitFor({ timeout: PATIENCE_MS });
     await page.locator("#ops-throughput rect").first().waitFor();
+    await page.locator("#ops-partitions tbody tr").nth(1).waitFor();
+    assert.equal(await page.locator("#ops-partitions tbody tr").count(), 2, "one row per partition");
     await accessible(page, "operations");
     await shot(page, "operations");
 

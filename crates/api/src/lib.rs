@@ -30,7 +30,7 @@ use actix_web::{App, web};
 use anyhow::Context;
 use metrics::METRICS;
 use oee_runtime::Settings;
-use oee_store::{Bus, KeyStore, Keys, OrderWriter};
+use oee_store::{Bus, KeyStore, OrderWriter};
 use state::AppState;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -101,7 +101,7 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
         tracing::warn!(error = %e, "could not create the consumer group yet; workers will");
     }
     let subscriber = oee_store::redis::subscriber(&redis).await?;
-    let hub = ws::hub::Hub::start(subscriber, Keys::new(&redis.namespace), settings.store_timeout);
+    let hub = ws::hub::Hub::start(subscriber, redis.keys(), settings.store_timeout);
     let draining = CancellationToken::new();
     let stopping = CancellationToken::new();
     let keys = KeyStore::new(pool.clone());

@@ -63,7 +63,8 @@
 //!   [`Order`], [`HistoryQuery`], [`HistoryPage`].
 //! - `quote` — [`QuoteRequest`] and [`Quote`]: the route an order would take.
 //! - `tokens` — [`TokenList`]: the tokens and pairs the engine trades.
-//! - `operations` — for admin keys: [`QueueStats`], [`Activity`], and the simulator's [`SimTrade`].
+//! - `operations` — for admin keys: [`QueueStats`] (with each [`Partition`]), [`Activity`], and the
+//!   simulator's [`SimTrade`].
 //! - `launches` — the simulator's token launches: [`LaunchRequest`], [`Launched`], [`Launch`].
 //! - `follow` — [`Follow`]: one order's events across reconnections ([`Reconnect`]).
 //! - `submit_socket` — [`SubmitSocket`]: pipelined submissions and their events.
@@ -90,7 +91,7 @@ pub use event::Event;
 pub use follow::{Follow, Reconnect};
 pub use launches::{Launch, LaunchRequest, Launched};
 pub use oee_domain;
-pub use operations::{Activity, ActivityBucket, Consumer, QueueStats, SimTrade, SimTradeRequest};
+pub use operations::{Activity, ActivityBucket, Consumer, Partition, QueueStats, SimTrade, SimTradeRequest};
 pub use order::{Accepted, HistoryPage, HistoryQuery, Order, OrderRequest};
 pub use quote::{Quote, QuoteRequest};
 pub use submit_socket::{SocketMessage, SubmitSocket};

@@ -6,10 +6,12 @@
 use oee_domain::Dex;
 use serde::{Deserialize, Serialize};
 
-/// The job stream's state (`GET /api/queue/stats`).
+/// The job stream's state (`GET /api/queue/stats`): totals over its
+/// partitions, each consumer over every partition, and each partition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueStats {
+    /// The stream's key or, with several partitions, the pattern of their keys.
     pub stream: String,
     pub length: u64,
     /// Delivered to a worker, not yet acknowledged.
@@ -18,6 +20,23 @@ pub struct QueueStats {
     pub lag: u64,
     pub dead_letters: u64,
     pub consumers: Vec<Consumer>,
+    /// Each partition of the stream, in order (an engine older than
+    /// partitions sends none).
+    #[serde(default)]
+    pub partitions: Vec<Partition>,
+}
+
+/// One partition of the job stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Partition {
+    /// The partition's key.
+    pub stream: String,
+    pub length: u64,
+    /// Delivered to a worker, not yet acknowledged.
+    pub pending: u64,
+    /// Not yet delivered to any worker.
+    pub lag: u64,
 }
 
 /// One worker's consumer of the job stream.

@@ -61,6 +61,10 @@ pub struct Settings {
     /// and reads before anyone is told of them (0: do not wait). For
     /// asynchronously replicated PostgreSQL; see docs/RELIABILITY.md.
     pub pg_standby_acks: usize,
+    /// Partitions of the Redis job stream (1–256): more spread the queue over
+    /// a Redis Cluster's primaries. The same on every API and worker of a
+    /// namespace; see docs/RELIABILITY.md before changing it.
+    pub job_partitions: u16,
     /// Bound on any one store call (connect, statement, Redis command).
     #[serde(rename = "store_timeout_ms", deserialize_with = "millis")]
     pub store_timeout: Duration,
@@ -168,6 +172,7 @@ impl Default for Settings {
             log_format: LogFormat::Pretty,
             pg_pool_size: 16,
             pg_standby_acks: 0,
+            job_partitions: 1,
             store_timeout: Duration::from_millis(2_000),
             max_attempts: 3,
             retry_base: Duration::from_millis(250),
@@ -270,6 +275,7 @@ impl Settings {
         within("OEE_MAX_ATTEMPTS", self.max_attempts, 1..=MAX_ATTEMPTS)?;
         within("OEE_PG_POOL_SIZE", self.pg_pool_size, 1..=1_000)?;
         within("OEE_PG_STANDBY_ACKS", self.pg_standby_acks, 0..=16)?;
+        within("OEE_JOB_PARTITIONS", self.job_partitions, 1..=oee_store::keys::MAX_PARTITIONS)?;
         within("OEE_HTTP_WORKERS", self.http_workers, 1..=256)?;
         within("OEE_STORE_TIMEOUT_MS", self.store_timeout.as_millis(), 50..=60_000)?;
         within("OEE_TX_VALIDITY_SECS", self.tx_validity.as_secs(), 1..=600)?;
@@ -410,7 +416,12 @@ impl Settings {
     }
 
     pub fn redis(&self) -> RedisSettings {
-        RedisSettings { url: self.redis_url.clone(), namespace: self.namespace.clone(), timeout: self.store_timeout }
+        RedisSettings {
+            url: self.redis_url.clone(),
+            namespace: self.namespace.clone(),
+            partitions: self.job_partitions,
+            timeout: self.store_timeout,
+        }
     }
 }
 
@@ -533,6 +544,8 @@ const KNOWN: &[&str] = &[
     "venue_latency",
     "venue_failure_rate",
     "pg_pool_size",
+    "pg_standby_acks",
+    "job_partitions",
     "store_timeout_ms",
     "max_attempts",
     "retry_base_ms",

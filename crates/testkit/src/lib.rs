@@ -4,7 +4,9 @@
 //! spot, dropped afterwards) and a Redis namespace of its own (purged
 //! afterwards), so tests run in parallel without seeing each other. Where the
 //! stores live comes from `OEE_TEST_DATABASE_URL` (a URL of any database on the
-//! server, used to create and drop the test databases) and `OEE_TEST_REDIS_URL`.
+//! server, used to create and drop the test databases) and `OEE_TEST_REDIS_URL`
+//! (any form the engine takes, a Redis Cluster's included), with
+//! `OEE_TEST_JOB_PARTITIONS` partitions of the job stream (default 1).
 //!
 //! [`Engine`] runs API replicas and a worker in process over such an
 //! environment, with the HTTP and WebSocket helpers the integration tests share.
@@ -73,6 +75,11 @@ fn redis_url() -> String {
     std::env::var("OEE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
+/// Partitions of the job stream in tests: `OEE_TEST_JOB_PARTITIONS`, else 1.
+fn job_partitions() -> u16 {
+    std::env::var("OEE_TEST_JOB_PARTITIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(1)
+}
+
 /// `url` with its database name replaced by `db`.
 fn with_database(url: &str, db: &str) -> String {
     let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
@@ -107,6 +114,7 @@ impl TestEnv {
         let settings = Settings {
             database_url,
             redis_url: redis_url(),
+            job_partitions: job_partitions(),
             namespace: format!("test-{tag:016x}"),
             http_addr: "127.0.0.1:0".to_owned(),
             http_workers: 1,

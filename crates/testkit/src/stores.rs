@@ -1,6 +1,7 @@
 //! Stores owned by one test, as real processes on free loopback ports: a Redis
-//! (alone, or a primary with a replica under three Sentinels) and a PostgreSQL
-//! cluster (alone, or a primary with a streaming standby). Fault tests crash,
+//! (alone, a primary with a replica under three Sentinels, or a Redis Cluster
+//! of three primaries each with a replica) and a PostgreSQL cluster (alone, or
+//! a primary with a streaming standby). Fault tests crash,
 //! restart, fail over and promote them without touching the shared servers.
 //!
 //! Every process is stopped, and every directory removed, on drop.
@@ -65,6 +66,8 @@ pub struct PrivateRedis {
     dir: PathBuf,
     persistence: Persistence,
     replica_of: Option<u16>,
+    /// A node of a Redis Cluster (its state in `nodes.conf` in its directory).
+    cluster: bool,
     child: Option<Child>,
 }
 
@@ -77,7 +80,19 @@ impl PrivateRedis {
     /// A server persisting as given, replicating from `replica_of` if set.
     pub fn with(persistence: Persistence, replica_of: Option<u16>) -> Self {
         let port = free_port();
-        let mut redis = Self { port, dir: scratch_dir("redis", port), persistence, replica_of, child: None };
+        let dir = scratch_dir("redis", port);
+        let mut redis = Self { port, dir, persistence, replica_of, cluster: false, child: None };
+        redis.spawn();
+        redis
+    }
+
+    /// A server with cluster mode on, not yet part of a cluster, keeping
+    /// nothing on disk but its cluster state.
+    fn cluster_node() -> Self {
+        let port = free_port();
+        let dir = scratch_dir("redis-cluster", port);
+        let mut redis =
+            Self { port, dir, persistence: Persistence::None, replica_of: None, cluster: true, child: None };
         redis.spawn();
         redis
     }
@@ -92,6 +107,11 @@ impl PrivateRedis {
         };
         if let Some(primary) = self.replica_of {
             command.args(["--replicaof", "127.0.0.1", &primary.to_string()]);
+        }
+        if self.cluster {
+            // A node silent for a second is failed; its replica takes over.
+            command.args(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]);
+            command.args(["--cluster-node-timeout", "1000"]);
         }
         let child = command
             .arg("--dir")
@@ -264,6 +284,103 @@ impl Drop for SentinelRedis {
             let _ = s.wait();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A Redis Cluster on loopback: three primaries sharing the 16,384 slots in
+/// equal ranges, each with one replica; a node silent for a second is failed
+/// and its replica promoted.
+#[derive(Debug)]
+pub struct RedisCluster {
+    pub nodes: Vec<PrivateRedis>,
+}
+
+impl RedisCluster {
+    pub fn start() -> Self {
+        let nodes: Vec<PrivateRedis> = (0..6).map(|_| PrivateRedis::cluster_node()).collect();
+        let addresses: Vec<String> = nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)).collect();
+        let created = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&addresses)
+            .args(["--cluster-replicas", "1", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("redis-cli runs");
+        assert!(created.success(), "redis-cli --cluster create failed");
+        let cluster = Self { nodes };
+        cluster.wait_until_healthy(Duration::from_secs(30));
+        cluster
+    }
+
+    /// The URL the engine is given: every node (fred learns the slots from any).
+    pub fn url(&self) -> String {
+        let mut ports = self.nodes.iter().map(|n| n.port);
+        let first = ports.next().expect("a node");
+        let others: Vec<String> = ports.map(|p| format!("node=127.0.0.1:{p}")).collect();
+        format!("redis-cluster://127.0.0.1:{first}?{}", others.join("&"))
+    }
+
+    /// The nodes that are running.
+    fn live(&self) -> impl Iterator<Item = &PrivateRedis> {
+        self.nodes.iter().filter(|n| n.child.is_some())
+    }
+
+    /// The port of the primary serving `slot`, as a live node sees it.
+    pub fn primary_of(&self, slot: u16) -> Option<u16> {
+        let node = self.live().next()?;
+        // CLUSTER SHARDS would do on 7.0.? too; CLUSTER SLOTS is on every 7.x:
+        // [start, end, [ip, port, id], replicas…] per range, one value per line.
+        let lines: Vec<String> = redis_cli(node.port, &["CLUSTER", "SLOTS"]).lines().map(str::to_owned).collect();
+        lines.windows(4).find_map(|w| {
+            let (start, end): (u16, u16) = (w[0].parse().ok()?, w[1].parse().ok()?);
+            (start <= slot && slot <= end && w[2] == "127.0.0.1").then(|| w[3].parse().ok()).flatten()
+        })
+    }
+
+    /// SIGKILLs the primary serving `slot`; returns its port.
+    pub fn kill_primary_of(&mut self, slot: u16) -> u16 {
+        let port = self.primary_of(slot).expect("a primary for the slot");
+        self.nodes.iter_mut().find(|n| n.port == port).expect("ours").kill();
+        port
+    }
+
+    /// Waits until a node other than `old` serves `slot` and every live node
+    /// reports the cluster healthy; returns how long that took.
+    pub fn wait_for_failover(&self, slot: u16, old: u16, patience: Duration) -> Duration {
+        let started = Instant::now();
+        loop {
+            let moved = self.primary_of(slot).is_some_and(|p| p != old);
+            if moved && self.healthy() {
+                return started.elapsed();
+            }
+            assert!(started.elapsed() < patience, "no cluster failover within {patience:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Starts a killed node again; it rejoins as a replica of its successor.
+    pub fn restart(&mut self, port: u16) {
+        self.nodes.iter_mut().find(|n| n.port == port).expect("ours").spawn();
+    }
+
+    /// Every live node sees every slot served, and every live replica is in sync.
+    fn healthy(&self) -> bool {
+        self.live().all(|n| {
+            let info = redis_cli(n.port, &["CLUSTER", "INFO"]);
+            let replication = redis_cli(n.port, &["INFO", "replication"]);
+            info.contains("cluster_state:ok")
+                && (replication.contains("role:master") || replication.contains("master_link_status:up"))
+        })
+    }
+
+    pub fn wait_until_healthy(&self, patience: Duration) {
+        let started = Instant::now();
+        while !self.healthy() {
+            assert!(started.elapsed() < patience, "the cluster did not become healthy within {patience:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
 

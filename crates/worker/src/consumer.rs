@@ -16,7 +16,7 @@ use crate::executor::{Executor, Outcome};
 use crate::metrics::{InFlight, METRICS, ReasonLabel};
 use crate::pacing;
 use crate::trigger::TriggerEngine;
-use oee_store::{Bus, Job, StoreError, StreamReader};
+use oee_store::{Bus, Job, JobRef, StoreError, StreamReader};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -58,12 +58,12 @@ pub struct Consumer {
 /// by a store failure and should be taken up again.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct OwnJobs {
-    running: Arc<Mutex<HashSet<String>>>,
+    running: Arc<Mutex<HashSet<JobRef>>>,
     left_pending: Arc<AtomicBool>,
 }
 
 impl OwnJobs {
-    fn running(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+    fn running(&self) -> std::sync::MutexGuard<'_, HashSet<JobRef>> {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -78,32 +78,33 @@ impl OwnJobs {
     }
 }
 
-/// While an entry is in here, its job is running in this process.
+/// While a job is in here, it is running in this process.
 struct Running {
     own: OwnJobs,
-    entry: String,
+    job: JobRef,
 }
 
 impl Running {
-    /// Marks `entry` running, unless it already is.
-    fn start(own: &OwnJobs, entry: &str) -> Option<Self> {
-        own.running().insert(entry.to_owned()).then(|| Self { own: own.clone(), entry: entry.to_owned() })
+    /// Marks `job` running, unless it already is.
+    fn start(own: &OwnJobs, job: &JobRef) -> Option<Self> {
+        own.running().insert(job.clone()).then(|| Self { own: own.clone(), job: job.clone() })
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        self.own.running().remove(&self.entry);
+        self.own.running().remove(&self.job);
     }
 }
 
-/// When the loop's chores are next due, and where reclaiming goes on from.
+/// When the loop's chores are next due, and where reclaiming goes on from in
+/// each partition.
 struct Schedule {
     next_sweep: Instant,
     sweep_every: Duration,
     next_reclaim: Instant,
     reclaim_every: Duration,
-    reclaim_cursor: String,
+    reclaim_cursors: Vec<String>,
     next_resume: Instant,
     read_backoff: Duration,
 }
@@ -117,7 +118,7 @@ impl Schedule {
             sweep_every,
             next_reclaim: now,
             reclaim_every: pacing::reclaim_every(consumer.reclaim_idle),
-            reclaim_cursor: "0-0".to_owned(),
+            reclaim_cursors: vec!["0-0".to_owned(); usize::from(consumer.bus.keys().partitions())],
             next_resume: now,
             read_backoff: pacing::READ_RETRY_FIRST,
         }
@@ -175,7 +176,7 @@ impl Consumer {
                 self.sweep_logged().await;
             }
             if Schedule::due(&mut schedule.next_reclaim, schedule.reclaim_every)
-                && self.reclaim(&mut schedule.reclaim_cursor, &mut tasks, &mut held).await
+                && self.reclaim(&mut schedule.reclaim_cursors, &mut tasks, &mut held).await
             {
                 continue;
             }
@@ -209,31 +210,32 @@ impl Consumer {
         }
     }
 
-    /// Takes over jobs a stopped or stalled worker left pending, from `cursor`
-    /// on, as many as `held` permits; those delivered too often are given up.
-    /// Returns whether it took any (the turn is then used up).
-    async fn reclaim(
-        &self,
-        cursor: &mut String,
-        tasks: &mut JoinSet<()>,
-        held: &mut Vec<OwnedSemaphorePermit>,
-    ) -> bool {
-        match self.bus.jobs.reclaim(self.reader.consumer(), self.reclaim_idle, cursor, held.len() as u64).await {
-            Ok((jobs, next)) => {
-                *cursor = next;
-                if jobs.is_empty() {
-                    return false;
-                }
-                info!(jobs = jobs.len(), "reclaimed jobs from an idle consumer");
-                METRICS.reclaims.inc_by(jobs.len() as u64);
-                self.spawn_counted(tasks, held, jobs).await;
-                true
+    /// Takes over jobs a stopped or stalled worker left pending, in each
+    /// partition from its cursor on, as many as `held` permits; those delivered
+    /// too often are given up. Returns whether it took any (the turn is then
+    /// used up).
+    async fn reclaim(&self, cursors: &mut [String], tasks: &mut JoinSet<()>, held: &mut Held) -> bool {
+        let mut jobs = Vec::new();
+        for (p, cursor) in (0u16..).zip(cursors.iter_mut()) {
+            let wanted = (held.len() - jobs.len().min(held.len())) as u64;
+            if wanted == 0 {
+                break;
             }
-            Err(e) => {
-                warn!(error = %e, "reclaiming idle jobs failed");
-                false
+            match self.bus.jobs.reclaim(p, self.reader.consumer(), self.reclaim_idle, cursor, wanted).await {
+                Ok((taken, next)) => {
+                    *cursor = next;
+                    jobs.extend(taken);
+                }
+                Err(e) => warn!(partition = p, error = %e, "reclaiming idle jobs failed"),
             }
         }
+        if jobs.is_empty() {
+            return false;
+        }
+        info!(jobs = jobs.len(), "reclaimed jobs from an idle consumer");
+        METRICS.reclaims.inc_by(jobs.len() as u64);
+        self.spawn_counted(tasks, held, jobs).await;
+        true
     }
 
     /// Whether both stores answer a ping now.
@@ -246,7 +248,7 @@ impl Consumer {
     /// (re-reading counts as a delivery), so this runs only once the stores
     /// answer, not on every turn of an outage; and a job is not given up here
     /// for its count: its deliveries were this worker's, not crashes.
-    async fn resume_own_pending(&self, tasks: &mut JoinSet<()>, held: &mut Vec<OwnedSemaphorePermit>) {
+    async fn resume_own_pending(&self, tasks: &mut JoinSet<()>, held: &mut Held) {
         let jobs = match self.reader.read_own_pending(held.len() as u64 + self.concurrency as u64).await {
             Ok(jobs) => jobs,
             Err(e) => {
@@ -257,7 +259,7 @@ impl Consumer {
         };
         let waiting: Vec<Job> = {
             let running = self.own.running();
-            jobs.into_iter().filter(|job| !running.contains(&job.entry)).take(held.len()).collect()
+            jobs.into_iter().filter(|job| !running.contains(&job.at)).take(held.len()).collect()
         };
         if !waiting.is_empty() {
             info!(jobs = waiting.len(), "taking up jobs left pending by a store failure");
@@ -272,12 +274,15 @@ impl Consumer {
         &self,
         schedule: &mut Schedule,
         tasks: &mut JoinSet<()>,
-        held: &mut Vec<OwnedSemaphorePermit>,
+        held: &mut Held,
         shutdown: &CancellationToken,
     ) {
         match self.reader.read(held.len() as u64, self.block).await {
             Ok(jobs) => {
                 schedule.read_backoff = pacing::READ_RETRY_FIRST;
+                if self.reader.take_partly_failed() {
+                    self.own.leave_pending(); // a partition's reply may be lost
+                }
                 self.spawn_jobs(tasks, held, jobs, false).await;
             }
             Err(e) => {
@@ -318,7 +323,7 @@ impl Consumer {
 
     /// Runs jobs delivered before, giving up those delivered more than
     /// `max_deliveries` times.
-    async fn spawn_counted(&self, tasks: &mut JoinSet<()>, held: &mut Vec<OwnedSemaphorePermit>, jobs: Vec<Job>) {
+    async fn spawn_counted(&self, tasks: &mut JoinSet<()>, held: &mut Held, jobs: Vec<Job>) {
         let counts = self.bus.jobs.deliveries(&jobs).await.unwrap_or_else(|e| {
             warn!(error = %e, "could not read delivery counts");
             vec![0; jobs.len()]
@@ -353,18 +358,19 @@ impl Consumer {
 
     /// Loads the jobs' orders and runs each job on its own task, holding one of
     /// `held`'s permits until it is done (or gives it up, with `dead_letter`).
-    async fn spawn_jobs(
-        &self,
-        tasks: &mut JoinSet<()>,
-        held: &mut Vec<OwnedSemaphorePermit>,
-        jobs: Vec<Job>,
-        dead_letter: bool,
-    ) {
+    async fn spawn_jobs(&self, tasks: &mut JoinSet<()>, held: &mut Held, jobs: Vec<Job>, dead_letter: bool) {
         for (job, order) in self.load(jobs).await {
-            let Some(running) = Running::start(&self.own, &job.entry) else { continue };
-            let permit = held.pop();
+            let Some(running) = Running::start(&self.own, &job.at) else { continue };
+            let permit = held.permits.pop();
+            let semaphore = held.semaphore.clone();
             let this = self.clone();
             tasks.spawn(async move {
+                // A read over several partitions may return a job or two more
+                // than the permits held: those wait here for one.
+                let permit = match permit {
+                    Some(permit) => Some(permit),
+                    None => semaphore.acquire_owned().await.ok(),
+                };
                 let _counted = InFlight::start();
                 let _running = running;
                 if dead_letter {
@@ -400,19 +406,19 @@ impl Consumer {
     async fn process(&self, job: Job, order: Option<oee_store::OrderRecord>) {
         let Some(order) = order else {
             // No order behind the job: nothing can ever execute it.
-            warn!(entry = %job.entry, order_id = ?job.order_id, "job names no stored order; dead-lettering it");
+            warn!(entry = %job.at, order_id = ?job.order_id, "job names no stored order; dead-lettering it");
             match self.bus.jobs.dead_letter(&job, "the job names no stored order").await {
                 Ok(()) => {
                     METRICS.dead_letters.get_or_create(&ReasonLabel { reason: "no_order" }).inc();
                 }
-                Err(e) => warn!(entry = %job.entry, error = %e, "could not dead-letter a job; it stays pending"),
+                Err(e) => warn!(entry = %job.at, error = %e, "could not dead-letter a job; it stays pending"),
             }
             return;
         };
         let id = order.id;
         // A finished order's job is acknowledged by the executor, with the
         // order's last event.
-        match self.executor.run_job(order, &job.entry).await {
+        match self.executor.run_job(order, &job.at).await {
             Ok(Outcome::Terminal(_) | Outcome::Superseded | Outcome::Resting) => {}
             Err(e) if e.is_unavailable() => {
                 warn!(order_id = %id, error = %e, "a store failed mid-order; the job is taken up again once it answers");
@@ -432,17 +438,17 @@ impl Consumer {
         if let Some(order) = order {
             let error = oee_domain::ErrorInfo::new(oee_domain::FailureCode::DeadLettered, reason.clone());
             if let Err(e) = self.executor.give_up(order, error).await {
-                warn!(entry = %job.entry, error = %e, "could not give the order up; the job stays pending");
+                warn!(entry = %job.at, error = %e, "could not give the order up; the job stays pending");
                 return;
             }
         }
         if let Err(e) = self.bus.jobs.dead_letter(&job, &reason).await {
-            warn!(entry = %job.entry, error = %e, "could not dead-letter a job; it stays pending");
+            warn!(job = %job.at, error = %e, "could not dead-letter a job; it stays pending");
             return;
         }
         METRICS.dead_letters.get_or_create(&ReasonLabel { reason: "max_deliveries" }).inc();
         if let Some(id) = job.order_id
-            && let Err(e) = self.bus.active.remove(id).await
+            && let Err(e) = self.bus.active.remove(job.at.partition, id).await
         {
             warn!(order_id = %id, error = %e, "could not remove the order from the active set");
         }
@@ -476,9 +482,21 @@ impl Consumer {
     }
 }
 
+/// The permits the loop holds for this turn, and the semaphore they are from.
+struct Held {
+    semaphore: Arc<Semaphore>,
+    permits: Vec<OwnedSemaphorePermit>,
+}
+
+impl Held {
+    fn len(&self) -> usize {
+        self.permits.len()
+    }
+}
+
 /// Waits for one free permit and takes every other free one, or `None` once
 /// `shutdown` is cancelled.
-async fn free_permits(permits: &Arc<Semaphore>, shutdown: &CancellationToken) -> Option<Vec<OwnedSemaphorePermit>> {
+async fn free_permits(permits: &Arc<Semaphore>, shutdown: &CancellationToken) -> Option<Held> {
     // The semaphore is never closed, so acquiring only waits.
     let first = tokio::select! {
         p = permits.clone().acquire_owned() => p.ok()?,
@@ -488,5 +506,5 @@ async fn free_permits(permits: &Arc<Semaphore>, shutdown: &CancellationToken) ->
     while let Ok(p) = permits.clone().try_acquire_owned() {
         held.push(p);
     }
-    Some(held)
+    Some(Held { semaphore: permits.clone(), permits: held })
 }

@@ -22,7 +22,7 @@ use oee_domain::{
 use oee_router::{Receipt, RouteError, Router, VenueError, price, transaction_id};
 use oee_runtime::RetryPolicy;
 use oee_runtime::metrics::seconds_since;
-use oee_store::{Bus, EventWriter, OrderRecord, OrderStore, Run, StoreError};
+use oee_store::{Bus, EventWriter, JobRef, OrderRecord, OrderStore, Run, StoreError};
 use oee_store::{Notice, OpenOrder};
 use std::time::{Duration, Instant};
 use tracing::{Instrument, info, info_span, warn};
@@ -65,7 +65,7 @@ struct Progress {
     staged: Run,
     /// The job to complete with the terminal event (none when giving an order
     /// up: the dead-letter path moves its job itself).
-    job: Option<String>,
+    job: Option<JobRef>,
     /// Set when an `open` event is staged: what the trigger engine is told
     /// once it is recorded.
     resting: Option<OpenOrder>,
@@ -101,22 +101,22 @@ impl Executor {
         &self.router
     }
 
-    /// Drives the order of job `entry` to a terminal status and, once it is
+    /// Drives the order of `job` to a terminal status and, once it is
     /// there, completes the job (off the active set, acknowledged) in the same
     /// round trip to Redis as the terminal event's publish. A job whose
     /// completion fails stays pending, is delivered again, and finds its order
     /// terminal.
-    pub async fn run_job(&self, order: OrderRecord, entry: &str) -> Result<Outcome, StoreError> {
+    pub async fn run_job(&self, order: OrderRecord, job: &JobRef) -> Result<Outcome, StoreError> {
         let span = info_span!("order", order_id = %order.id);
-        self.run_inner(order, entry).instrument(span).await
+        self.run_inner(order, job).instrument(span).await
     }
 
-    async fn run_inner(&self, order: OrderRecord, entry: &str) -> Result<Outcome, StoreError> {
+    async fn run_inner(&self, order: OrderRecord, job: &JobRef) -> Result<Outcome, StoreError> {
         let mut p = Progress::new(&order);
-        p.job = Some(entry.to_owned());
+        p.job = Some(job.clone());
         if p.status.is_terminal() {
-            if let Err(e) = self.bus.complete_job(p.id, entry).await {
-                warn!(entry, error = %e, "could not acknowledge the job of a terminal order");
+            if let Err(e) = self.bus.complete_job(p.id, job).await {
+                warn!(%job, error = %e, "could not acknowledge the job of a terminal order");
             }
             return Ok(Outcome::Terminal(p.status));
         }
@@ -132,7 +132,7 @@ impl Executor {
                 OrderStatus::Open => {
                     let expires_at = spec.expires_at().unwrap_or(order.updated_at);
                     let notice = Notice::Open(resting(order.id, spec, expires_at, order.last_seq));
-                    self.bus.publish_and_rest(p.id, std::iter::empty(), &notice, Some(entry)).await?;
+                    self.bus.publish_and_rest(p.id, std::iter::empty(), &notice, Some(job)).await?;
                     return Ok(Outcome::Resting);
                 }
                 _ => {}
@@ -429,11 +429,11 @@ impl Executor {
             // failure the job stays unacknowledged and comes back.
             resting.last_seq = seq;
             let job = p.job.take();
-            self.bus.publish_and_rest(p.id, events, &Notice::Open(resting), job.as_deref()).await?;
+            self.bus.publish_and_rest(p.id, events, &Notice::Open(resting), job.as_ref()).await?;
             return Ok(true);
         }
         let job = if status.is_terminal() { p.job.take() } else { None };
-        if let Err(e) = self.bus.publish_and_complete(p.id, events, job.as_deref()).await {
+        if let Err(e) = self.bus.publish_and_complete(p.id, events, job.as_ref()).await {
             warn!(seq, error = %e, "could not publish status events");
         }
         Ok(true)

@@ -20,7 +20,7 @@ pub use trigger::TriggerEngine;
 use anyhow::Context;
 use oee_router::{Ledger, SimulatedNetwork, system_clock};
 use oee_runtime::Settings;
-use oee_store::{Bus, EventWriter, Keys, PgLedger, PoolChanges, PublishingLedger, RestingFeed, StreamReader};
+use oee_store::{Bus, EventWriter, PgLedger, PoolChanges, PublishingLedger, RestingFeed};
 use std::sync::Arc;
 
 /// Builds a worker from settings: pools, clients, venues. Contacts nothing that
@@ -31,11 +31,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
     let redis = settings.redis();
     let bus = Bus::new(oee_store::redis::client(&redis).await?, &redis);
     let consumer = consumer_name(&settings.instance_name());
-    let reader = StreamReader::new(
-        oee_store::redis::blocking_client(&redis).await?,
-        Keys::new(&redis.namespace),
-        consumer.clone(),
-    );
+    let reader = oee_store::redis::stream_reader(&redis, bus.client().clone(), consumer.clone()).await?;
     // The simulated chain lives in PostgreSQL, shared by every worker; the first
     // worker to start seeds its pools. Every pool change it lands is published
     // on the pool-change stream.
@@ -77,7 +73,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
     let trigger = TriggerEngine {
         executor: executor.clone(),
         pg: pool,
-        feed: RestingFeed::new(oee_store::redis::blocking_client(&redis).await?, Keys::new(&redis.namespace)),
+        feed: RestingFeed::new(oee_store::redis::blocking_client(&redis).await?, redis.keys()),
         pool_changes: PoolChanges::new(oee_store::redis::blocking_client(&redis).await?, bus.keys()),
         listing: oee_router::Listing::new(&registry),
         registry,

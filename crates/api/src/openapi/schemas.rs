@@ -358,10 +358,12 @@ pub struct ActiveOrders {
     pub order_ids: Vec<uuid::Uuid>,
 }
 
-/// The job stream's state.
+/// The job stream's state: totals over its partitions, each consumer over
+/// every partition, and each partition.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueStats {
+    /// The stream's key or, with several partitions, the pattern of their keys.
     pub stream: String,
     pub length: u64,
     /// Delivered to a worker, not yet acknowledged.
@@ -370,6 +372,21 @@ pub struct QueueStats {
     pub lag: u64,
     pub dead_letters: u64,
     pub consumers: Vec<ConsumerStats>,
+    /// Each partition of the stream (`OEE_JOB_PARTITIONS`), in order.
+    pub partitions: Vec<PartitionStats>,
+}
+
+/// One partition of the job stream.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PartitionStats {
+    /// The partition's key.
+    pub stream: String,
+    pub length: u64,
+    /// Delivered to a worker, not yet acknowledged.
+    pub pending: u64,
+    /// Not yet delivered to any worker.
+    pub lag: u64,
 }
 
 /// Throughput and latency over a window, in buckets by acceptance time.

@@ -8,7 +8,7 @@ use oee_domain::Scope;
 use oee_store::Readiness;
 use serde_json::json;
 
-/// The job stream: length, pending, lag, dead letters, consumers.
+/// The job stream: length, pending, lag, dead letters, consumers, partitions.
 #[utoipa::path(
     get,
     path = "/api/queue/stats",
@@ -26,9 +26,14 @@ pub async fn queue_stats(req: HttpRequest, state: web::Data<AppState>) -> Result
     let s = state.bus.jobs.stats().await?;
     let consumers: Vec<_> =
         s.consumers.iter().map(|c| json!({"name": c.name, "pending": c.pending, "idleMs": c.idle_ms})).collect();
+    let partitions: Vec<_> = s
+        .partitions
+        .iter()
+        .map(|p| json!({"stream": p.stream, "length": p.length, "pending": p.pending, "lag": p.lag}))
+        .collect();
     Ok(HttpResponse::Ok().json(json!({
         "stream": s.stream, "length": s.length, "pending": s.pending, "lag": s.lag,
-        "deadLetters": s.dead_letters, "consumers": consumers,
+        "deadLetters": s.dead_letters, "consumers": consumers, "partitions": partitions,
     })))
 }
 

@@ -1,7 +1,8 @@
 //! One Redis subscriber per API process, shared by every socket.
 //!
-//! A socket that follows an order *joins* the order's channel: the first local
-//! follower subscribes it, the last one to leave unsubscribes it. Subscribe and
+//! A socket that follows an order *joins* the order's sharded channel
+//! (`SSUBSCRIBE`; in a Redis Cluster, on the node that owns its slot): the
+//! first local follower subscribes it, the last one to leave unsubscribes it. Subscribe and
 //! unsubscribe commands go through one task in the order they were decided, so an
 //! unsubscribe can never overtake a later subscribe for the same channel. Joining
 //! returns only once Redis has processed the subscription (see [`subscribe`]): a
@@ -14,7 +15,7 @@
 //! Postgres, which is the source of truth. Pub/sub only makes things fast.
 
 use fred::clients::SubscriberClient;
-use fred::interfaces::{ClientLike, EventInterface, PubsubInterface};
+use fred::interfaces::{EventInterface, PubsubInterface};
 use oee_domain::EventHead;
 use oee_store::Keys;
 use std::collections::HashMap;
@@ -188,9 +189,10 @@ impl Hub {
 const COMMAND_BATCH: usize = 256;
 
 /// Sends the hub's commands in the order they were decided. Whatever is waiting
-/// goes out together: each run of consecutive subscribes as one SUBSCRIBE, each
-/// run of unsubscribes as one UNSUBSCRIBE, so under load a round trip to Redis
-/// serves hundreds of sockets, and the order between runs is kept.
+/// goes out together: each run of consecutive subscribes as one SSUBSCRIBE per
+/// slot (a partition of the job stream is one slot), each run of unsubscribes
+/// likewise, so under load a round trip to Redis serves hundreds of sockets,
+/// and the order between runs is kept.
 async fn run_commands(client: SubscriberClient, keys: Keys, mut rx: mpsc::UnboundedReceiver<Command>) {
     let mut waiting = Vec::with_capacity(COMMAND_BATCH);
     while rx.recv_many(&mut waiting, COMMAND_BATCH).await > 0 {
@@ -205,7 +207,7 @@ async fn run_commands(client: SubscriberClient, keys: Keys, mut rx: mpsc::Unboun
                         run.push((order, ready));
                     }
                     let channels: Vec<String> = run.iter().map(|(order, _)| keys.channel(*order)).collect();
-                    let result = subscribe(&client, channels).await;
+                    let result = oee_store::redis::ssubscribe_confirmed(&client, channels).await;
                     if let Err(e) = &result {
                         tracing::warn!(channels = run.len(), error = %e, "subscribing failed; those sockets fall back to polling");
                     }
@@ -220,7 +222,7 @@ async fn run_commands(client: SubscriberClient, keys: Keys, mut rx: mpsc::Unboun
                     {
                         channels.push(keys.channel(order));
                     }
-                    if let Err(e) = client.unsubscribe(channels).await {
+                    if let Err(e) = sunsubscribe(&client, channels).await {
                         tracing::debug!(error = %e, "unsubscribing failed");
                     }
                 }
@@ -229,14 +231,13 @@ async fn run_commands(client: SubscriberClient, keys: Keys, mut rx: mpsc::Unboun
     }
 }
 
-/// Subscribes to `channels` and returns once Redis has *processed* the
-/// subscription. fred answers a SUBSCRIBE as soon as it is queued for writing
-/// (its confirmations arrive out of band and are dropped), so a PING on the same
-/// connection follows it: Redis answers commands of one connection in order, so
-/// the pong means the subscription is in force and no later publish can miss it.
-async fn subscribe(client: &SubscriberClient, channels: Vec<String>) -> Result<(), fred::error::Error> {
-    client.subscribe(channels).await?;
-    let _: fred::types::Value = client.ping(None).await?;
+/// Unsubscribes from sharded `channels`, one `SUNSUBSCRIBE` per slot.
+async fn sunsubscribe(client: &SubscriberClient, channels: Vec<String>) -> Result<(), fred::error::Error> {
+    let mut by_slot: HashMap<u16, Vec<String>> = HashMap::new();
+    for channel in channels {
+        by_slot.entry(oee_store::keys::slot(&channel)).or_default().push(channel);
+    }
+    futures::future::try_join_all(by_slot.into_values().map(|channels| client.sunsubscribe(channels))).await?;
     Ok(())
 }
 

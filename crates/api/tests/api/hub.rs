@@ -4,7 +4,6 @@
 use chrono::Utc;
 use oee_api::ws::hub::Hub;
 use oee_domain::{EventDetail, StatusEvent};
-use oee_store::Keys;
 use oee_testkit::TestEnv;
 use std::time::Duration;
 use uuid::Uuid;
@@ -14,7 +13,7 @@ async fn a_joined_channel_hears_the_very_next_publish() {
     let env = TestEnv::new().await.expect("env");
     let redis = env.settings.redis();
     let subscriber = oee_store::redis::subscriber(&redis).await.expect("subscriber");
-    let hub = Hub::start(subscriber, Keys::new(&redis.namespace), Duration::from_secs(5));
+    let hub = Hub::start(subscriber, redis.keys(), Duration::from_secs(5));
     let bus = env.bus().await.expect("bus");
     // Many joins at once, so that they share subscribe commands; each publishes
     // from another connection the moment its join returns.

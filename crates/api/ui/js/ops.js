@@ -75,6 +75,7 @@ export class Ops {
       byId("ops-error").textContent = "";
       this.tiles(queue, activity);
       this.consumers(queue.consumers);
+      this.partitions(queue.partitions ?? []);
       this.launches(launched.launches);
       throughput(/** @type {SVGSVGElement} */ (/** @type {unknown} */ (byId("ops-throughput"))), activity.buckets);
       latency(/** @type {SVGSVGElement} */ (/** @type {unknown} */ (byId("ops-latency"))), activity.buckets);
@@ -110,6 +111,16 @@ export class Ops {
       ...consumers.map((c) => el("tr", {}, el("td", { class: "mono" }, c.name), el("td", {}, c.pending), el("td", {}, duration(c.idleMs)))),
     );
     if (!consumers.length) body.append(el("tr", {}, el("td", { colspan: 3, class: "muted" }, "No workers.")));
+  }
+
+  /** @param {any[]} partitions */
+  partitions(partitions) {
+    const body = /** @type {HTMLTableElement} */ (byId("ops-partitions")).tBodies[0];
+    body.replaceChildren(
+      ...partitions.map((p) =>
+        el("tr", {}, el("td", { class: "mono small" }, p.stream), el("td", {}, p.length), el("td", {}, p.pending), el("td", {}, p.lag)),
+      ),
+    );
   }
 
   /** @param {any[]} launches */

@@ -112,6 +112,7 @@ impl Cluster {
             ("DATABASE_URL", s.database_url.clone()),
             ("REDIS_URL", s.redis_url.clone()),
             ("OEE_NAMESPACE", s.namespace.clone()),
+            ("OEE_JOB_PARTITIONS", s.job_partitions.to_string()),
             // Swaps take 2–3 s, so sockets join orders in flight and one worker
             // cannot take them all (concurrency 10, 20 orders); one swap in ten
             // fails and is retried.

@@ -49,6 +49,7 @@ fn start(bin: &Path, env: &TestEnv, extra: &[(&str, String)]) -> Child {
         .env("DATABASE_URL", &s.database_url)
         .env("REDIS_URL", &s.redis_url)
         .env("OEE_NAMESPACE", &s.namespace)
+        .env("OEE_JOB_PARTITIONS", s.job_partitions.to_string())
         .env("OEE_VENUE_LATENCY", "instant")
         .env("OEE_VENUE_FAILURE_RATE", "0")
         .env("OEE_SIM_TICK_MS", s.sim_tick.as_millis().to_string())

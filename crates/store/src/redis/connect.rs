@@ -6,17 +6,30 @@
 //! `XREADGROUP` never stalls commands pipelined behind it.
 
 use crate::error::StoreError;
+use crate::keys::{Keys, slot};
 use fred::clients::SubscriberClient;
 use fred::prelude::*;
+use fred::types::{ClusterHash, CustomCommand};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// How to reach Redis.
 #[derive(Debug, Clone)]
 pub struct RedisSettings {
+    /// `redis://`, `redis-sentinel://` or `redis-cluster://` (fred's forms).
     pub url: String,
     pub namespace: String,
+    /// Partitions of the job stream (see [`Keys`]); the same on every process.
+    pub partitions: u16,
     /// Bound on each command (and on connecting).
     pub timeout: Duration,
+}
+
+impl RedisSettings {
+    /// The namespace's keys.
+    pub fn keys(&self) -> Keys {
+        Keys::new(&self.namespace, self.partitions)
+    }
 }
 
 /// Reconnect back-off: the first retry after this many milliseconds, doubling…
@@ -63,7 +76,7 @@ pub async fn client(settings: &RedisSettings) -> Result<Client, StoreError> {
     Ok(client)
 }
 
-/// A subscriber client that re-subscribes its channels after a reconnect.
+/// A subscriber client that re-subscribes its (sharded) channels after a reconnect.
 pub async fn subscriber(settings: &RedisSettings) -> Result<SubscriberClient, StoreError> {
     let client = builder(settings)?.build_subscriber_client()?;
     start(&client, settings.timeout).await;
@@ -71,13 +84,14 @@ pub async fn subscriber(settings: &RedisSettings) -> Result<SubscriberClient, St
     Ok(client)
 }
 
-/// Subscribes `client` to its tracked channels again after every reconnect.
+/// Subscribes `client` to its tracked sharded channels again after every reconnect.
 ///
 /// Not fred's `manage_subscriptions`: that sends `SUBSCRIBE` and `PSUBSCRIBE`
 /// even when there is nothing to subscribe, which Redis refuses ("wrong number
 /// of arguments"). After Redis failovers in the chaos soak, such a refusal
-/// surfaced as the failure of the API's own concurrent `SUBSCRIBE`, and those
-/// sockets fell back to polling the log.
+/// surfaced as the failure of the API's own concurrent subscription, and those
+/// sockets fell back to polling the log. It also sends one `SSUBSCRIBE` per
+/// channel, where one per slot does.
 fn resubscribe_on_reconnect(client: &SubscriberClient) -> tokio::task::JoinHandle<()> {
     let client = client.clone();
     let mut reconnects = client.reconnect_rx();
@@ -87,15 +101,46 @@ fn resubscribe_on_reconnect(client: &SubscriberClient) -> tokio::task::JoinHandl
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }
-            let channels: Vec<String> = client.tracked_channels().into_iter().map(|c| c.to_string()).collect();
-            if channels.is_empty() {
-                continue;
-            }
-            if let Err(e) = client.subscribe(channels).await {
+            let channels: Vec<String> = client.tracked_shard_channels().into_iter().map(|c| c.to_string()).collect();
+            if let Err(e) = ssubscribe_confirmed(&client, channels).await {
                 tracing::warn!(error = %e, "could not subscribe again after a reconnect; sockets fall back to polling");
             }
         }
     })
+}
+
+/// Subscribes to sharded `channels` and returns once Redis has *processed*
+/// every subscription: one `SSUBSCRIBE` per slot (a cluster refuses one that
+/// spans slots), each followed by a `PING` routed to the same slot, so on the
+/// same connection. fred answers a subscription as soon as it is queued for
+/// writing (the confirmations arrive out of band and are dropped); Redis
+/// answers one connection's commands in order, so the pong means the
+/// subscription is in force and no later publish can miss it. The slots go
+/// concurrently.
+pub async fn ssubscribe_confirmed(client: &SubscriberClient, channels: Vec<String>) -> Result<(), fred::error::Error> {
+    let mut by_slot: BTreeMap<u16, Vec<String>> = BTreeMap::new();
+    for channel in channels {
+        by_slot.entry(slot(&channel)).or_default().push(channel);
+    }
+    let confirmed = by_slot.into_iter().map(|(slot, channels)| async move {
+        client.ssubscribe(channels).await?;
+        let ping = CustomCommand::new_static("PING", ClusterHash::Custom(slot), false);
+        let _: Value = client.custom(ping, Vec::<String>::new()).await?;
+        Ok::<(), fred::error::Error>(())
+    });
+    futures::future::try_join_all(confirmed).await.map(|_| ())
+}
+
+/// A reader of the job stream for `consumer`: one blocking client per
+/// partition, connected together, beside the command client `client`.
+pub async fn stream_reader(
+    settings: &RedisSettings,
+    client: Client,
+    consumer: String,
+) -> Result<super::StreamReader, StoreError> {
+    let keys = settings.keys();
+    let clients = futures::future::try_join_all(keys.all_partitions().map(|_| blocking_client(settings))).await?;
+    Ok(super::StreamReader::new(client, clients, keys, consumer))
 }
 
 /// A client for blocking reads: no command timeout (the `BLOCK` bounds each read).

@@ -1,6 +1,7 @@
-//! Status fan-out: each order's events published on its own channel, for
-//! whichever API replica holds a socket following it. At most once: followers
-//! catch up from the log.
+//! Status fan-out: each order's events published on its own sharded channel
+//! (`SPUBLISH`), for whichever API replica holds a socket following it. In a
+//! Redis Cluster a sharded publish reaches only the shard that owns the
+//! channel's slot, not every node. At most once: followers catch up from the log.
 
 use crate::error::StoreError;
 use crate::keys::Keys;
@@ -22,7 +23,7 @@ impl Fanout {
 
     /// Publishes one status event on the order's channel.
     pub async fn publish(&self, order_id: Uuid, json: &str) -> Result<(), StoreError> {
-        let _: i64 = self.client.publish(self.keys.channel(order_id), json).await?;
+        let _: i64 = self.client.spublish(self.keys.channel(order_id), json).await?;
         Ok(())
     }
 
@@ -35,7 +36,7 @@ impl Fanout {
     ) -> Result<(), StoreError> {
         let channel = self.keys.channel(order_id);
         for json in events {
-            let _: () = pipeline.publish(channel.as_str(), json).await?;
+            let _: () = pipeline.spublish(channel.as_str(), json).await?;
         }
         Ok(())
     }

@@ -1,5 +1,9 @@
 //! The job stream: one entry per order to execute, consumed by the workers'
 //! group, with the dead-letter stream beside it.
+//!
+//! The stream is split into partitions (see [`Keys`]), each with the same
+//! group; a job is named by its partition and its entry there ([`JobRef`]).
+//! Every worker reads every partition.
 
 use crate::error::StoreError;
 use crate::keys::Keys;
@@ -7,7 +11,9 @@ use fred::clients::Pipeline;
 use fred::prelude::*;
 use fred::types::streams::XReadResponse;
 use fred::types::{ClusterHash, CustomCommand};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -19,22 +25,47 @@ pub struct ConsumerStats {
     pub idle_ms: u64,
 }
 
-/// The job stream's state, as `GET /api/queue/stats` reports it.
+/// One partition of the job stream, as `GET /api/queue/stats` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionStats {
+    pub stream: String,
+    pub length: u64,
+    pub pending: u64,
+    pub lag: u64,
+}
+
+/// The job stream's state, as `GET /api/queue/stats` reports it: totals over
+/// the partitions, each partition, and each consumer (over every partition).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueStats {
+    /// The stream's name, or the pattern of its partitions' names.
     pub stream: String,
     pub length: u64,
     pub pending: u64,
     pub lag: u64,
     pub dead_letters: u64,
     pub consumers: Vec<ConsumerStats>,
+    pub partitions: Vec<PartitionStats>,
+}
+
+/// Where a job is: its partition, and its entry id in that partition's stream.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JobRef {
+    pub partition: u16,
+    pub entry: String,
+}
+
+impl std::fmt::Display for JobRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.partition, self.entry)
+    }
 }
 
 /// A job read from the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
-    /// The stream entry id, to acknowledge.
-    pub entry: String,
+    /// The partition and entry, to acknowledge.
+    pub at: JobRef,
     /// `None` when the entry does not name an order (a poison message).
     pub order_id: Option<Uuid>,
 }
@@ -51,88 +82,104 @@ impl JobQueue {
         Self { client, keys }
     }
 
-    /// Adds the acknowledgement of job `entry` to a pipeline.
-    pub(super) async fn stage_ack(&self, pipeline: &Pipeline<Client>, entry: &str) -> Result<(), StoreError> {
-        let _: () = pipeline.xack(self.keys.stream(), self.keys.group(), entry).await?;
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// Adds the acknowledgement of `job` to a pipeline.
+    pub(super) async fn stage_ack(&self, pipeline: &Pipeline<Client>, job: &JobRef) -> Result<(), StoreError> {
+        let _: () = pipeline.xack(self.keys.stream(job.partition), self.keys.group(), job.entry.as_str()).await?;
         Ok(())
     }
 
-    /// Creates the consumer group (and the stream) if missing.
+    /// Creates the consumer group (and the stream) of every partition, where missing.
     pub async fn ensure_group(&self) -> Result<(), StoreError> {
-        let created: Result<Value, _> =
-            self.client.xgroup_create(self.keys.stream(), self.keys.group(), "0", true).await;
-        match created {
-            Ok(_) => Ok(()),
-            Err(e) if e.details().starts_with("BUSYGROUP") => Ok(()),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Acknowledges finished jobs.
-    pub async fn ack(&self, entries: &[String]) -> Result<(), StoreError> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let _: i64 = self.client.xack(self.keys.stream(), self.keys.group(), entries.to_vec()).await?;
-        Ok(())
-    }
-
-    /// Jobs in the stream that no worker has taken yet: the group's `lag`,
-    /// bounded by the stream's length (see [`effective_lag`]). 0 before any group.
-    pub async fn lag(&self) -> Result<u64, StoreError> {
-        let stream = self.keys.stream();
-        let groups: Value = self.client.xinfo_groups(&stream).await.or_else(no_such_key)?;
-        let group = self.keys.group();
-        let Some(info) = groups
-            .into_array()
-            .into_iter()
-            .map(as_map)
-            .find(|info| info.get("name").and_then(Value::as_string).as_deref() == Some(group.as_str()))
-        else {
-            return Ok(0);
-        };
-        let length: u64 = self.client.xlen(&stream).await?;
-        Ok(effective_lag(info.get("lag").and_then(Value::as_u64), length))
-    }
-
-    /// The stream's length, pending count, lag, dead letters and consumers.
-    pub async fn stats(&self) -> Result<QueueStats, StoreError> {
-        let stream = self.keys.stream();
-        let length: u64 = self.client.xlen(&stream).await?;
-        let dead_letters: u64 = self.client.xlen(self.keys.dead_letters()).await?;
-        let groups: Value = self.client.xinfo_groups(&stream).await.or_else(no_such_key)?;
-        let group = self.keys.group();
-        let mut pending = 0;
-        let mut lag = 0;
-        for info in groups.into_array() {
-            let info = as_map(info);
-            if info.get("name").and_then(Value::as_string).as_deref() == Some(group.as_str()) {
-                pending = info.get("pending").and_then(Value::as_u64).unwrap_or(0);
-                lag = effective_lag(info.get("lag").and_then(Value::as_u64), length);
+        for p in self.keys.all_partitions() {
+            let created: Result<Value, _> =
+                self.client.xgroup_create(self.keys.stream(p), self.keys.group(), "0", true).await;
+            match created {
+                Ok(_) => {}
+                Err(e) if e.details().starts_with("BUSYGROUP") => {}
+                Err(e) => return Err(e.into()),
             }
         }
-        let consumers: Value = self.client.xinfo_consumers(&stream, &group).await.or_else(no_such_key)?;
-        let consumers = consumers
-            .into_array()
-            .into_iter()
-            .map(as_map)
-            .map(|c| ConsumerStats {
-                name: c.get("name").and_then(Value::as_string).unwrap_or_default(),
-                pending: c.get("pending").and_then(Value::as_u64).unwrap_or(0),
-                idle_ms: c.get("idle").and_then(Value::as_u64).unwrap_or(0),
-            })
-            .collect();
-        Ok(QueueStats { stream, length, pending, lag, dead_letters, consumers })
+        Ok(())
+    }
+
+    /// Jobs in the stream that no worker has taken yet: over every partition,
+    /// the group's `lag`, bounded by the partition's length (see [`effective_lag`]).
+    pub async fn lag(&self) -> Result<u64, StoreError> {
+        Ok(self.partition_stats().await?.iter().map(|p| p.lag).sum())
+    }
+
+    /// Each partition's length, pending count and lag, in one round trip
+    /// (a partition without its group yet counts as empty).
+    async fn partition_stats(&self) -> Result<Vec<PartitionStats>, StoreError> {
+        let pipeline = self.client.pipeline();
+        for p in self.keys.all_partitions() {
+            let _: () = pipeline.xlen(self.keys.stream(p)).await?;
+            let _: () = pipeline.xinfo_groups(self.keys.stream(p)).await?;
+        }
+        let replies: Vec<Result<Value, fred::error::Error>> = pipeline.try_all().await;
+        let group = self.keys.group();
+        let mut replies = replies.into_iter();
+        let mut stats = Vec::with_capacity(usize::from(self.keys.partitions()));
+        for p in self.keys.all_partitions() {
+            let length = replies.next().transpose()?.and_then(|v| v.as_u64()).unwrap_or(0);
+            let groups = replies.next().transpose().or_else(|e| no_such_key(e).map(Some))?.unwrap_or(Value::Null);
+            let info = groups
+                .into_array()
+                .into_iter()
+                .map(as_map)
+                .find(|info| info.get("name").and_then(Value::as_string).as_deref() == Some(group.as_str()));
+            let (pending, lag) = info.map_or((0, 0), |info| {
+                let pending = info.get("pending").and_then(Value::as_u64).unwrap_or(0);
+                (pending, effective_lag(info.get("lag").and_then(Value::as_u64), length))
+            });
+            stats.push(PartitionStats { stream: self.keys.stream(p), length, pending, lag });
+        }
+        Ok(stats)
+    }
+
+    /// The stream's length, pending count, lag, dead letters and consumers,
+    /// over every partition and for each.
+    pub async fn stats(&self) -> Result<QueueStats, StoreError> {
+        let partitions = self.partition_stats().await?;
+        let dead_letters: u64 = self.client.xlen(self.keys.dead_letters()).await?;
+        let group = self.keys.group();
+        let mut consumers: BTreeMap<String, ConsumerStats> = BTreeMap::new();
+        for p in self.keys.all_partitions() {
+            let listed: Value =
+                self.client.xinfo_consumers(self.keys.stream(p), &group).await.or_else(no_such_group)?;
+            for c in listed.into_array().into_iter().map(as_map) {
+                let name = c.get("name").and_then(Value::as_string).unwrap_or_default();
+                let pending = c.get("pending").and_then(Value::as_u64).unwrap_or(0);
+                let idle_ms = c.get("idle").and_then(Value::as_u64).unwrap_or(0);
+                let entry = consumers.entry(name.clone()).or_insert(ConsumerStats { name, pending: 0, idle_ms });
+                entry.pending += pending;
+                entry.idle_ms = entry.idle_ms.min(idle_ms);
+            }
+        }
+        Ok(QueueStats {
+            stream: self.keys.stream_name(),
+            length: partitions.iter().map(|p| p.length).sum(),
+            pending: partitions.iter().map(|p| p.pending).sum(),
+            lag: partitions.iter().map(|p| p.lag).sum(),
+            dead_letters,
+            consumers: consumers.into_values().collect(),
+            partitions,
+        })
     }
 
     /// Moves a job that can never succeed to the dead-letter stream, with why, and
     /// acknowledges it, in one round trip.
     pub async fn dead_letter(&self, job: &Job, reason: &str) -> Result<(), StoreError> {
         let order = job.order_id.map(|id| id.to_string()).unwrap_or_default();
+        let at = job.at.to_string();
         let pipeline = self.client.pipeline();
-        let fields = vec![("entry", job.entry.as_str()), ("order", order.as_str()), ("reason", reason)];
+        let fields = vec![("entry", at.as_str()), ("order", order.as_str()), ("reason", reason)];
         let _: () = pipeline.xadd(self.keys.dead_letters(), false, None, "*", fields).await?;
-        let _: () = pipeline.xack(self.keys.stream(), self.keys.group(), job.entry.as_str()).await?;
+        self.stage_ack(&pipeline, &job.at).await?;
         let _: Vec<Value> = pipeline.all().await?;
         Ok(())
     }
@@ -141,9 +188,17 @@ impl JobQueue {
     /// oldest unacknowledged job and the group's last delivered entry. A job not
     /// yet delivered or not yet acknowledged is never removed (a length cap, as
     /// `XADD MAXLEN` applies, would drop undelivered jobs once workers fall far
-    /// enough behind). Returns the entries removed.
+    /// enough behind). Every partition; returns the entries removed.
     pub async fn trim_acknowledged(&self) -> Result<u64, StoreError> {
-        let stream = self.keys.stream();
+        let mut removed = 0;
+        for p in self.keys.all_partitions() {
+            removed += self.trim_partition(p).await?;
+        }
+        Ok(removed)
+    }
+
+    async fn trim_partition(&self, p: u16) -> Result<u64, StoreError> {
+        let stream = self.keys.stream(p);
         let groups: Value = self.client.xinfo_groups(&stream).await.or_else(no_such_key)?;
         let group = self.keys.group();
         let Some(last_delivered) = groups.into_array().into_iter().map(as_map).find_map(|info| {
@@ -178,8 +233,8 @@ impl JobQueue {
         let pipeline = self.client.pipeline();
         for job in jobs {
             let cmd = CustomCommand::new_static("XPENDING", ClusterHash::FirstKey, false);
-            let args =
-                vec![self.keys.stream(), self.keys.group(), job.entry.clone(), job.entry.clone(), "1".to_owned()];
+            let (stream, entry) = (self.keys.stream(job.at.partition), job.at.entry.clone());
+            let args = vec![stream, self.keys.group(), entry.clone(), entry, "1".to_owned()];
             let _: () = pipeline.custom(cmd, args).await?;
         }
         let replies: Vec<Value> = pipeline.all().await?;
@@ -193,13 +248,15 @@ impl JobQueue {
             .collect())
     }
 
-    /// Takes over jobs that other consumers have held unacknowledged for at least
-    /// `min_idle` (`XAUTOCLAIM`), at most `count`, scanning the pending list from
-    /// `cursor`. Returns the jobs and the cursor to continue from (`0-0` when the
-    /// scan wrapped). The reply is read raw: Redis 7 adds a list of entries that
-    /// were trimmed from the stream, which typed helpers drop.
+    /// Takes over jobs of partition `p` that other consumers have held
+    /// unacknowledged for at least `min_idle` (`XAUTOCLAIM`), at most `count`,
+    /// scanning the pending list from `cursor`. Returns the jobs and the cursor
+    /// to continue from (`0-0` when the scan wrapped). The reply is read raw:
+    /// Redis 7 adds a list of entries that were trimmed from the stream, which
+    /// typed helpers drop.
     pub async fn reclaim(
         &self,
+        p: u16,
         consumer: &str,
         min_idle: Duration,
         cursor: &str,
@@ -208,7 +265,7 @@ impl JobQueue {
         let cmd = CustomCommand::new_static("XAUTOCLAIM", ClusterHash::FirstKey, false);
         let idle_ms = u64::try_from(min_idle.as_millis()).unwrap_or(u64::MAX).to_string();
         let args = vec![
-            self.keys.stream(),
+            self.keys.stream(p),
             self.keys.group(),
             consumer.to_owned(),
             idle_ms,
@@ -233,54 +290,145 @@ impl JobQueue {
                     .find(|kv| kv.first().and_then(Value::as_string).as_deref() == Some("order"))
                     .and_then(|kv| kv.get(1)?.as_string())
                     .and_then(|s| Uuid::parse_str(&s).ok());
-                Some(Job { entry: id, order_id })
+                Some(Job { at: JobRef { partition: p, entry: id }, order_id })
             })
             .collect();
         Ok((jobs, next))
     }
 }
 
-/// Reads jobs for one consumer of the group, on a dedicated blocking client.
+/// Reads jobs for one consumer of the group, from every partition.
+///
+/// Each partition has a blocking client of its own (a blocked `XREADGROUP`
+/// holds its connection, and in a cluster the partitions live on different
+/// nodes); reads that do not block go through the command client.
 #[derive(Debug, Clone)]
 pub struct StreamReader {
     client: Client,
+    blocking: Arc<[Client]>,
     keys: Keys,
     consumer: String,
+    /// Where the next read starts, so no partition is always served last.
+    next: Arc<AtomicUsize>,
+    /// Set when a read failed on some partition but returned others' jobs.
+    failed: Arc<AtomicBool>,
 }
 
 impl StreamReader {
-    pub fn new(client: Client, keys: Keys, consumer: String) -> Self {
-        Self { client, keys, consumer }
+    /// A reader over `blocking`, one blocking client per partition of `keys`
+    /// (or one for them all when the stream has one partition).
+    pub fn new(client: Client, blocking: Vec<Client>, keys: Keys, consumer: String) -> Self {
+        Self { client, blocking: blocking.into(), keys, consumer, next: Arc::default(), failed: Arc::default() }
     }
 
     pub fn consumer(&self) -> &str {
         &self.consumer
     }
 
-    /// Waits up to `block` for at most `count` new jobs.
+    /// Whether a read since the last call failed on some partition while
+    /// returning others' jobs: that partition's reply, and the jobs it handed
+    /// this consumer, may be lost (see [`StreamReader::read_own_pending`]).
+    pub fn take_partly_failed(&self) -> bool {
+        self.failed.swap(false, Ordering::Relaxed)
+    }
+
+    /// At most `count` new jobs. With one partition, waits up to `block` for
+    /// them. With several, takes what is there now, partition after partition;
+    /// only when none has any does it wait up to `block` on every partition at
+    /// once, each asked for its share of `count` (so up to one job per
+    /// partition more than `count` may come back).
     pub async fn read(&self, count: u64, block: Duration) -> Result<Vec<Job>, StoreError> {
-        self.read_from(">", count, block).await
+        let partitions = self.keys.partitions();
+        if partitions == 1 {
+            return self.read_partition(0, ">", count, Some(block)).await;
+        }
+        let jobs = self.read_each(">", count).await?;
+        if !jobs.is_empty() {
+            return Ok(jobs);
+        }
+        let share = count.div_ceil(u64::from(partitions)).max(1);
+        let reads = self.keys.all_partitions().map(|p| self.read_partition(p, ">", share, Some(block)));
+        self.gather(futures::future::join_all(reads).await)
     }
 
-    /// This consumer's own jobs delivered but not yet acknowledged, oldest first,
-    /// at most `count`: what it was handed before a failure it may not have seen
-    /// through (a reply lost with a connection, a store error mid-way).
+    /// This consumer's own jobs delivered but not yet acknowledged, oldest first
+    /// in each partition, at most `count`: what it was handed before a failure
+    /// it may not have seen through (a reply lost with a connection, a store
+    /// error mid-way).
     pub async fn read_own_pending(&self, count: u64) -> Result<Vec<Job>, StoreError> {
-        self.read_from("0", count, Duration::ZERO).await
+        self.read_each("0", count).await
     }
 
-    /// `XREADGROUP … STREAMS stream <from>`: new jobs (`>`, waiting up to
-    /// `block`) or this consumer's pending ones (`0`, at once).
-    async fn read_from(&self, from: &str, count: u64, block: Duration) -> Result<Vec<Job>, StoreError> {
-        let block_ms = (from == ">").then(|| u64::try_from(block.as_millis()).unwrap_or(u64::MAX).max(1));
-        let reply: XReadResponse<String, String, String, String> = self
-            .client
-            .xreadgroup_map(self.keys.group(), &self.consumer, Some(count), block_ms, false, self.keys.stream(), from)
+    /// Reads from each partition in turn without blocking, until `count` jobs.
+    async fn read_each(&self, from: &str, count: u64) -> Result<Vec<Job>, StoreError> {
+        let partitions = usize::from(self.keys.partitions());
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % partitions;
+        let mut results = Vec::new();
+        let mut got = 0;
+        for i in 0..partitions {
+            if got >= count {
+                break;
+            }
+            let p = u16::try_from((start + i) % partitions).unwrap_or(0);
+            let result = self.read_partition(p, from, count - got, None).await;
+            got += result.as_ref().map_or(0, |jobs| jobs.len() as u64);
+            results.push(result);
+        }
+        self.gather(results)
+    }
+
+    /// The jobs of every read that worked; an error only if every read failed.
+    fn gather(&self, results: Vec<Result<Vec<Job>, StoreError>>) -> Result<Vec<Job>, StoreError> {
+        let mut jobs = Vec::new();
+        let mut first_error = None;
+        let mut worked = false;
+        for result in results {
+            match result {
+                Ok(read) => {
+                    worked = true;
+                    jobs.extend(read);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) if !worked => Err(e),
+            Some(e) => {
+                tracing::warn!(error = %e, "reading one partition of the job stream failed");
+                self.failed.store(true, Ordering::Relaxed);
+                Ok(jobs)
+            }
+            None => Ok(jobs),
+        }
+    }
+
+    /// `XREADGROUP … STREAMS <partition p> <from>`: new jobs (`>`) or this
+    /// consumer's pending ones (`0`); with `block`, waiting up to it on p's
+    /// blocking client.
+    async fn read_partition(
+        &self,
+        p: u16,
+        from: &str,
+        count: u64,
+        block: Option<Duration>,
+    ) -> Result<Vec<Job>, StoreError> {
+        let block_ms = block.map(|b| u64::try_from(b.as_millis()).unwrap_or(u64::MAX).max(1));
+        let client = match block {
+            Some(_) => self.blocking.get(usize::from(p)).or(self.blocking.first()).unwrap_or(&self.client),
+            None => &self.client,
+        };
+        let reply: XReadResponse<String, String, String, String> = client
+            .xreadgroup_map(self.keys.group(), &self.consumer, Some(count), block_ms, false, self.keys.stream(p), from)
             .await?;
         Ok(reply
             .into_values()
             .flatten()
-            .map(|(entry, fields)| Job { order_id: fields.get("order").and_then(|s| Uuid::parse_str(s).ok()), entry })
+            .map(|(entry, fields)| Job {
+                order_id: fields.get("order").and_then(|s| Uuid::parse_str(s).ok()),
+                at: JobRef { partition: p, entry },
+            })
             .collect())
     }
 }
@@ -288,6 +436,11 @@ impl StreamReader {
 fn no_such_key(e: fred::error::Error) -> Result<Value, fred::error::Error> {
     // XINFO on a stream that does not exist yet: nothing to report.
     if e.details().contains("no such key") { Ok(Value::Array(Vec::new())) } else { Err(e) }
+}
+
+fn no_such_group(e: fred::error::Error) -> Result<Value, fred::error::Error> {
+    // XINFO CONSUMERS of a group (or stream) not created yet: no consumers.
+    if e.details().contains("NOGROUP") { Ok(Value::Array(Vec::new())) } else { no_such_key(e) }
 }
 
 /// XINFO replies are flat `[k, v, k, v, …]` arrays (RESP2) or maps (RESP3).

@@ -27,9 +27,9 @@ pub mod resting;
 pub mod tickets;
 
 pub use active::ActiveSet;
-pub use connect::{RedisSettings, blocking_client, client, subscriber};
+pub use connect::{RedisSettings, blocking_client, client, ssubscribe_confirmed, stream_reader, subscriber};
 pub use fanout::Fanout;
-pub use jobs::{ConsumerStats, Job, JobQueue, QueueStats, StreamReader};
+pub use jobs::{ConsumerStats, Job, JobQueue, JobRef, PartitionStats, QueueStats, StreamReader};
 pub use locks::Locks;
 pub use pool_changes::{PoolChange, PoolChanges};
 pub use rate::{Decision, Limit, RateLimiter};
@@ -39,11 +39,13 @@ pub use tickets::{TICKET_TTL, Tickets};
 use crate::error::StoreError;
 use crate::keys::Keys;
 use fred::prelude::*;
+use fred::types::scan::Scanner;
 use fred::types::{ClusterHash, CustomCommand};
+use futures::StreamExt;
 use uuid::Uuid;
 
 /// `XADD` the job for order ARGV[1] to stream KEYS[1] and `SADD` it to the
-/// active set KEYS[2].
+/// active set KEYS[2] (one partition's: one slot).
 const ENQUEUE: &str =
     r"redis.call('XADD', KEYS[1], '*', 'order', ARGV[1]) redis.call('SADD', KEYS[2], ARGV[1]) return 1";
 
@@ -64,7 +66,7 @@ pub struct Bus {
 
 impl Bus {
     pub fn new(client: Client, settings: &RedisSettings) -> Self {
-        let keys = Keys::new(&settings.namespace);
+        let keys = settings.keys();
         Self {
             jobs: JobQueue::new(client.clone(), keys.clone()),
             active: ActiveSet::new(client.clone(), keys.clone()),
@@ -98,32 +100,34 @@ impl Bus {
     /// pipeline can still be, after a reconnect. A job would then be queued
     /// for an order refused with a 503 and deleted.
     pub async fn enqueue(&self, order_id: Uuid) -> Result<(), StoreError> {
-        let keys = vec![self.keys.stream(), self.keys.active()];
+        let p = self.keys.partition_of(order_id);
+        let keys = vec![self.keys.stream(p), self.keys.active(p)];
         let _: Value = self.client.eval(ENQUEUE, keys, vec![order_id.to_string()]).await?;
         Ok(())
     }
 
-    /// Publishes one order's events, in order, and — given the order's job
-    /// `entry`, once the order is terminal — completes the job: the order leaves
-    /// the active set and the job is acknowledged. One round trip.
+    /// Publishes one order's events, in order, and — given the order's `job`,
+    /// once the order is terminal — completes the job: the order leaves its
+    /// partition's active set and the job is acknowledged. One round trip (to
+    /// one node of a cluster: the channel, set and stream share a slot).
     pub async fn publish_and_complete<'a>(
         &self,
         order_id: Uuid,
         events: impl Iterator<Item = &'a str>,
-        entry: Option<&str>,
+        job: Option<&JobRef>,
     ) -> Result<(), StoreError> {
         let pipeline = self.client.pipeline();
         self.fanout.stage_publish(&pipeline, order_id, events).await?;
-        if let Some(entry) = entry {
-            self.active.stage_remove(&pipeline, &order_id.to_string()).await?;
-            self.jobs.stage_ack(&pipeline, entry).await?;
+        if let Some(job) = job {
+            self.active.stage_remove(&pipeline, job.partition, order_id).await?;
+            self.jobs.stage_ack(&pipeline, job).await?;
         }
         let _: Vec<Value> = pipeline.all().await?;
         Ok(())
     }
 
     /// Publishes one order's events, in order, and — given its resting
-    /// `notice` — tells the trigger engine, and — given its job `entry` —
+    /// `notice` — tells the trigger engine, and — given its `job` —
     /// acknowledges the job, leaving the order in the active set (it is not
     /// terminal: it rests). One round trip.
     pub async fn publish_and_rest<'a>(
@@ -131,13 +135,13 @@ impl Bus {
         order_id: Uuid,
         events: impl Iterator<Item = &'a str>,
         notice: &Notice,
-        entry: Option<&str>,
+        job: Option<&JobRef>,
     ) -> Result<(), StoreError> {
         let pipeline = self.client.pipeline();
         self.fanout.stage_publish(&pipeline, order_id, events).await?;
         self.resting.stage(&pipeline, notice).await?;
-        if let Some(entry) = entry {
-            self.jobs.stage_ack(&pipeline, entry).await?;
+        if let Some(job) = job {
+            self.jobs.stage_ack(&pipeline, job).await?;
         }
         let _: Vec<Value> = pipeline.all().await?;
         Ok(())
@@ -154,7 +158,7 @@ impl Bus {
     ) -> Result<(), StoreError> {
         let pipeline = self.client.pipeline();
         self.fanout.stage_publish(&pipeline, order_id, events).await?;
-        self.active.stage_remove(&pipeline, &order_id.to_string()).await?;
+        self.active.stage_remove(&pipeline, self.keys.partition_of(order_id), order_id).await?;
         let notice = Notice::Closed { id: order_id, mint_in: pair.0.to_owned(), mint_out: pair.1.to_owned() };
         self.resting.stage(&pipeline, &notice).await?;
         let _: Vec<Value> = pipeline.all().await?;
@@ -163,28 +167,53 @@ impl Bus {
 
     /// Completes a terminal order's job with nothing left to publish (see
     /// [`Bus::publish_and_complete`]).
-    pub async fn complete_job(&self, order_id: Uuid, entry: &str) -> Result<(), StoreError> {
-        self.publish_and_complete(order_id, std::iter::empty(), Some(entry)).await
+    pub async fn complete_job(&self, order_id: Uuid, job: &JobRef) -> Result<(), StoreError> {
+        self.publish_and_complete(order_id, std::iter::empty(), Some(job)).await
     }
 
-    /// Removes every key of the namespace (tests and local resets only).
+    /// Removes every key of the namespace (tests and local resets only): a
+    /// `SCAN` of every primary when clustered.
     pub async fn purge_namespace(&self) -> Result<u64, StoreError> {
         let pattern = self.keys.pattern();
-        let mut cursor = "0".to_owned();
         let mut removed = 0u64;
+        if self.client.is_clustered() {
+            let mut pages = std::pin::pin!(self.client.scan_cluster(pattern, Some(1_000), None));
+            while let Some(page) = pages.next().await {
+                let mut page = page?;
+                if let Some(keys) = page.take_results() {
+                    removed += self.delete_each(keys.into_iter().filter_map(|k| k.into_string())).await?;
+                }
+            }
+            return Ok(removed);
+        }
+        let mut cursor = "0".to_owned();
         loop {
             let cmd = CustomCommand::new_static("SCAN", ClusterHash::FirstKey, false);
             let (next, keys): (String, Vec<String>) = self
                 .client
                 .custom(cmd, vec![cursor.clone(), "MATCH".into(), pattern.clone(), "COUNT".into(), "1000".into()])
                 .await?;
-            if !keys.is_empty() {
-                removed += self.client.del::<u64, _>(keys).await?;
-            }
+            removed += self.delete_each(keys.into_iter()).await?;
             if next == "0" {
                 return Ok(removed);
             }
             cursor = next;
         }
+    }
+
+    /// Deletes keys one `DEL` each, pipelined (a cluster refuses a `DEL` of
+    /// keys in different slots).
+    async fn delete_each(&self, keys: impl Iterator<Item = String>) -> Result<u64, StoreError> {
+        let pipeline = self.client.pipeline();
+        let mut any = false;
+        for key in keys {
+            let _: () = pipeline.del(key).await?;
+            any = true;
+        }
+        if !any {
+            return Ok(0);
+        }
+        let deleted: Vec<u64> = pipeline.all().await?;
+        Ok(deleted.iter().sum())
     }
 }

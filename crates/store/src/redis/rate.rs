@@ -101,9 +101,16 @@ impl RateLimiter {
         })
     }
 
+    /// Runs the script by its text (`EVAL`), which also caches it on the node
+    /// that ran it: in a cluster each primary learns it on first use, and a
+    /// promoted replica again after a failover. Learns the SHA the first time.
     async fn load_and_run(&self, key: String, args: Vec<String>) -> Result<Vec<i64>, StoreError> {
-        let sha: String = self.client.script_load(GCRA).await?;
-        *self.sha.lock().unwrap_or_else(PoisonError::into_inner) = Some(sha.clone());
-        Ok(self.client.evalsha(sha, vec![key], args).await?)
+        let reply = self.client.eval(GCRA, vec![key], args).await?;
+        let known = self.sha.lock().unwrap_or_else(PoisonError::into_inner).is_some();
+        if !known {
+            let sha: String = self.client.script_load(GCRA).await?;
+            *self.sha.lock().unwrap_or_else(PoisonError::into_inner) = Some(sha);
+        }
+        Ok(reply)
     }
 }

@@ -86,7 +86,7 @@ async fn read_after_a_position_noted_before_a_change_sees_it() {
     // A blocking read has a client of its own.
     let redis = env.settings.redis();
     let blocking = oee_store::redis::blocking_client(&redis).await.expect("client");
-    let reader = PoolChanges::new(blocking, &oee_store::Keys::new(&redis.namespace));
+    let reader = PoolChanges::new(blocking, &redis.keys());
     let waiting = tokio::spawn({
         let noted = noted.clone();
         async move { reader.read_after(&noted, 10, Some(PATIENCE)).await }

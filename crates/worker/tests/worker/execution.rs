@@ -328,9 +328,10 @@ async fn orders_whose_job_was_lost_are_swept_back_into_the_queue() -> Result<(),
     }
     // …and Redis losing its data under a running worker (stream, group and set gone).
     let bus = env.bus().await.expect("bus");
-    let _: i64 = fred::interfaces::KeysInterface::del(bus.client(), vec![bus.keys().stream(), bus.keys().active()])
-        .await
-        .map_err(StoreError::from)?;
+    for p in bus.keys().all_partitions() {
+        let keys = vec![bus.keys().stream(p), bus.keys().active(p)];
+        let _: i64 = fred::interfaces::KeysInterface::del(bus.client(), keys).await.map_err(StoreError::from)?;
+    }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     for id in &ids {
         loop {
@@ -358,14 +359,11 @@ async fn a_job_delivered_too_many_times_is_dead_lettered_and_its_order_failed() 
     bus.jobs.ensure_group().await?;
     // Consumers that take the job and never finish it (crashing, say), again and again.
     let redis = env.settings.redis();
-    let ghost = oee_store::StreamReader::new(
-        oee_store::redis::blocking_client(&redis).await?,
-        bus.keys().clone(),
-        "ghost-0".to_owned(),
-    );
+    let ghost = oee_store::redis::stream_reader(&redis, bus.client().clone(), "ghost-0".to_owned()).await?;
     assert_eq!(ghost.read(1, Duration::from_millis(10)).await?.len(), 1);
+    let partition = bus.keys().partition_of(id);
     for n in 1..=3 {
-        let (jobs, _) = bus.jobs.reclaim(&format!("ghost-{n}"), Duration::ZERO, "0-0", 10).await?;
+        let (jobs, _) = bus.jobs.reclaim(partition, &format!("ghost-{n}"), Duration::ZERO, "0-0", 10).await?;
         assert_eq!(jobs.len(), 1);
     }
     let pending = bus.jobs.stats().await?;
@@ -394,7 +392,9 @@ async fn a_job_delivered_too_many_times_is_dead_lettered_and_its_order_failed() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trimming_the_stream_removes_only_jobs_every_worker_is_done_with() -> Result<(), StoreError> {
-    let env = TestEnv::new().await.expect("env");
+    let mut env = TestEnv::new().await.expect("env");
+    // One partition, so which jobs stay is plain (each partition trims alike).
+    env.settings.job_partitions = 1;
     let bus = env.bus().await.expect("bus");
     let worker = oee_worker::build(&env.settings).await.expect("worker");
     for _ in 0..5 {
@@ -403,11 +403,8 @@ async fn trimming_the_stream_removes_only_jobs_every_worker_is_done_with() -> Re
     assert_eq!(worker.run_until_idle().await?, 5);
     // Two more: one delivered but not acknowledged (its reader "died"), one never delivered.
     let held = submit(&env, r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"2"}"#).await;
-    let reader = oee_store::StreamReader::new(
-        oee_store::redis::blocking_client(&env.settings.redis()).await?,
-        oee_store::Keys::new(&env.settings.namespace),
-        "stalled".to_owned(),
-    );
+    let reader =
+        oee_store::redis::stream_reader(&env.settings.redis(), bus.client().clone(), "stalled".to_owned()).await?;
     let taken = reader.read(1, Duration::from_millis(10)).await?;
     assert_eq!(taken.iter().map(|j| j.order_id).collect::<Vec<_>>(), [Some(held)]);
     let waiting = submit(&env, r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"3"}"#).await;

@@ -108,6 +108,7 @@ async fn a_taken_metrics_address_stops_the_worker_naming_the_variable() {
         .env("DATABASE_URL", &s.database_url)
         .env("REDIS_URL", &s.redis_url)
         .env("OEE_NAMESPACE", &s.namespace)
+        .env("OEE_JOB_PARTITIONS", s.job_partitions.to_string())
         .env("OEE_METRICS_ADDR", addr.to_string())
         .env("RUST_LOG", "off")
         .stdout(Stdio::null())

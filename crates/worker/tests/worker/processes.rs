@@ -12,6 +12,7 @@ pub fn spawn_worker(env: &TestEnv) -> Child {
         .env("DATABASE_URL", &s.database_url)
         .env("REDIS_URL", &s.redis_url)
         .env("OEE_NAMESPACE", &s.namespace)
+        .env("OEE_JOB_PARTITIONS", s.job_partitions.to_string())
         // Several workers run at once across tests: each takes a free port.
         .env("OEE_METRICS_ADDR", "127.0.0.1:0")
         .env("OEE_VENUE_LATENCY", latency_name(s.venue_latency))

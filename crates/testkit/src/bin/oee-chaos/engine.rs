@@ -5,6 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+/// Partitions of the job stream: more than one, so every read, reclaim and
+/// sweep works across partitions under the faults.
+pub const PARTITIONS: u16 = 2;
+
 /// What every process of the soak is given.
 #[derive(Debug, Clone)]
 pub struct Common {
@@ -50,6 +54,7 @@ impl Process {
             .env("DATABASE_URL", &common.database_url)
             .env("REDIS_URL", &common.redis_url)
             .env("OEE_NAMESPACE", &common.namespace)
+            .env("OEE_JOB_PARTITIONS", PARTITIONS.to_string())
             .env(addr_var, format!("127.0.0.1:{}", self.port))
             .env("OEE_INSTANCE", &self.name)
             .env("OEE_AUTH", "off")

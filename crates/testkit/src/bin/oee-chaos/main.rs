@@ -271,7 +271,7 @@ async fn inject(fault: Fault, stores: &mut Stores, processes: &mut [Process], co
             match oee_store::redis::client(&settings).await {
                 Ok(client) => {
                     use fred::prelude::StreamsInterface;
-                    let stream = oee_store::Keys::new(&common.namespace).stream();
+                    let stream = settings.keys().stream(0);
                     let nobody = uuid::Uuid::now_v7().to_string();
                     let queued: Result<String, _> =
                         client.xadd(stream, false, None, "*", vec![("order", nobody.as_str())]).await;
@@ -469,7 +469,12 @@ async fn check(
 }
 
 fn redis_settings(redis: &SentinelRedis, namespace: &str) -> RedisSettings {
-    RedisSettings { url: redis.url(), namespace: namespace.to_owned(), timeout: Duration::from_secs(5) }
+    RedisSettings {
+        url: redis.url(),
+        namespace: namespace.to_owned(),
+        partitions: engine::PARTITIONS,
+        timeout: Duration::from_secs(5),
+    }
 }
 
 fn write_faults(out: &std::path::Path, injected: &[Injected]) {
