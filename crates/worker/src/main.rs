@@ -1,7 +1,8 @@
 //! `oee-worker`: see the crate docs.
 //!
 //! `oee-worker` runs the worker; `oee-worker metrics --list` prints the series
-//! names `/metrics` can expose.
+//! names `/metrics` can expose; `oee-worker streams` prints the keys of the
+//! job stream's partitions under the current settings (for autoscalers).
 
 use clap::{Parser, Subcommand};
 use oee_runtime::{Settings, shutdown, telemetry};
@@ -29,6 +30,9 @@ enum Command {
         #[arg(long, required = true, help = "Print every series name /metrics can expose", long_help = oee_runtime::metrics::LIST_HELP)]
         list: bool,
     },
+    /// Print the key of each partition of the job stream, one per line, for
+    /// `OEE_NAMESPACE` and `OEE_JOB_PARTITIONS` (what a KEDA trigger watches).
+    Streams,
 }
 
 // One thread: a worker's work is waiting on its stores, its CPU per order is
@@ -45,6 +49,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return oee_runtime::metrics::print_names(&oee_worker::metrics::METRICS.series_names());
     }
     let settings = Settings::load()?;
+    if let Some(Command::Streams) = cli.command {
+        let keys = settings.redis().keys();
+        let mut out = std::io::stdout().lock();
+        for p in keys.all_partitions() {
+            std::io::Write::write_all(&mut out, format!("{}\n", keys.stream(p)).as_bytes())?;
+        }
+        return Ok(());
+    }
     telemetry::init(settings.log_format);
     let stop = shutdown::on_signal();
     let worker = oee_worker::build(&settings).await?;

@@ -1,7 +1,9 @@
 //! Failovers of real stores under load: a Redis primary killed under three
-//! Sentinels, and a PostgreSQL primary killed and its standby promoted, with
-//! synchronous and with asynchronous replication. The engine is given every
-//! Sentinel, or both PostgreSQL hosts, and must follow the promotion by itself.
+//! Sentinels, a Redis Cluster primary killed (its replica takes its slots),
+//! and a PostgreSQL primary killed and its standby promoted, with synchronous
+//! and with asynchronous replication. The engine is given every Sentinel, the
+//! cluster's nodes, or both PostgreSQL hosts, and must follow the promotion by
+//! itself.
 //!
 //! The load is a careful client's (`oee_testkit::load`): an `Idempotency-Key`
 //! on every order, kept across 503s, and followers that reconnect with
@@ -11,7 +13,7 @@
 
 use oee_router::Latency;
 use oee_testkit::load::{LoadPlan, LoadReport, SteadyLoad};
-use oee_testkit::stores::{PrivatePostgres, Replication, SentinelRedis};
+use oee_testkit::stores::{PrivatePostgres, RedisCluster, Replication, SentinelRedis};
 use oee_testkit::{Engine, EngineBuilder};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -94,6 +96,53 @@ async fn a_redis_primary_killed_under_sentinel_fails_over_and_nothing_accepted_i
     assert!(report.accepted.len() >= 40, "the load ran: {}", report.accepted.len());
     let db = engine.env.db().await.expect("db");
     assert_nothing_lost(&engine, report, &db).await;
+    engine.stop().await;
+}
+
+/// A three-primary Redis Cluster, the job stream in three partitions (one per
+/// primary): the primary holding partition 0 — the jobs, active-set entries
+/// and channels of a third of the orders — dies with SIGKILL under load, and
+/// its replica takes over its slots.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_cluster_primary_killed_mid_load_fails_over_and_nothing_accepted_is_lost() {
+    let mut redis = RedisCluster::start();
+    let url = redis.url();
+    let engine = failover_engine(Engine::builder())
+        .configure(move |s| {
+            s.redis_url = url.clone();
+            s.job_partitions = 3;
+        })
+        .start()
+        .await;
+    let keys = engine.env.settings.redis().keys();
+    let slots: HashSet<u16> = keys.all_partitions().map(|p| oee_store::keys::slot(&keys.stream(p))).collect();
+    let primaries: HashSet<Option<u16>> = slots.iter().map(|slot| redis.primary_of(*slot)).collect();
+    assert_eq!(primaries.len(), 3, "each partition on a primary of its own");
+    let load = SteadyLoad::start(plan(&engine));
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+
+    let slot = oee_store::keys::slot(&keys.stream(0));
+    let killed = redis.kill_primary_of(slot);
+    let fault = Instant::now();
+    let promoted = redis.wait_for_failover(slot, killed, Duration::from_secs(30));
+    tokio::time::sleep(Duration::from_secs(3)).await; // load on the new primary
+    let report = load.stop().await;
+
+    let recovered = report.recovered_after(fault).expect("submissions went on after the kill");
+    let (refused, refusing) = report.refusals_after(fault);
+    eprintln!(
+        "redis cluster failover: replica promoted in {promoted:?}; first acceptance {recovered:?} after the kill; \
+         {refused} requests refused (503 or cut) over {refusing:?}; slowest answer {:?}; {} orders accepted",
+        report.slowest(),
+        report.accepted.len()
+    );
+    assert_bounded(&report);
+    assert!(report.accepted.len() >= 40, "the load ran: {}", report.accepted.len());
+    let db = engine.env.db().await.expect("db");
+    assert_nothing_lost(&engine, report, &db).await;
+    // The old primary comes back as a replica of its successor.
+    redis.restart(killed);
+    redis.wait_until_healthy(Duration::from_secs(30));
     engine.stop().await;
 }
 
