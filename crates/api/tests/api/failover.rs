@@ -84,10 +84,24 @@ async fn a_redis_primary_killed_under_sentinel_fails_over_and_nothing_accepted_i
     tokio::time::sleep(Duration::from_secs(3)).await; // load on the new primary
     let report = load.stop().await;
 
-    let recovered = report.recovered_after(fault).expect("submissions resumed after the failover");
+    assert_redis_failover_cost_nothing("redis failover: sentinels promoted", promoted, fault, &engine, report).await;
+    engine.stop().await;
+}
+
+/// Prints what a Redis failover cost the load (`promoted`: how long the
+/// promotion took after the kill at `fault`), then asserts that no request
+/// hung and nothing accepted was lost.
+async fn assert_redis_failover_cost_nothing(
+    what: &str,
+    promoted: Duration,
+    fault: Instant,
+    engine: &Engine,
+    report: LoadReport,
+) {
+    let recovered = report.recovered_after(fault).expect("submissions went on after the kill");
     let (refused, refusing) = report.refusals_after(fault);
     eprintln!(
-        "redis failover: sentinels promoted in {promoted:?}; first acceptance {recovered:?} after the kill; \
+        "{what} in {promoted:?}; first acceptance {recovered:?} after the kill; \
          {refused} requests refused (503 or cut) over {refusing:?}; slowest answer {:?}; {} orders accepted",
         report.slowest(),
         report.accepted.len()
@@ -95,8 +109,7 @@ async fn a_redis_primary_killed_under_sentinel_fails_over_and_nothing_accepted_i
     assert_bounded(&report);
     assert!(report.accepted.len() >= 40, "the load ran: {}", report.accepted.len());
     let db = engine.env.db().await.expect("db");
-    assert_nothing_lost(&engine, report, &db).await;
-    engine.stop().await;
+    assert_nothing_lost(engine, report, &db).await;
 }
 
 /// A three-primary Redis Cluster, the job stream in three partitions (one per
@@ -128,18 +141,8 @@ async fn a_redis_cluster_primary_killed_mid_load_fails_over_and_nothing_accepted
     tokio::time::sleep(Duration::from_secs(3)).await; // load on the new primary
     let report = load.stop().await;
 
-    let recovered = report.recovered_after(fault).expect("submissions went on after the kill");
-    let (refused, refusing) = report.refusals_after(fault);
-    eprintln!(
-        "redis cluster failover: replica promoted in {promoted:?}; first acceptance {recovered:?} after the kill; \
-         {refused} requests refused (503 or cut) over {refusing:?}; slowest answer {:?}; {} orders accepted",
-        report.slowest(),
-        report.accepted.len()
-    );
-    assert_bounded(&report);
-    assert!(report.accepted.len() >= 40, "the load ran: {}", report.accepted.len());
-    let db = engine.env.db().await.expect("db");
-    assert_nothing_lost(&engine, report, &db).await;
+    assert_redis_failover_cost_nothing("redis cluster failover: replica promoted", promoted, fault, &engine, report)
+        .await;
     // The old primary comes back as a replica of its successor.
     redis.restart(killed);
     redis.wait_until_healthy(Duration::from_secs(30));
