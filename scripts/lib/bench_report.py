@@ -19,6 +19,7 @@ import sys
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 RESTING_BEGIN, RESTING_END = "<!-- bench:resting:begin -->", "<!-- bench:resting:end -->"
+CPU_BEGIN, CPU_END = "<!-- bench:cpu:begin -->", "<!-- bench:cpu:end -->"
 
 
 def sh(*cmd: str) -> str:
@@ -79,6 +80,11 @@ def detail_row(report: dict) -> str:
 
 def main() -> None:
     results, out, quick = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+    # The scenarios this run measured (`--only`; empty: all). A section is
+    # written only from scenarios of this run: results left in the directory by
+    # an earlier run (of another output file, say) never replace a section.
+    only = set(filter(None, (sys.argv[4] if len(sys.argv) > 4 else "").split(",")))
+    ran = lambda *scenarios: not only or bool(only.intersection(scenarios))  # noqa: E731
     lines = [BEGIN, "", f"## The matrix ({'quick run' if quick else 'full run'}, "
              f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC)", ""]
     lines += ["Produced by `scripts/bench" + (" --quick" if quick else "") + "`; raw reports in `target/bench/`.", ""]
@@ -169,14 +175,73 @@ def main() -> None:
     lines.append(END)
     text = open(out).read() if os.path.exists(out) else "# Benchmarks\n"
     # A run of other scenarios only (`--only resting`) leaves the matrix as it was.
-    if family(*named) or any(scale.values()) or mem or inflight or quotes:
+    matrix = ("sustained", "accept", "confirm", "scale", "memory", "inflight", "sockets", "quotes")
+    if ran(*matrix) and (family(*named) or any(scale.values()) or mem or inflight or quotes):
         text = put_block(text, BEGIN, END, "\n".join(lines))
-    resting = resting_section(results, quick)
+    resting = resting_section(results, quick) if ran("resting") else []
     if resting:
         text = put_block(text, RESTING_BEGIN, RESTING_END, "\n".join([RESTING_BEGIN, ""] + resting + [RESTING_END]),
                          after=END)
+    cpu = cpu_section(results, quick) if ran("cpu") else []
+    if cpu:
+        text = put_block(text, CPU_BEGIN, CPU_END, "\n".join([CPU_BEGIN, ""] + cpu + [CPU_END]), after=END)
     open(out, "w").write(text)
 
+
+def cpu_section(results: str, quick: bool) -> list[str]:
+    """The `cpu` scenario: CPU seconds per 1,000 confirmed orders of each process,
+    below saturation and at it, and the rate at which one core of each would be
+    saturated at the cost per order of the saturated run."""
+    samples, orders = os.path.join(results, "cpu.samples"), os.path.join(results, "cpu.orders")
+    if not (os.path.exists(samples) and os.path.exists(orders)):
+        return []
+    rows = [list(map(float, l.split())) for l in open(samples) if len(l.split()) == 6]
+    if len(rows) != 3:
+        return []
+    below, total, hz, cores = (int(v) for v in open(orders).read().split())
+    phases = []  # (orders, seconds, CPU s per 1,000 orders of each process)
+    for (a, b), n in zip(((rows[0], rows[1]), (rows[1], rows[2])), (below, total - below)):
+        if n <= 0:
+            return []
+        per_k = [(y - x) / hz / n * 1000 for x, y in zip(a[1:], b[1:])]
+        phases.append((n, b[0] - a[0], per_k + [sum(per_k[:4])]))
+    (n1, s1, low), (n2, s2, sat) = phases
+    rate1, rate2 = n1 / s1, n2 / s2
+    names = ["API (`oee-api`)", "worker (`oee-worker`, one thread)", "PostgreSQL (every server process)",
+             "Redis (single-threaded)", "load generator (`oee-bench`, apart)", "**the engine** (all but the load generator)"]
+    order = [0, 1, 2, 3, 5, 4]
+    out = [f"## CPU per order ({'quick run' if quick else 'full run'}, "
+           f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC)", "",
+           f"One API and one worker, instant venues, every order followed over the submit WebSocket, the market "
+           f"simulator off. Below saturation: {n1:,} orders confirmed at {rate1:,.0f}/s. At saturation (closed loop "
+           f"of 512): {n2:,} confirmed at {rate2:,.0f}/s. CPU time of each process from `/proc`, from the start of "
+           f"each load until its last order was terminal. Produced by `scripts/bench{' --quick' if quick else ''} "
+           f"--only cpu`.", "",
+           f"| process | CPU s per 1,000 orders at {rate1:,.0f}/s | at saturation ({rate2:,.0f}/s) "
+           f"| share of this machine's {cores} cores at saturation | one core of it alone would saturate at |",
+           "|---|---|---|---|---|"]
+    for i in order:
+        alone = "–" if i == 4 or sat[i] <= 0 else f"{1000 / sat[i]:,.0f} orders/s"
+        if i == 5:
+            alone = f"{cores * 1000 / sat[i]:,.0f} orders/s on {cores} cores"
+        out.append(f"| {names[i]} | {low[i]:.3f} | {sat[i]:.3f} | {sat[i] * rate2 / 1000 / cores * 100:.0f}% "
+                   f"| {alone} |")
+    out += ["", "\"Alone\": 1,000 divided by the CPU seconds per 1,000 orders at saturation, i.e. what one core "
+            "given to that process would carry at the same batching; batching grows with load, so it is a floor.",
+            ""]
+    wal = os.path.join(results, "cpu.wal")
+    walrows = [list(map(float, l.split())) for l in open(wal) if len(l.split()) == 4] if os.path.exists(wal) else []
+    if len(walrows) == 3:
+        out += ["| PostgreSQL, per order | commits | WAL records | WAL bytes | orders per WAL flush (group commit) |",
+                "|---|---|---|---|---|"]
+        for label, (a, b), n, secs in ((f"at {rate1:,.0f}/s", walrows[0:2], n1, s1),
+                                       (f"at saturation ({rate2:,.0f}/s)", walrows[1:3], n2, s2)):
+            d = [y - x for x, y in zip(a, b)]
+            flushes = f"{n / d[3]:.1f} ({d[3] / secs:,.0f} flushes/s)" if d[3] > 0 else "–"
+            out.append(f"| {label} | {d[0] / n:.2f} | {d[1] / n:.1f} | {d[2] / n:,.0f} | {flushes} |")
+        out.append("")
+    out += ["Commands:", ""] + [f"- {cmd(r)}" for r in (load(results, "cpu"), load(results, "cpu-saturated")) if r]
+    return out + [""]
 
 def put_block(text: str, begin: str, end: str, block: str, after: str | None = None) -> str:
     """Replaces the block between `begin` and `end`; without them, puts it after

@@ -6,8 +6,9 @@ jsonschema, PyYAML and crossplane; promtool comes from Debian's prometheus
 package. Needs no network. One module per thing checked; __main__ runs them all:
 
   k8s          every kustomization under k8s/ rendered, each object validated
-               (k8s_schemas) and cross-checked (k8s_objects); files no
-               kustomization includes; the Secret template; migrate images
+               (k8s_schemas) and cross-checked (k8s_objects; KEDA's streams
+               against `oee-worker streams`); files no kustomization includes;
+               the Secret template; migrate images
   compose      docker-compose.yml, and through it nginx (deploy/nginx/nginx.conf)
   dockerfile   deploy/Dockerfile (hadolint) and .dockerignore
   dashboard    deploy/grafana/oee.json, its queries against metric_names: what

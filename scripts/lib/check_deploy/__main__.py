@@ -25,12 +25,15 @@ def main() -> int:
     parser.add_argument("--hadolint", required=True, help="hadolint")
     parser.add_argument("--promtool", required=True, help="promtool (Debian: the prometheus package)")
     parser.add_argument(
-        "--bin-dir", required=True, type=Path, help="where oee-api and oee-worker are, to ask what they export"
+        "--bin-dir",
+        required=True,
+        type=Path,
+        help="where oee-api and oee-worker are, to ask what they export and which streams they read",
     )
     args = parser.parse_args()
     names = exported(args.bin_dir.resolve())
     checks = [
-        ("k8s/", lambda: check_k8s(args.kubectl)),
+        ("k8s/", lambda: check_k8s(args.kubectl, args.bin_dir.resolve())),
         (COMPOSE_FILE, check_compose),
         (DOCKERFILE, lambda: check_dockerfile(args.hadolint)),
         (DASHBOARD, lambda: check_dashboard(names)),

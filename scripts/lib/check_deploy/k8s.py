@@ -1,10 +1,13 @@
 """k8s/: renders every kustomization with `kubectl kustomize`, validates each
-object (k8s_schemas) and cross-checks it (k8s_objects); fails on files no
+object (k8s_schemas) and cross-checks it (k8s_objects, which asks `oee-worker
+streams` for the job stream's partitions KEDA must watch); fails on files no
 kustomization includes; checks the Secret template holds placeholders only and
 that each overlay's migrate/ runs the image the overlay deploys."""
 
 from __future__ import annotations
 
+import functools
+import os
 import subprocess
 from pathlib import Path
 
@@ -66,6 +69,40 @@ def render(kubectl: str, d: Path) -> list[dict] | None:
     return load_yaml_docs(result.stdout)
 
 
+def stream_lister(bin_dir: Path):
+    """What `oee-worker streams` prints for a namespace and partition count: the
+    keys of the job stream's partitions, with the hash tags the code derives
+    (so no copy of that rule lives here). Asked once per pair of settings; a
+    failure is one problem, and None."""
+
+    @functools.cache
+    def streams(namespace: str, partitions: str) -> list[str] | None:
+        worker = bin_dir / "oee-worker"
+        where = f"{worker} streams"
+        # Only these settings (and none of the caller's OEE_ variables, which the
+        # worker would validate); the others keep their defaults.
+        env = {"PATH": os.environ.get("PATH", ""), "OEE_NAMESPACE": namespace, "OEE_JOB_PARTITIONS": partitions}
+        try:
+            result = subprocess.run(
+                [str(worker), "streams"], check=False, capture_output=True, text=True, timeout=60, env=env, cwd="/"
+            )
+        except (OSError, subprocess.TimeoutExpired) as e:
+            problem(where, f"could not run: {short(str(e))} (scripts/check-deploy builds it unless OEE_BIN_DIR is set)")
+            return None
+        listed = result.stdout.split()
+        if result.returncode != 0 or not listed:
+            why = f"exit status {result.returncode}" if result.returncode != 0 else "printed no stream"
+            problem(
+                where,
+                f"{why} with OEE_NAMESPACE={namespace} OEE_JOB_PARTITIONS={partitions}: "
+                + short(result.stderr.strip() or result.stdout.strip() or "no output"),
+            )
+            return None
+        return listed
+
+    return streams
+
+
 def images_of(docs: list[dict]) -> dict[str, str]:
     out = {}
     for d in docs:
@@ -75,8 +112,9 @@ def images_of(docs: list[dict]) -> dict[str, str]:
     return out
 
 
-def check_k8s(kubectl: str) -> None:
+def check_k8s(kubectl: str, bin_dir: Path) -> None:
     schemas = [K8sSchemas(v) for v in K8S_VERSIONS]
+    streams = stream_lister(bin_dir)
     check_coverage()
     rendered: dict[Path, list[dict]] = {}
     for d in kustomization_dirs():
@@ -94,7 +132,7 @@ def check_k8s(kubectl: str) -> None:
         deployable = "overlays" in parts
         # prod and its variants (prod-ha) are held to production's rules
         prod = any(p == "prod" or p.startswith("prod-") for p in parts)
-        check_rendered(where, docs, deployable, prod=prod)
+        check_rendered(where, docs, deployable, prod=prod, streams=streams)
         rendered[d] = docs
         if len(problems) == before:
             count = f"{len(docs)} object" + ("s" if len(docs) != 1 else "")

@@ -3,14 +3,20 @@ object in namespace oee; selectors that match pods; the restricted security
 context, resources, probe ports and referenced ConfigMaps and Secrets of every
 container; pinned images (release versions or digests in prod); grace periods
 against the shutdown settings; Service, Ingress and PodDisruptionBudget targets;
-one autoscaler per Deployment and KEDA's stream and group against
-OEE_NAMESPACE."""
+one autoscaler per Deployment, and KEDA's streams and group against what
+`oee-worker streams` prints for OEE_NAMESPACE and OEE_JOB_PARTITIONS (every
+partition watched, nothing else)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from .common import ROOT, load_yaml_docs, problem
+
+# The job stream's partition keys for (OEE_NAMESPACE, OEE_JOB_PARTITIONS), as
+# `oee-worker streams` prints them, or None if it could not tell (reported).
+Streams = Callable[[str, str], "list[str] | None"]
 
 # The Secret created by hand in a real cluster, and its template.
 EXTERNAL_SECRET = "oee-secrets"
@@ -68,8 +74,9 @@ def name_of(d: dict) -> str:
 class Rendered:
     """The objects of one rendered kustomization, by kind and name."""
 
-    def __init__(self, where: str, docs: list[dict], deployable: bool, prod: bool) -> None:
+    def __init__(self, where: str, docs: list[dict], deployable: bool, prod: bool, streams: Streams) -> None:
         self.where, self.docs, self.deployable, self.prod = where, docs, deployable, prod
+        self.streams = streams
         self.by_kind: dict[str, dict[str, dict]] = {}
         for d in docs:
             self.by_kind.setdefault(d.get("kind", ""), {})[(d.get("metadata") or {}).get("name", "")] = d
@@ -108,9 +115,9 @@ class Rendered:
         ]
 
 
-def check_rendered(where: str, docs: list[dict], deployable: bool, prod: bool) -> None:
+def check_rendered(where: str, docs: list[dict], deployable: bool, prod: bool, streams: Streams) -> None:
     """All cross-checks of one kustomization's objects; `deployable` for overlays, `prod` for the prod one."""
-    r = Rendered(where, docs, deployable, prod)
+    r = Rendered(where, docs, deployable, prod, streams)
     check_namespaces(r)
     for w in r.workloads:
         check_workload(r, w)
@@ -280,14 +287,22 @@ REDIS_STREAM_TRIGGERS = {
         ),
         ("the primary's Sentinel name", {"sentinelMaster", "sentinelMasterFromEnv"}, {"sentinelMaster"}),
     ],
+    "redis-cluster-streams": [
+        (
+            "the cluster nodes' addresses",
+            {"addresses", "addressesFromEnv", "hosts", "hostsFromEnv"},
+            {"addresses", "hosts"},
+        ),
+    ],
 }
 
 
 def check_autoscalers(r: Rendered) -> None:
     """HPAs and KEDA ScaledObjects: targets exist, one per Deployment; KEDA's
-    redis-streams or redis-sentinel-streams trigger reads the workers' stream
-    and group and knows where Redis is (and, through Sentinel, the primary's
-    name), and its TriggerAuthentications' Secrets exist."""
+    redis-streams, redis-sentinel-streams or redis-cluster-streams triggers
+    read the workers' group on the job stream's partitions, one trigger each,
+    and know where Redis is (and, through Sentinel, the primary's name), and
+    their TriggerAuthentications' Secrets exist."""
     scaled: dict[str, str] = {}
     for hpa in r.kind("HorizontalPodAutoscaler").values():
         ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
@@ -310,6 +325,10 @@ def check_autoscalers(r: Rendered) -> None:
         if spec.get("minReplicaCount", 0) > spec.get("maxReplicaCount", 100):
             r.problem(f"{name_of(so)}: minReplicaCount is above maxReplicaCount")
         ns = r.config.get("OEE_NAMESPACE", "oee")
+        partitions = r.config.get("OEE_JOB_PARTITIONS", "1")
+        settings = f"OEE_NAMESPACE={ns}, OEE_JOB_PARTITIONS={partitions}"
+        streams = r.streams(ns, partitions)
+        watched: list[str] = []
         for t in spec.get("triggers") or []:
             meta = t.get("metadata") or {}
             auth = auths.get((t.get("authenticationRef") or {}).get("name", "")) if t.get("authenticationRef") else None
@@ -318,12 +337,20 @@ def check_autoscalers(r: Rendered) -> None:
             needs = REDIS_STREAM_TRIGGERS.get(t.get("type", ""))
             if needs is None:
                 continue
-            for key, want in (("stream", f"{ns}:orders"), ("consumerGroup", f"{ns}:workers")):
-                if meta.get(key) != want:
-                    r.problem(
-                        f"{name_of(so)}: trigger {key} is {meta.get(key)!r}, but workers use "
-                        f"{want!r} (OEE_NAMESPACE={ns})"
-                    )
+            stream = meta.get("stream")
+            if streams is not None and stream not in streams:
+                r.problem(
+                    f"{name_of(so)}: trigger stream {stream!r} is not a partition of the job stream: "
+                    f"workers read {', '.join(streams)} (`oee-worker streams` with {settings})"
+                )
+            elif stream in watched:
+                r.problem(f"{name_of(so)}: two triggers watch {stream!r}")
+            watched.append(stream)
+            if meta.get("consumerGroup") != f"{ns}:workers":
+                r.problem(
+                    f"{name_of(so)}: trigger consumerGroup is {meta.get('consumerGroup')!r}, but workers use "
+                    f"{ns + ':workers'!r} (OEE_NAMESPACE={ns})"
+                )
             auth_params = {p.get("parameter") for p in ((auth or {}).get("spec") or {}).get("secretTargetRef") or []}
             for what, keys, params in needs:
                 if not (keys & set(meta)) and not (params & auth_params):
@@ -331,6 +358,12 @@ def check_autoscalers(r: Rendered) -> None:
                         f"{name_of(so)}: the {t['type']} trigger is not given {what} (metadata "
                         f"{'/'.join(sorted(keys))} or a TriggerAuthentication parameter {'/'.join(sorted(params))})"
                     )
+        missing = [s for s in streams or [] if s not in watched]
+        if watched and missing:
+            r.problem(
+                f"{name_of(so)}: no trigger watches {', '.join(missing)}, so KEDA never sees their "
+                f"lag: one trigger per line of `oee-worker streams` ({settings})"
+            )
     for ta in auths.values():
         for ref in ((ta.get("spec") or {}).get("secretTargetRef")) or []:
             if not r.secret_has(ref.get("name"), ref.get("key")):

@@ -149,6 +149,55 @@ async fn a_redis_cluster_primary_killed_mid_load_fails_over_and_nothing_accepted
     engine.stop().await;
 }
 
+/// Sharded subscriptions live on the primary that owns their slot: when it
+/// dies, the hub must subscribe again on its successor, or live events of the
+/// orders in that partition would stop (followers would only catch up from the
+/// log every few seconds). A follower that joined before the failover, and one
+/// that joins after it, both hear a publish on the promoted replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_redis_cluster_failover_followers_hear_live_events_again() {
+    let mut redis = RedisCluster::start();
+    let mut env = oee_testkit::TestEnv::new().await.expect("env");
+    env.settings.redis_url = redis.url();
+    env.settings.job_partitions = 3;
+    let settings = env.settings.redis();
+    let keys = settings.keys();
+    let hub = oee_api::ws::hub::Hub::start(
+        oee_store::redis::subscriber(&settings).await.expect("subscriber"),
+        keys.clone(),
+        Duration::from_secs(5),
+    );
+    let bus = env.bus().await.expect("bus");
+    let in_partition_0 = || std::iter::repeat_with(uuid::Uuid::now_v7).find(|id| keys.partition_of(*id) == 0);
+    let before = in_partition_0().expect("an id");
+    let mut early = hub.follow(before).await;
+    assert!(early.live, "subscribed");
+
+    let slot = oee_store::keys::slot(&keys.channel(before));
+    let killed = redis.kill_primary_of(slot);
+    redis.wait_for_failover(slot, killed, Duration::from_secs(30));
+    let after = in_partition_0().expect("an id");
+    let mut late = hub.follow(after).await;
+
+    for (id, follower, who) in [(before, &mut early, "joined before"), (after, &mut late, "joined after")] {
+        let heard = async {
+            // Publishing fails until the engine's client has the new primary.
+            loop {
+                let json =
+                    oee_domain::StatusEvent::new(id, 1, chrono::Utc::now(), oee_domain::EventDetail::Pending).to_json();
+                if bus.fanout.publish(id, &json).await.is_ok()
+                    && let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(500), follower.events.recv()).await
+                {
+                    return;
+                }
+            }
+        };
+        let heard = tokio::time::timeout(Duration::from_secs(20), heard).await;
+        assert!(heard.is_ok(), "a follower that {who} the failover never heard a live event");
+    }
+    env.cleanup().await.expect("cleanup");
+}
+
 /// A primary with a standby, the engine given both hosts (and waiting for
 /// `standby_acks` standbys); the primary dies with SIGKILL under load and the
 /// standby is promoted a second later. With asynchronous replication the
