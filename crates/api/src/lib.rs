@@ -30,7 +30,7 @@ use actix_web::{App, web};
 use anyhow::Context;
 use metrics::METRICS;
 use oee_runtime::Settings;
-use oee_store::{Bus, KeyStore, OrderWriter};
+use oee_store::{KeyStore, OrderWriter};
 use state::AppState;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -96,7 +96,7 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
     let registry = settings.registry()?;
     let pool = oee_store::pg::pool(&settings.pg()).context("postgres settings")?;
     let redis = settings.redis();
-    let bus = Bus::new(oee_store::redis::client(&redis).await?, &redis);
+    let bus = settings.bus().await?;
     if let Err(e) = bus.jobs.ensure_group().await {
         tracing::warn!(error = %e, "could not create the consumer group yet; workers will");
     }

@@ -415,6 +415,25 @@ impl Settings {
         oee_store::OrderStore::new(pool).with_standby_gate(gate)
     }
 
+    /// The engine's Redis on this namespace, refusing to start when the
+    /// namespace is laid out for another `OEE_JOB_PARTITIONS` than ours.
+    pub async fn bus(&self) -> anyhow::Result<oee_store::Bus> {
+        let redis = self.redis();
+        let bus = oee_store::Bus::new(oee_store::redis::client(&redis).await?, &redis);
+        if let Some(theirs) = bus.check_partitions().await? {
+            bail!(
+                "OEE_JOB_PARTITIONS is {ours}, but namespace {ns:?} is laid out for {theirs} partitions (Redis key {key}): \
+                 every API and worker of a namespace must use the same count. To change it, set the key to the new \
+                 count (redis-cli SET {key} {ours}) and restart every process with it; orders queued under the old \
+                 count are re-queued by the sweeper (docs/OPERATIONS.md, \"Changing OEE_JOB_PARTITIONS\")",
+                ours = self.job_partitions,
+                ns = self.namespace,
+                key = bus.keys().layout(),
+            );
+        }
+        Ok(bus)
+    }
+
     pub fn redis(&self) -> RedisSettings {
         RedisSettings {
             url: self.redis_url.clone(),

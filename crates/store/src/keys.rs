@@ -117,6 +117,12 @@ impl Keys {
         format!("{}:ticket:{ticket}", self.ns)
     }
 
+    /// The partition count the namespace's keys are laid out for (see
+    /// `Bus::check_partitions`).
+    pub fn layout(&self) -> String {
+        format!("{}:partitions", self.ns)
+    }
+
     /// Every key of the namespace, as a `SCAN MATCH` pattern.
     pub fn pattern(&self) -> String {
         format!("{}:*", self.ns)

@@ -20,7 +20,7 @@ pub use trigger::TriggerEngine;
 use anyhow::Context;
 use oee_router::{Ledger, SimulatedNetwork, system_clock};
 use oee_runtime::Settings;
-use oee_store::{Bus, EventWriter, PgLedger, PoolChanges, PublishingLedger, RestingFeed};
+use oee_store::{EventWriter, PgLedger, PoolChanges, PublishingLedger, RestingFeed};
 use std::sync::Arc;
 
 /// Builds a worker from settings: pools, clients, venues. Contacts nothing that
@@ -29,7 +29,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
     let registry = settings.registry()?;
     let pool = oee_store::pg::pool(&settings.pg()).context("postgres settings")?;
     let redis = settings.redis();
-    let bus = Bus::new(oee_store::redis::client(&redis).await?, &redis);
+    let bus = settings.bus().await?;
     let consumer = consumer_name(&settings.instance_name());
     let reader = oee_store::redis::stream_reader(&redis, bus.client().clone(), consumer.clone()).await?;
     // The simulated chain lives in PostgreSQL, shared by every worker; the first

@@ -171,6 +171,31 @@ impl Bus {
         self.publish_and_complete(order_id, std::iter::empty(), Some(job)).await
     }
 
+    /// Checks that this process lays the namespace out as every other does:
+    /// the first process records its partition count in Redis, and each later
+    /// one compares. Returns the count on record when it differs from this
+    /// process's (its jobs and channels would be under other names: followers
+    /// would miss live events and jobs would wait for the sweeper). With Redis
+    /// unreachable there is nothing to compare yet: `Ok(None)`, logged.
+    pub async fn check_partitions(&self) -> Result<Option<u16>, StoreError> {
+        let key = self.keys.layout();
+        let ours = self.keys.partitions();
+        let recorded: Result<Option<String>, fred::error::Error> = async {
+            let _: Value = self.client.set(&key, ours.to_string(), None, Some(SetOptions::NX), false).await?;
+            self.client.get(&key).await
+        }
+        .await;
+        match recorded.map_err(StoreError::from) {
+            Ok(Some(value)) => Ok(value.parse::<u16>().ok().filter(|theirs| *theirs != ours)),
+            Ok(None) => Ok(None),
+            Err(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "could not check the namespace's partition count yet");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Removes every key of the namespace (tests and local resets only): a
     /// `SCAN` of every primary when clustered.
     pub async fn purge_namespace(&self) -> Result<u64, StoreError> {

@@ -138,3 +138,22 @@ async fn a_taken_metrics_address_stops_the_worker_naming_the_variable() {
     drop(taken);
     env.cleanup().await.expect("cleanup");
 }
+
+/// A process configured with another `OEE_JOB_PARTITIONS` than the rest of its
+/// namespace would queue jobs and publish events under names nobody reads: it
+/// refuses to start, saying how to change the count. The first process records
+/// the count; one with the same count starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_with_another_partition_count_than_its_namespace_refuses_to_start() {
+    let mut env = TestEnv::new().await.expect("env");
+    env.settings.job_partitions = 2;
+    oee_worker::build(&env.settings).await.expect("the first worker records the count");
+    oee_worker::build(&env.settings).await.expect("one with the same count starts");
+    env.settings.job_partitions = 3;
+    let refused = oee_worker::build(&env.settings).await.expect_err("another count is refused");
+    let message = format!("{refused:#}");
+    assert!(message.contains("OEE_JOB_PARTITIONS is 3, but namespace"), "{message}");
+    assert!(message.contains("laid out for 2 partitions"), "{message}");
+    assert!(message.contains(":partitions 3)"), "says how to change it: {message}");
+    env.cleanup().await.expect("cleanup");
+}
