@@ -20,6 +20,10 @@ import sys
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 RESTING_BEGIN, RESTING_END = "<!-- bench:resting:begin -->", "<!-- bench:resting:end -->"
 CPU_BEGIN, CPU_END = "<!-- bench:cpu:begin -->", "<!-- bench:cpu:end -->"
+HISTORY_BEGIN, HISTORY_END = "<!-- bench:history:begin -->", "<!-- bench:history:end -->"
+# Sustained end-to-end orders/s must be at least this many times the naive
+# pgbench rate of the same run (issue 18; 2.3–2.8× when it was set).
+NAIVE_RATIO_TARGET = 4.0
 
 
 def sh(*cmd: str) -> str:
@@ -39,6 +43,22 @@ def machine() -> list[str]:
         "- Everything on this one machine and on loopback: PostgreSQL, Redis, every oee process and the load generator"
         " share the same 2 cores. PostgreSQL with its stock settings, autovacuum on.",
     ]
+
+
+def refs(results: str) -> dict:
+    """The machine references `scripts/bench` measured in this run (see `machine_refs` there)."""
+    path = os.path.join(results, "refs.json")
+    return json.load(open(path)) if os.path.exists(path) else {}
+
+
+def refs_lines(r: dict) -> list[str]:
+    if not r:
+        return []
+    fmt = lambda k: "–" if r.get(k) is None else f"{r[k]:,.0f}"  # noqa: E731
+    return [f"- Machine references, this run: {fmt('naiveOrdersPerSec')} naive orders/s in PostgreSQL (pgbench, "
+            f"`scripts/lib/naive_order.pgbench`: four commits per order, 16 clients); {fmt('fdatasyncPerSec')} "
+            f"`fdatasync`/s (`pg_test_fsync`, one 8 kB write); Redis {fmt('redisXaddPerSec')} `XADD`/s and "
+            f"{fmt('redisSpublishPerSec')} `SPUBLISH`/s (`redis-benchmark`, pipelined 16 deep)."]
 
 
 def load(results: str, name: str) -> dict | None:
@@ -88,7 +108,8 @@ def main() -> None:
     lines = [BEGIN, "", f"## The matrix ({'quick run' if quick else 'full run'}, "
              f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC)", ""]
     lines += ["Produced by `scripts/bench" + (" --quick" if quick else "") + "`; raw reports in `target/bench/`.", ""]
-    lines += machine() + [""]
+    lines += machine() + refs_lines(refs(results)) + [""]
+    naive = refs(results).get("naiveOrdersPerSec")
 
     named = ("sustained", "sustained-noauth", "sustained-http", "sustained-2x2", "accept", "accept-ws", "confirm",
              "confirm-ws")
@@ -103,9 +124,16 @@ def main() -> None:
     if sustained:
         best = max(sustained, key=lambda r: r["throughput"]["terminalPerSec"] or 0.0)
         finished = best["throughput"]["terminalPerSec"] or 0.0
-        ok = finished >= 5000 and best["events"]["clean"]
-        lines.append(f"| ≥ 5,000 orders/s end to end for 60 s, zero lost or duplicated events | {finished:.0f} orders/s, "
-                     f"{clean(best)} | {'yes' if ok else 'no'} | {best['label']} |")
+        if naive:
+            ratio = finished / naive
+            ok = ratio >= NAIVE_RATIO_TARGET and best["events"]["clean"]
+            lines.append(f"| ≥ {NAIVE_RATIO_TARGET:g}× the naive pgbench rate of the same run, end to end for 60 s, "
+                         f"zero lost or duplicated events | {finished:.0f} orders/s = {ratio:.2f}× {naive:,.0f}, "
+                         f"{clean(best)} | {'yes' if ok else 'no'} | {best['label']} |")
+        else:
+            ok = finished >= 5000 and best["events"]["clean"]
+            lines.append(f"| ≥ 5,000 orders/s end to end for 60 s, zero lost or duplicated events | {finished:.0f} "
+                         f"orders/s, {clean(best)} | {'yes' if ok else 'no'} | {best['label']} |")
     accept = family("accept", "accept-ws")
     if accept:
         best = min(accept, key=lambda r: r["latencyMs"]["accept"]["p99"])
@@ -185,26 +213,78 @@ def main() -> None:
     cpu = cpu_section(results, quick) if ran("cpu") else []
     if cpu:
         text = put_block(text, CPU_BEGIN, CPU_END, "\n".join([CPU_BEGIN, ""] + cpu + [CPU_END]), after=END)
+    if not quick and ran("sustained") and got["sustained"]:
+        text = append_history(text, results, got["sustained"])
     open(out, "w").write(text)
+
+
+def append_history(text: str, results: str, sustained: dict) -> str:
+    """Adds this full run's row to the history table (kept across runs), so a
+    regression shows as a ratio falling rather than a figure that moved with the
+    machine."""
+    r = refs(results)
+    naive = r.get("naiveOrdersPerSec")
+    finished = sustained["throughput"]["terminalPerSec"] or 0.0
+    cpu = cpu_per_order(results)
+    fmt = lambda v: "–" if v is None else f"{v:,.0f}"  # noqa: E731
+    row = (f"| {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d} "
+           f"| {os.environ.get('OEE_BENCH_BINARIES') or sh('git', 'rev-parse', '--short', 'HEAD')} "
+           f"| {fmt(naive)} | {fmt(r.get('fdatasyncPerSec'))} | {fmt(r.get('redisXaddPerSec'))} | {finished:,.0f} "
+           f"| {'–' if not naive else f'{finished / naive:.2f}×'} "
+           f"| {'–' if cpu is None else f'{cpu[0]:.3f} / {cpu[1]:.3f}'} |")
+    header = ["## History", "",
+              "One row per full `scripts/bench` run: the machine references and the engine beside them. Compare "
+              "rows by their ratios; absolute figures move with the machine.", "",
+              "| date | binaries | naive orders/s (pgbench) | fdatasync/s | Redis XADD/s | sustained orders/s "
+              "| sustained ÷ naive | CPU s per 1,000 orders at saturation: engine / PostgreSQL |",
+              "|---|---|---|---|---|---|---|---|"]
+    if HISTORY_BEGIN in text and HISTORY_END in text:
+        block = text[text.index(HISTORY_BEGIN):text.index(HISTORY_END)]
+        rows = [l for l in block.splitlines() if l.startswith("| 2")]
+    else:
+        rows = []
+    block = "\n".join([HISTORY_BEGIN, ""] + header + rows + [row, "", HISTORY_END])
+    return put_block(text, HISTORY_BEGIN, HISTORY_END, block, after=END)
+
+
+def cpu_phases(results: str) -> list[tuple[int, float, list[float]]] | None:
+    """The `cpu` scenario's two loads, below saturation and at it: for each, the
+    orders confirmed, the seconds, and the CPU seconds per 1,000 orders of the
+    API, the worker, PostgreSQL, Redis, the load generator, then the engine
+    (the first four)."""
+    samples, orders = os.path.join(results, "cpu.samples"), os.path.join(results, "cpu.orders")
+    if not (os.path.exists(samples) and os.path.exists(orders)):
+        return None
+    rows = [list(map(float, l.split())) for l in open(samples) if len(l.split()) == 6]
+    below, total, hz, _ = (int(v) for v in open(orders).read().split())
+    if len(rows) != 3:
+        return None
+    phases = []
+    for (a, b), n in zip(((rows[0], rows[1]), (rows[1], rows[2])), (below, total - below)):
+        if n <= 0:
+            return None
+        per_k = [(y - x) / hz / n * 1000 for x, y in zip(a[1:], b[1:])]
+        phases.append((n, b[0] - a[0], per_k + [sum(per_k[:4])]))
+    return phases
+
+
+def cpu_per_order(results: str) -> tuple[float, float] | None:
+    """The engine's and PostgreSQL's CPU seconds per 1,000 orders at saturation."""
+    phases = cpu_phases(results)
+    return None if not phases else (phases[1][2][5], phases[1][2][2])
 
 
 def cpu_section(results: str, quick: bool) -> list[str]:
     """The `cpu` scenario: CPU seconds per 1,000 confirmed orders of each process,
     below saturation and at it, and the rate at which one core of each would be
     saturated at the cost per order of the saturated run."""
-    samples, orders = os.path.join(results, "cpu.samples"), os.path.join(results, "cpu.orders")
-    if not (os.path.exists(samples) and os.path.exists(orders)):
+    phases = cpu_phases(results)
+    if not phases:
         return []
-    rows = [list(map(float, l.split())) for l in open(samples) if len(l.split()) == 6]
-    if len(rows) != 3:
-        return []
-    below, total, hz, cores = (int(v) for v in open(orders).read().split())
-    phases = []  # (orders, seconds, CPU s per 1,000 orders of each process)
-    for (a, b), n in zip(((rows[0], rows[1]), (rows[1], rows[2])), (below, total - below)):
-        if n <= 0:
-            return []
-        per_k = [(y - x) / hz / n * 1000 for x, y in zip(a[1:], b[1:])]
-        phases.append((n, b[0] - a[0], per_k + [sum(per_k[:4])]))
+    cores = os.cpu_count() or 1
+    orders = os.path.join(results, "cpu.orders")
+    if os.path.exists(orders):
+        cores = int(open(orders).read().split()[3])
     (n1, s1, low), (n2, s2, sat) = phases
     rate1, rate2 = n1 / s1, n2 / s2
     names = ["API (`oee-api`)", "worker (`oee-worker`, one thread)", "PostgreSQL (every server process)",
