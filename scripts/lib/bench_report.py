@@ -112,7 +112,7 @@ def main() -> None:
     naive = refs(results).get("naiveOrdersPerSec")
 
     named = ("sustained", "sustained-noauth", "sustained-http", "sustained-2x2", "accept", "accept-ws", "confirm",
-             "confirm-ws")
+             "confirm-ws", "overload", "overload-after")
     got = {n: load(results, n) for n in named}
     family = lambda *names: [got[n] for n in names if got[n]]  # noqa: E731
     scale = {n: load(results, f"scale-{n}") for n in (1, 2, 4)}
@@ -163,6 +163,18 @@ def main() -> None:
         lines.append(f"| authentication and rate limiting cost < 5% of sustained throughput | {on:.0f}/s with keys, "
                      f"{off:.0f}/s with OEE_AUTH=off: {cost:.1f}% | {'yes' if cost < 5 else 'no'} "
                      f"| sustained, run back to back |")
+    over, after = got["overload"], got["overload-after"]
+    if over and after:
+        p99_over = (over["latencyMs"]["submitToConfirmed"] or {}).get("p99", float("inf"))
+        p99_after = (after["latencyMs"]["submitToConfirmed"] or {}).get("p99", float("inf"))
+        first = (after.get("timeline") or [{}])[0]
+        at_once = first.get("errors", 1) == 0 and after["orders"]["rejected"] == 0
+        ok = p99_over < 1000 and p99_after < 1000 and at_once and over["events"]["clean"]
+        lines.append(f"| at 2× the sustainable rate for 60 s with shedding, accepted orders' submit→confirmed p99 < 1 s; "
+                     f"every order accepted again from the first second after | p99 {p99_over:.0f} ms with "
+                     f"{over['throughput']['acceptedPerSec']:.0f}/s accepted and {over['orders']['rejected']:,} refused "
+                     f"(`OVERLOADED`); after: p99 {p99_after:.0f} ms, {after['orders']['rejected']} refused "
+                     f"| {'yes' if ok else 'no'} | {over['label']} |")
     mem = memory_summary(results)
     if mem:
         lines.append(f"| memory flat over the long run | {mem['verdict']} | {'yes' if mem['flat'] else 'no'} "
@@ -203,7 +215,7 @@ def main() -> None:
     lines.append(END)
     text = open(out).read() if os.path.exists(out) else "# Benchmarks\n"
     # A run of other scenarios only (`--only resting`) leaves the matrix as it was.
-    matrix = ("sustained", "accept", "confirm", "scale", "memory", "inflight", "sockets", "quotes")
+    matrix = ("sustained", "accept", "confirm", "scale", "memory", "inflight", "sockets", "quotes", "overload")
     if ran(*matrix) and (family(*named) or any(scale.values()) or mem or inflight or quotes):
         text = put_block(text, BEGIN, END, "\n".join(lines))
     resting = resting_section(results, quick) if ran("resting") else []
@@ -310,15 +322,16 @@ def cpu_section(results: str, quick: bool) -> list[str]:
             "given to that process would carry at the same batching; batching grows with load, so it is a floor.",
             ""]
     wal = os.path.join(results, "cpu.wal")
-    walrows = [list(map(float, l.split())) for l in open(wal) if len(l.split()) == 4] if os.path.exists(wal) else []
+    walrows = [list(map(float, l.split())) for l in open(wal) if len(l.split()) in (4, 6)] if os.path.exists(wal) else []
     if len(walrows) == 3:
-        out += ["| PostgreSQL, per order | commits | WAL records | WAL bytes | orders per WAL flush (group commit) |",
-                "|---|---|---|---|---|"]
+        out += ["| PostgreSQL, per order | commits | WAL records | WAL bytes | orders per WAL flush (group commit) "
+                "| order row updates, HOT |", "|---|---|---|---|---|---|"]
         for label, (a, b), n, secs in ((f"at {rate1:,.0f}/s", walrows[0:2], n1, s1),
                                        (f"at saturation ({rate2:,.0f}/s)", walrows[1:3], n2, s2)):
             d = [y - x for x, y in zip(a, b)]
             flushes = f"{n / d[3]:.1f} ({d[3] / secs:,.0f} flushes/s)" if d[3] > 0 else "–"
-            out.append(f"| {label} | {d[0] / n:.2f} | {d[1] / n:.1f} | {d[2] / n:,.0f} | {flushes} |")
+            hot = f"{d[4] / n:.1f}, {d[5] / d[4] * 100:.0f}% HOT" if len(d) == 6 and d[4] > 0 else "–"
+            out.append(f"| {label} | {d[0] / n:.2f} | {d[1] / n:.1f} | {d[2] / n:,.0f} | {flushes} | {hot} |")
         out.append("")
     out += ["Commands:", ""] + [f"- {cmd(r)}" for r in (load(results, "cpu"), load(results, "cpu-saturated")) if r]
     return out + [""]
