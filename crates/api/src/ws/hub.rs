@@ -15,7 +15,7 @@
 //! Postgres, which is the source of truth. Pub/sub only makes things fast.
 
 use fred::clients::SubscriberClient;
-use fred::interfaces::{EventInterface, PubsubInterface};
+use fred::interfaces::EventInterface;
 use oee_domain::EventHead;
 use oee_store::Keys;
 use std::collections::HashMap;
@@ -222,23 +222,13 @@ async fn run_commands(client: SubscriberClient, keys: Keys, mut rx: mpsc::Unboun
                     {
                         channels.push(keys.channel(order));
                     }
-                    if let Err(e) = sunsubscribe(&client, channels).await {
+                    if let Err(e) = oee_store::redis::sunsubscribe(&client, channels).await {
                         tracing::debug!(error = %e, "unsubscribing failed");
                     }
                 }
             }
         }
     }
-}
-
-/// Unsubscribes from sharded `channels`, one `SUNSUBSCRIBE` per slot.
-async fn sunsubscribe(client: &SubscriberClient, channels: Vec<String>) -> Result<(), fred::error::Error> {
-    let mut by_slot: HashMap<u16, Vec<String>> = HashMap::new();
-    for channel in channels {
-        by_slot.entry(oee_store::keys::slot(&channel)).or_default().push(channel);
-    }
-    futures::future::try_join_all(by_slot.into_values().map(|channels| client.sunsubscribe(channels))).await?;
-    Ok(())
 }
 
 async fn dispatch(mut messages: broadcast::Receiver<fred::types::Message>, keys: Keys, shared: Arc<Shared>) {

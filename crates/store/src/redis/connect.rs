@@ -118,17 +118,29 @@ fn resubscribe_on_reconnect(client: &SubscriberClient) -> tokio::task::JoinHandl
 /// subscription is in force and no later publish can miss it. The slots go
 /// concurrently.
 pub async fn ssubscribe_confirmed(client: &SubscriberClient, channels: Vec<String>) -> Result<(), fred::error::Error> {
-    let mut by_slot: BTreeMap<u16, Vec<String>> = BTreeMap::new();
-    for channel in channels {
-        by_slot.entry(slot(&channel)).or_default().push(channel);
-    }
-    let confirmed = by_slot.into_iter().map(|(slot, channels)| async move {
+    let confirmed = by_slot(channels).into_iter().map(|(slot, channels)| async move {
         client.ssubscribe(channels).await?;
         let ping = CustomCommand::new_static("PING", ClusterHash::Custom(slot), false);
         let _: Value = client.custom(ping, Vec::<String>::new()).await?;
         Ok::<(), fred::error::Error>(())
     });
     futures::future::try_join_all(confirmed).await.map(|_| ())
+}
+
+/// Unsubscribes from sharded `channels`, one `SUNSUBSCRIBE` per slot.
+pub async fn sunsubscribe(client: &SubscriberClient, channels: Vec<String>) -> Result<(), fred::error::Error> {
+    let each = by_slot(channels).into_values().map(|channels| client.sunsubscribe(channels));
+    futures::future::try_join_all(each).await.map(|_| ())
+}
+
+/// `channels` grouped by cluster slot: a sharded (un)subscription may name
+/// only one slot's channels.
+fn by_slot(channels: Vec<String>) -> BTreeMap<u16, Vec<String>> {
+    let mut grouped: BTreeMap<u16, Vec<String>> = BTreeMap::new();
+    for channel in channels {
+        grouped.entry(slot(&channel)).or_default().push(channel);
+    }
+    grouped
 }
 
 /// A reader of the job stream for `consumer`: one blocking client per

@@ -127,11 +127,7 @@ impl JobQueue {
         for p in self.keys.all_partitions() {
             let length = replies.next().transpose()?.and_then(|v| v.as_u64()).unwrap_or(0);
             let groups = replies.next().transpose().or_else(|e| no_such_key(e).map(Some))?.unwrap_or(Value::Null);
-            let info = groups
-                .into_array()
-                .into_iter()
-                .map(as_map)
-                .find(|info| info.get("name").and_then(Value::as_string).as_deref() == Some(group.as_str()));
+            let info = group_info(groups, &group);
             let (pending, lag) = info.map_or((0, 0), |info| {
                 let pending = info.get("pending").and_then(Value::as_u64).unwrap_or(0);
                 (pending, effective_lag(info.get("lag").and_then(Value::as_u64), length))
@@ -201,11 +197,9 @@ impl JobQueue {
         let stream = self.keys.stream(p);
         let groups: Value = self.client.xinfo_groups(&stream).await.or_else(no_such_key)?;
         let group = self.keys.group();
-        let Some(last_delivered) = groups.into_array().into_iter().map(as_map).find_map(|info| {
-            (info.get("name").and_then(Value::as_string).as_deref() == Some(group.as_str()))
-                .then(|| info.get("last-delivered-id").and_then(Value::as_string))
-                .flatten()
-        }) else {
+        let Some(last_delivered) =
+            group_info(groups, &group).and_then(|info| info.get("last-delivered-id").and_then(Value::as_string))
+        else {
             return Ok(0); // no group yet: nothing has been consumed
         };
         // Summary form: [count, smallest id, greatest id, consumers].
@@ -441,6 +435,15 @@ fn no_such_key(e: fred::error::Error) -> Result<Value, fred::error::Error> {
 fn no_such_group(e: fred::error::Error) -> Result<Value, fred::error::Error> {
     // XINFO CONSUMERS of a group (or stream) not created yet: no consumers.
     if e.details().contains("NOGROUP") { Ok(Value::Array(Vec::new())) } else { no_such_key(e) }
+}
+
+/// The entry of group `name` in an `XINFO GROUPS` reply, if there is one.
+fn group_info(groups: Value, name: &str) -> Option<HashMap<String, Value>> {
+    groups
+        .into_array()
+        .into_iter()
+        .map(as_map)
+        .find(|info| info.get("name").and_then(Value::as_string).as_deref() == Some(name))
 }
 
 /// XINFO replies are flat `[k, v, k, v, …]` arrays (RESP2) or maps (RESP3).

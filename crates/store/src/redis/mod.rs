@@ -27,7 +27,9 @@ pub mod resting;
 pub mod tickets;
 
 pub use active::ActiveSet;
-pub use connect::{RedisSettings, blocking_client, client, ssubscribe_confirmed, stream_reader, subscriber};
+pub use connect::{
+    RedisSettings, blocking_client, client, ssubscribe_confirmed, stream_reader, subscriber, sunsubscribe,
+};
 pub use fanout::Fanout;
 pub use jobs::{ConsumerStats, Job, JobQueue, JobRef, PartitionStats, QueueStats, StreamReader};
 pub use locks::Locks;
