@@ -126,7 +126,7 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
         });
     let orders = settings.order_store(pool);
     let state = AppState {
-        inserts: OrderWriter::start(orders.clone(), settings.order_lanes()),
+        inserts: OrderWriter::start(orders.clone(), settings.order_batching()),
         orders,
         bus: bus.clone(),
         hub,

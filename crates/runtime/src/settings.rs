@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use config::{Config, ConfigError, Environment, File, FileFormat};
 use oee_domain::{Token, TokenRegistry};
 use oee_router::{Latency, VenueProfile};
-use oee_store::{PgSettings, RedisSettings};
+use oee_store::{Batching, PgSettings, RedisSettings};
 use serde::{Deserialize, Deserializer, de};
 use std::net::{SocketAddr, TcpListener};
 use std::ops::RangeInclusive;
@@ -121,6 +121,10 @@ pub struct Settings {
     /// own; quotes back sooner are recorded with the route (zero: never wait).
     #[serde(rename = "event_coalesce_ms", deserialize_with = "millis")]
     pub event_coalesce: Duration,
+    /// How long a busy group-commit lane (new orders, status events, the
+    /// simulated chain's swaps) waits for more writes before sending a batch.
+    #[serde(rename = "commit_linger_ms", deserialize_with = "millis")]
+    pub commit_linger: Duration,
     /// How long a worker's lease on a pair's limit-order books lasts unless
     /// renewed (renewed at a third of it): after a worker dies, its pairs are
     /// taken over within this.
@@ -191,6 +195,7 @@ impl Default for Settings {
             pool_cache: Duration::from_millis(100),
             quote_refresh: Duration::from_millis(250),
             event_coalesce: Duration::from_millis(5),
+            commit_linger: Duration::from_millis(1),
             trigger_lease: Duration::from_millis(3_000),
             trigger_poll: Duration::from_millis(20),
             sim_tick: Duration::from_millis(5_000),
@@ -297,6 +302,7 @@ impl Settings {
         within("OEE_POOL_CACHE_MS", self.pool_cache.as_millis(), 0..=10_000)?;
         within("OEE_QUOTE_REFRESH_MS", self.quote_refresh.as_millis(), 10..=5_000)?;
         within("OEE_EVENT_COALESCE_MS", self.event_coalesce.as_millis(), 0..=1_000)?;
+        within("OEE_COMMIT_LINGER_MS", self.commit_linger.as_millis(), 0..=50)?;
         within("OEE_TRIGGER_LEASE_MS", self.trigger_lease.as_millis(), 300..=60_000)?;
         within("OEE_TRIGGER_POLL_MS", self.trigger_poll.as_millis(), 1..=10_000)?;
         if !self.sim_tick.is_zero() {
@@ -398,6 +404,16 @@ impl Settings {
     /// Concurrent order batches in an API process.
     pub fn order_lanes(&self) -> usize {
         ORDER_LANES
+    }
+
+    /// How a worker's status events share commits.
+    pub fn event_batching(&self) -> Batching {
+        Batching { lanes: self.event_lanes(), linger: self.commit_linger }
+    }
+
+    /// How an API's new orders share commits.
+    pub fn order_batching(&self) -> Batching {
+        Batching { lanes: self.order_lanes(), linger: self.commit_linger }
     }
 
     pub fn registry(&self) -> anyhow::Result<TokenRegistry> {
@@ -583,6 +599,7 @@ const KNOWN: &[&str] = &[
     "pool_cache_ms",
     "quote_refresh_ms",
     "event_coalesce_ms",
+    "commit_linger_ms",
     "trigger_lease_ms",
     "trigger_poll_ms",
     "sim_tick_ms",
@@ -642,6 +659,7 @@ mod tests {
         assert_eq!(s.pool_cache, Duration::from_millis(100));
         assert_eq!((s.quote_refresh, s.quote_max_age()), (Duration::from_millis(250), Duration::from_secs(1)));
         assert_eq!(s.event_coalesce, Duration::from_millis(5));
+        assert_eq!(s.order_batching(), Batching { lanes: 2, linger: Duration::from_millis(1) });
         assert_eq!((s.event_lanes(), s.order_lanes()), (4, 2));
         assert_eq!((s.sim_tick, s.sim_volatility_bps, s.sim_seed), (Duration::from_secs(5), 15, None));
         assert_eq!(s.pool_stream_max_len, 100_000);

@@ -26,7 +26,7 @@
 //! landing anything (the API's snapshot).
 
 use crate::error::{Backend, StoreError};
-use crate::group_commit::{Committer, Lanes};
+use crate::group_commit::{Batching, Committer, Lanes};
 use async_trait::async_trait;
 use deadpool_postgres::Pool as PgPool;
 use oee_router::chain::apply;
@@ -83,7 +83,13 @@ impl std::fmt::Debug for PgLedger {
 impl PgLedger {
     /// A ledger over `pg`, with its commit lanes running on the current runtime.
     pub fn new(pg: PgPool) -> Self {
-        Self { lanes: Lanes::start(Chain(pg.clone()), LANES, MAX_BATCH), pg }
+        Self::lingering(pg, std::time::Duration::ZERO)
+    }
+
+    /// Like [`PgLedger::new`], but a busy lane waits up to `linger` for more
+    /// swaps before landing a batch (see [`crate::group_commit`]).
+    pub fn lingering(pg: PgPool, linger: std::time::Duration) -> Self {
+        Self { lanes: Lanes::start(Chain(pg.clone()), Batching { lanes: LANES, linger }, MAX_BATCH), pg }
     }
 
     /// The database the chain lives in.
@@ -189,24 +195,39 @@ async fn land(pg: &PgPool, batch: &[&Swap]) -> Result<Vec<Result<Landed, VenueEr
         FROM (SELECT id, receipt, nextval('chain.slots') AS slot
               FROM (SELECT * FROM unnest($1::text[], $2::jsonb[]) WITH ORDINALITY AS v(id, receipt, n) ORDER BY n) o) s
         RETURNING id, slot";
-    let mut client = pg.get().await.map_err(unavailable)?;
-    let db = client.transaction().await.map_err(unavailable)?;
+    let client = pg.get().await.map_err(unavailable)?;
+    // Prepared once per connection; after that these are cache hits, no round trip.
+    let (lock, landed, update, insert) = tokio::join!(
+        client.prepare_cached(LOCK),
+        client.prepare_cached(LANDED),
+        client.prepare_cached(UPDATE),
+        client.prepare_cached(INSERT)
+    );
+    let (lock, landed) = (lock.map_err(unavailable)?, landed.map_err(unavailable)?);
+    let (update, insert) = (update.map_err(unavailable)?, insert.map_err(unavailable)?);
+    let mut pool_ids: Vec<&str> = batch.iter().flat_map(|c| c.tx.legs.iter().map(|l| l.pool_id.as_str())).collect();
+    pool_ids.sort_unstable();
+    pool_ids.dedup();
+    let tx_ids: Vec<&str> = batch.iter().map(|c| c.tx.id.as_str()).collect();
+    // The whole transaction takes two round trips, its statements pipelined on
+    // the one connection (each is sent when its future is first polled, in
+    // order): BEGIN, the locks and the landed check under them; then, after
+    // the swaps are applied here, the receipts, the pools and COMMIT.
+    //
     // Pool rows are locked until commit, so waiting for the WAL flush there would
     // cap every pool at one batch per fsync. Skipping the wait is safe: WAL is
     // flushed in order, and the worker records the order's outcome afterwards
     // with a synchronous commit, which makes this one durable first. A crash can
     // only lose chain commits no order has recorded; those orders are retried and
     // the chain, having forgotten the swap, still executes it exactly once.
-    db.batch_execute("SET LOCAL synchronous_commit = off").await.map_err(unavailable)?;
-    let mut pool_ids: Vec<&str> = batch.iter().flat_map(|c| c.tx.legs.iter().map(|l| l.pool_id.as_str())).collect();
-    pool_ids.sort_unstable();
-    pool_ids.dedup();
-    let tx_ids: Vec<&str> = batch.iter().map(|c| c.tx.id.as_str()).collect();
-    let (lock, landed) = tokio::join!(db.prepare_cached(LOCK), db.prepare_cached(LANDED));
-    let (lock, landed) = (lock.map_err(unavailable)?, landed.map_err(unavailable)?);
-    // Locks first, then the landed check under them (pipelined on one connection).
     let (lock_params, landed_params): ([&(dyn ToSql + Sync); 1], [&(dyn ToSql + Sync); 1]) = ([&pool_ids], [&tx_ids]);
-    let (locked, already) = tokio::join!(db.query(&lock, &lock_params), db.query(&landed, &landed_params));
+    let (begun, locked, already) = tokio::join!(
+        client.batch_execute("BEGIN; SET LOCAL synchronous_commit = off"),
+        client.query(&lock, &lock_params),
+        client.query(&landed, &landed_params)
+    );
+    let open = Open(Some(client));
+    begun.map_err(unavailable)?;
     let mut pools: BTreeMap<String, Pool> = BTreeMap::new();
     for row in locked.map_err(unavailable)? {
         pools.insert(row.get(0), decode_pool(row.get::<_, &[u8]>(1))?);
@@ -263,7 +284,8 @@ async fn land(pg: &PgPool, batch: &[&Swap]) -> Result<Vec<Result<Landed, VenueEr
         }
     }
     if new.is_empty() {
-        return Ok(results); // nothing changed: the transaction rolls back
+        open.roll_back().await; // nothing changed
+        return Ok(results);
     }
 
     let mut changed: Vec<&str> =
@@ -287,16 +309,32 @@ async fn land(pg: &PgPool, batch: &[&Swap]) -> Result<Vec<Result<Landed, VenueEr
             Err(_) => unreachable!("only landed commits are new"),
         })
         .collect();
-    let (update, insert) = tokio::join!(db.prepare_cached(UPDATE), db.prepare_cached(INSERT));
-    let (update, insert) = (update.map_err(unavailable)?, insert.map_err(unavailable)?);
     let update_params: [&(dyn ToSql + Sync); 3] = [&changed, &states, &changed_by];
     let insert_params: [&(dyn ToSql + Sync); 2] = [&new_ids, &new_receipts];
-    // Pipelined, INSERT first (a future sends its statement when first polled).
-    let (slots, written) = tokio::join!(db.query(&insert, &insert_params), db.execute(&update, &update_params));
-    written.map_err(unavailable)?;
-    let slots: HashMap<String, i64> =
-        slots.map_err(unavailable)?.into_iter().map(|row| (row.get(0), row.get(1))).collect();
-    db.commit().await.map_err(unavailable)?;
+    // INSERT first, then UPDATE (it reads the slots the INSERT drew), then
+    // COMMIT: should either statement fail, the transaction is aborted and
+    // PostgreSQL answers the COMMIT by rolling back.
+    let db = open.client();
+    let (slots, written, committed) = tokio::join!(
+        db.query(&insert, &insert_params),
+        db.execute(&update, &update_params),
+        db.batch_execute("COMMIT")
+    );
+    let settled = committed.is_ok();
+    let slots = slots.and_then(|slots| written.map(|_| slots));
+    let slots = match (slots, committed) {
+        (Ok(slots), Ok(())) => slots,
+        (Err(e), _) | (Ok(_), Err(e)) => {
+            if settled {
+                open.settled();
+            } else {
+                open.roll_back().await;
+            }
+            return Err(unavailable(e));
+        }
+    };
+    open.settled();
+    let slots: HashMap<String, i64> = slots.into_iter().map(|row| (row.get(0), row.get(1))).collect();
     for &i in &new {
         if let Ok(landed) = &mut results[i] {
             landed.receipt.slot = slots.get(&landed.receipt.tx_id).copied().unwrap_or(0).unsigned_abs();
@@ -311,6 +349,40 @@ async fn land(pg: &PgPool, batch: &[&Swap]) -> Result<Vec<Result<Landed, VenueEr
         }
     }
     Ok(results)
+}
+
+/// A pooled connection inside a transaction that [`land`] began with a plain
+/// `BEGIN` (to pipeline it): it must not go back to the pool still inside it.
+/// Dropped unsettled (an early return), the connection is taken out of the
+/// pool and closed, which ends the transaction; [`Open::roll_back`] keeps it.
+struct Open(Option<deadpool_postgres::Object>);
+
+impl Open {
+    fn client(&self) -> &deadpool_postgres::Object {
+        self.0.as_ref().expect("open until settled")
+    }
+
+    /// The transaction is over (committed, or rolled back by its COMMIT): the
+    /// connection goes back to the pool.
+    fn settled(mut self) {
+        self.0.take();
+    }
+
+    /// Rolls back and returns the connection to the pool; one that cannot
+    /// roll back is closed instead.
+    async fn roll_back(self) {
+        if self.client().batch_execute("ROLLBACK").await.is_ok() {
+            self.settled();
+        }
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take() {
+            drop(deadpool_postgres::Object::take(client));
+        }
+    }
 }
 
 /// A pool from a row of `(state, slot)`.

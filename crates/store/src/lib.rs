@@ -33,6 +33,7 @@ pub use chain::PgLedger;
 /// The PostgreSQL connection pool every store here is built on.
 pub use deadpool_postgres::Pool as PgPool;
 pub use error::{Backend, StoreError};
+pub use group_commit::Batching;
 pub use keys::Keys;
 pub use migrate::migrate;
 pub use orders::{

@@ -36,9 +36,13 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
     // worker to start seeds its pools. Every pool change it lands is published
     // on the pool-change stream.
     let changes = PoolChanges::new(bus.client().clone(), bus.keys()).with_max_len(settings.pool_stream_max_len);
-    let ledger = Arc::new(PublishingLedger::new(PgLedger::new(pool.clone()), changes).on_append_failure(|| {
-        metrics::METRICS.pool_changes_lost.inc();
-    }));
+    let ledger = Arc::new(
+        PublishingLedger::new(PgLedger::lingering(pool.clone(), settings.commit_linger), changes).on_append_failure(
+            || {
+                metrics::METRICS.pool_changes_lost.inc();
+            },
+        ),
+    );
     let now = chrono::Utc::now().timestamp();
     let seeds = oee_router::seed_pools(&registry, now);
     let pool_ids: Vec<String> = seeds.iter().map(|p| p.id.clone()).collect();
@@ -62,7 +66,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Consumer> {
     let router = oee_router::simulated(&registry, Arc::new(network));
     let orders = settings.order_store(pool.clone());
     let executor = Executor {
-        events: EventWriter::start(orders.clone(), settings.event_lanes()),
+        events: EventWriter::start(orders.clone(), settings.event_batching()),
         orders,
         bus: bus.clone(),
         router,

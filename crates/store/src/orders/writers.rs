@@ -3,7 +3,7 @@
 
 use super::OrderStore;
 use crate::error::StoreError;
-use crate::group_commit::{Committer, Lanes, MAX_BATCH};
+use crate::group_commit::{Batching, Committer, Lanes, MAX_BATCH};
 use chrono::{DateTime, Utc};
 use oee_domain::{OrderSpec, RecordedEvent};
 use uuid::Uuid;
@@ -42,8 +42,8 @@ impl std::fmt::Debug for EventWriter {
 }
 
 impl EventWriter {
-    pub fn start(store: OrderStore, lanes: usize) -> Self {
-        Self { lanes: Lanes::start(Events(store), lanes, MAX_BATCH) }
+    pub fn start(store: OrderStore, batching: Batching) -> Self {
+        Self { lanes: Lanes::start(Events(store), batching, MAX_BATCH) }
     }
 
     /// Records one event (see [`OrderStore::record`]) and hands it back.
@@ -104,8 +104,8 @@ impl std::fmt::Debug for OrderWriter {
 }
 
 impl OrderWriter {
-    pub fn start(store: OrderStore, lanes: usize) -> Self {
-        Self { lanes: Lanes::start(Orders(store), lanes, MAX_BATCH) }
+    pub fn start(store: OrderStore, batching: Batching) -> Self {
+        Self { lanes: Lanes::start(Orders(store), batching, MAX_BATCH) }
     }
 
     /// Stores the order and its `pending` event; returns once committed.

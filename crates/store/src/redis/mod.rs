@@ -24,6 +24,7 @@ pub mod locks;
 pub mod pool_changes;
 pub mod rate;
 pub mod resting;
+pub mod script;
 pub mod tickets;
 
 pub use active::ActiveSet;
@@ -62,6 +63,7 @@ pub struct Bus {
     pub resting: RestingFeed,
     pub tickets: Tickets,
     pub rates: RateLimiter,
+    enqueue_script: script::Script,
     client: Client,
     keys: Keys,
 }
@@ -77,6 +79,7 @@ impl Bus {
             resting: RestingFeed::new(client.clone(), keys.clone()),
             tickets: Tickets::new(client.clone(), keys.clone()),
             rates: RateLimiter::new(client.clone(), keys.clone()),
+            enqueue_script: script::Script::new(ENQUEUE),
             client,
             keys,
         }
@@ -104,7 +107,7 @@ impl Bus {
     pub async fn enqueue(&self, order_id: Uuid) -> Result<(), StoreError> {
         let p = self.keys.partition_of(order_id);
         let keys = vec![self.keys.stream(p), self.keys.active(p)];
-        let _: Value = self.client.eval(ENQUEUE, keys, vec![order_id.to_string()]).await?;
+        let _: Value = self.enqueue_script.run(&self.client, keys, vec![order_id.to_string()]).await?;
         Ok(())
     }
 

@@ -8,10 +8,10 @@
 //! `max(TAT, now) + T`. From idle, `burst + 1` requests pass at once, then one
 //! every `T`: over `t` seconds, `per_sec·t + burst` (and one).
 
+use super::script::Script;
 use crate::error::StoreError;
 use crate::keys::Keys;
 use fred::prelude::*;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// KEYS[1]: the subject's TAT; ARGV: T and burst·T in microseconds, and
@@ -60,13 +60,12 @@ pub enum Decision {
 pub struct RateLimiter {
     client: Client,
     keys: Keys,
-    /// The script's SHA once loaded.
-    sha: Arc<Mutex<Option<String>>>,
+    script: Script,
 }
 
 impl RateLimiter {
     pub fn new(client: Client, keys: Keys) -> Self {
-        Self { client, keys, sha: Arc::default() }
+        Self { client, keys, script: Script::new(GCRA) }
     }
 
     /// Counts one request of `subject` against `limit`.
@@ -83,14 +82,7 @@ impl RateLimiter {
         let interval = 1_000_000 / u64::from(limit.per_sec.max(1));
         let args = vec![interval.to_string(), (interval * u64::from(limit.burst)).to_string(), mode.to_owned()];
         let key = self.keys.rate(subject);
-        let sha = self.sha.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        let reply: Vec<i64> = match sha {
-            Some(sha) => match self.client.evalsha(sha, vec![key.clone()], args.clone()).await {
-                Err(e) if e.details().starts_with("NOSCRIPT") => self.load_and_run(key, args).await?,
-                other => other?,
-            },
-            None => self.load_and_run(key, args).await?,
-        };
+        let reply: Vec<i64> = self.script.run(&self.client, vec![key], args).await?;
         let micros = |i: usize| Duration::from_micros(reply.get(i).copied().unwrap_or(0).max(0).unsigned_abs());
         Ok(match reply.first() {
             Some(1) => Decision::Allowed {
@@ -99,18 +91,5 @@ impl RateLimiter {
             },
             _ => Decision::Limited { retry_after: micros(1), reset: micros(2) },
         })
-    }
-
-    /// Runs the script by its text (`EVAL`), which also caches it on the node
-    /// that ran it: in a cluster each primary learns it on first use, and a
-    /// promoted replica again after a failover. Learns the SHA the first time.
-    async fn load_and_run(&self, key: String, args: Vec<String>) -> Result<Vec<i64>, StoreError> {
-        let reply = self.client.eval(GCRA, vec![key], args).await?;
-        let known = self.sha.lock().unwrap_or_else(PoisonError::into_inner).is_some();
-        if !known {
-            let sha: String = self.client.script_load(GCRA).await?;
-            *self.sha.lock().unwrap_or_else(PoisonError::into_inner) = Some(sha);
-        }
-        Ok(reply)
     }
 }

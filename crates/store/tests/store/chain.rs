@@ -89,3 +89,48 @@ async fn a_landed_swap_raises_the_slot_of_the_pools_it_moved() {
     assert_eq!(read, second.pools, "what the swap left, slot included");
     env.cleanup().await.expect("cleanup");
 }
+
+/// A batch lands in two pipelined flights (BEGIN, locks and the landed check;
+/// then receipts, pools and COMMIT) on a connection taken from the pool. When a
+/// write of the second flight fails, nothing of the batch stays — no receipt,
+/// the pool unmoved — and the connection goes back to the pool outside any
+/// transaction: with a pool of one, the next swap lands on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_whose_write_fails_leaves_nothing_and_its_connection_usable() {
+    let env = TestEnv::new().await.expect("env");
+    let registry = TokenRegistry::default();
+    let pg = oee_store::pg::pool(&oee_store::PgSettings { pool_size: 1, ..env.settings.pg() }).expect("pool");
+    let ledger = PgLedger::new(pg.clone());
+    ledger.seed(oee_router::seed_pools(&registry, Utc::now().timestamp())).await.expect("seed");
+    let db = env.db().await.expect("db");
+    // The pool update (after the receipt's insert, before COMMIT) fails.
+    db.batch_execute(
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN RAISE EXCEPTION 'refused by the test'; END $$;
+         CREATE TRIGGER refuse BEFORE UPDATE ON chain.pools FOR EACH ROW EXECUTE FUNCTION refuse();",
+    )
+    .await
+    .expect("trigger");
+    let sol = registry.by_symbol("SOL").expect("sol").mint.clone();
+    let swap = |id: &str| Transaction {
+        id: id.into(),
+        legs: vec![SwapLeg { pool_id: "raydium:SOL-USDC".into(), mint_in: sol.clone(), amount_in: 1_000_000_000 }],
+        min_amount_out: 0,
+        valid_until: i64::MAX,
+        instructions: Vec::new(),
+    };
+    let before = ledger.pools(&["raydium:SOL-USDC".to_owned()]).await.expect("read");
+    let refused = ledger.commit(&swap("refused"), Utc::now().timestamp()).await;
+    assert!(refused.is_err(), "the failed write is reported: {refused:?}");
+    let receipts: i64 =
+        db.query_one("SELECT count(*) FROM chain.transactions WHERE id = 'refused'", &[]).await.expect("count").get(0);
+    assert_eq!(receipts, 0, "the receipt inserted before the failure was rolled back");
+    assert_eq!(ledger.pools(&["raydium:SOL-USDC".to_owned()]).await.expect("read"), before, "the pool unmoved");
+
+    db.batch_execute("DROP TRIGGER refuse ON chain.pools").await.expect("drop trigger");
+    let landed = ledger.commit(&swap("after"), Utc::now().timestamp()).await.expect("lands on the same connection");
+    assert!(landed.receipt.amount_out() > 0);
+    let status = pg.status();
+    assert_eq!(status.max_size, 1, "one connection, so the swap above used the one the failure left");
+    env.cleanup().await.expect("cleanup");
+}

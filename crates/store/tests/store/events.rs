@@ -130,7 +130,7 @@ async fn a_run_that_is_not_consecutive_or_legal_is_refused_without_a_trace() {
 async fn racing_runs_for_one_order_record_exactly_one() {
     let env = TestEnv::new().await.expect("env");
     let orders = store(&env).await;
-    let writer = EventWriter::start(orders.clone(), 2);
+    let writer = EventWriter::start(orders.clone(), oee_store::Batching::lanes(2));
     let mut ids = Vec::new();
     for _ in 0..100 {
         ids.push(new_order(&orders).await);
@@ -182,7 +182,7 @@ async fn a_batch_records_each_event_under_its_own_guard() {
 async fn the_writer_shares_commits_and_answers_each_caller() {
     let env = TestEnv::new().await.expect("env");
     let orders = store(&env).await;
-    let writer = EventWriter::start(orders.clone(), 2);
+    let writer = EventWriter::start(orders.clone(), oee_store::Batching::lanes(2));
     let mut ids = Vec::new();
     for _ in 0..200 {
         ids.push(new_order(&orders).await);
@@ -224,7 +224,7 @@ async fn an_event_whose_predecessor_is_in_the_same_batch_is_refused() {
 async fn the_order_writer_stores_each_order_with_its_pending_event() {
     let env = TestEnv::new().await.expect("env");
     let orders = store(&env).await;
-    let writer = oee_store::OrderWriter::start(orders.clone(), 2);
+    let writer = oee_store::OrderWriter::start(orders.clone(), oee_store::Batching::lanes(2));
     let body = br#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"0.25"}"#;
     let spec = parse_order(body, &TokenRegistry::default(), Channel::Http).expect("valid").spec;
     let mut tasks = tokio::task::JoinSet::new();
