@@ -10,8 +10,9 @@
 //! implementation of the swap logic — each against the state the previous one
 //! left, each failing on its own (slippage, liquidity, expiry) without touching
 //! the others — then writes each touched pool once and every receipt, with slots
-//! in that order. Per swap that is a fraction of a round trip and one pool write
-//! shared by the batch, instead of five round trips and a pool write each; the
+//! in that order. A batch takes two round trips (its statements pipelined), so
+//! per swap that is a fraction of a round trip and one pool write shared by the
+//! batch, instead of five round trips and a pool write each; the
 //! result is exactly as if the swaps had landed one by one in slot order. The
 //! queue and lanes are the group-commit ones of [`crate::group_commit`]: a batch that
 //! fails as a whole is retried swap by swap.
