@@ -222,12 +222,14 @@ async fn land(pg: &PgPool, batch: &[&Swap]) -> Result<Vec<Result<Landed, VenueEr
     // only lose chain commits no order has recorded; those orders are retried and
     // the chain, having forgotten the swap, still executes it exactly once.
     let (lock_params, landed_params): ([&(dyn ToSql + Sync); 1], [&(dyn ToSql + Sync); 1]) = ([&pool_ids], [&tx_ids]);
-    let (begun, locked, already) = tokio::join!(
-        client.batch_execute("BEGIN; SET LOCAL synchronous_commit = off"),
-        client.query(&lock, &lock_params),
-        client.query(&landed, &landed_params)
-    );
+    // From BEGIN on, the guard owns the connection: should this future be
+    // dropped or return early, the connection is closed, not pooled mid-transaction.
     let open = Open(Some(client));
+    let (begun, locked, already) = tokio::join!(
+        open.client().batch_execute("BEGIN; SET LOCAL synchronous_commit = off"),
+        open.client().query(&lock, &lock_params),
+        open.client().query(&landed, &landed_params)
+    );
     begun.map_err(unavailable)?;
     let mut pools: BTreeMap<String, Pool> = BTreeMap::new();
     for row in locked.map_err(unavailable)? {
