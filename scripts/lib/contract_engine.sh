@@ -17,11 +17,6 @@ CONTRACT_PIDS=()
 CONTRACT_DB=
 CONTRACT_NS=
 
-# A TCP port on 127.0.0.1 that nothing listens on now.
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
 # The status of GET $1 within 2 s, or 000.
 http_status() {
   curl -s -o /dev/null -m 2 -w '%{http_code}' "$1" 2>/dev/null || true
