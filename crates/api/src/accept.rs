@@ -132,15 +132,16 @@ async fn accept_with(
 }
 
 /// Counts a submission against its key's limit (its own, or the deployment's
-/// `OEE_RATE_PER_SEC` and `OEE_RATE_BURST`), shared by every replica. Nothing is
-/// limited with `OEE_AUTH=off`.
+/// `OEE_RATE_PER_SEC` and `OEE_RATE_BURST`), shared by every replica, through
+/// this replica's lease of it ([`oee_store::Leases`]). Nothing is limited with
+/// `OEE_AUTH=off`.
 async fn count_against_limit(state: &AppState, caller: &Caller) -> Result<Option<RateState>, ApiError> {
     let Some(key_id) = caller.key_id else { return Ok(None) };
     let limit = Limit {
         per_sec: caller.rate.unwrap_or(state.rate_limit.per_sec),
         burst: caller.burst.unwrap_or(state.rate_limit.burst),
     };
-    match state.bus.rates.check(&key_id.to_string(), limit).await? {
+    match state.submit_limits.check(&key_id.to_string(), limit).await? {
         Decision::Allowed { remaining, reset } => Ok(Some(RateState { limit: limit.per_sec, remaining, reset })),
         Decision::Limited { retry_after, .. } => {
             Err(ApiError::Limited { retry_after, limit: limit.per_sec, per: "orders for this key" })

@@ -136,6 +136,7 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
         pools,
         ledger,
         rate_limit: oee_store::Limit { per_sec: settings.rate_per_sec, burst: settings.rate_burst },
+        submit_limits: oee_store::Leases::new(bus.rates.clone()),
         shedder: shedding::Shedder::start(bus.jobs.clone(), settings.max_queue_lag, stopping.clone()),
         store_timeout: settings.store_timeout,
         draining: draining.clone(),

@@ -6,7 +6,7 @@ use crate::shedding::Shedder;
 use crate::ws::hub::Hub;
 use oee_domain::TokenRegistry;
 use oee_router::Listing;
-use oee_store::{Bus, KeyStore, Limit, OrderStore, OrderWriter, PgLedger, PublishingLedger};
+use oee_store::{Bus, KeyStore, Leases, Limit, OrderStore, OrderWriter, PgLedger, PublishingLedger};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -34,6 +34,9 @@ pub struct AppState {
     pub shedder: Shedder,
     /// A key's rate limit unless it has its own (`OEE_RATE_PER_SEC`, `OEE_RATE_BURST`).
     pub rate_limit: Limit,
+    /// Order submissions counted against those limits, leased from Redis a
+    /// few at a time for a busy key.
+    pub submit_limits: Leases,
     /// Bound on store calls made for a request.
     pub store_timeout: Duration,
     /// Cancelled when the process starts stopping: readiness fails.

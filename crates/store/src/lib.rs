@@ -43,8 +43,9 @@ pub use orders::{
 pub use pg::PgSettings;
 pub use publishing_ledger::PublishingLedger;
 pub use redis::{
-    ActiveSet, Bus, ConsumerStats, Decision, Fanout, Job, JobQueue, JobRef, Limit, Locks, Notice, PartitionStats,
-    PoolChange, PoolChanges, QueueStats, RateLimiter, RedisSettings, RestingFeed, StreamReader, TICKET_TTL, Tickets,
+    ActiveSet, Bus, ConsumerStats, Decision, Fanout, Grant, Job, JobQueue, JobRef, Leases, Limit, Locks, Notice,
+    PartitionStats, PoolChange, PoolChanges, QueueStats, RateLimiter, RedisSettings, RestingFeed, StreamReader,
+    TICKET_TTL, Tickets,
 };
 
 /// Whether each store answers, as `/ready` reports it.

@@ -35,7 +35,7 @@ pub use fanout::Fanout;
 pub use jobs::{ConsumerStats, Job, JobQueue, JobRef, PartitionStats, QueueStats, StreamReader};
 pub use locks::Locks;
 pub use pool_changes::{PoolChange, PoolChanges};
-pub use rate::{Decision, Limit, RateLimiter};
+pub use rate::{Decision, Grant, Leases, Limit, RateLimiter};
 pub use resting::{Notice, RestingFeed};
 pub use tickets::{TICKET_TTL, Tickets};
 

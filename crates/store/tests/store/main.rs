@@ -4,3 +4,4 @@ mod api_keys;
 mod chain;
 mod events;
 mod pool_changes;
+mod rate;
