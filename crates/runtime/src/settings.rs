@@ -163,7 +163,7 @@ impl Default for Settings {
             http_addr: "127.0.0.1:8080".into(),
             metrics_addr: "127.0.0.1:9091".into(),
             instance: String::new(),
-            http_workers: 2,
+            http_workers: 1,
             namespace: "oee".into(),
             worker_concurrency: 10,
             auth: AuthMode::Required,
@@ -662,7 +662,7 @@ mod tests {
         assert_eq!(s.order_batching(), Batching { lanes: 2, linger: Duration::from_millis(1) });
         assert_eq!((s.event_lanes(), s.order_lanes()), (4, 2));
         assert_eq!((s.sim_tick, s.sim_volatility_bps, s.sim_seed), (Duration::from_secs(5), 15, None));
-        assert_eq!(s.pool_stream_max_len, 100_000);
+        assert_eq!(s.pool_stream_max_len, 10_000);
     }
 
     /// The market simulator's settings: a tick of zero turns it off, a seed is optional.

@@ -37,8 +37,11 @@ use fred::types::streams::{XCap, XReadResponse};
 use oee_router::Pool;
 use std::time::Duration;
 
-/// Entries the stream keeps by default (trimmed approximately).
-pub const DEFAULT_MAX_LEN: u64 = 100_000;
+/// Entries the stream keeps by default (trimmed approximately): a reader
+/// only needs those since it last loaded the pools from PostgreSQL (the
+/// trigger engine does every second), and at thousands of swaps a second this
+/// is still a few seconds of them.
+pub const DEFAULT_MAX_LEN: u64 = 10_000;
 
 /// The field of an entry that holds its slot.
 const SLOT: &str = "slot";
