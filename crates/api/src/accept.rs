@@ -84,13 +84,13 @@ async fn accept_with(
     let at = Utc::now();
     // A resting order's expiry, checked against the clock now (the default filled in).
     let expires_at = spec.rests().then(|| resolve_expiry(spec.expires_at(), at)).transpose()?;
-    let new_order = || NewOrder { id, account: caller.account.clone(), spec: spec.clone(), at, expires_at };
+    let new_order = NewOrder { id, account: caller.account.clone(), spec: spec.clone(), at, expires_at };
     let insert = async {
         match submission.idempotency_key.as_deref() {
             // Most orders: through a shared commit with whatever else is arriving.
-            None => state.inserts.insert(new_order()).await.map(|()| Inserted::Created),
+            None => state.inserts.insert(new_order.clone()).await.map(|()| Inserted::Created),
             // A key must be checked against the account's earlier orders: on its own.
-            Some(key) => state.orders.insert(&new_order(), Some(key)).await,
+            Some(key) => state.orders.insert(&new_order, Some(key)).await,
         }
     };
     let (inserted, follower) = if follow {
@@ -120,7 +120,8 @@ async fn accept_with(
             ));
         }
     }
-    if let Err(e) = state.bus.enqueue(id).await {
+    // The job carries the order as stored: its worker need not read it back.
+    if let Err(e) = state.bus.enqueue_new(&new_order).await {
         take_back(state, id).await;
         return Err(e.into());
     }

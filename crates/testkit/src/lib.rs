@@ -163,7 +163,7 @@ impl TestEnv {
             .map_err(|r| anyhow::anyhow!("invalid order {body}: {}", r.message))?;
         let order = NewOrder { id, account: oee_api::auth::ANONYMOUS.to_owned(), spec, at, expires_at };
         orders.insert(&order, None).await?;
-        self.bus().await?.enqueue(id).await?;
+        self.bus().await?.enqueue_new(&order).await?;
         Ok(id)
     }
 

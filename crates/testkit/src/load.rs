@@ -18,8 +18,8 @@ use tokio_util::sync::CancellationToken;
 pub struct LoadPlan {
     /// The API replicas' base URLs (`http://host:port`); orders go round-robin.
     pub apis: Vec<String>,
-    /// The order body.
-    pub body: String,
+    /// The order bodies: order `n` sends `bodies[n % bodies.len()]`.
+    pub bodies: Vec<String>,
     /// Pause between one acceptance and the next submission.
     pub pause: Duration,
     /// Every `follow_every`-th order is followed on its socket (0: none).
@@ -115,7 +115,7 @@ async fn run(plan: LoadPlan, stop: CancellationToken) -> LoadReport {
                 .post(format!("{api}/api/orders/execute"))
                 .header("content-type", "application/json")
                 .header("idempotency-key", &key)
-                .body(plan.body.clone())
+                .body(plan.bodies[n % plan.bodies.len()].clone())
                 .send()
                 .await;
             let (status, body) = match answer {

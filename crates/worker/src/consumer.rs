@@ -383,18 +383,35 @@ impl Consumer {
         }
     }
 
-    /// Loads the orders of a batch of jobs in one query.
+    /// Loads the orders of a batch of jobs: those a first delivery carries
+    /// as they were queued, the others in one query.
     async fn load(&self, jobs: Vec<Job>) -> Vec<(Job, Option<oee_store::OrderRecord>)> {
-        let ids: Vec<Uuid> = jobs.iter().filter_map(|j| j.order_id).collect();
-        let mut found: HashMap<Uuid, oee_store::OrderRecord> = match self.executor.orders.get_many(&ids).await {
-            Ok(orders) => orders.into_iter().map(|o| (o.id, o)).collect(),
-            Err(e) => {
-                // Leave the jobs pending: taken up again once the store answers.
-                error!(error = %e, jobs = jobs.len(), "could not load orders; leaving their jobs pending");
-                self.own.leave_pending();
-                return Vec::new();
+        let mut found: HashMap<Uuid, oee_store::OrderRecord> = HashMap::with_capacity(jobs.len());
+        let mut ids = Vec::new();
+        for job in &jobs {
+            let Some(id) = job.order_id else { continue };
+            match job.queued.as_deref().map(|text| oee_store::orders::queued::decode(id, text)) {
+                Some(Ok(order)) => {
+                    found.insert(id, order);
+                }
+                Some(Err(e)) => {
+                    warn!(order_id = %id, error = %e, "a job's queued order is unreadable; reading the order");
+                    ids.push(id);
+                }
+                None => ids.push(id),
             }
-        };
+        }
+        if !ids.is_empty() {
+            match self.executor.orders.get_many(&ids).await {
+                Ok(orders) => found.extend(orders.into_iter().map(|o| (o.id, o))),
+                Err(e) => {
+                    // Leave the jobs pending: taken up again once the store answers.
+                    error!(error = %e, jobs = jobs.len(), "could not load orders; leaving their jobs pending");
+                    self.own.leave_pending();
+                    return Vec::new();
+                }
+            }
+        }
         jobs.into_iter()
             .map(|job| {
                 let order = job.order_id.and_then(|id| found.remove(&id));
@@ -403,23 +420,36 @@ impl Consumer {
             .collect()
     }
 
+    /// Dead-letters a job with no order behind it: nothing can ever execute it.
+    async fn no_order(&self, job: &Job) {
+        warn!(entry = %job.at, order_id = ?job.order_id, "job names no stored order; dead-lettering it");
+        match self.bus.jobs.dead_letter(job, "the job names no stored order").await {
+            Ok(()) => {
+                METRICS.dead_letters.get_or_create(&ReasonLabel { reason: "no_order" }).inc();
+            }
+            Err(e) => warn!(entry = %job.at, error = %e, "could not dead-letter a job; it stays pending"),
+        }
+    }
+
     async fn process(&self, job: Job, order: Option<oee_store::OrderRecord>) {
         let Some(order) = order else {
-            // No order behind the job: nothing can ever execute it.
-            warn!(entry = %job.at, order_id = ?job.order_id, "job names no stored order; dead-lettering it");
-            match self.bus.jobs.dead_letter(&job, "the job names no stored order").await {
-                Ok(()) => {
-                    METRICS.dead_letters.get_or_create(&ReasonLabel { reason: "no_order" }).inc();
-                }
-                Err(e) => warn!(entry = %job.at, error = %e, "could not dead-letter a job; it stays pending"),
-            }
-            return;
+            return self.no_order(&job).await;
         };
         let id = order.id;
         // A finished order's job is acknowledged by the executor, with the
         // order's last event.
-        match self.executor.run_job(order, &job.at).await {
-            Ok(Outcome::Terminal(_) | Outcome::Superseded | Outcome::Resting) => {}
+        let mut outcome = self.executor.run_job(order, &job.at).await;
+        if job.queued.is_some() && matches!(outcome, Ok(Outcome::Stale)) {
+            // The order as queued was out of date (its job was queued twice,
+            // say): go on from the order as stored.
+            outcome = match self.executor.orders.get(id).await {
+                Ok(Some(order)) => self.executor.run_job(order, &job.at).await,
+                Ok(None) => return self.no_order(&job).await,
+                Err(e) => Err(e),
+            };
+        }
+        match outcome {
+            Ok(Outcome::Terminal(_) | Outcome::Superseded | Outcome::Stale | Outcome::Resting) => {}
             Err(e) if e.is_unavailable() => {
                 warn!(order_id = %id, error = %e, "a store failed mid-order; the job is taken up again once it answers");
                 self.own.leave_pending();

@@ -35,6 +35,9 @@ pub enum Outcome {
     Terminal(OrderStatus),
     /// Another writer moved the order first; leave the job to whoever holds it.
     Superseded,
+    /// The order was not as given: another writer had moved it before this
+    /// run recorded anything. Nothing was done; the job is untouched.
+    Stale,
     /// The order rests `open` (armed, or re-opened); its job is completed and
     /// the trigger engine told.
     Resting,
@@ -114,6 +117,13 @@ impl Executor {
     async fn run_inner(&self, order: OrderRecord, job: &JobRef) -> Result<Outcome, StoreError> {
         let mut p = Progress::new(&order);
         p.job = Some(job.clone());
+        match self.drive(&mut p, &order, job).await {
+            Ok(Outcome::Superseded) if p.seq == order.last_seq => Ok(Outcome::Stale),
+            outcome => outcome,
+        }
+    }
+
+    async fn drive(&self, p: &mut Progress, order: &OrderRecord, job: &JobRef) -> Result<Outcome, StoreError> {
         if p.status.is_terminal() {
             if let Err(e) = self.bus.complete_job(p.id, job).await {
                 warn!(%job, error = %e, "could not acknowledge the job of a terminal order");
@@ -127,7 +137,7 @@ impl Executor {
         if spec.rests() {
             match p.status {
                 // Stored: arm it.
-                OrderStatus::Pending => return self.open(&mut p, spec, None).await,
+                OrderStatus::Pending => return self.open(p, spec, None).await,
                 // Armed, but the job came back: the trigger engine may not have been told.
                 OrderStatus::Open => {
                     let expires_at = spec.expires_at().unwrap_or(order.updated_at);
@@ -141,7 +151,7 @@ impl Executor {
         // Picked up with an attempt already sent — by a worker that died or stalled.
         // That transaction can land until its validity runs out; only after that
         // does "has it landed?" have a final answer.
-        self.wait_out_sent_attempt(&order).await;
+        self.wait_out_sent_attempt(order).await;
         let mut last_error: Option<ErrorInfo> = None;
         let mut attempt = order.attempts;
         // A resting order's retries are counted from its latest trigger; a
@@ -155,13 +165,13 @@ impl Executor {
         // A triggered order is routed on the pool states that fired it, or
         // newer ones: a state cached from before the move would miss its
         // minimum and send it back to `open` for nothing.
-        let since = if routing_recorded { self.trigger_slot(&order).await } else { 0 };
+        let since = if routing_recorded { self.trigger_slot(order).await } else { 0 };
         loop {
             // Whatever an earlier attempt sent may have landed after all.
             if attempt > 0
                 && let Some(done) = self.find_landed(order.id, attempt).await
             {
-                return self.confirm(&mut p, spec, attempt, &done).await;
+                return self.confirm(p, spec, attempt, &done).await;
             }
             if attempt - first >= self.retry.max_attempts {
                 let error = ErrorInfo::new(
@@ -171,7 +181,7 @@ impl Executor {
                         None => format!("gave up after {attempt} attempts"),
                     },
                 );
-                return self.end(&mut p, EventDetail::Failed { error, attempts: attempt }).await;
+                return self.end(p, EventDetail::Failed { error, attempts: attempt }).await;
             }
             if attempt > 0 && last_error.is_some() {
                 tokio::time::sleep(self.retry.delay_before(attempt - first + 1)).await;
@@ -180,7 +190,7 @@ impl Executor {
                 attempt += 1;
                 p.stage(EventDetail::Routing { attempt, last_error: last_error.take(), trigger: None });
             }
-            match self.attempt(&mut p, spec, attempt, since).await? {
+            match self.attempt(p, spec, attempt, since).await? {
                 Attempt::Over(outcome) => return Ok(outcome),
                 Attempt::Transient(error) => {
                     METRICS.retries.get_or_create(&CodeLabel { code: error.code.as_str() }).inc();

@@ -41,7 +41,7 @@ fn failover_engine(builder: EngineBuilder) -> EngineBuilder {
 fn plan(engine: &Engine) -> LoadPlan {
     LoadPlan {
         apis: (0..engine.apis.len()).map(|i| engine.url(i, "")).collect(),
-        body: ORDER.to_owned(),
+        bodies: vec![ORDER.to_owned()],
         pause: Duration::from_millis(20),
         follow_every: 4,
     }

@@ -6,6 +6,7 @@
 //! `seq` has no gaps and nothing follows a terminal event.
 
 mod activity;
+pub mod queued;
 mod record;
 mod runs;
 mod writers;

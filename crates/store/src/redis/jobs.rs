@@ -68,6 +68,10 @@ pub struct Job {
     pub at: JobRef,
     /// `None` when the entry does not name an order (a poison message).
     pub order_id: Option<Uuid>,
+    /// The order as it was queued, on a job delivered for the first time
+    /// whose entry carries it ([`crate::Bus::enqueue_new`]); `None` on a job
+    /// delivered again, which must read its order.
+    pub queued: Option<String>,
 }
 
 /// The job stream and its consumer group.
@@ -284,7 +288,7 @@ impl JobQueue {
                     .find(|kv| kv.first().and_then(Value::as_string).as_deref() == Some("order"))
                     .and_then(|kv| kv.get(1)?.as_string())
                     .and_then(|s| Uuid::parse_str(&s).ok());
-                Some(Job { at: JobRef { partition: p, entry: id }, order_id })
+                Some(Job { at: JobRef { partition: p, entry: id }, order_id, queued: None })
             })
             .collect();
         Ok((jobs, next))
@@ -419,8 +423,10 @@ impl StreamReader {
         Ok(reply
             .into_values()
             .flatten()
-            .map(|(entry, fields)| Job {
+            .map(|(entry, mut fields)| Job {
                 order_id: fields.get("order").and_then(|s| Uuid::parse_str(s).ok()),
+                // Only a first delivery: the order may have moved on since.
+                queued: if from == ">" { fields.remove("queued") } else { None },
                 at: JobRef { partition: p, entry },
             })
             .collect())

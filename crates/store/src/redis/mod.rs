@@ -49,8 +49,16 @@ use uuid::Uuid;
 
 /// `XADD` the job for order ARGV[1] to stream KEYS[1] and `SADD` it to the
 /// active set KEYS[2] (one partition's: one slot).
-const ENQUEUE: &str =
-    r"redis.call('XADD', KEYS[1], '*', 'order', ARGV[1]) redis.call('SADD', KEYS[2], ARGV[1]) return 1";
+/// KEYS: the partition's stream and active set; ARGV: the order id, and the
+/// order as queued (see [`crate::orders::queued`]) when given.
+const ENQUEUE: &str = r"
+if ARGV[2] then
+  redis.call('XADD', KEYS[1], '*', 'order', ARGV[1], 'queued', ARGV[2])
+else
+  redis.call('XADD', KEYS[1], '*', 'order', ARGV[1])
+end
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1";
 
 /// The engine's Redis on one namespace: each concern, and the round trips
 /// that span them.
@@ -105,9 +113,21 @@ impl Bus {
     /// pipeline can still be, after a reconnect. A job would then be queued
     /// for an order refused with a 503 and deleted.
     pub async fn enqueue(&self, order_id: Uuid) -> Result<(), StoreError> {
+        self.enqueue_with(order_id, None).await
+    }
+
+    /// As [`Bus::enqueue`], for an order just stored: its job carries the
+    /// order as stored, which spares the worker that takes the job a read of
+    /// it ([`crate::orders::queued`]).
+    pub async fn enqueue_new(&self, order: &crate::NewOrder) -> Result<(), StoreError> {
+        self.enqueue_with(order.id, Some(crate::orders::queued::encode(order))).await
+    }
+
+    async fn enqueue_with(&self, order_id: Uuid, queued: Option<String>) -> Result<(), StoreError> {
         let p = self.keys.partition_of(order_id);
         let keys = vec![self.keys.stream(p), self.keys.active(p)];
-        let _: Value = self.enqueue_script.run(&self.client, keys, vec![order_id.to_string()]).await?;
+        let args: Vec<String> = std::iter::once(order_id.to_string()).chain(queued).collect();
+        let _: Value = self.enqueue_script.run(&self.client, keys, args).await?;
         Ok(())
     }
 

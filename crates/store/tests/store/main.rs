@@ -4,4 +4,5 @@ mod api_keys;
 mod chain;
 mod events;
 mod pool_changes;
+mod queued;
 mod rate;

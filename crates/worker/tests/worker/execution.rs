@@ -131,6 +131,40 @@ async fn a_redelivered_finished_order_is_not_executed_again() -> Result<(), Stor
     Ok(())
 }
 
+/// A job carries its order as queued; the worker trusts it only until its
+/// first write says the order moved on, then reads the order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_queued_order_is_out_of_date_goes_on_from_the_stored_one() -> Result<(), StoreError> {
+    let env = TestEnv::new().await.expect("env");
+    let bus = env.bus().await.expect("bus");
+    let orders = OrderStore::new(oee_store::pg::pool(&env.settings.pg()).expect("pool"));
+    let spec = |body: &str| parse_order(body.as_bytes(), &TokenRegistry::default(), Channel::Http).expect("valid").spec;
+    let order = NewOrder {
+        id: Uuid::now_v7(),
+        account: "anonymous".into(),
+        spec: spec(r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#),
+        at: Utc::now(),
+        expires_at: None,
+    };
+    orders.insert(&order, None).await?;
+    bus.enqueue_new(&order).await?;
+    let worker = oee_worker::build(&env.settings).await.expect("worker");
+    assert_eq!(worker.run_until_idle().await?, 1);
+    let before = events(&env, order.id).await;
+    assert_eq!(statuses(&before).last(), Some(&"confirmed"));
+    // The same job again: it says `pending`, the order is confirmed.
+    bus.enqueue_new(&order).await?;
+    // And one whose order was never stored (an API that took it back).
+    let never = NewOrder { id: Uuid::now_v7(), ..order.clone() };
+    bus.enqueue_new(&never).await?;
+    assert_eq!(worker.run_until_idle().await?, 2);
+    assert_eq!(events(&env, order.id).await, before, "nothing was added");
+    let stats = bus.jobs.stats().await?;
+    assert_eq!((stats.pending, stats.dead_letters), (0, 1), "both acknowledged, the orphan dead-lettered: {stats:?}");
+    env.cleanup().await.expect("cleanup");
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_naming_no_order_is_dead_lettered_without_blocking_others() -> Result<(), StoreError> {
     let env = TestEnv::new().await.expect("env");

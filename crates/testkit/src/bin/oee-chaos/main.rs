@@ -32,6 +32,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
 
 const ORDER: &str = r#"{"tokenIn":"USDC","tokenOut":"SOL","amountIn":"5"}"#;
+/// An order that fails at once (one atom of BONK buys less than a lamport:
+/// `INSUFFICIENT_LIQUIDITY`). One in [`FAILING_EVERY`] is sent, so that the
+/// dashboard's failure panels have data whether or not the venues' transient
+/// failures exhaust an order's retries.
+const FAILING: &str = r#"{"tokenIn":"BONK","tokenOut":"SOL","amountIn":"0.00001"}"#;
+const FAILING_EVERY: usize = 50;
 /// How long a fault with expected alerts holds back the next fault.
 const ALERT_WINDOW: Duration = Duration::from_secs(15);
 /// How long after the load stops every accepted order must be terminal.
@@ -189,7 +195,7 @@ async fn run(args: &Args, logs: &std::path::Path) -> Vec<String> {
     let prober = tokio::spawn(probe(http.clone(), args.api_ports.clone(), probing.clone()));
     let plan = LoadPlan {
         apis: args.api_ports.iter().map(|p| format!("http://127.0.0.1:{p}")).collect(),
-        body: ORDER.to_owned(),
+        bodies: (1..=FAILING_EVERY).map(|n| if n == FAILING_EVERY { FAILING } else { ORDER }.to_owned()).collect(),
         pause: Duration::from_millis(20),
         follow_every: 1,
     };
