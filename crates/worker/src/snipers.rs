@@ -146,19 +146,9 @@ mod tests {
         }
         let at = DateTime::from_timestamp(T0, 0).expect("time");
         OrderRecord {
-            id: Uuid::now_v7(),
-            account: "a".into(),
-            spec,
             status: OrderStatus::Open,
             last_seq: 2,
-            attempts: 0,
-            route: None,
-            tx_hash: None,
-            executed_price: None,
-            amount_out: None,
-            failure: None,
-            created_at: at,
-            updated_at: at,
+            ..OrderRecord::stored(Uuid::now_v7(), "a".into(), spec, at)
         }
     }
 

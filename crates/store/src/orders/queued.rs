@@ -14,7 +14,7 @@
 use super::{NewOrder, OrderRecord};
 use crate::error::StoreError;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use oee_domain::{EventDetail, LimitTerms, OrderSpec, OrderStatus, OrderType, SniperTerms, StatusEvent, Token};
+use oee_domain::{EventDetail, LimitTerms, OrderSpec, OrderType, SniperTerms, StatusEvent, Token};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -104,19 +104,5 @@ pub fn decode(id: Uuid, text: &str) -> Result<OrderRecord, StoreError> {
         }),
         sniper: q.sniper.map(|(max_price, min_liquidity)| SniperTerms { max_price, min_liquidity, expires_at }),
     };
-    Ok(OrderRecord {
-        id,
-        account: q.account.to_owned(),
-        spec,
-        status: OrderStatus::Pending,
-        last_seq: 1,
-        attempts: 0,
-        route: None,
-        tx_hash: None,
-        executed_price: None,
-        amount_out: None,
-        failure: None,
-        created_at,
-        updated_at: created_at,
-    })
+    Ok(OrderRecord::stored(id, q.account.to_owned(), spec, created_at))
 }

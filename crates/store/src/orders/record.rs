@@ -41,6 +41,26 @@ pub(crate) const COLUMNS: &str = "id, account, user_id, order_type, token_in, to
     min_liquidity::text AS min_liquidity";
 
 impl OrderRecord {
+    /// An order as its insert stores it: `pending` at seq 1, no attempt yet,
+    /// updated when it was created.
+    pub fn stored(id: Uuid, account: String, spec: OrderSpec, created_at: DateTime<Utc>) -> Self {
+        Self {
+            id,
+            account,
+            spec,
+            status: OrderStatus::Pending,
+            last_seq: 1,
+            attempts: 0,
+            route: None,
+            tx_hash: None,
+            executed_price: None,
+            amount_out: None,
+            failure: None,
+            created_at,
+            updated_at: created_at,
+        }
+    }
+
     /// Decodes a row selected with [`COLUMNS`].
     pub(crate) fn decode(row: &Row) -> Result<Self, StoreError> {
         // A sniper's token may be known only by its symbol or its mint (NULLs).

@@ -21,7 +21,7 @@ use tokio::sync::Mutex as AsyncMutex;
 /// KEYS[1]: the subject's TAT; ARGV: T and burst·T in microseconds, `count`
 /// or `peek` (decide without counting), how many requests to count at once
 /// (those that pass now, up to it) and how many counted earlier to give back
-/// first (a lease's unspent tokens: see [`Leases`]). Times are written with
+/// first (a lease's unspent tokens: see [`Leases`]; never with `peek`). Times are written with
 /// `%d`: Lua would print a 16-digit number in exponent form.
 /// Returns {requests counted (0: none passes now), then remaining or µs until
 /// one passes, µs until fully idle}.
@@ -42,7 +42,6 @@ if tat - tolerance > now then
   return {0, tat - tolerance - now, tat - now}
 end
 if ARGV[3] == 'peek' then
-  if back > 0 then store(tat) end
   return {1, math.floor((tolerance - (tat - now)) / interval) + 1, tat - now}
 end
 local counted = math.min(want, math.floor((tolerance - (tat - now)) / interval) + 1)
