@@ -30,7 +30,6 @@ use actix_web::{App, web};
 use anyhow::Context;
 use metrics::METRICS;
 use oee_runtime::Settings;
-use oee_store::{KeyStore, OrderWriter};
 use state::AppState;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -92,24 +91,29 @@ impl Stopper {
 
 /// Builds the server on `listener`. Stores that are down make requests fail with
 /// 503 until they return; they do not stop the server from starting.
+///
+/// What is shared ([`state::Shared`]) is built here, on the caller's runtime;
+/// each HTTP thread (`OEE_HTTP_WORKERS`) then starts its own [`AppState`] as
+/// actix initialises it. Under an actix system (as `oee-api` runs) that is on
+/// the thread's own runtime, so a request is served start to finish on the
+/// thread that read it; under a plain tokio runtime (tests) it is on the
+/// caller's.
 pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result<Api> {
     let registry = settings.registry()?;
-    let pool = oee_store::pg::pool(&settings.pg()).context("postgres settings")?;
-    let redis = settings.redis();
+    let mut pg = settings.pg();
+    pg.pool_size = state::SHARED_POOL_SIZE;
+    let pool = oee_store::pg::pool(&pg).context("postgres settings")?;
     let bus = settings.bus().await?;
     if let Err(e) = bus.jobs.ensure_group().await {
         tracing::warn!(error = %e, "could not create the consumer group yet; workers will");
     }
-    let subscriber = oee_store::redis::subscriber(&redis).await?;
-    let hub = ws::hub::Hub::start(subscriber, redis.keys(), settings.store_timeout);
-    let draining = CancellationToken::new();
-    let stopping = CancellationToken::new();
-    let keys = KeyStore::new(pool.clone());
     // Quotes need the simulated chain's pools: seed them if no worker has yet.
     let seeds = oee_router::seed_pools(&registry, chrono::Utc::now().timestamp());
     if let Err(e) = oee_store::chain::seed(&pool, &seeds).await {
         tracing::warn!(error = %e, "could not seed the simulated chain yet");
     }
+    let draining = CancellationToken::new();
+    let stopping = CancellationToken::new();
     let pools = pools::PoolView::start(
         pool.clone(),
         registry.clone(),
@@ -124,35 +128,29 @@ pub async fn build(settings: &Settings, listener: TcpListener) -> anyhow::Result
         oee_store::PublishingLedger::new(oee_store::PgLedger::new(pool.clone()), changes).on_append_failure(|| {
             METRICS.pool_changes_lost.inc();
         });
-    let orders = settings.order_store(pool);
-    let state = AppState {
-        inserts: OrderWriter::start(orders.clone(), settings.order_batching()),
-        orders,
-        bus: bus.clone(),
-        hub,
-        auth: auth::Authenticator::new(settings, keys.clone(), &bus),
-        keys,
-        listing: oee_router::Listing::new(&registry),
+    let shared = state::Shared {
+        settings: Arc::new(settings.clone()),
+        registry,
+        keys: oee_store::KeyStore::new(pool),
         pools,
         ledger,
-        rate_limit: oee_store::Limit { per_sec: settings.rate_per_sec, burst: settings.rate_burst },
-        submit_limits: oee_store::Leases::new(bus.rates.clone()),
         shedder: shedding::Shedder::start(bus.jobs.clone(), settings.max_queue_lag, stopping.clone()),
-        store_timeout: settings.store_timeout,
         draining: draining.clone(),
         stopping: stopping.clone(),
         sockets: Arc::new(tokio::sync::Semaphore::new(settings.max_sockets)),
-        send_timeout: settings.ws_send_timeout,
     };
     let addr = listener.local_addr()?;
-    let data = web::Data::new(state);
     let instance = web::Data::new(Instance(
         HeaderValue::from_str(&settings.instance_name()).context("OEE_INSTANCE is not a valid header value")?,
     ));
     let send_buffer = settings.socket_send_buffer;
     let server = actix_web::HttpServer::new(move || {
+        let shared = shared.clone();
         App::new()
-            .app_data(data.clone())
+            // Called on the HTTP thread as actix initialises it; the future
+            // is ready at once (awaiting here could deadlock a single-threaded
+            // caller: actix waits for every thread to initialise).
+            .data_factory(move || std::future::ready(AppState::start(&shared)))
             .app_data(instance.clone())
             .wrap(middleware::from_fn(observe))
             .configure(configure)

@@ -68,12 +68,13 @@ enum KeysCommand {
 }
 
 // The HTTP and WebSocket work runs on actix's own worker threads
-// (`OEE_HTTP_WORKERS`); this runtime carries the rest (the pub/sub hub, Redis and
-// start-up), which needs no more than one thread: fewer cross-thread wake-ups.
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
+// (`OEE_HTTP_WORKERS`), each with its own runtime, Redis clients, PostgreSQL pool,
+// hub and commit lanes (`AppState::start`). An actix system (a single-threaded
+// tokio runtime) is what makes actix start each thread's state on that thread;
+// this one carries start-up, what the threads share, and shutdown.
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    oee_runtime::exit("oee-api", run(cli).await)
+    actix_web::rt::System::new().block_on(async { oee_runtime::exit("oee-api", run(cli).await) })
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -249,6 +249,35 @@ impl Engine {
         follow_url(&self.ws_url(replica, &format!("/api/orders/{id}/ws{query}"))).await
     }
 
+    /// An `oee-api` process (the binary `bin`: tests pass
+    /// `env!("CARGO_BIN_EXE_oee-api")`) on this engine's stores, serving on
+    /// `127.0.0.1:port` with `OEE_AUTH=off` and `settings` added; returns once
+    /// it answers `/ready`. Killed when dropped.
+    pub async fn api_process(&self, bin: &str, port: u16, settings: &[(&str, &str)]) -> ApiProcess {
+        let s = &self.env.settings;
+        let child = std::process::Command::new(bin)
+            .env("DATABASE_URL", &s.database_url)
+            .env("REDIS_URL", &s.redis_url)
+            .env("OEE_NAMESPACE", &s.namespace)
+            .env("OEE_JOB_PARTITIONS", s.job_partitions.to_string())
+            .env("OEE_HTTP_ADDR", format!("127.0.0.1:{port}"))
+            .env("OEE_AUTH", "off")
+            .env("RUST_LOG", "warn")
+            .envs(settings.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("oee-api starts");
+        let process = ApiProcess(child);
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let ready = format!("http://127.0.0.1:{port}/ready");
+        while self.http.get(&ready).send().await.map(|r| r.status().as_u16()).ok() != Some(200) {
+            assert!(tokio::time::Instant::now() < deadline, "oee-api on port {port} never got ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        process
+    }
+
     pub async fn stop(self) {
         if let Some(worker) = self.worker {
             worker.stop().await;
@@ -257,6 +286,24 @@ impl Engine {
             api.stop().await;
         }
         self.env.cleanup().await.expect("cleanup");
+    }
+}
+
+/// An `oee-api` process started by [`Engine::api_process`]; killed when dropped.
+#[derive(Debug)]
+pub struct ApiProcess(std::process::Child);
+
+impl ApiProcess {
+    /// SIGKILL, and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for ApiProcess {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 

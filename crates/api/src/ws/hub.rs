@@ -15,7 +15,7 @@
 //! Postgres, which is the source of truth. Pub/sub only makes things fast.
 
 use fred::clients::SubscriberClient;
-use fred::interfaces::EventInterface;
+use fred::interfaces::{ClientLike, EventInterface};
 use oee_domain::EventHead;
 use oee_store::Keys;
 use std::collections::HashMap;
@@ -152,7 +152,9 @@ impl Hub {
         let shared = Arc::new(Shared { channels: Mutex::new(HashMap::new()), commands, next_id: AtomicU64::new(1) });
         tokio::spawn(run_commands(client.clone(), keys.clone(), rx));
         tokio::spawn(dispatch(client.message_rx(), keys, shared.clone()));
-        tokio::spawn(watch_reconnects(client.reconnect_rx(), shared.clone()));
+        let reconnects = client.reconnect_rx();
+        // A client still connecting for the first time reports that as a reconnect.
+        tokio::spawn(watch_reconnects(reconnects, !client.is_connected(), shared.clone()));
         Self { shared, timeout }
     }
 
@@ -263,9 +265,14 @@ async fn dispatch(mut messages: broadcast::Receiver<fred::types::Message>, keys:
     }
 }
 
-async fn watch_reconnects(mut reconnects: broadcast::Receiver<fred::types::config::Server>, shared: Arc<Shared>) {
+async fn watch_reconnects(
+    mut reconnects: broadcast::Receiver<fred::types::config::Server>,
+    mut first_connect: bool,
+    shared: Arc<Shared>,
+) {
     loop {
         match reconnects.recv().await {
+            Ok(_) if std::mem::take(&mut first_connect) => {}
             Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
                 tracing::info!("redis subscriber reconnected; followers re-read the log");
                 shared.resync_all();

@@ -18,5 +18,6 @@ mod shedding;
 mod sim;
 mod sniper;
 mod submit_socket;
+mod threads;
 mod ui;
 mod validation;

@@ -4,7 +4,6 @@
 use oee_router::Latency;
 use oee_testkit::Engine;
 use oee_testkit::stores::{PrivatePostgres, PrivateRedis, free_port};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ORDER: &str = r#"{"tokenIn":"USDC","tokenOut":"SOL","amountIn":"5"}"#;
@@ -142,24 +141,7 @@ async fn clients_of_a_killed_api_replica_reconnect_elsewhere_and_miss_nothing() 
     let engine = Engine::builder().realistic_venues().start().await;
     // Replica A is a real process, so it can be killed with SIGKILL.
     let port = free_port();
-    let s = &engine.env.settings;
-    let mut api_a = Command::new(env!("CARGO_BIN_EXE_oee-api"))
-        .env("DATABASE_URL", &s.database_url)
-        .env("REDIS_URL", &s.redis_url)
-        .env("OEE_NAMESPACE", &s.namespace)
-        .env("OEE_JOB_PARTITIONS", s.job_partitions.to_string())
-        .env("OEE_HTTP_ADDR", format!("127.0.0.1:{port}"))
-        .env("OEE_AUTH", "off")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("oee-api starts");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while reqwest::get(format!("http://127.0.0.1:{port}/ready")).await.map(|r| r.status().as_u16()).ok() != Some(200) {
-        assert!(Instant::now() < deadline, "replica A never got ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let mut api_a = engine.api_process(env!("CARGO_BIN_EXE_oee-api"), port, &[]).await;
     let mut followers = Vec::new();
     for _ in 0..8 {
         let id = engine.accepted(ORDER).await;
@@ -167,8 +149,7 @@ async fn clients_of_a_killed_api_replica_reconnect_elsewhere_and_miss_nothing() 
         followers.push((id, tokio::spawn(async move { follow_until_cut(&url).await })));
     }
     tokio::time::sleep(Duration::from_millis(700)).await; // mid-flight: routing or building seen
-    api_a.kill().expect("SIGKILL");
-    api_a.wait().expect("reaped");
+    api_a.kill();
     for (id, follower) in followers {
         let (mut events, ended) = follower.await.expect("follower");
         assert!(!ended, "replica A died before the order finished");

@@ -76,10 +76,28 @@ pub async fn client(settings: &RedisSettings) -> Result<Client, StoreError> {
     Ok(client)
 }
 
+/// A command client whose connection task starts on the current runtime
+/// without being waited for: its first commands wait in fred's queue for the
+/// connection (bounded by their timeout). For building state where awaiting is
+/// not possible (an HTTP thread's, as actix initialises it).
+pub fn client_connecting(settings: &RedisSettings) -> Result<Client, StoreError> {
+    let client = builder(settings)?.build()?;
+    let _task = client.connect();
+    Ok(client)
+}
+
 /// A subscriber client that re-subscribes its (sharded) channels after a reconnect.
 pub async fn subscriber(settings: &RedisSettings) -> Result<SubscriberClient, StoreError> {
     let client = builder(settings)?.build_subscriber_client()?;
     start(&client, settings.timeout).await;
+    let _resubscriber = resubscribe_on_reconnect(&client);
+    Ok(client)
+}
+
+/// As [`subscriber`], connecting in the background as [`client_connecting`] does.
+pub fn subscriber_connecting(settings: &RedisSettings) -> Result<SubscriberClient, StoreError> {
+    let client = builder(settings)?.build_subscriber_client()?;
+    let _task = client.connect();
     let _resubscriber = resubscribe_on_reconnect(&client);
     Ok(client)
 }

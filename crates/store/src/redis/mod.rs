@@ -29,7 +29,8 @@ pub mod tickets;
 
 pub use active::ActiveSet;
 pub use connect::{
-    RedisSettings, blocking_client, client, ssubscribe_confirmed, stream_reader, subscriber, sunsubscribe,
+    RedisSettings, blocking_client, client, client_connecting, ssubscribe_confirmed, stream_reader, subscriber,
+    subscriber_connecting, sunsubscribe,
 };
 pub use fanout::Fanout;
 pub use jobs::{ConsumerStats, Job, JobQueue, JobRef, PartitionStats, QueueStats, StreamReader};
