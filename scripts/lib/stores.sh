@@ -19,6 +19,27 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+# free_ports_from N: a port P such that P, P+1, ..., P+N-1 are all free now
+# (for scripts/cluster, which lays its processes out from P).
+free_ports_from() {
+  python3 - "$1" <<'PY'
+import socket, sys
+n = int(sys.argv[1])
+for _ in range(200):
+    probe = socket.socket(); probe.bind(("127.0.0.1", 0)); base = probe.getsockname()[1]; probe.close()
+    held = []
+    try:
+        for p in range(base, base + n):
+            s = socket.socket(); held.append(s); s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        for s in held: s.close()
+    print(base); sys.exit(0)
+sys.exit("no run of free ports found")
+PY
+}
+
 # cpu_ticks PID: the process's user + system CPU time so far, in clock ticks.
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 
