@@ -250,10 +250,11 @@ impl Engine {
     }
 
     /// An `oee-api` process (the binary `bin`: tests pass
-    /// `env!("CARGO_BIN_EXE_oee-api")`) on this engine's stores, serving on
-    /// `127.0.0.1:port` with `OEE_AUTH=off` and `settings` added; returns once
-    /// it answers `/ready`. Killed when dropped.
-    pub async fn api_process(&self, bin: &str, port: u16, settings: &[(&str, &str)]) -> ApiProcess {
+    /// `env!("CARGO_BIN_EXE_oee-api")`) on this engine's stores, serving on a
+    /// free loopback port with `OEE_AUTH=off` and `settings` added; returns
+    /// once it answers `/ready`. Killed when dropped.
+    pub async fn api_process(&self, bin: &str, settings: &[(&str, &str)]) -> ApiProcess {
+        let port = crate::stores::free_port();
         let s = &self.env.settings;
         let child = std::process::Command::new(bin)
             .env("DATABASE_URL", &s.database_url)
@@ -268,7 +269,7 @@ impl Engine {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("oee-api starts");
-        let process = ApiProcess(child);
+        let process = ApiProcess { child, port };
         let deadline = tokio::time::Instant::now() + PATIENCE;
         let ready = format!("http://127.0.0.1:{port}/ready");
         while self.http.get(&ready).send().await.map(|r| r.status().as_u16()).ok() != Some(200) {
@@ -291,13 +292,17 @@ impl Engine {
 
 /// An `oee-api` process started by [`Engine::api_process`]; killed when dropped.
 #[derive(Debug)]
-pub struct ApiProcess(std::process::Child);
+pub struct ApiProcess {
+    child: std::process::Child,
+    /// It serves on `127.0.0.1:port`.
+    pub port: u16,
+}
 
 impl ApiProcess {
     /// SIGKILL, and reaps it.
     pub fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -150,21 +150,27 @@ impl TestEnv {
     /// Stores an order given as a submit body and queues it, as the API does;
     /// returns its id.
     pub async fn queue_order(&self, body: &str) -> anyhow::Result<Uuid> {
-        let spec = parse_order(body.as_bytes(), &self.settings.registry()?, Channel::Http)
-            .map_err(|r| anyhow::anyhow!("invalid order {body}: {}", r.message))?
-            .spec;
+        let order = self.new_order(body, oee_api::auth::ANONYMOUS)?;
         let orders = OrderStore::new(oee_store::pg::pool(&self.settings.pg())?);
-        let id = Uuid::now_v7();
+        orders.insert(&order, None).await?;
+        self.bus().await?.enqueue_new(&order).await?;
+        Ok(order.id)
+    }
+
+    /// A new order of `account` from a submit body, accepted now as the API
+    /// accepts it (a resting order's default expiry filled in); not stored.
+    pub fn new_order(&self, body: &str, account: &str) -> anyhow::Result<NewOrder> {
+        let invalid = |message: String| anyhow::anyhow!("invalid order {body}: {message}");
+        let spec = parse_order(body.as_bytes(), &self.settings.registry()?, Channel::Http)
+            .map_err(|r| invalid(r.message))?
+            .spec;
         let at = chrono::Utc::now();
         let expires_at = spec
             .rests()
             .then(|| oee_domain::resolve_expiry(spec.expires_at(), at))
             .transpose()
-            .map_err(|r| anyhow::anyhow!("invalid order {body}: {}", r.message))?;
-        let order = NewOrder { id, account: oee_api::auth::ANONYMOUS.to_owned(), spec, at, expires_at };
-        orders.insert(&order, None).await?;
-        self.bus().await?.enqueue_new(&order).await?;
-        Ok(id)
+            .map_err(|r| invalid(r.message))?;
+        Ok(NewOrder { id: Uuid::now_v7(), account: account.to_owned(), spec, at, expires_at })
     }
 
     /// The order's event log, in seq order, each event as JSON.

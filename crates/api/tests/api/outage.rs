@@ -3,7 +3,7 @@
 
 use oee_router::Latency;
 use oee_testkit::Engine;
-use oee_testkit::stores::{PrivatePostgres, PrivateRedis, free_port};
+use oee_testkit::stores::{PrivatePostgres, PrivateRedis};
 use std::time::{Duration, Instant};
 
 const ORDER: &str = r#"{"tokenIn":"USDC","tokenOut":"SOL","amountIn":"5"}"#;
@@ -140,8 +140,8 @@ async fn follow_until_cut(url: &str) -> (Vec<serde_json::Value>, bool) {
 async fn clients_of_a_killed_api_replica_reconnect_elsewhere_and_miss_nothing() {
     let engine = Engine::builder().realistic_venues().start().await;
     // Replica A is a real process, so it can be killed with SIGKILL.
-    let port = free_port();
-    let mut api_a = engine.api_process(env!("CARGO_BIN_EXE_oee-api"), port, &[]).await;
+    let mut api_a = engine.api_process(env!("CARGO_BIN_EXE_oee-api"), &[]).await;
+    let port = api_a.port;
     let mut followers = Vec::new();
     for _ in 0..8 {
         let id = engine.accepted(ORDER).await;

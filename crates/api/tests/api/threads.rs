@@ -4,7 +4,6 @@
 //! heard live only if each thread's own subscription works.
 
 use oee_testkit::Engine;
-use oee_testkit::stores::free_port;
 
 const ORDER: &str = r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"0.5"}"#;
 const ORDERS: usize = 12;
@@ -13,8 +12,8 @@ const ORDERS: usize = 12;
 async fn every_event_reaches_a_socket_on_another_http_thread() {
     // Swaps take seconds: every socket opens while its order is in flight.
     let engine = Engine::builder().realistic_venues().start().await;
-    let port = free_port();
-    let _api = engine.api_process(env!("CARGO_BIN_EXE_oee-api"), port, &[("OEE_HTTP_WORKERS", "2")]).await;
+    let api = engine.api_process(env!("CARGO_BIN_EXE_oee-api"), &[("OEE_HTTP_WORKERS", "2")]).await;
+    let port = api.port;
     let base = format!("http://127.0.0.1:{port}");
     // A connection of its own for every request and socket: actix deals new
     // connections to its threads in turn, so each order's submission and its

@@ -55,11 +55,11 @@ fn builder(settings: &RedisSettings) -> Result<Builder, StoreError> {
     Ok(builder)
 }
 
-/// Starts a client's connection task and waits (bounded) for the first connection.
-/// Starting while Redis is down is allowed: the task keeps reconnecting by the
-/// policy, and commands fail after their timeout until it is back.
-async fn start<C: ClientLike>(client: &C, timeout: Duration) {
-    let _task = client.connect();
+/// Waits (bounded) for a client whose connection task has started to connect
+/// the first time. Starting while Redis is down is allowed: the task keeps
+/// reconnecting by the policy, and commands fail after their timeout until it
+/// is back.
+async fn connected<C: ClientLike>(client: &C, timeout: Duration) {
     match tokio::time::timeout(timeout, client.wait_for_connect()).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
@@ -69,10 +69,10 @@ async fn start<C: ClientLike>(client: &C, timeout: Duration) {
     }
 }
 
-/// A command client.
+/// A command client, once connected (or once its connection timed out).
 pub async fn client(settings: &RedisSettings) -> Result<Client, StoreError> {
-    let client = builder(settings)?.build()?;
-    start(&client, settings.timeout).await;
+    let client = client_connecting(settings)?;
+    connected(&client, settings.timeout).await;
     Ok(client)
 }
 
@@ -86,11 +86,11 @@ pub fn client_connecting(settings: &RedisSettings) -> Result<Client, StoreError>
     Ok(client)
 }
 
-/// A subscriber client that re-subscribes its (sharded) channels after a reconnect.
+/// A subscriber client that re-subscribes its (sharded) channels after a
+/// reconnect, once connected (or once its connection timed out).
 pub async fn subscriber(settings: &RedisSettings) -> Result<SubscriberClient, StoreError> {
-    let client = builder(settings)?.build_subscriber_client()?;
-    start(&client, settings.timeout).await;
-    let _resubscriber = resubscribe_on_reconnect(&client);
+    let client = subscriber_connecting(settings)?;
+    connected(&client, settings.timeout).await;
     Ok(client)
 }
 
@@ -178,6 +178,7 @@ pub async fn blocking_client(settings: &RedisSettings) -> Result<Client, StoreEr
     let mut b = builder(settings)?;
     b.with_performance_config(|p| p.default_command_timeout = Duration::ZERO);
     let client = b.build()?;
-    start(&client, settings.timeout).await;
+    let _task = client.connect();
+    connected(&client, settings.timeout).await;
     Ok(client)
 }

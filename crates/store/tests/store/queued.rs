@@ -2,20 +2,10 @@
 //! kind of order, whichever way it was inserted.
 
 use chrono::{Duration, Utc};
-use oee_domain::{Channel, TokenRegistry, parse_order};
 use oee_store::orders::queued;
 use oee_store::{NewOrder, OrderStore};
 use oee_testkit::TestEnv;
 use uuid::Uuid;
-
-fn new_order(body: &str, account: &str) -> NewOrder {
-    let spec = parse_order(body.as_bytes(), &TokenRegistry::default(), Channel::Http)
-        .unwrap_or_else(|r| panic!("{body}: {}", r.message))
-        .spec;
-    let at = Utc::now();
-    let expires_at = spec.rests().then(|| oee_domain::resolve_expiry(spec.expires_at(), at).expect("expiry"));
-    NewOrder { id: Uuid::now_v7(), account: account.to_owned(), spec, at, expires_at }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_queued_order_reads_back_as_its_stored_row() {
@@ -32,6 +22,7 @@ async fn a_queued_order_reads_back_as_its_stored_row() {
         format!(r#"{{"type":"sniper","tokenIn":"SOL","tokenOut":"USDC","amountIn":"0.5","expiresAt":"{later}"}}"#),
     ];
     // Every kind through the shared-commit insert, and each one alone too.
+    let new_order = |body: &str, account: &str| env.new_order(body, account).expect("valid order");
     let shared: Vec<NewOrder> = bodies.iter().map(|b| new_order(b, "desk")).collect();
     orders.insert_new_many(&shared.iter().collect::<Vec<_>>()).await.expect("insert many");
     let alone: Vec<NewOrder> = bodies.iter().map(|b| new_order(b, "fund")).collect();

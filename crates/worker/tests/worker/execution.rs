@@ -138,14 +138,7 @@ async fn a_job_whose_queued_order_is_out_of_date_goes_on_from_the_stored_one() -
     let env = TestEnv::new().await.expect("env");
     let bus = env.bus().await.expect("bus");
     let orders = OrderStore::new(oee_store::pg::pool(&env.settings.pg()).expect("pool"));
-    let spec = |body: &str| parse_order(body.as_bytes(), &TokenRegistry::default(), Channel::Http).expect("valid").spec;
-    let order = NewOrder {
-        id: Uuid::now_v7(),
-        account: "anonymous".into(),
-        spec: spec(r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#),
-        at: Utc::now(),
-        expires_at: None,
-    };
+    let order = env.new_order(r#"{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1"}"#, "anonymous").expect("valid");
     orders.insert(&order, None).await?;
     bus.enqueue_new(&order).await?;
     let worker = oee_worker::build(&env.settings).await.expect("worker");
